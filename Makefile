@@ -1,0 +1,49 @@
+# Two commands: `make run` (demo app on http://127.0.0.1:5000) and `make test` (lint + whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+ASSETS := mentoring/static/vendor/nhsuk
+FRONTEND := node_modules/nhsuk-frontend/dist/nhsuk
+
+.PHONY: setup run test lint format clean bench
+
+setup: $(VENV)/.installed $(ASSETS)/.copied
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# The NHS.UK frontend comes from the npm registry and is served by the app itself (no CDN).
+$(ASSETS)/.copied: node_modules/.package-lock.json
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)
+	cp -r $(FRONTEND)/assets/. $(ASSETS)/
+	cp $(FRONTEND)/nhsuk-frontend.min.css $(FRONTEND)/nhsuk-frontend.min.js $(ASSETS)/
+	touch $@
+
+run: setup
+	MENTORING_ENV=development $(BIN)/mentoring db upgrade
+	MENTORING_ENV=development $(BIN)/mentoring demo
+	MENTORING_ENV=development $(BIN)/mentoring run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+
+bench: setup
+	$(BIN)/python benchmarks/optimiser.py
+
+clean:
+	rm -rf $(VENV) node_modules $(ASSETS) instance

@@ -1,0 +1,33 @@
+"""The leadership mentoring and exchange matcher: Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `config` may hold `SETTINGS` (a Settings), `ENGINE`, and Flask config keys."""
+    from mentoring import db, web
+    from mentoring.config import load_settings
+
+    config = dict(config or {})
+    settings = config.pop("SETTINGS", None) or load_settings()
+    engine = config.pop("ENGINE", None) or db.make_engine(settings.database_url)
+
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path.resolve()),
+        template_folder=str(web.TEMPLATES_DIR),
+        static_folder="static",
+    )
+    app.config.update(web.flask_config(settings))
+    app.config.update(config)
+    app.extensions["mentoring.settings"] = settings
+
+    db.init_app(app, engine)
+    web.init_app(app)
+    return app

@@ -1,0 +1,91 @@
+"""Accounts and sign-in. No Flask here: views, CLI and tests all call these."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.models import User, UserCreate, utcnow
+from mentoring.passwords import hash_password, needs_rehash, verify_password
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be carried out, with a message for the user."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def create_user(
+    session: Session, email: str, password: str, role: str = "leader", *, verified: bool = False
+) -> User:
+    """Create a user, or raise AccountError / ValidationError (weak password, bad email)."""
+    data = UserCreate.model_validate({"email": email, "password": password, "role": role})
+    if find_user(session, data.email):
+        raise AccountError(f"An account for {data.email} already exists")
+    user = User(
+        email=data.email,
+        role=data.role,
+        password_hash=hash_password(data.password),
+        verified_at=utcnow() if verified else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    UserCreate.model_validate({"email": user.email, "password": password, "role": user.role})
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+    session.add(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session cookie carries the version; bumping it signs the user out everywhere."""
+    user.session_version += 1
+
+
+def authenticate(session: Session, email: str, password: str, *, ip: str = "") -> User | None:
+    user = find_user(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        audit.record(
+            session, "sign_in.failed", actor=user, detail={"email": normalise_email(email)}, ip=ip
+        )
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_sign_in_at = utcnow()
+    session.add(user)
+    audit.record(session, "sign_in.succeeded", actor=user, obj=user, ip=ip)
+    return user
+
+
+def load_user_for_session(session: Session, session_user_id: str) -> User | None:
+    """Resolve Flask-Login's id, `<user id>:<session version>`; stale versions are refused."""
+    user_id, _, version = session_user_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+__all__ = [
+    "AccountError",
+    "ValidationError",
+    "authenticate",
+    "create_user",
+    "end_all_sessions",
+    "find_user",
+    "load_user_for_session",
+    "set_password",
+]

@@ -1,0 +1,98 @@
+"""Typed settings read from the environment (see the README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "testing", "production")
+# Placeholder values people copy from examples; never accepted as a real secret.
+KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe, working configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    secret_key: str
+    database_url: str
+    smtp_url: str | None
+    mail_from: str
+    base_url: str
+    instance_path: Path
+    mail_dir: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts in development."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(
+    env: dict[str, str] | None = None, instance_path: Path | None = None
+) -> Settings:
+    env = dict(os.environ if env is None else env)
+    environment = env.get("MENTORING_ENV", "production").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"MENTORING_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+        )
+    instance = Path(instance_path or env.get("INSTANCE_PATH") or Path.cwd() / "instance")
+
+    secret = env.get("SECRET_KEY", "")
+    if environment == "development" and not secret:
+        secret = _development_secret(instance)
+    elif secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            "SECRET_KEY is missing or too weak: set it to a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'mentoring.db'}"
+    base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    return Settings(
+        environment=environment,
+        secret_key=secret,
+        database_url=normalise_database_url(database_url),
+        smtp_url=env.get("SMTP_URL") or None,
+        mail_from=env.get("MAIL_FROM", "Leadership exchange <no-reply@localhost>"),
+        base_url=base_url,
+        instance_path=instance,
+        mail_dir=instance / "mail",
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the postgres:// and postgresql:// forms hosting providers hand out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

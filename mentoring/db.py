@@ -1,0 +1,69 @@
+"""Database engine and the per-request session. Services receive a Session; they never import Flask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+SessionFactory = Callable[[], Session]
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
+    cursor.execute("PRAGMA busy_timeout=5000")  # the web app and the worker share the file
+    if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:  # not in-memory
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    app.extensions["mentoring.engine"] = engine
+    app.extensions.setdefault(
+        "mentoring.session_factory", lambda: Session(engine, expire_on_commit=False)
+    )
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["mentoring.session_factory"]()
+    return g.db_session
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["mentoring.engine"]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(factory: SessionFactory) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, worker): commit on success, roll back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,41 @@
+"""Template filters: vocabulary labels and dates in London time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from mentoring import vocab
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def to_london(value: datetime) -> datetime:
+    """Stored timestamps are naive UTC; people read London time."""
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LONDON)
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_london(value)
+    return f"{value.day} {value:%B %Y}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = to_london(value)
+    return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(lambda key: vocab.label(vocab.BOROUGHS, key), "borough")
+    app.add_template_filter(lambda key: vocab.label(vocab.SECTORS, key), "sector")
+    app.add_template_filter(lambda key: vocab.label(vocab.PROFESSIONS, key), "profession")
+    app.add_template_filter(lambda key: vocab.label(vocab.TOPICS, key), "topic")

@@ -1,0 +1,94 @@
+"""Who can sign in, and the records that keep sign-in safe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import EmailStr, field_validator
+from sqlmodel import Field, SQLModel
+
+from mentoring.models.base import enum_check, utcnow
+from mentoring.vocab import Role
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    role: str = Field(default=Role.LEADER, max_length=20)
+    is_active: bool = True
+
+
+class User(UserBase, table=True):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (enum_check("role", Role),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str | None = Field(default=None, max_length=255)
+    verified_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+    # Bumped by sign-out-everywhere, password change or deactivation: every older session ends.
+    session_version: int = 1
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    # Flask-Login protocol, kept here so the model needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class UserCreate(SQLModel):
+    email: EmailStr
+    password: str = Field(min_length=12, max_length=128)
+    role: Role = Role.LEADER
+
+    @field_validator("email")
+    @classmethod
+    def lower_email(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class SignInAttempt(SQLModel, table=True):
+    """Failed and successful sign-ins, for throttling that works across processes."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        sa.Index("ix_sign_in_attempt_email_at", "email", "at"),
+        sa.Index("ix_sign_in_attempt_ip_at", "ip", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    ip: str = Field(default="", max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+    succeeded: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when, to which object, from where. Append-only."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    actor_email: str = Field(default="", max_length=254)  # kept when the actor is deleted
+    action: str = Field(max_length=64, index=True)
+    object_type: str = Field(default="", max_length=40)
+    object_id: str = Field(default="", max_length=64)
+    detail: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    ip: str = Field(default="", max_length=64)

@@ -1,0 +1,122 @@
+"""Optimiser runs, the matches they propose, and the exchanges approved matches schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from mentoring.models.base import enum_check, in_list, utcnow
+from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, RunStatus
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class OptimiserRun(SQLModel, table=True):
+    __tablename__ = "optimiser_run"
+    __table_args__ = (
+        enum_check("status", RunStatus),
+        # Only one queued or running optimisation per round.
+        sa.Index(
+            "uq_optimiser_run_active_round",
+            "round_id",
+            unique=True,
+            postgresql_where=in_list("status", ACTIVE_RUN_STATUSES),
+            sqlite_where=in_list("status", ACTIVE_RUN_STATUSES),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="programme_round.id", index=True, ondelete="CASCADE")
+    status: str = Field(default=RunStatus.QUEUED, max_length=20)
+    stage: str = Field(default="", max_length=40)
+    progress: float = 0.0
+    cancel_requested: bool = False
+    requested_by_id: int | None = Field(
+        default=None, foreign_key="app_user.id", ondelete="SET NULL"
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    time_limit_seconds: int = 60
+    solver: str = Field(default="highs", max_length=20)
+    build_seconds: float | None = None
+    solve_seconds: float | None = None
+    objective: float | None = None
+    bound: float | None = None
+    solution_status: str = Field(default="", max_length=20)
+    problem: dict | None = Field(default=None, sa_type=sa.JSON)
+    solution: dict | None = Field(default=None, sa_type=sa.JSON)
+    error: str = Field(default="", sa_type=sa.Text)
+
+
+class Match(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "mentor_id", "mentee_id"),
+        sa.CheckConstraint("mentor_id <> mentee_id", name="not_self"),
+        enum_check("status", MatchStatus),
+        # A mentee never has two approved (or accepted) mentors in one round.
+        sa.Index(
+            "uq_match_live_mentee",
+            "round_id",
+            "mentee_id",
+            unique=True,
+            postgresql_where=in_list("status", LIVE_MATCH_STATUSES),
+            sqlite_where=in_list("status", LIVE_MATCH_STATUSES),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="programme_round.id", index=True, ondelete="CASCADE")
+    run_id: int | None = Field(default=None, foreign_key="optimiser_run.id", ondelete="SET NULL")
+    mentor_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    mentee_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    score: float = 0.0
+    reasons: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    status: str = Field(default=MatchStatus.PROPOSED, max_length=20)
+    pinned: bool = False
+    forbidden: bool = False
+    decline_reason: str = Field(default="", max_length=1000)
+    wants_different_match: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+
+
+class Exchange(SQLModel, table=True):
+    """A 'walking in their shoes' visit: the visitor spends a half-day in the host's setting."""
+
+    __table_args__ = (
+        sa.CheckConstraint("host_id <> visitor_id", name="host_is_not_visitor"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        enum_check("status", ExchangeStatus),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    host_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    visitor_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    starts_at: datetime = Field(index=True)  # UTC
+    ends_at: datetime  # UTC
+    location: str = Field(default="", max_length=300)
+    preparation: str = Field(default="", max_length=2000)
+    status: str = Field(default=ExchangeStatus.SCHEDULED, max_length=20)
+    # iCalendar identity: UID never changes, SEQUENCE goes up with every change.
+    uid: str = Field(max_length=120, unique=True)
+    sequence: int = 0
+    cancel_reason: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ExchangeBooking(SQLModel, table=True):
+    """One row per leader per live exchange, so the database refuses a double-booked half-day."""
+
+    __tablename__ = "exchange_booking"
+    __table_args__ = (sa.UniqueConstraint("leader_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange_id: int = Field(foreign_key="exchange.id", index=True, ondelete="CASCADE")
+    leader_id: int = Field(foreign_key="leader_profile.id", ondelete="CASCADE")
+    starts_at: datetime

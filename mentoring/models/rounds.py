@@ -1,0 +1,110 @@
+"""Programme rounds, who takes part in them, invitations and availability."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from mentoring.models.base import enum_check, utcnow
+from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, ParticipantStatus, Period, RoundStatus
+
+DEFAULT_WEIGHTS = {
+    "goals_covered": 4.0,
+    "crosses_sector": 2.0,
+    "crosses_profession": 2.0,
+    "same_borough": 1.0,
+    "experience_gap": 1.0,
+}
+DEFAULT_REMINDER_OFFSETS_HOURS = [7 * 24, 24]
+
+
+class ProgrammeRoundBase(SQLModel):
+    name: str = Field(min_length=3, max_length=120)
+    description: str = Field(default="", max_length=2000)
+    starts_on: date
+    ends_on: date
+    slot_pattern: str = Field(default="half-days", max_length=20)
+    exchanges_per_pair: int = Field(default=2, ge=0, le=6)
+    min_days_between_exchanges: int = Field(default=14, ge=0, le=60)
+    reciprocal: bool = True
+    allow_same_organisation: bool = False
+    weights: dict = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS), sa_type=sa.JSON)
+    priority_professions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_PROFESSIONS), sa_type=sa.JSON
+    )
+    reminder_offsets_hours: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS_HOURS), sa_type=sa.JSON
+    )
+
+    @model_validator(mode="after")
+    def window_in_order(self) -> ProgrammeRoundBase:
+        if self.ends_on < self.starts_on:
+            raise ValueError("The window must end on or after the day it starts")
+        return self
+
+
+class ProgrammeRound(ProgrammeRoundBase, table=True):
+    __tablename__ = "programme_round"
+    __table_args__ = (
+        enum_check("status", RoundStatus),
+        sa.CheckConstraint("ends_on >= starts_on", name="window_in_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=RoundStatus.DRAFT, max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+
+
+class ProgrammeRoundCreate(ProgrammeRoundBase):
+    pass
+
+
+class RoundParticipant(SQLModel, table=True):
+    __tablename__ = "round_participant"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "leader_id"),
+        enum_check("status", ParticipantStatus),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="programme_round.id", ondelete="CASCADE")
+    leader_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    status: str = Field(default=ParticipantStatus.JOINED, max_length=20)
+    joined_at: datetime = Field(default_factory=utcnow)
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str = Field(default="", max_length=500)
+
+
+class Invitation(SQLModel, table=True):
+    """A coordinator's invitation: a signed link that pre-fills what the coordinator knows."""
+
+    __table_args__ = (sa.UniqueConstraint("round_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int | None = Field(
+        default=None, foreign_key="programme_round.id", ondelete="CASCADE"
+    )
+    email: str = Field(max_length=254, index=True)
+    prefill: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    invited_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    accepted_at: datetime | None = None
+
+
+class Availability(SQLModel, table=True):
+    """One free half-day of one leader in one round (a row exists only when they are free)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "leader_id", "day", "period"),
+        enum_check("period", Period),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="programme_round.id", ondelete="CASCADE")
+    leader_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
+    day: date
+    period: str = Field(max_length=2)

@@ -1,0 +1,128 @@
+"""Wiring of the web layer: templates, sign-in, CSRF, security headers, blueprints."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+from mentoring.config import Settings
+from mentoring.vocab import Role
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+NHSUK_ASSETS_DIR = Path(__file__).resolve().parent / "static" / "vendor" / "nhsuk"
+SERVICE_NAME = "Leadership exchange"
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def flask_config(settings: Settings) -> dict[str, Any]:
+    secure = settings.secure_cookies
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SERVER_NAME": None,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        # The __Host- prefix pins the cookie to this host and path, but needs HTTPS.
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "TESTING": settings.environment == "testing",
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined}
+    app.jinja_loader = ChoiceLoader(
+        [FileSystemLoader(str(TEMPLATES_DIR)), PackageLoader("nhsuk_frontend_jinja")]
+    )
+    csrf.init_app(app)
+    _init_login(app)
+
+    from mentoring import filters
+    from mentoring.auth.views import bp as auth_bp
+    from mentoring.errors import init_app as init_errors
+    from mentoring.main.views import bp as main_bp
+
+    filters.init_app(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    init_errors(app)
+
+    app.before_request(_make_csp_nonce)
+    app.after_request(_security_headers)
+    app.context_processor(_layout_context)
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from mentoring.auth.services import load_user_for_session
+        from mentoring.db import get_session
+
+        return load_user_for_session(get_session(), user_id)
+
+
+def _make_csp_nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def _security_headers(response):
+    nonce = g.get("csp_nonce", "")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'self'; "
+        "frame-ancestors 'none'; object-src 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+    if current_user and current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# Navigation per role: (endpoint, label). Later features add their entries here.
+NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    Role.LEADER: [("main.home", "Home")],
+    Role.COORDINATOR: [("main.home", "Home")],
+    Role.ADMIN: [("main.home", "Home")],
+}
+
+
+def _layout_context() -> dict[str, Any]:
+    return {
+        "service_name": SERVICE_NAME,
+        "csp_nonce": g.get("csp_nonce", ""),
+        "navigation": NAVIGATION.get(current_user.role, [])
+        if current_user.is_authenticated
+        else [],
+    }
