@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -13,8 +13,10 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def to_london(value: datetime) -> datetime:
-    """Stored timestamps are naive UTC; people read London time."""
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LONDON)
+    """Stored timestamps are UTC; people read London time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LONDON)
 
 
 def format_date(value: date | datetime | None) -> str:

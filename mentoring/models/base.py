@@ -18,8 +18,8 @@ SQLModel.metadata.naming_convention = {
 
 
 def utcnow() -> datetime:
-    """Naive UTC: every timestamp column stores UTC without an offset, on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC. Timestamp columns take aware datetimes and give back UTC (SQLModel's UTCDateTime)."""
+    return datetime.now(UTC)
 
 
 def in_list(column: str, values: tuple[str, ...] | list[str]) -> sa.TextClause:
@@ -31,5 +31,3 @@ def in_list(column: str, values: tuple[str, ...] | list[str]) -> sa.TextClause:
 def enum_check(column: str, enum: type, name: str | None = None) -> sa.CheckConstraint:
     return sa.CheckConstraint(in_list(column, [member.value for member in enum]), name=name or column)
 
-
-JSONList = sa.JSON

@@ -97,8 +97,8 @@ class Exchange(SQLModel, table=True):
     match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
     host_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
     visitor_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
-    starts_at: datetime = Field(index=True)  # UTC
-    ends_at: datetime  # UTC
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime
     location: str = Field(default="", max_length=300)
     preparation: str = Field(default="", max_length=2000)
     status: str = Field(default=ExchangeStatus.SCHEDULED, max_length=20)

@@ -1,0 +1,78 @@
+"""The one scheduler process (`mentoring worker`). Features register their jobs in JOBS.
+
+APScheduler runs a job once per process that starts it, so only this command starts it; the jobs
+themselves claim work atomically so that two workers started by mistake never do a thing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlmodel import Session, delete
+
+from mentoring.db import session_scope
+from mentoring.models import SignInAttempt, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[Callable[[], Session]], object]  # receives the session factory
+    seconds: int
+
+
+def prune_sign_in_attempts(session_factory: Callable[[], Session]) -> int:
+    """Throttling only looks back a day; older attempts are noise."""
+    with session_scope(session_factory) as session:
+        result = session.exec(
+            delete(SignInAttempt).where(SignInAttempt.at < utcnow() - timedelta(days=1))
+        )
+        return result.rowcount or 0
+
+
+JOBS: list[Job] = [Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600)]
+
+
+def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
+    factory = app.extensions["mentoring.session_factory"]
+    scheduler = scheduler_class(timezone="UTC", job_defaults={
+        # After downtime, run a missed job once rather than skipping it or running it N times.
+        "coalesce": True,
+        "misfire_grace_time": None,
+        "max_instances": 1,
+    })
+    for job in JOBS:
+        scheduler.add_job(
+            job.func, "interval", seconds=job.seconds, args=[factory], id=job.name,
+            name=job.name, next_run_time=utcnow_aware(),
+        )
+    return scheduler
+
+
+def utcnow_aware():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def run_worker(app: Flask) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    scheduler = build_scheduler(app)
+
+    def stop(signum, _frame):
+        log.info("worker: signal %s, finishing the current job and stopping", signum)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("worker: started with jobs %s", ", ".join(job.name for job in JOBS))
+    scheduler.start()
+    log.info("worker: stopped")

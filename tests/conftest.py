@@ -1,0 +1,265 @@
+"""Shared fixtures: the app on each database backend, signed-in clients, factories, a browser.
+
+Every test that uses the database runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL
+is set. Each backend gets a scratch database, migrated with Alembic (so the migrations are
+exercised on every run); each test runs inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from mentoring import create_app
+from mentoring.config import Settings
+from mentoring.db import make_engine
+from mentoring.migrate import upgrade
+from mentoring.passwords import use_fast_hashing_for_tests
+
+from factories import Factory  # noqa: E402  (tests/factories.py, on sys.path via pythonpath)
+
+use_fast_hashing_for_tests()
+
+TEST_PASSWORD = "correct-horse-battery"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def make_settings(tmp_path: Path, database_url: str = "sqlite://", **overrides) -> Settings:
+    values = {
+        "environment": "testing",
+        "secret_key": secrets.token_urlsafe(48),
+        "database_url": database_url,
+        "smtp_url": None,
+        "mail_from": "Leadership exchange <no-reply@example.org>",
+        "base_url": "http://localhost",
+        "instance_path": tmp_path,
+        "mail_dir": tmp_path / "mail",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+# --- databases -----------------------------------------------------------------------------
+
+
+class ScratchPostgres:
+    """Creates a uniquely named database on the TEST_DATABASE_URL server and drops it after."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin = sa.make_url(admin_url)
+        self.name = f"mentoring_test_{secrets.token_hex(4)}"
+        self.url = self.admin.set(database=self.name)
+
+    def __enter__(self) -> str:
+        engine = sa.create_engine(self.admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+        engine.dispose()
+        return self.url.render_as_string(hide_password=False)
+
+    def __exit__(self, *exc) -> None:
+        engine = sa.create_engine(self.admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def scratch_database_url(backend: str, tmp_dir: Path, stack) -> str:
+    if backend == "postgresql":
+        return stack.enter_context(ScratchPostgres(os.environ["TEST_DATABASE_URL"]))
+    return f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request, tmp_path_factory) -> Iterator[sa.Engine]:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        url = scratch_database_url(request.param, tmp_path_factory.mktemp(request.param), stack)
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def connection(engine) -> Iterator[sa.Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+def _session_on(connection: sa.Connection) -> Session:
+    # Commits inside the code under test become savepoints; the test's transaction rolls back.
+    return Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def db(connection) -> Iterator[Session]:
+    session = _session_on(connection)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def factory(db) -> Factory:
+    return Factory(db, TEST_PASSWORD)
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def app(settings, engine, connection):
+    app = create_app({"SETTINGS": settings, "ENGINE": engine})
+    app.extensions["mentoring.session_factory"] = lambda: _session_on(connection)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class SignedIn:
+    """A test client signed in through the real sign-in form (CSRF and all)."""
+
+    def __init__(self, app, user) -> None:
+        self.user = user
+        self.client = app.test_client()
+        page = self.client.get("/sign-in")
+        token = csrf_token(page.get_data(as_text=True))
+        response = self.client.post(
+            "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 302, "signing in the test user failed"
+
+    def get(self, *args, **kwargs):
+        return self.client.get(*args, **kwargs)
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        """POST with the CSRF token from the page at `url` (or kwargs['form_page'])."""
+        page = self.client.get(kwargs.pop("form_page", url))
+        payload = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
+        return self.client.post(url, data=payload, **kwargs)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def leader(factory):
+    return factory.leader(email="leader.a@example.org", name="Ada Leader")
+
+
+@pytest.fixture
+def coordinator(factory):
+    return factory.user(email="coordinator@example.org", role="coordinator")
+
+
+@pytest.fixture
+def admin(factory):
+    return factory.user(email="admin@example.org", role="admin")
+
+
+@pytest.fixture
+def leader_client(app, leader) -> SignedIn:
+    return SignedIn(app, leader.user)
+
+
+@pytest.fixture
+def coordinator_client(app, coordinator) -> SignedIn:
+    return SignedIn(app, coordinator)
+
+
+@pytest.fixture
+def admin_client(app, admin) -> SignedIn:
+    return SignedIn(app, admin)
+
+
+# --- a live server and a real browser --------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("REQUIRE_BROWSER is set but no chromium is installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class LiveServer:
+    """The real app on a loopback port, on its own migrated SQLite file, in a thread."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from werkzeug.serving import make_server
+
+        self.engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+        upgrade(self.engine)
+        self.app = create_app(
+            {"SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string(hide_password=False)), "ENGINE": self.engine}
+        )
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

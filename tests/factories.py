@@ -1,0 +1,105 @@
+"""Factories: real rows through the real models, with sensible defaults a test can override."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from mentoring.models import (
+    Availability,
+    Exchange,
+    LeaderProfile,
+    Match,
+    Organisation,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+    utcnow,
+)
+from mentoring.passwords import hash_password
+
+_counter = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, session: Session, password: str) -> None:
+        self.session = session
+        self.password_hash = hash_password(password)
+
+    def _save(self, row):
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def user(self, email: str | None = None, role: str = "leader", **fields) -> User:
+        n = next(_counter)
+        return self._save(
+            User(
+                email=email or f"user{n}@example.org",
+                role=role,
+                password_hash=self.password_hash,
+                verified_at=utcnow(),
+                **fields,
+            )
+        )
+
+    def organisation(self, name: str | None = None, **fields) -> Organisation:
+        n = next(_counter)
+        values = {"sector": "primary_care", "borough": "lewisham", "size": "small"} | fields
+        return self._save(Organisation(name=name or f"Organisation {n}", **values))
+
+    def leader(self, email: str | None = None, user: User | None = None, **fields) -> LeaderProfile:
+        user = user or self.user(email=email)
+        values = {
+            "name": f"Leader {user.id}",
+            "profession": "gp",
+            "sector": "primary_care",
+            "borough": "lewisham",
+            "career_stage": "emerging",
+            "wants_mentor": True,
+            "consent_at": utcnow(),
+        } | fields
+        if "organisation_id" not in values:
+            values["organisation_id"] = self.organisation().id
+        return self._save(LeaderProfile(user_id=user.id, **values))
+
+    def mentor(self, **fields) -> LeaderProfile:
+        defaults = {"career_stage": "experienced", "mentor_capacity": 2, "wants_mentor": False,
+                    "can_host": True}
+        return self.leader(**(defaults | fields))
+
+    def programme_round(self, **fields) -> ProgrammeRound:
+        start = fields.pop("starts_on", date(2027, 1, 4))
+        values = {
+            "name": f"Round {next(_counter)}",
+            "starts_on": start,
+            "ends_on": start + timedelta(weeks=12) - timedelta(days=1),
+            "status": "open",
+        } | fields
+        return self._save(ProgrammeRound(**values))
+
+    def participant(self, programme_round: ProgrammeRound, leader: LeaderProfile, **fields):
+        return self._save(
+            RoundParticipant(round_id=programme_round.id, leader_id=leader.id, **fields)
+        )
+
+    def availability(self, programme_round, leader, day: date, period: str = "am"):
+        return self._save(
+            Availability(round_id=programme_round.id, leader_id=leader.id, day=day, period=period)
+        )
+
+    def match(self, programme_round, mentor, mentee, **fields) -> Match:
+        return self._save(
+            Match(round_id=programme_round.id, mentor_id=mentor.id, mentee_id=mentee.id, **fields)
+        )
+
+    def exchange(self, match: Match, starts_at: datetime, **fields) -> Exchange:
+        values = {
+            "host_id": match.mentor_id,
+            "visitor_id": match.mentee_id,
+            "ends_at": starts_at + timedelta(hours=4),
+            "uid": f"exchange-{next(_counter)}@test",
+        } | fields
+        return self._save(Exchange(match_id=match.id, starts_at=starts_at, **values))
