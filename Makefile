@@ -3,11 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 ASSETS := mentoring/static/vendor/nhsuk
+CSS := mentoring/static/vendor/app.css
 FRONTEND := node_modules/nhsuk-frontend/dist/nhsuk
 
 .PHONY: setup run test lint format clean bench
 
-setup: $(VENV)/.installed $(ASSETS)/.copied
+setup: $(VENV)/.installed $(ASSETS)/.copied $(CSS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +25,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS)/.copied: node_modules/.package-lock.json
 	rm -rf $(ASSETS) && mkdir -p $(ASSETS)
 	cp -r $(FRONTEND)/assets/. $(ASSETS)/
-	cp $(FRONTEND)/nhsuk-frontend.min.css $(FRONTEND)/nhsuk-frontend.min.js $(ASSETS)/
+	cp $(FRONTEND)/nhsuk-frontend.min.js $(ASSETS)/
 	touch $@
+
+# Built from the NHS.UK frontend's Sass so that nothing (not even the web font) loads from a CDN.
+$(CSS): assets/app.scss node_modules/.package-lock.json
+	mkdir -p $(dir $@)
+	npx sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules $< $@
 
 run: setup
 	MENTORING_ENV=development $(BIN)/mentoring db upgrade
@@ -46,4 +52,4 @@ bench: setup
 	$(BIN)/python benchmarks/optimiser.py
 
 clean:
-	rm -rf $(VENV) node_modules $(ASSETS) instance
+	rm -rf $(VENV) node_modules mentoring/static/vendor instance

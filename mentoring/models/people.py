@@ -1,12 +1,15 @@
 """Organisations and the leaders who take part."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: SQLModel resolves relationship annotations at runtime.
 
 from datetime import datetime
+from typing import Self
 
 import sqlalchemy as sa
 from pydantic import field_validator, model_validator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
+
+from mentoring.models.accounts import User
 
 from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.vocab import (
@@ -133,6 +136,9 @@ class LeaderProfile(LeaderProfileBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    user: User = Relationship()
+    organisation: Organisation | None = Relationship()
+
     @property
     def is_mentor(self) -> bool:
         return self.mentor_capacity > 0
@@ -144,7 +150,7 @@ class LeaderProfileCreate(LeaderProfileBase):
     organisation_id: int | None = None
 
     @model_validator(mode="after")
-    def takes_part_somehow(self) -> LeaderProfileCreate:
+    def takes_part_somehow(self) -> Self:
         if self.mentor_capacity == 0 and not self.wants_mentor:
             raise ValueError("Choose to mentor someone, to have a mentor, or both")
         if self.can_host and self.max_hosted_per_week == 0:

@@ -1,0 +1,129 @@
+"""Visit every page as every role: no server errors, the wrong role is kept out, and no serious
+or critical accessibility violations (axe, WCAG 2.2 AA) in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from accessibility import assert_accessible
+from conftest import TEST_PASSWORD, SignedIn
+from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
+
+
+def page_url(app, page: Page, world=None) -> str:
+    if callable(page.url):
+        return page.url(world)
+    if page.url:
+        return page.url
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(page.endpoint)
+
+
+def test_every_page_is_declared(app):
+    declared = {page.endpoint for page in PAGES}
+    get_routes = {
+        rule.endpoint for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())
+    }
+    undeclared = sorted(get_routes - declared)
+    assert not undeclared, f"add these pages to tests/pages.py with who may see them: {undeclared}"
+    assert not declared - get_routes, "tests/pages.py lists pages the app no longer has"
+
+
+@pytest.fixture
+def clients(app, client, leader, coordinator, admin):
+    return {
+        "anonymous": client,
+        "leader": SignedIn(app, leader.user).client,
+        "coordinator": SignedIn(app, coordinator).client,
+        "admin": SignedIn(app, admin).client,
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_its_pages_and_is_kept_out_of_others(app, clients, role):
+    client = clients[role]
+    for page in PAGES:
+        url = page_url(app, page)
+        response = client.get(url)
+        response.close()  # file responses hold the file open until closed
+        assert response.status_code < 500, f"{url} as {role}: {response.status_code}"
+        if page.allows(role):
+            expected = {302} if (role != "anonymous" and page.endpoint in
+                                 REDIRECTS_WHEN_SIGNED_IN) else {200}
+        elif role == "anonymous":
+            expected = {302}
+            assert "/sign-in" in response.headers.get("Location", ""), url
+        else:
+            expected = {403}
+        assert response.status_code in expected, f"{url} as {role}: {response.status_code}"
+
+
+def test_unknown_pages_get_the_service_404_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_every_page_sends_security_headers(app, clients):
+    for page in PAGES:
+        response = clients["leader"].get(page_url(app, page))
+        response.close()
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"]
+
+
+def test_healthz_checks_the_database(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+
+
+# --- in a real browser, with axe ------------------------------------------------------------
+
+
+def browser_sign_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/home")
+
+
+@pytest.fixture(scope="module")
+def live_users(live_server):
+    from factories import Factory
+
+    with live_server.session() as session:
+        factory = Factory(session, TEST_PASSWORD)
+        users = {
+            "leader": factory.leader(email="leader@example.org", name="Ada Leader").user.email,
+            "coordinator": factory.user(email="coord@example.org", role="coordinator").email,
+            "admin": factory.user(email="admin@example.org", role="admin").email,
+        }
+        factory.programme_round(name="Spring exchange")
+        session.commit()
+    return users
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_is_accessible_in_a_real_browser(page, live_server, live_users, role):
+    if role != "anonymous":
+        browser_sign_in(page, live_server.url, live_users[role])
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    for declared in PAGES:
+        if not declared.html or not declared.allows(role):
+            continue
+        if role != "anonymous" and declared.endpoint in REDIRECTS_WHEN_SIGNED_IN:
+            continue
+        response = page.goto(live_server.url + page_url(live_server.app, declared))
+        assert response.status == 200, f"{declared.endpoint} as {role}: {response.status}"
+        assert page.locator("h1").count() == 1, f"{declared.endpoint} needs exactly one h1"
+        assert_accessible(page)
+    # The NHS.UK frontend's JavaScript loads under the strict CSP and marks the page as enhanced.
+    assert "nhsuk-frontend-supported" in (page.get_attribute("body", "class") or "")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
