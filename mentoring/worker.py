@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlmodel import Session, delete
 
@@ -41,9 +43,9 @@ def prune_sign_in_attempts(session_factory: Callable[[], Session]) -> int:
 JOBS: list[Job] = [Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600)]
 
 
-def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
+def build_scheduler(app: Flask) -> BackgroundScheduler:
     factory = app.extensions["mentoring.session_factory"]
-    scheduler = scheduler_class(timezone="UTC", job_defaults={
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         # After downtime, run a missed job once rather than skipping it or running it N times.
         "coalesce": True,
         "misfire_grace_time": None,
@@ -52,27 +54,24 @@ def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
     for job in JOBS:
         scheduler.add_job(
             job.func, "interval", seconds=job.seconds, args=[factory], id=job.name,
-            name=job.name, next_run_time=utcnow_aware(),
+            name=job.name, next_run_time=utcnow(),
         )
     return scheduler
-
-
-def utcnow_aware():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def run_worker(app: Flask) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     scheduler = build_scheduler(app)
+    stopping = threading.Event()
 
     def stop(signum, _frame):
         log.info("worker: signal %s, finishing the current job and stopping", signum)
-        scheduler.shutdown(wait=True)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("worker: started with jobs %s", ", ".join(job.name for job in JOBS))
     scheduler.start()
+    log.info("worker: started with jobs %s", ", ".join(job.name for job in JOBS))
+    stopping.wait()
+    scheduler.shutdown(wait=True)  # lets a running job finish its batch
     log.info("worker: stopped")
