@@ -1,4 +1,7 @@
-"""Database engine and the per-request session. Services receive a Session; they never import Flask."""
+"""Database engine and the per-request session.
+
+Services receive a Session; they never import Flask.
+"""
 
 from __future__ import annotations
 

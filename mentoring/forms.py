@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from flask_wtf import FlaskForm
+from pydantic import ValidationError
 
 
 class CsrfForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Password hashing with Argon2id (OWASP's first choice), argon2-cffi's RFC 9106 low-memory profile."""
+"""Password hashing with Argon2id (OWASP's first choice), argon2-cffi's RFC 9106 profile."""
 
 from __future__ import annotations
 

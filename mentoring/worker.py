@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-
-import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask

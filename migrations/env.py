@@ -36,5 +36,5 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("Offline (SQL script) migrations are not supported; run `mentoring db upgrade`.")
+    raise SystemExit("Offline (SQL script) migrations are not supported: `mentoring db upgrade`.")
 run_migrations_online()

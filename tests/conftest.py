@@ -25,7 +25,7 @@ from mentoring.db import make_engine
 from mentoring.migrate import upgrade
 from mentoring.passwords import use_fast_hashing_for_tests
 
-from factories import Factory  # noqa: E402  (tests/factories.py, on sys.path via pythonpath)
+from factories import Factory
 
 use_fast_hashing_for_tests()
 
@@ -102,7 +102,9 @@ def connection(engine) -> Iterator[sa.Connection]:
 
 def _session_on(connection: sa.Connection) -> Session:
     # Commits inside the code under test become savepoints; the test's transaction rolls back.
-    return Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -235,7 +237,10 @@ class LiveServer:
         self.engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
         upgrade(self.engine)
         self.app = create_app(
-            {"SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string(hide_password=False)), "ENGINE": self.engine}
+            {
+                "SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string()),
+                "ENGINE": self.engine,
+            }
         )
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from conftest import TEST_PASSWORD, SignedIn, csrf_token
 from mentoring.auth.services import end_all_sessions
 from mentoring.models import AuditEvent
+
+from conftest import TEST_PASSWORD, SignedIn, csrf_token
 
 
 def sign_in(client, email, password, next_url=None):

@@ -25,7 +25,7 @@ def sign_in():
         if not email:
             errors["email"] = "Enter your email address"
         if not password:
-            errors["password"] = "Enter your password"
+            errors["password"] = "Enter your password"  # noqa: S105 (a message)
         if not errors:
             db = get_session()
             user = services.authenticate(db, email, password, ip=request.remote_addr or "")

@@ -18,7 +18,7 @@ SQLModel.metadata.naming_convention = {
 
 
 def utcnow() -> datetime:
-    """Aware UTC. Timestamp columns take aware datetimes and give back UTC (SQLModel's UTCDateTime)."""
+    """Aware UTC: timestamp columns (SQLModel's UTCDateTime) take aware values and return UTC."""
     return datetime.now(UTC)
 
 
@@ -29,5 +29,6 @@ def in_list(column: str, values: tuple[str, ...] | list[str]) -> sa.TextClause:
 
 
 def enum_check(column: str, enum: type, name: str | None = None) -> sa.CheckConstraint:
-    return sa.CheckConstraint(in_list(column, [member.value for member in enum]), name=name or column)
+    values = [member.value for member in enum]
+    return sa.CheckConstraint(in_list(column, values), name=name or column)
 

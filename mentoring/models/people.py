@@ -1,6 +1,7 @@
 """Organisations and the leaders who take part."""
 
-# No `from __future__ import annotations` here: SQLModel resolves relationship annotations at runtime.
+# No `from __future__ import annotations` here: SQLModel resolves relationship annotations
+# at runtime.
 
 from datetime import datetime
 from typing import Self
@@ -10,7 +11,6 @@ from pydantic import field_validator, model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
 from mentoring.models.accounts import User
-
 from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.vocab import (
     BOROUGHS,

@@ -1,0 +1,375 @@
+"""The demo data set: realistic, deterministic, idempotent, and ready to sign in to."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, select
+
+import mentoring.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from mentoring import passwords
+from mentoring.auth.services import authenticate
+from mentoring.db import make_engine
+from mentoring.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from mentoring.models import (
+    Availability,
+    LeaderProfile,
+    Organisation,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+)
+from mentoring.vocab import BOROUGHS, PROFESSIONS, TOPICS
+
+TODAY = date(2027, 2, 10)  # a Wednesday: the round opens on Monday 15 February 2027
+ROUND_START = date(2027, 2, 15)
+ROUND_END = date(2027, 5, 7)
+
+
+@contextmanager
+def fresh_session() -> Iterator[Session]:
+    passwords.use_fast_hashing_for_tests()
+    engine = make_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    with fresh_session() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[Session, DemoSummary]]:
+    """One loaded demo shared by the read-only tests (loading takes a few tenths of a second)."""
+    with fresh_session() as session:
+        summary = load_demo(session, today=TODAY)
+        session.commit()
+        yield session, summary
+
+
+def leaders_of(session: Session) -> list[LeaderProfile]:
+    return list(session.exec(select(LeaderProfile).order_by(LeaderProfile.id)).all())
+
+
+def free_half_days(session: Session) -> Counter[int]:
+    return Counter(session.exec(select(Availability.leader_id)).all())
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    return {
+        table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        for table in SQLModel.metadata.sorted_tables
+    }
+
+
+def snapshot(session: Session) -> tuple[list[tuple], list[tuple]]:
+    """What must not change between two loads with the same seed, in a stable order."""
+    people = session.exec(
+        select(LeaderProfile.name, User.email, LeaderProfile.profession, LeaderProfile.borough)
+        .join(User, User.id == LeaderProfile.user_id)
+        .order_by(User.email)
+    ).all()
+    free = session.exec(
+        select(User.email, Availability.day, Availability.period)
+        .join(LeaderProfile, LeaderProfile.id == Availability.leader_id)
+        .join(User, User.id == LeaderProfile.user_id)
+        .order_by(User.email, Availability.day, Availability.period)
+    ).all()
+    return [tuple(row) for row in people], [tuple(row) for row in free]
+
+
+# --- Who is in it ----------------------------------------------------------------------------
+
+
+def test_at_least_150_leaders_in_every_borough(demo):
+    session, summary = demo
+    leaders = leaders_of(session)
+    assert summary.created is True
+    assert len(leaders) >= 150
+    assert summary.leaders == len(leaders)
+    assert {leader.borough for leader in leaders} == set(BOROUGHS)
+    assert summary.boroughs == 6
+
+
+def test_every_kind_of_organisation_takes_part(demo):
+    session, summary = demo
+    sectors = {leader.sector for leader in leaders_of(session)}
+    for sector in (
+        "acute",
+        "mental_health",
+        "primary_care",
+        "community_pharmacy",
+        "social_care",
+        "vcse",
+    ):
+        assert sector in sectors
+    organisations = session.exec(select(Organisation)).all()
+    assert summary.organisations == len(organisations) >= 30
+    assert {org.size for org in organisations} == {"large", "medium", "small"}
+    names = {org.name for org in organisations}
+    assert "Guy's and St Thomas' NHS Foundation Trust" in names
+    assert "NHS South East London ICB" in names
+    by_id = {org.id: org for org in organisations}
+    for leader in leaders_of(session):
+        org = by_id[leader.organisation_id]
+        assert leader.sector == org.sector
+
+
+def test_every_profession_occurs_in_plausible_proportions(demo):
+    session, _ = demo
+    professions = Counter(leader.profession for leader in leaders_of(session))
+    assert set(PROFESSIONS) - {"other"} <= set(professions)
+    assert professions["gp"] > professions["patient_representative"]
+    assert professions["nurse"] > professions["patient_representative"]
+    pharmacists = sum(n for profession, n in professions.items() if "pharmac" in profession)
+    assert pharmacists > professions["patient_representative"]
+
+
+def test_professions_fit_their_sector(demo):
+    session, _ = demo
+    allowed = {
+        "pcn_clinical_director": {"primary_care"},
+        "pcn_pharmacy_lead": {"primary_care"},
+        "practice_pharmacist": {"primary_care"},
+        "community_pharmacist": {"community_pharmacy"},
+        "hospital_pharmacist": {"acute"},
+        "acute_clinical_director": {"acute"},
+        "mental_health_nurse": {"mental_health"},
+        "vcse_representative": {"vcse"},
+        "social_worker": {"social_care", "mental_health"},
+    }
+    for leader in leaders_of(session):
+        if leader.profession in allowed:
+            assert leader.sector in allowed[leader.profession], (leader.name, leader.profession)
+
+
+def test_mentors_and_mentees_both_plentiful(demo):
+    session, summary = demo
+    leaders = leaders_of(session)
+    mentors = [leader for leader in leaders if leader.mentor_capacity > 0]
+    mentees = [leader for leader in leaders if leader.wants_mentor]
+    assert 0.3 * len(leaders) <= len(mentors) <= 0.5 * len(leaders)
+    assert len(mentees) >= 0.5 * len(leaders)
+    assert summary.mentors == len(mentors)
+    assert summary.mentees == len(mentees)
+    # Enough places to make the optimiser choose, not so many that everyone fits anywhere.
+    assert len(mentees) * 0.8 <= sum(m.mentor_capacity for m in mentors) <= len(mentees) * 1.6
+    assert all(1 <= mentor.mentor_capacity <= 3 for mentor in mentors)
+    assert all(mentor.career_stage == "experienced" for mentor in mentors)
+    assert any(mentor.can_host for mentor in mentors)
+
+
+def test_profiles_are_complete_and_consistent(demo):
+    session, _ = demo
+    demo_round = session.exec(select(ProgrammeRound)).one()
+    leaders = leaders_of(session)
+    for leader in leaders:
+        assert leader.name and leader.job_title
+        assert leader.consent_at is not None
+        assert leader.mentor_capacity > 0 or leader.wants_mentor
+        assert set(leader.strengths) <= set(TOPICS)
+        assert set(leader.goals) <= set(TOPICS)
+        assert leader.strengths
+        if leader.wants_mentor:
+            assert leader.goals
+        assert 4 <= leader.protected_hours_per_month <= 16
+        if leader.can_host:
+            assert leader.max_hosted_per_week >= 1
+        else:
+            assert leader.max_hosted_per_week is None
+        assert leader.priority_group == (leader.profession in demo_round.priority_professions)
+        assert leader.borough in leader.travel_boroughs
+    preferences = Counter(leader.profession_preference for leader in leaders)
+    assert preferences["any"] > 0.7 * len(leaders)
+
+
+def test_names_and_emails_are_unique_and_fictional(demo):
+    session, _ = demo
+    emails = session.exec(select(User.email)).all()
+    assert len(emails) == len(set(emails))
+    assert all(
+        email.endswith(".example") or email.endswith("@demo.example.nhs.uk") for email in emails
+    )
+    names = [leader.name for leader in leaders_of(session)]
+    assert len(names) == len(set(names))
+
+
+# --- The round and availability --------------------------------------------------------------
+
+
+def test_one_open_twelve_week_round_everyone_has_joined(demo):
+    session, summary = demo
+    demo_round = session.exec(select(ProgrammeRound)).one()
+    assert demo_round.status == "open"
+    assert (demo_round.starts_on, demo_round.ends_on) == (ROUND_START, ROUND_END)
+    assert demo_round.starts_on.weekday() == 0
+    assert summary.round_name == demo_round.name == "Winter 2027 leadership exchange"
+    participants = session.exec(select(RoundParticipant)).all()
+    assert {p.leader_id for p in participants} == {leader.id for leader in leaders_of(session)}
+    assert {p.status for p in participants} == {"joined"}
+    assert {p.round_id for p in participants} == {demo_round.id}
+
+
+def test_round_opens_the_monday_after_today(session):
+    load_demo(session, leaders=5, today=date(2027, 3, 1))  # a Monday: the next one, not today
+    demo_round = session.exec(select(ProgrammeRound)).one()
+    assert demo_round.starts_on == date(2027, 3, 8)
+    assert demo_round.ends_on == date(2027, 3, 8) + timedelta(weeks=12, days=-3)
+    assert demo_round.name == "Spring 2027 leadership exchange"
+
+
+def test_availability_lies_in_the_window_on_weekdays(demo):
+    session, summary = demo
+    rows = session.exec(select(Availability)).all()
+    assert summary.availability == len(rows)
+    for row in rows:
+        assert ROUND_START <= row.day <= ROUND_END
+        assert row.day.weekday() < 5
+        assert row.period in ("am", "pm")
+
+
+def test_most_leaders_have_15_to_40_free_half_days(demo):
+    session, _ = demo
+    counts = free_half_days(session)
+    leaders = leaders_of(session)
+    in_range = [leader for leader in leaders if 15 <= counts[leader.id] <= 40]
+    assert len(in_range) >= 0.8 * len(leaders)
+    assert all(counts[leader.id] > 0 for leader in leaders)
+
+
+def test_availability_clusters_on_usual_half_days(demo):
+    """Real diaries repeat: most leaders are free on some weekday half-day most weeks."""
+    session, _ = demo
+    by_leader: dict[int, Counter[tuple[int, str]]] = {}
+    for row in session.exec(select(Availability)).all():
+        by_leader.setdefault(row.leader_id, Counter())[(row.day.weekday(), row.period)] += 1
+    clustered = [slots for slots in by_leader.values() if max(slots.values()) >= 7]
+    assert len(clustered) >= 0.9 * len(by_leader)
+
+
+# --- Sign-in ---------------------------------------------------------------------------------
+
+
+def test_demo_accounts_sign_in_with_the_demo_password(demo):
+    session, summary = demo
+    roles = dict(coordinator="coordinator", admin="admin", mentor="leader", mentee="leader")
+    assert [role for role, _ in summary.sign_ins] == list(roles)
+    for role, email in summary.sign_ins:
+        user = authenticate(session, email, DEMO_PASSWORD)
+        assert user is not None, email
+        assert user.role == roles[role]
+        assert user.is_verified
+    generated = leaders_of(session)[-1]
+    email = session.get(User, generated.user_id).email
+    assert authenticate(session, email, DEMO_PASSWORD) is not None
+    assert authenticate(session, email, "not-the-demo-password") is None
+    assert len(DEMO_PASSWORD) >= 12
+    session.rollback()  # keep the shared demo as loaded
+
+
+def test_password_is_hashed_once_for_everyone(demo):
+    session, _ = demo
+    hashes = set(session.exec(select(User.password_hash)).all())
+    assert len(hashes) == 1
+    assert all(session.exec(select(User.verified_at)).all())
+
+
+def test_named_leaders_have_full_profiles(demo):
+    session, _ = demo
+
+    def profile(email: str) -> LeaderProfile:
+        return session.exec(
+            select(LeaderProfile)
+            .join(User, User.id == LeaderProfile.user_id)
+            .where(User.email == email)
+        ).one()
+
+    mentor = profile("mentor@demo.example.nhs.uk")
+    assert mentor.career_stage == "experienced"
+    assert mentor.mentor_capacity >= 1 and mentor.can_host and mentor.strengths
+    mentee = profile("leader@demo.example.nhs.uk")
+    assert mentee.career_stage == "emerging"
+    assert mentee.wants_mentor and mentee.mentor_capacity == 0 and mentee.goals
+    counts = free_half_days(session)
+    assert 15 <= counts[mentor.id] <= 40
+    assert 15 <= counts[mentee.id] <= 40
+    assert set(mentee.goals) & set(mentor.strengths)  # a pairing the demo can show off
+
+
+def test_describe_says_what_was_loaded(demo):
+    _, summary = demo
+    text = summary.describe()
+    assert text.startswith("Demo data loaded:")
+    assert f"{summary.leaders} leaders" in text
+    assert "Winter 2027 leadership exchange" in text
+
+
+# --- Idempotent and deterministic ------------------------------------------------------------
+
+
+def test_loading_twice_changes_nothing(session):
+    first = load_demo(session, today=TODAY)
+    session.commit()
+    before = table_counts(session)
+    second = load_demo(session, today=TODAY + timedelta(days=30))
+    session.flush()
+    assert table_counts(session) == before
+    assert not session.new and not session.dirty
+    assert first.created is True
+    assert second.created is False
+    assert "nothing changed" in second.describe()
+    assert second.leaders == first.leaders
+    assert second.mentors == first.mentors
+    assert second.availability == first.availability
+    assert second.round_name == first.round_name
+    assert second.sign_ins == first.sign_ins
+
+
+def test_same_seed_same_data():
+    with fresh_session() as one, fresh_session() as two:
+        load_demo(one, seed=7, today=TODAY)
+        load_demo(two, seed=7, today=TODAY)
+        assert snapshot(one) == snapshot(two)
+
+
+def test_different_seeds_differ():
+    with fresh_session() as one, fresh_session() as two:
+        load_demo(one, seed=1, today=TODAY)
+        load_demo(two, seed=2, today=TODAY)
+        people_one, free_one = snapshot(one)
+        people_two, free_two = snapshot(two)
+        assert people_one != people_two
+        assert free_one != free_two
+
+
+def test_existing_organisations_are_reused(session):
+    session.add(
+        Organisation(
+            name="Oxleas NHS Foundation Trust",
+            sector="mental_health",
+            borough="greenwich",
+            size="large",
+        )
+    )
+    session.flush()
+    load_demo(session, today=TODAY)
+    names = session.exec(select(Organisation.name)).all()
+    assert names.count("Oxleas NHS Foundation Trust") == 1
+
+
+def test_a_small_demo_still_works(session):
+    summary = load_demo(session, leaders=3, today=TODAY)
+    assert summary.leaders == 5  # the two named leaders and three generated ones
+    assert len(leaders_of(session)) == 5
