@@ -3,11 +3,31 @@ or critical accessibility violations (axe, WCAG 2.2 AA) in a real browser."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from accessibility import assert_accessible
 from conftest import TEST_PASSWORD, SignedIn
 from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
+
+
+@dataclass
+class World:
+    """Objects the crawl's URLs point at: leader A's data, and a round with them in it."""
+
+    leader_a: object
+    leader_b: object
+    programme_round: object
+
+
+@pytest.fixture
+def world(factory, leader) -> World:
+    programme_round = factory.programme_round(name="Crawl round")
+    other = factory.mentor(email="leader.b@example.org", name="Ben Mentor")
+    factory.participant(programme_round, leader)
+    factory.participant(programme_round, other)
+    return World(leader_a=leader, leader_b=other, programme_round=programme_round)
 
 
 def page_url(app, page: Page, world=None) -> str:
@@ -42,10 +62,10 @@ def clients(app, client, leader, coordinator, admin):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_reaches_its_pages_and_is_kept_out_of_others(app, clients, role):
+def test_each_role_reaches_its_pages_and_is_kept_out_of_others(app, clients, world, role):
     client = clients[role]
     for page in PAGES:
-        url = page_url(app, page)
+        url = page_url(app, page, world)
         response = client.get(url)
         response.close()  # file responses hold the file open until closed
         assert response.status_code < 500, f"{url} as {role}: {response.status_code}"
@@ -66,9 +86,9 @@ def test_unknown_pages_get_the_service_404_page(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_every_page_sends_security_headers(app, clients):
+def test_every_page_sends_security_headers(app, clients, world):
     for page in PAGES:
-        response = clients["leader"].get(page_url(app, page))
+        response = clients["leader"].get(page_url(app, page, world))
         response.close()
         csp = response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
@@ -93,26 +113,32 @@ def browser_sign_in(page, base_url: str, email: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_users(live_server):
+def live_world(live_server):
+    """Accounts for each role and the crawl's World, in the live server's database."""
     from factories import Factory
 
     with live_server.session() as session:
         factory = Factory(session, TEST_PASSWORD)
+        leader = factory.leader(email="leader@example.org", name="Ada Leader")
+        other = factory.mentor(email="mentor@example.org", name="Ben Mentor")
+        programme_round = factory.programme_round(name="Spring exchange")
+        factory.participant(programme_round, leader)
+        factory.participant(programme_round, other)
         users = {
-            "leader": factory.leader(email="leader@example.org", name="Ada Leader").user.email,
+            "leader": leader.user.email,
             "coordinator": factory.user(email="coord@example.org", role="coordinator").email,
             "admin": factory.user(email="admin@example.org", role="admin").email,
         }
-        factory.programme_round(name="Spring exchange")
         session.commit()
-    return users
+        return users, World(leader_a=leader, leader_b=other, programme_round=programme_round)
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_is_accessible_in_a_real_browser(page, live_server, live_users, role):
+def test_every_page_is_accessible_in_a_real_browser(page, live_server, live_world, role):
+    users, world = live_world
     if role != "anonymous":
-        browser_sign_in(page, live_server.url, live_users[role])
+        browser_sign_in(page, live_server.url, users[role])
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     for declared in PAGES:
@@ -120,7 +146,7 @@ def test_every_page_is_accessible_in_a_real_browser(page, live_server, live_user
             continue
         if role != "anonymous" and declared.endpoint in REDIRECTS_WHEN_SIGNED_IN:
             continue
-        response = page.goto(live_server.url + page_url(live_server.app, declared))
+        response = page.goto(live_server.url + page_url(live_server.app, declared, world))
         assert response.status == 200, f"{declared.endpoint} as {role}: {response.status}"
         assert page.locator("h1").count() == 1, f"{declared.endpoint} needs exactly one h1"
         assert_accessible(page)
