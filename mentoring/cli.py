@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
 from pydantic import ValidationError
+from werkzeug.serving import run_simple
 
 from mentoring import create_app
 
@@ -133,7 +134,8 @@ def run_command(host: str, port: int, worker: bool) -> None:
         worker_process = subprocess.Popen([sys.executable, "-m", "mentoring", "worker"])
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+        # Flask's app.run() refuses to start inside a CLI command; serve with Werkzeug directly.
+        run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
     finally:
         if worker_process is not None:
             worker_process.send_signal(signal.SIGTERM)

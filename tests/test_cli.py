@@ -114,3 +114,29 @@ def test_worker_starts_and_exits_cleanly_on_sigterm(cli_env):
         if worker.poll() is None:
             worker.kill()
         worker.stdout.close()
+
+
+def test_run_serves_the_app_with_a_worker_and_stops_both(cli_env):
+    import socket
+    import urllib.request
+
+    assert mentoring(cli_env, "db", "upgrade").returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mentoring", "run", "--port", str(port)],
+        env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, health = time.monotonic() + 30, None
+        while time.monotonic() < deadline and health is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = r.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert health is not None and '"status":"ok"' in health.replace(" ", "")
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) is not None
