@@ -57,10 +57,12 @@ def init_app(app: Flask) -> None:
     from mentoring.auth.views import bp as auth_bp
     from mentoring.errors import init_app as init_errors
     from mentoring.main.views import bp as main_bp
+    from mentoring.profile.views import bp as profile_bp
 
     filters.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(profile_bp)
     init_errors(app)
 
     app.before_request(_make_csp_nonce)
@@ -112,7 +114,7 @@ def _security_headers(response):
 
 # Navigation per role: (endpoint, label). Later features add their entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.LEADER: [("main.home", "Home")],
+    Role.LEADER: [("main.home", "Home"), ("profile.overview", "Your profile")],
     Role.COORDINATOR: [("main.home", "Home")],
     Role.ADMIN: [("main.home", "Home")],
 }

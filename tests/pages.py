@@ -41,6 +41,9 @@ PAGES = [
     Page("main.nhsuk_assets", ANYONE, "/assets/nhsuk-frontend.min.js", html=False),
     Page("static", ANYONE, "/static/vendor/app.css", html=False),
     Page("auth.sign_in", ANYONE),
+    Page("profile.overview", LEADER),
+    Page("profile.step", LEADER, "/profile/about-you"),
+    Page("profile.check", LEADER),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.

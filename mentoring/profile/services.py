@@ -1,0 +1,262 @@
+"""The leader profile as short question pages: draft answers, per-step validation, saving.
+
+A draft is a plain dict of answers (the view keeps it in the session). Each step validates only
+its own fields, through the same data model the final save uses, so the rules live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.forms import field_errors
+from mentoring.models import (
+    LeaderProfile,
+    LeaderProfileCreate,
+    Organisation,
+    OrganisationCreate,
+    ProgrammeRound,
+    User,
+    utcnow,
+)
+from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, RoundStatus
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: str
+    fields: tuple[str, ...]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("about-you", "About you", ("name", "job_title")),
+    Step("profession", "Your profession", ("profession",)),
+    Step("organisation", "Where you work", ("organisation_id", "new_organisation", "sector",
+                                             "borough")),
+    Step("experience", "Your leadership experience", ("career_stage",)),
+    Step("mentoring", "Mentoring", ("mentor_capacity", "wants_mentor")),
+    Step("hosting", "Hosting visits", ("can_host", "max_hosted_per_week")),
+    Step("strengths", "What you can offer", ("strengths", "strengths_other")),
+    Step("goals", "What you want to develop", ("goals", "goals_other")),
+    Step("time", "Your protected time", ("protected_hours_per_month",)),
+    Step("preferences", "Your preferences", ("profession_preference", "travel_boroughs")),
+    Step("consent", "Taking part", ("consent",)),
+)
+STEP_BY_SLUG = {step.slug: step for step in STEPS}
+
+# Stand-ins for questions not yet answered, so validating one step never reports another's errors.
+_PLACEHOLDERS: dict[str, Any] = {
+    "name": "-", "profession": "other", "sector": "other", "borough": "lewisham",
+    "wants_mentor": True,
+}
+_LIST_FIELDS = {"strengths", "goals", "travel_boroughs"}
+_BOOL_FIELDS = {"wants_mentor", "can_host", "consent"}
+
+
+def next_step(slug: str) -> Step | None:
+    index = [step.slug for step in STEPS].index(slug)
+    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+
+
+def previous_step(slug: str) -> Step | None:
+    index = [step.slug for step in STEPS].index(slug)
+    return STEPS[index - 1] if index > 0 else None
+
+
+def parse_step(step: Step, form: Mapping[str, Any], getlist) -> dict[str, Any]:
+    """The answers a step's form sent, as plain values (lists, booleans, numbers or None)."""
+    answers: dict[str, Any] = {}
+    for field in step.fields:
+        if field in _LIST_FIELDS:
+            answers[field] = [value for value in getlist(field) if value]
+        elif field in _BOOL_FIELDS:
+            raw = form.get(field)
+            answers[field] = None if raw is None else raw == "yes"
+        else:
+            raw = (form.get(field) or "").strip()
+            answers[field] = raw if raw != "" else None
+    if step.slug == "hosting" and answers.get("can_host") is False:
+        answers["max_hosted_per_week"] = None
+    if step.slug == "mentoring" and answers.get("mentor_capacity") is None:
+        answers["mentor_capacity"] = None
+    return answers
+
+
+def validate_step(step: Step, draft: Mapping[str, Any], answers: Mapping[str, Any]) -> dict:
+    """Errors for this step's fields only (field -> message); empty when the answers are good."""
+    errors = _required_answers(step, answers)
+    merged = {**draft, **{k: v for k, v in answers.items() if v is not None}}
+    candidate = {**_PLACEHOLDERS, **_model_values(merged)}
+    try:
+        LeaderProfileCreate.model_validate(candidate)
+    except ValidationError as exc:
+        for field, message in field_errors(exc).items():
+            target = field or _model_error_field(step)
+            if target in step.fields:
+                errors.setdefault(target, message)
+    if step.slug == "organisation":
+        errors.update(_organisation_errors(answers))
+    return errors
+
+
+def _required_answers(step: Step, answers: Mapping[str, Any]) -> dict[str, str]:
+    required = {
+        "name": "Enter your name",
+        "profession": "Select your profession",
+        "sector": "Select the sector you work in",
+        "borough": "Select the borough you mostly work in",
+        "career_stage": "Select how experienced a leader you are",
+        "mentor_capacity": "Select how many people you could mentor",
+        "wants_mentor": "Select whether you would like a mentor",
+        "can_host": "Select whether you can host visits",
+        "consent": "Confirm that you agree to take part",
+    }
+    errors = {f: m for f, m in required.items() if f in step.fields and answers.get(f) is None}
+    if step.slug == "consent" and answers.get("consent") is False:
+        errors["consent"] = required["consent"]
+    if step.slug == "hosting" and answers.get("can_host") and not answers.get(
+        "max_hosted_per_week"
+    ):
+        errors["max_hosted_per_week"] = "Enter how many visits you could host in a week"
+    return errors
+
+
+def _model_error_field(step: Step) -> str:
+    """Model-wide rules belong to the step that asks the question they are about."""
+    return {"mentoring": "mentor_capacity", "hosting": "max_hosted_per_week"}.get(step.slug, "")
+
+
+def _organisation_errors(answers: Mapping[str, Any]) -> dict[str, str]:
+    new_name = answers.get("new_organisation")
+    if answers.get("organisation_id") == "new" and not new_name:
+        return {"new_organisation": "Enter the name of your organisation"}
+    if new_name and len(new_name) < 2:
+        return {"new_organisation": "Enter at least 2 characters"}
+    if not answers.get("organisation_id") and not new_name:
+        return {"organisation_id": "Select your organisation, or add it"}
+    return {}
+
+
+def _model_values(draft: Mapping[str, Any]) -> dict[str, Any]:
+    skip = {"organisation_id", "new_organisation", "consent", ANSWERED}
+    return {key: value for key, value in draft.items() if key not in skip and value is not None}
+
+
+ANSWERED = "_answered"  # the draft's list of question pages the leader has been through
+
+
+def record_answers(draft: Mapping[str, Any], step: Step, answers: Mapping[str, Any]) -> dict:
+    """The draft with a step's (valid) answers added and the step marked as answered."""
+    updated = {key: value for key, value in {**draft, **answers}.items() if value is not None}
+    updated[ANSWERED] = sorted({*draft.get(ANSWERED, []), step.slug})
+    return updated
+
+
+def draft_from_profile(profile: LeaderProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    fields = LeaderProfileCreate.model_fields.keys() - {"organisation_id"}
+    draft = {field: getattr(profile, field) for field in fields}
+    draft["organisation_id"] = str(profile.organisation_id) if profile.organisation_id else None
+    draft["consent"] = profile.consent_at is not None
+    draft[ANSWERED] = [step.slug for step in STEPS]
+    return {key: value for key, value in draft.items() if value is not None}
+
+
+def answered_steps(draft: Mapping[str, Any]) -> list[Step]:
+    """Pages the leader has been through whose answers are still valid."""
+    seen = set(draft.get(ANSWERED, []))
+    return [
+        step for step in STEPS
+        if step.slug in seen and not validate_step(step, draft, _step_answers(step, draft))
+    ]
+
+
+def _step_answers(step: Step, draft: Mapping[str, Any]) -> dict[str, Any]:
+    return {field: draft.get(field) for field in step.fields}
+
+
+def first_unanswered(draft: Mapping[str, Any]) -> Step | None:
+    done = {step.slug for step in answered_steps(draft)}
+    return next((step for step in STEPS if step.slug not in done), None)
+
+
+def completeness(draft: Mapping[str, Any]) -> int:
+    """Percentage of question pages answered, for the progress indicator."""
+    return round(100 * len(answered_steps(draft)) / len(STEPS))
+
+
+def profile_of(session: Session, user: User) -> LeaderProfile | None:
+    return session.exec(select(LeaderProfile).where(LeaderProfile.user_id == user.id)).first()
+
+
+def organisation_name(session: Session, draft: Mapping[str, Any]) -> str:
+    if draft.get("new_organisation"):
+        return draft["new_organisation"]
+    organisation_id = draft.get("organisation_id")
+    if organisation_id and str(organisation_id).isdigit():
+        organisation = session.get(Organisation, int(organisation_id))
+        return organisation.name if organisation else ""
+    return ""
+
+
+def organisations(session: Session) -> list[Organisation]:
+    return list(session.exec(select(Organisation).order_by(Organisation.name)).all())
+
+
+def _priority_professions(session: Session) -> tuple[str, ...]:
+    open_round = session.exec(
+        select(ProgrammeRound).where(ProgrammeRound.status == RoundStatus.OPEN)
+        .order_by(ProgrammeRound.starts_on)
+    ).first()
+    return tuple(open_round.priority_professions) if open_round else DEFAULT_PRIORITY_PROFESSIONS
+
+
+def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> LeaderProfile:
+    """Create or update the user's profile from a complete draft. Raises ValueError if not."""
+    missing = first_unanswered(draft)
+    if missing is not None:
+        raise ValueError(f"The question page '{missing.title}' is not answered yet")
+    data = LeaderProfileCreate.model_validate(_model_values(draft))
+    organisation = _organisation_for(session, draft, data)
+    profile = profile_of(session, user)
+    created = profile is None
+    if profile is None:
+        profile = LeaderProfile(user_id=user.id, **data.model_dump(exclude={"organisation_id"}))
+    else:
+        for field, value in data.model_dump(exclude={"organisation_id"}).items():
+            setattr(profile, field, value)
+    profile.organisation_id = organisation.id if organisation else None
+    profile.priority_group = profile.profession in _priority_professions(session)
+    profile.consent_at = profile.consent_at or utcnow()
+    profile.updated_at = utcnow()
+    session.add(profile)
+    session.flush()
+    audit.record(session, "profile.created" if created else "profile.updated", actor=user,
+                 obj=profile)
+    return profile
+
+
+def _organisation_for(session: Session, draft: Mapping[str, Any], data) -> Organisation | None:
+    new_name = (draft.get("new_organisation") or "").strip()
+    if new_name:
+        existing = session.exec(select(Organisation).where(Organisation.name == new_name)).first()
+        if existing:
+            return existing
+        created = OrganisationCreate.model_validate(
+            {"name": new_name, "sector": data.sector, "borough": data.borough}
+        )
+        organisation = Organisation.model_validate(created)
+        session.add(organisation)
+        session.flush()
+        return organisation
+    organisation_id = draft.get("organisation_id")
+    if organisation_id and str(organisation_id).isdigit():
+        return session.get(Organisation, int(organisation_id))
+    return None

@@ -1,0 +1,111 @@
+"""Profile question pages (NHS.UK 'question pages' pattern) and check-your-answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from mentoring.access import roles_required
+from mentoring.db import get_session
+from mentoring.forms import CsrfForm
+from mentoring.profile import services
+from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS
+
+bp = Blueprint("profile", __name__, url_prefix="/profile")
+DRAFT_KEY = "profile_draft"
+
+
+def _profile():
+    return services.profile_of(get_session(), current_user)
+
+
+def _draft() -> dict:
+    if DRAFT_KEY not in session:
+        session[DRAFT_KEY] = services.draft_from_profile(_profile())
+    return dict(session[DRAFT_KEY])
+
+
+def _choices() -> dict:
+    return {
+        "professions": PROFESSIONS,
+        "sectors": SECTORS,
+        "boroughs": BOROUGHS,
+        "topics": TOPICS,
+        "organisations": services.organisations(get_session()),
+    }
+
+
+@bp.route("/")
+@roles_required("leader")
+def overview():
+    draft = _draft()
+    return render_template(
+        "profile/overview.html",
+        profile=_profile(),
+        draft=draft,
+        completeness=services.completeness(draft),
+        next_step=services.first_unanswered(draft),
+        steps=services.STEPS,
+        answered={step.slug for step in services.answered_steps(draft)},
+    )
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+@roles_required("leader")
+def step(slug: str):
+    step = services.STEP_BY_SLUG.get(slug)
+    if step is None:
+        abort(404)
+    draft = _draft()
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = draft
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        answers = services.parse_step(step, request.form, request.form.getlist)
+        errors = services.validate_step(step, draft, answers)
+        values = {**draft, **answers}
+        if not errors:
+            session[DRAFT_KEY] = services.record_answers(draft, step, answers)
+            following = services.next_step(step.slug)
+            if request.args.get("change") or following is None:
+                return redirect(url_for("profile.check"))
+            return redirect(url_for("profile.step", slug=following.slug))
+    back = services.previous_step(step.slug)
+    return render_template(
+        "profile/step.html",
+        step=step,
+        values=values,
+        errors=errors,
+        form=form,
+        back_url=url_for("profile.step", slug=back.slug) if back else url_for("profile.overview"),
+        number=services.STEPS.index(step) + 1,
+        total=len(services.STEPS),
+        **_choices(),
+    ), (400 if errors else 200)
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@roles_required("leader")
+def check():
+    draft = _draft()
+    missing = services.first_unanswered(draft)
+    if missing is not None:
+        flash(f"Answer '{missing.title}' first.", "info")
+        return redirect(url_for("profile.step", slug=missing.slug))
+    form = CsrfForm()
+    if request.method == "POST" and form.validate_on_submit():
+        db = get_session()
+        services.save_profile(db, current_user, draft)
+        db.commit()
+        session.pop(DRAFT_KEY, None)
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("profile.overview"))
+    return render_template(
+        "profile/check.html",
+        draft=draft,
+        form=form,
+        organisation_name=services.organisation_name(get_session(), draft),
+        steps=services.STEPS,
+    )
