@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from conftest import SignedIn
 from mentoring.models import AuditEvent, LeaderProfile, Organisation
 from mentoring.profile import services
+
+from conftest import SignedIn
 
 ANSWERS = {
     "about-you": {"name": "Priya Shah", "job_title": "Community pharmacist"},
@@ -45,7 +46,8 @@ def test_a_new_leader_answers_every_question_and_saves_their_profile(new_leader,
     assert "Lewisham, Greenwich" in check and "Yes, up to 1 a week" in check
     response = new_leader.post_form("/profile/check")
     assert response.status_code == 302
-    profile = db.exec(select(LeaderProfile).where(LeaderProfile.user_id == new_leader.user.id)).one()
+    query = select(LeaderProfile).where(LeaderProfile.user_id == new_leader.user.id)
+    profile = db.exec(query).one()
     assert profile.name == "Priya Shah"
     assert profile.profession == "community_pharmacist"
     assert profile.organisation.name == "Catford Pharmacy"
@@ -142,7 +144,8 @@ def test_choosing_an_existing_organisation_creates_none(new_leader, db, factory)
         new_leader.post_form(f"/profile/{slug}", data)
     new_leader.post_form("/profile/check")
     assert len(db.exec(select(Organisation)).all()) == before
-    profile = db.exec(select(LeaderProfile).where(LeaderProfile.user_id == new_leader.user.id)).one()
+    query = select(LeaderProfile).where(LeaderProfile.user_id == new_leader.user.id)
+    profile = db.exec(query).one()
     assert profile.organisation_id == organisation.id
 
 
