@@ -44,6 +44,9 @@ PAGES = [
     Page("profile.overview", LEADER),
     Page("profile.step", LEADER, "/profile/about-you"),
     Page("profile.check", LEADER),
+    Page("availability.index", LEADER),
+    Page("availability.edit", LEADER,
+         lambda world: f"/rounds/{world.programme_round.id}/availability"),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.

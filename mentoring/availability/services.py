@@ -1,0 +1,172 @@
+"""Leaders' free half-days in a round: weekly patterns, exceptions, and clashes with exchanges."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.models import (
+    Availability,
+    Exchange,
+    LeaderProfile,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+)
+from mentoring.slots import HalfDay, half_day_of, half_days
+from mentoring.vocab import ExchangeStatus, ParticipantStatus, RoundStatus
+
+WeeklyPattern = set[tuple[int, str]]  # (weekday 0-4, period)
+
+
+class AvailabilityError(ValueError):
+    """A change that cannot be made, with a message for the leader."""
+
+
+@dataclass
+class SaveResult:
+    saved: bool
+    free: set[HalfDay]
+    affected: list[Exchange] = field(default_factory=list)  # exchanges in removed half-days
+
+
+def open_rounds(session: Session) -> list[ProgrammeRound]:
+    return list(session.exec(
+        select(ProgrammeRound).where(ProgrammeRound.status == RoundStatus.OPEN)
+        .order_by(ProgrammeRound.starts_on)
+    ).all())
+
+
+def participation(session: Session, round_id: int, leader_id: int) -> RoundParticipant | None:
+    return session.exec(
+        select(RoundParticipant).where(
+            RoundParticipant.round_id == round_id, RoundParticipant.leader_id == leader_id
+        )
+    ).first()
+
+
+def join_round(session: Session, programme_round: ProgrammeRound, leader: LeaderProfile,
+               user: User) -> RoundParticipant:
+    if programme_round.status != RoundStatus.OPEN:
+        raise AvailabilityError("This round is not open for new participants")
+    participant = participation(session, programme_round.id, leader.id)
+    if participant is None:
+        participant = RoundParticipant(round_id=programme_round.id, leader_id=leader.id)
+    participant.status = ParticipantStatus.JOINED
+    participant.withdrawn_at = None
+    session.add(participant)
+    audit.record(session, "round.joined", actor=user, obj=programme_round)
+    session.flush()
+    return participant
+
+
+def free_half_days(session: Session, round_id: int, leader_id: int) -> set[HalfDay]:
+    rows = session.exec(
+        select(Availability.day, Availability.period).where(
+            Availability.round_id == round_id, Availability.leader_id == leader_id
+        )
+    ).all()
+    return {(day, period) for day, period in rows}
+
+
+def apply_pattern(programme_round: ProgrammeRound, pattern: WeeklyPattern) -> set[HalfDay]:
+    """Every half-day in the window that matches the weekly pattern."""
+    return {
+        (day, period)
+        for day, period in half_days(programme_round.starts_on, programme_round.ends_on)
+        if (day.weekday(), period) in pattern
+    }
+
+
+def usual_pattern(free: Iterable[HalfDay], weeks: int) -> WeeklyPattern:
+    """Half-days free in most weeks: what to pre-tick in the weekly pattern form."""
+    counts = Counter((day.weekday(), period) for day, period in free)
+    return {slot for slot, count in counts.items() if count * 2 > max(weeks, 1)}
+
+
+def in_window(programme_round: ProgrammeRound, chosen: Iterable[HalfDay]) -> set[HalfDay]:
+    allowed = set(half_days(programme_round.starts_on, programme_round.ends_on))
+    chosen = set(chosen)
+    outside = chosen - allowed
+    if outside:
+        day, period = min(outside)
+        raise AvailabilityError(f"{day:%d %B %Y} {period} is not a weekday in this round's window")
+    return chosen
+
+
+def scheduled_exchanges(session: Session, leader_id: int) -> list[Exchange]:
+    return list(session.exec(
+        select(Exchange).where(
+            Exchange.status == ExchangeStatus.SCHEDULED,
+            sa.or_(Exchange.host_id == leader_id, Exchange.visitor_id == leader_id),
+        ).order_by(Exchange.starts_at)
+    ).all())
+
+
+def save_availability(
+    session: Session,
+    programme_round: ProgrammeRound,
+    leader: LeaderProfile,
+    user: User,
+    chosen: Iterable[HalfDay],
+    *,
+    confirm: bool = False,
+) -> SaveResult:
+    """Replace the leader's free half-days. Removing a half-day that holds a scheduled exchange
+    is only done with `confirm`; otherwise the affected exchanges are returned and nothing saved."""
+    if participation(session, programme_round.id, leader.id) is None:
+        raise AvailabilityError("Join the round before setting your availability")
+    chosen = in_window(programme_round, chosen)
+    current = free_half_days(session, programme_round.id, leader.id)
+    removed, added = current - chosen, chosen - current
+    affected = [
+        exchange for exchange in scheduled_exchanges(session, leader.id)
+        if half_day_of(exchange.starts_at) in removed
+    ]
+    if affected and not confirm:
+        return SaveResult(saved=False, free=chosen, affected=affected)
+    if removed:
+        session.exec(sa.delete(Availability).where(
+            Availability.round_id == programme_round.id,
+            Availability.leader_id == leader.id,
+            sa.tuple_(Availability.day, Availability.period).in_(sorted(removed)),
+        ))
+    session.add_all(
+        Availability(round_id=programme_round.id, leader_id=leader.id, day=day, period=period)
+        for day, period in sorted(added)
+    )
+    audit.record(
+        session, "availability.changed", actor=user, obj=programme_round,
+        detail={"added": len(added), "removed": len(removed),
+                "affected_exchanges": [exchange.id for exchange in affected]},
+    )
+    session.flush()
+    return SaveResult(saved=True, free=chosen, affected=affected)
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    by_month: list[tuple[str, int]]
+
+    def sentence(self) -> str:
+        if not self.total:
+            return "No half-days free yet"
+        months = ", ".join(f"{count} in {month}" for month, count in self.by_month)
+        plural = "half-day" if self.total == 1 else "half-days"
+        return f"{self.total} {plural} free: {months}"
+
+
+def summarise(free: Iterable[HalfDay]) -> Summary:
+    free = sorted(free)
+    months: Counter[date] = Counter(day.replace(day=1) for day, _ in free)
+    return Summary(
+        total=len(free),
+        by_month=[(f"{month:%B}", count) for month, count in sorted(months.items())],
+    )
