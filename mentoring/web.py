@@ -55,16 +55,22 @@ def init_app(app: Flask) -> None:
 
     from mentoring import filters
     from mentoring.auth.views import bp as auth_bp
-    from mentoring.errors import init_app as init_errors
-    from mentoring.main.views import bp as main_bp
     from mentoring.availability.views import bp as availability_bp
+    from mentoring.errors import init_app as init_errors
+    from mentoring.exchanges.views import bp as exchanges_bp
+    from mentoring.main.views import bp as main_bp
+    from mentoring.mydata.views import bp as mydata_bp
+    from mentoring.notifications.views import bp as outbox_bp
     from mentoring.profile.views import bp as profile_bp
 
     filters.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(outbox_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(availability_bp)
+    app.register_blueprint(exchanges_bp)
+    app.register_blueprint(mydata_bp)
     init_errors(app)
 
     app.before_request(_make_csp_nonce)
@@ -117,7 +123,8 @@ def _security_headers(response):
 # Navigation per role: (endpoint, label). Later features add their entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.LEADER: [("main.home", "Home"), ("profile.overview", "Your profile"),
-                  ("availability.index", "When you are free")],
+                  ("availability.index", "When you are free"),
+                  ("exchanges.my_matches", "Matches and exchanges"), ("mydata.index", "Your data")],
     Role.COORDINATOR: [("main.home", "Home")],
     Role.ADMIN: [("main.home", "Home")],
 }

@@ -15,10 +15,12 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlmodel import Session, delete
+from sqlmodel import delete
 
 from mentoring.db import session_scope
 from mentoring.models import SignInAttempt, utcnow
+from mentoring.notifications.jobs import plan_notifications, send_due_notifications
+from mentoring.worker_context import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +28,31 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     name: str
-    func: Callable[[Callable[[], Session]], object]  # receives the session factory
+    func: Callable[[WorkerContext], object]
     seconds: int
 
 
-def prune_sign_in_attempts(session_factory: Callable[[], Session]) -> int:
+def prune_sign_in_attempts(context: WorkerContext) -> int:
     """Throttling only looks back a day; older attempts are noise."""
-    with session_scope(session_factory) as session:
+    with session_scope(context.session_factory) as session:
         result = session.exec(
             delete(SignInAttempt).where(SignInAttempt.at < utcnow() - timedelta(days=1))
         )
         return result.rowcount or 0
 
 
-JOBS: list[Job] = [Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600)]
+JOBS: list[Job] = [
+    Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600),
+    Job("send-notifications", send_due_notifications, 60),
+    Job("plan-notifications", plan_notifications, 900),
+]
 
 
 def build_scheduler(app: Flask) -> BackgroundScheduler:
-    factory = app.extensions["mentoring.session_factory"]
+    context = WorkerContext(
+        session_factory=app.extensions["mentoring.session_factory"],
+        settings=app.extensions["mentoring.settings"],
+    )
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         # After downtime, run a missed job once rather than skipping it or running it N times.
         "coalesce": True,
@@ -52,7 +61,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
     })
     for job in JOBS:
         scheduler.add_job(
-            job.func, "interval", seconds=job.seconds, args=[factory], id=job.name,
+            job.func, "interval", seconds=job.seconds, args=[context], id=job.name,
             name=job.name, next_run_time=utcnow(),
         )
     return scheduler

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlmodel import Session
 
 from mentoring.models import (
     Availability,
     Exchange,
+    ExchangeBooking,
     LeaderProfile,
     Match,
     Organisation,
@@ -103,3 +105,25 @@ class Factory:
             "uid": f"exchange-{next(_counter)}@test",
         } | fields
         return self._save(Exchange(match_id=match.id, starts_at=starts_at, **values))
+
+    def matched(self, mentee: LeaderProfile, mentor: LeaderProfile | None = None,
+                status: str = "approved", upcoming_at: datetime | None = None,
+                **match_fields) -> SimpleNamespace:
+        """A round with `mentor` (a new one if not given) mentoring `mentee`, an exchange to come
+        (hosted by the mentor, with bookings) and one in the past (hosted by the mentee)."""
+        programme_round = self.programme_round()
+        mentor = mentor or self.mentor()
+        for person in (mentor, mentee):
+            self.participant(programme_round, person)
+        match = self.match(programme_round, mentor, mentee, status=status, score=7.5,
+                           reasons=["Strong overlap of goals and strengths"], **match_fields)
+        upcoming = self.exchange(match, upcoming_at or datetime(2030, 3, 5, 9, 0, tzinfo=UTC),
+                                 location="Guy's Hospital", preparation="Read the team's plan")
+        for person in (mentor, mentee):
+            self._save(ExchangeBooking(exchange_id=upcoming.id, leader_id=person.id,
+                                       starts_at=upcoming.starts_at))
+        past = self.exchange(match, datetime(2024, 3, 5, 13, 0, tzinfo=UTC),
+                             host_id=mentee.id, visitor_id=mentor.id)
+        return SimpleNamespace(round=programme_round, mentor=mentor, mentee=mentee, match=match,
+                               upcoming=upcoming, past=past)
+

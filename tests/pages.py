@@ -23,6 +23,7 @@ class Page:
     access: str | tuple[str, ...]
     url: Callable | str | None = None  # a path, or a function of the World; None: no arguments
     html: bool = True  # False for JSON, files and other non-page responses
+    status: int = 200  # what an allowed visitor gets (400 for a deliberately invalid token)
 
     def allows(self, role: str) -> bool:
         if self.access == ANYONE:
@@ -41,13 +42,46 @@ PAGES = [
     Page("main.nhsuk_assets", ANYONE, "/assets/nhsuk-frontend.min.js", html=False),
     Page("static", ANYONE, "/static/vendor/app.css", html=False),
     Page("auth.sign_in", ANYONE),
+    Page("auth.register", ANYONE),
+    Page("auth.verify", ANYONE, "/verify/not-a-valid-token", status=400),
+    Page("auth.reset_request", ANYONE),
+    Page("auth.reset_password", ANYONE, "/reset-password/not-a-valid-token", status=400),
+    Page("auth.link_request", ANYONE),
+    Page("auth.link_sign_in", ANYONE, "/sign-in/link/any-token"),
+    Page("auth.join", ANYONE, "/join/not-a-valid-token", status=400),
+    Page("outbox.round_outbox_page", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/outbox"),
     Page("profile.overview", LEADER),
     Page("profile.step", LEADER, "/profile/about-you"),
     Page("profile.check", LEADER),
     Page("availability.index", LEADER),
     Page("availability.edit", LEADER,
          lambda world: f"/rounds/{world.programme_round.id}/availability"),
+    # The leader's matches, exchanges, calendar, feedback and reflections (issue 4).
+    Page("exchanges.my_matches", LEADER),
+    Page("exchanges.match", LEADER, lambda world: f"/matches/{world.match.id}"),
+    Page("exchanges.decline_match", LEADER, lambda world: f"/matches/{world.match.id}/decline"),
+    Page("exchanges.exchange", LEADER, lambda world: f"/exchanges/{world.exchange.id}"),
+    Page("exchanges.exchange_ics", LEADER, lambda world: f"/exchanges/{world.exchange.id}.ics",
+         html=False),
+    Page("exchanges.cancel_exchange", LEADER,
+         lambda world: f"/exchanges/{world.exchange.id}/cancel"),
+    Page("exchanges.reschedule_exchange", LEADER,
+         lambda world: f"/exchanges/{world.exchange.id}/reschedule"),
+    Page("exchanges.feedback", LEADER,
+         lambda world: f"/exchanges/{world.past_exchange.id}/feedback"),
+    Page("exchanges.calendar", LEADER),
+    Page("exchanges.calendar_feed", ANYONE, lambda world: f"/calendar/{world.calendar_token}.ics",
+         html=False),
+    Page("exchanges.reflections", LEADER),
+    Page("exchanges.export_reflections", LEADER, html=False),
+    Page("mydata.index", LEADER),
+    Page("mydata.export_json", LEADER, html=False),
+    Page("mydata.export_csv", LEADER, html=False),
+    Page("mydata.withdraw", LEADER,
+         lambda world: f"/my-data/rounds/{world.programme_round.id}/withdraw"),
+    Page("mydata.delete_account", LEADER),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
-REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in"}
+REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.auth import throttle
 from mentoring.models import User, UserCreate, utcnow
 from mentoring.passwords import hash_password, needs_rehash, verify_password
 
@@ -53,8 +54,15 @@ def end_all_sessions(user: User) -> None:
 
 
 def authenticate(session: Session, email: str, password: str, *, ip: str = "") -> User | None:
+    """The user, or None for a wrong email or password. Raises Throttled after repeated failures
+    for the account or the address (checked before the password, so guessing stops)."""
+    minutes = throttle.throttle_wait(session, email, ip)
+    if minutes:
+        audit.record(session, "sign_in.throttled", detail={"email": normalise_email(email)}, ip=ip)
+        raise throttle.Throttled(minutes)
     user = find_user(session, email)
     ok = verify_password(user.password_hash if user else None, password)
+    throttle.record_attempt(session, email, ip, succeeded=ok and user is not None)
     if not ok or user is None or not user.is_active:
         audit.record(
             session, "sign_in.failed", actor=user, detail={"email": normalise_email(email)}, ip=ip

@@ -1,16 +1,51 @@
-"""Sign in and sign out."""
+"""Sign in and out, registration, verification, password reset, sign-in links, invitations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
+from pydantic import ValidationError
 
 from mentoring.access import is_safe_redirect
-from mentoring.auth import services
+from mentoring.auth import joining, services
+from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm
+from mentoring.forms import CsrfForm, field_errors
 
 bp = Blueprint("auth", __name__)
+
+
+def _links() -> joining.Links:
+    settings = current_app.extensions["mentoring.settings"]
+    return joining.Links(secret=settings.secret_key, base_url=settings.base_url)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _start_session(user, next_url: str | None = None):
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(user)
+    return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
+
+
+def _posted(form: CsrfForm) -> bool:
+    if request.method != "POST":
+        return False
+    if not form.validate_on_submit():
+        abort(400)
+    return True
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -28,14 +63,15 @@ def sign_in():
             errors["password"] = "Enter your password"  # noqa: S105 (a message)
         if not errors:
             db = get_session()
-            user = services.authenticate(db, email, password, ip=request.remote_addr or "")
+            try:
+                user = services.authenticate(db, email, password, ip=_ip())
+            except Throttled as exc:
+                user = None
+                errors["email"] = f"{exc} You can also ask for a sign-in link by email."
             db.commit()
             if user is not None:
-                session.clear()  # a fresh session on sign-in: no fixation
-                login_user(user)
-                next_url = request.args.get("next")
-                return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
-            errors["email"] = "Your email address or password is not right"
+                return _start_session(user, request.args.get("next"))
+            errors.setdefault("email", "Your email address or password is not right")
     elif request.method == "POST":
         errors[""] = "Your form expired. Try again."
     status = 400 if request.method == "POST" and errors else 200
@@ -50,3 +86,173 @@ def sign_out():
         session.clear()
         flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def _password_errors(password: str, confirm: str) -> dict[str, str]:
+    if not password:
+        return {"password": "Enter a password"}
+    if password != confirm:
+        return {"confirm": "The passwords do not match"}
+    return {}
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    email = request.form.get("email", "").strip()
+    if _posted(form):
+        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
+        errors = {"email": "Enter your email address"} if not email else {}
+        errors |= _password_errors(password, confirm)
+        if not errors:
+            db = get_session()
+            try:
+                joining.register(db, _links(), email, password, ip=_ip())
+            except ValidationError as exc:
+                errors = field_errors(exc)
+            else:
+                db.commit()
+                return render_template("auth/check_email.html", email=email,
+                                       reason="confirm your email address")
+    return render_template("auth/register.html", form=form, errors=errors, email=email), (
+        400 if errors else 200
+    )
+
+
+@bp.route("/verify/<token>")
+def verify(token: str):
+    db = get_session()
+    user = joining.verify_email(db, _links().secret, token)
+    if user is None:
+        return render_template("auth/link_invalid.html", what="confirmation link"), 400
+    db.commit()
+    flash("Your email address is confirmed.", "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return _start_session(user, url_for("profile.overview"))
+
+
+# --- password reset --------------------------------------------------------------------------
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_request():
+    form = CsrfForm()
+    email = request.form.get("email", "").strip()
+    errors = {}
+    if _posted(form):
+        if not email:
+            errors["email"] = "Enter your email address"
+        else:
+            db = get_session()
+            joining.request_password_reset(db, _links(), email)
+            db.commit()
+            return render_template("auth/check_email.html", email=email,
+                                   reason="reset your password")
+    return render_template(
+        "auth/email_form.html", form=form, errors=errors, email=email,
+        title="Reset your password",
+        intro="Enter your email address and we will send you a link to choose a new password.",
+        button_text="Send the link",
+    ), (400 if errors else 200)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    db = get_session()
+    secret = _links().secret
+    if joining.user_for_reset(db, secret, token) is None:
+        return render_template("auth/link_invalid.html", what="password reset link"), 400
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if _posted(form):
+        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
+        errors = _password_errors(password, confirm)
+        if not errors:
+            try:
+                joining.reset_password(db, secret, token, password)
+            except ValidationError as exc:
+                errors = field_errors(exc)
+            else:
+                db.commit()
+                logout_user()
+                session.clear()
+                flash("Your password is changed. Sign in with your new password.", "success")
+                return redirect(url_for("auth.sign_in"))
+    return render_template("auth/new_password.html", form=form, errors=errors,
+                           title="Choose a new password", email=None), (400 if errors else 200)
+
+
+# --- one-time sign-in links ------------------------------------------------------------------
+
+
+@bp.route("/sign-in/link", methods=["GET", "POST"])
+def link_request():
+    form = CsrfForm()
+    email = request.form.get("email", "").strip()
+    errors = {}
+    if _posted(form):
+        if not email:
+            errors["email"] = "Enter your email address"
+        else:
+            db = get_session()
+            joining.request_sign_in_link(db, _links(), email)
+            db.commit()
+            return render_template("auth/check_email.html", email=email, reason="sign in")
+    return render_template(
+        "auth/email_form.html", form=form, errors=errors, email=email,
+        title="Email me a sign-in link",
+        intro="We will email you a link that signs you in. It works once, for 15 minutes.",
+        button_text="Email me a link",
+    ), (400 if errors else 200)
+
+
+@bp.route("/sign-in/link/<token>", methods=["GET", "POST"])
+def link_sign_in(token: str):
+    # A button, not the GET itself, uses the link: mail scanners that open links spend nothing.
+    form = CsrfForm()
+    if _posted(form):
+        db = get_session()
+        user = joining.consume_sign_in_link(db, _links().secret, token, ip=_ip())
+        if user is None:
+            return render_template("auth/link_invalid.html", what="sign-in link"), 400
+        db.commit()
+        return _start_session(user)
+    return render_template("auth/link_confirm.html", form=form)
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join(token: str):
+    db = get_session()
+    invitation = joining.invitation_for(db, _links().secret, token)
+    if invitation is None or invitation.accepted_at is not None:
+        return render_template("auth/link_invalid.html", what="invitation link"), 400
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if _posted(form):
+        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
+        errors = _password_errors(password, confirm)
+        if not errors:
+            try:
+                user = joining.accept_invitation(db, invitation, password, ip=_ip())
+            except (ValidationError, services.AccountError) as exc:
+                errors = field_errors(exc) if isinstance(exc, ValidationError) else {
+                    "password": "You already have an account: sign in instead"}
+            else:
+                db.commit()
+                response = _start_session(user, url_for("profile.overview"))
+                session["profile_draft"] = dict(invitation.prefill)
+                return response
+    return render_template("auth/new_password.html", form=form, errors=errors,
+                           title="Accept your invitation", email=invitation.email), (
+        400 if errors else 200
+    )

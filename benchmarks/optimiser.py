@@ -1,0 +1,215 @@
+"""Optimiser benchmarks.
+
+    python benchmarks/optimiser.py [--only M|L|K0|baseline|pruning] [--repeat N] [--json FILE]
+
+Instances (made by ``optimiser.generate``, 12 weeks of half-day slots, seeds fixed):
+  M   200 mentors, 400 mentees, K = 2, computed scores          (target: optimal, <= 10 s)
+  L   1,500 mentors, 3,500 mentees, K = 2                        (target: <= 1 % gap, 120 s,
+                                                                  < 4 GiB)
+  K0  M and L with K = 0 against an exact min-cost flow (networkx) of the same assignment
+  baseline  the straightforward formulation (benchmarks/_baseline.py) on M
+  pruning   K = 0 on M: the optimum with candidate pruning against none (exact, by flow)
+
+Each measurement runs in its own subprocess; peak memory is that process's ru_maxrss.
+Needs networkx (the ``bench`` extra) besides the optimiser's own dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# this file is called optimiser.py: keep its folder off the path so that ``import optimiser``
+# finds the package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+INSTANCES = {
+    "M": dict(mentors=200, mentees=400, weeks=12, seed=1),
+    "L": dict(mentors=1500, mentees=3500, weeks=12, seed=2),
+}
+
+
+def _problem(name: str, k: int):
+    from optimiser import load_problem
+    from optimiser.generate import generate
+
+    spec = INSTANCES[name]
+    doc = generate(spec["mentors"], spec["mentees"], spec["weeks"], spec["seed"], exchanges=k)
+    return load_problem(doc)
+
+
+# -- workers (run in a subprocess) ---------------------------------------------------------
+def worker_ours(name: str, k: int, time_limit: float | None, gap: float | None,
+                per_mentee: int | None) -> dict:
+    from optimiser import check_solution, solve
+
+    problem = _problem(name, k)
+    t = time.perf_counter()
+    sol = solve(problem, time_limit=time_limit, gap=gap, candidates_per_mentee=per_mentee)
+    total = time.perf_counter() - t
+    s = sol.stats
+    violations = check_solution(problem, sol)
+    return {"status": sol.status, "objective": sol.objective, "bound": sol.bound,
+            "gap": s.get("gap"), "pairs": len(sol.pairs), "exchanges": len(sol.exchanges),
+            "variables": s.get("variables"), "constraints": s.get("constraints"),
+            "candidate_pairs": s.get("candidate_pairs"),
+            "scoring_seconds": s.get("scoring_seconds"), "build_seconds": s.get("build_seconds"),
+            "solve_seconds": s.get("solve_seconds"), "total_seconds": round(total, 3),
+            "cut_rounds": s.get("cut_rounds"), "violations": len(violations)}
+
+
+def worker_baseline(name: str, k: int, time_limit: float | None) -> dict:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_baseline", HERE / "_baseline.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    solve_baseline = mod.solve_baseline
+
+    r = solve_baseline(_problem(name, k), time_limit=time_limit)
+    r["total_seconds"] = round(r["scoring_seconds"] + r["build_seconds"] + r["solve_seconds"], 3)
+    return r
+
+
+def worker_flow(name: str, per_mentee: int | None) -> dict:
+    """Exact K = 0 optimum by min-cost flow (networkx) over the same candidate pairs."""
+    import networkx as nx
+
+    from optimiser.candidates import build_candidates
+    from optimiser.data import Data
+
+    problem = _problem(name, 0)
+    data = Data(problem, problem.rules.weights, None)
+    t0 = time.perf_counter()
+    pairs = build_candidates(data, per_mentee).pairs
+    t1 = time.perf_counter()
+    g = nx.DiGraph()
+    mentees = {p.e for p in pairs}
+    n = len(mentees)
+    g.add_node("s", demand=-n)
+    g.add_node("t", demand=n)
+    g.add_edge("s", "t", capacity=n, weight=0)
+    for m in {p.m for p in pairs}:
+        g.add_edge("s", ("m", m), capacity=data.leaders[m].mentor_capacity, weight=0)
+    for e in mentees:
+        g.add_edge(("e", e), "t", capacity=1, weight=0)
+    for p in pairs:
+        g.add_edge(("m", p.m), ("e", p.e), capacity=1, weight=-round(p.weight * 100))
+    cost, flow = nx.network_simplex(g)
+    t2 = time.perf_counter()
+    return {"status": "optimal", "objective": round(-cost / 100, 6),
+            "pairs": sum(1 for p in pairs if flow[("m", p.m)][("e", p.e)] > 0),
+            "candidate_pairs": len(pairs), "scoring_seconds": round(t1 - t0, 3),
+            "build_seconds": None, "solve_seconds": round(t2 - t1, 3),
+            "total_seconds": round(t2 - t1, 3)}
+
+
+def _worker_main(argv: list[str]) -> None:
+    kind, args = argv[0], json.loads(argv[1])
+    fn = {"ours": worker_ours, "baseline": worker_baseline, "flow": worker_flow}[kind]
+    out = fn(**args)
+    # peak resident memory of this process (Linux reports kilobytes)
+    out["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print("RESULT " + json.dumps(out))
+
+
+# -- driver --------------------------------------------------------------------------------
+def run(kind: str, repeat: int, **args) -> dict:
+    results = [measure(kind, **args) for _ in range(repeat)]
+    med = dict(results[len(results) // 2])
+    for key in ("total_seconds", "build_seconds", "solve_seconds", "scoring_seconds",
+                "peak_mib"):
+        vals = [r[key] for r in results if r.get(key) is not None]
+        if vals:
+            med[key] = round(statistics.median(vals), 3)
+    med["runs"] = repeat
+    return med
+
+
+def measure(kind: str, **args) -> dict:
+    """Run one measurement in a fresh Python process (which reports its own peak RSS)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, __file__, "--worker", kind, json.dumps(args)],
+                          capture_output=True, text=True, env=env, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 1000 else f"{v:.2f}"
+    return str(v)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker_main(sys.argv[2:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["M", "L", "K0", "baseline", "pruning"])
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--baseline-time-limit", type=float, default=600.0)
+    args = ap.parse_args()
+
+    def want(k: str) -> bool:
+        return args.only in (None, k)
+
+    rows: list[tuple[str, dict]] = []
+
+    def add(label: str, res: dict) -> None:
+        rows.append((label, res))
+        print(f"{label:34s} " + " ".join(f"{k}={_fmt(v)}" for k, v in res.items()),
+              flush=True)
+
+    if want("M") or want("baseline"):
+        add("M K=2 ours", run("ours", args.repeat, name="M", k=2, time_limit=None, gap=None,
+                              per_mentee=None))
+    if want("baseline"):
+        add("M K=2 straightforward (baseline)",
+            run("baseline", args.repeat, name="M", k=2, time_limit=args.baseline_time_limit))
+    if want("L"):
+        add("L K=2 ours (120 s, gap 1%)",
+            run("ours", args.repeat, name="L", k=2, time_limit=120.0, gap=0.01,
+                per_mentee=None))
+    if want("K0"):
+        for name in ("M", "L"):
+            add(f"{name} K=0 ours", run("ours", args.repeat, name=name, k=0, time_limit=None,
+                                        gap=None, per_mentee=None))
+            add(f"{name} K=0 min-cost flow (networkx)",
+                run("flow", args.repeat, name=name, per_mentee=None))
+    if want("pruning"):
+        for n in (5, 10, 20, 0):
+            add(f"M K=0 flow, {n or 'no'} pruning",
+                run("flow", 1, name="M", per_mentee=n))
+    print()
+    print("| run | status | objective | gap | pairs | exchanges | build s | solve s | "
+          "total s | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, r in rows:
+        print(f"| {label} | {r.get('status', '-')} | {_fmt(r.get('objective'))} | "
+              f"{_fmt(r.get('gap'))} | {_fmt(r.get('pairs'))} | {_fmt(r.get('exchanges'))} | "
+              f"{_fmt(r.get('build_seconds'))} | {_fmt(r.get('solve_seconds'))} | "
+              f"{_fmt(r.get('total_seconds'))} | {_fmt(r.get('peak_mib'))} |")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump([{"run": label, **r} for label, r in rows], f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

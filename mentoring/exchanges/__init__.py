@@ -1,0 +1,1 @@
+"""The leader's matches, exchanges, calendar feed, feedback and reflection log."""

@@ -1,0 +1,557 @@
+"""The leader's matches, exchanges, calendar, feedback and reflections. No Flask here.
+
+Every lookup goes through the leader's own profile: an object that is not theirs is `NotFound`,
+exactly as if it did not exist (the views turn it into a 404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import parseaddr
+
+import sqlalchemy as sa
+from icalendar import Calendar, Timezone
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.models import (
+    AuditEvent,
+    Exchange,
+    ExchangeBooking,
+    Feedback,
+    FeedbackCreate,
+    LeaderProfile,
+    Match,
+    Organisation,
+    ProgrammeRound,
+    Reflection,
+    User,
+)
+from mentoring.notifications import cancel_exchange
+from mentoring.notifications.calendar import LONDON, PRODID, exchange_invite, with_organizer
+from mentoring.vocab import ExchangeStatus, MatchStatus
+
+# What a leader sees of their matches: the coordinator's proposals stay private until approved.
+VISIBLE_MATCH_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACCEPTED, MatchStatus.DECLINED)
+RESCHEDULE_REQUESTED = "exchange.reschedule_requested"
+MATCH_ACCEPTED = "match.accepted"
+
+
+class NotFound(LookupError):
+    """No such object for this leader (it does not exist, or it is someone else's)."""
+
+
+class LeaderError(ValueError):
+    """A request that cannot be carried out; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str] | str) -> None:
+        self.errors = {"": errors} if isinstance(errors, str) else errors
+        super().__init__("; ".join(self.errors.values()))
+
+
+def profile_of(session: Session, user: User) -> LeaderProfile | None:
+    return session.exec(select(LeaderProfile).where(LeaderProfile.user_id == user.id)).first()
+
+
+def _required_text(value: str, field_name: str, message: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise LeaderError({field_name: message})
+    if len(text) > limit:
+        raise LeaderError({field_name: f"Enter no more than {limit} characters"})
+    return text
+
+
+# --- matches -------------------------------------------------------------------------------
+
+
+@dataclass
+class MatchView:
+    match: Match
+    me: LeaderProfile
+    other: LeaderProfile
+    other_organisation: Organisation | None
+    programme_round: ProgrammeRound | None
+    i_am_mentor: bool
+    i_accepted: bool
+    other_accepted: bool
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @property
+    def can_decide(self) -> bool:
+        return self.match.status in (MatchStatus.APPROVED, MatchStatus.ACCEPTED)
+
+    @property
+    def can_accept(self) -> bool:
+        return self.match.status == MatchStatus.APPROVED and not self.i_accepted
+
+
+def _acceptances(session: Session, match: Match) -> set[int]:
+    """Leader profile ids that have accepted this match (each side accepts for themself)."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.action == MATCH_ACCEPTED,
+            AuditEvent.object_type == "Match",
+            AuditEvent.object_id == str(match.id),
+        )
+    ).all()
+    return {int(e.detail["leader_id"]) for e in events if "leader_id" in (e.detail or {})}
+
+
+def _match_view(session: Session, me: LeaderProfile, match: Match) -> MatchView:
+    i_am_mentor = match.mentor_id == me.id
+    other = session.get(LeaderProfile, match.mentee_id if i_am_mentor else match.mentor_id)
+    accepted = _acceptances(session, match)
+    if match.status == MatchStatus.ACCEPTED:
+        accepted = {match.mentor_id, match.mentee_id}
+    exchanges = session.exec(
+        select(Exchange).where(Exchange.match_id == match.id).order_by(Exchange.starts_at)
+    ).all()
+    return MatchView(
+        match=match,
+        me=me,
+        other=other,
+        other_organisation=session.get(Organisation, other.organisation_id)
+        if other.organisation_id
+        else None,
+        programme_round=session.get(ProgrammeRound, match.round_id),
+        i_am_mentor=i_am_mentor,
+        i_accepted=me.id in accepted,
+        other_accepted=other.id in accepted,
+        exchanges=list(exchanges),
+    )
+
+
+def my_matches(session: Session, me: LeaderProfile) -> list[MatchView]:
+    matches = session.exec(
+        select(Match)
+        .where(
+            sa.or_(Match.mentor_id == me.id, Match.mentee_id == me.id),
+            Match.status.in_(VISIBLE_MATCH_STATUSES),  # type: ignore[attr-defined]
+        )
+        .order_by(Match.created_at.desc(), Match.id.desc())  # type: ignore[union-attr]
+    ).all()
+    live = [m for m in matches if m.status != MatchStatus.DECLINED]  # answered ones last
+    return [_match_view(session, me, m) for m in live + [m for m in matches if m not in live]]
+
+
+def get_match(session: Session, me: LeaderProfile, match_id: int) -> MatchView:
+    match = session.get(Match, match_id)
+    if (
+        match is None
+        or me.id not in (match.mentor_id, match.mentee_id)
+        or match.status not in VISIBLE_MATCH_STATUSES
+    ):
+        raise NotFound(f"match {match_id}")
+    return _match_view(session, me, match)
+
+
+def accept_match(
+    session: Session, me: LeaderProfile, user: User, match_id: int, now: datetime
+) -> MatchView:
+    """This leader accepts; the match is `accepted` once both leaders have."""
+    view = get_match(session, me, match_id)
+    if not view.can_accept:
+        raise LeaderError("You cannot accept this match now")
+    audit.record(
+        session, MATCH_ACCEPTED, actor=user, obj=view.match,
+        detail={"leader_id": me.id, "side": "mentor" if view.i_am_mentor else "mentee"},
+    )
+    if view.other_accepted:
+        view.match.status = MatchStatus.ACCEPTED
+        view.match.decided_at = now
+        view.match.decided_by_id = user.id
+        session.add(view.match)
+    session.flush()
+    return _match_view(session, me, view.match)
+
+
+def decline_match(
+    session: Session,
+    me: LeaderProfile,
+    user: User,
+    match_id: int,
+    reason: str,
+    wants_different_match: bool,
+    now: datetime,
+) -> MatchView:
+    """Decline with a reason (for the coordinator); future exchanges of the match are cancelled."""
+    view = get_match(session, me, match_id)
+    if not view.can_decide:
+        raise LeaderError("This match has already been declined")
+    reason = _required_text(reason, "reason", "Enter why you are declining this match", 1000)
+    match = view.match
+    match.status = MatchStatus.DECLINED
+    match.decline_reason = reason
+    match.wants_different_match = bool(wants_different_match)
+    match.decided_at = now
+    match.decided_by_id = user.id
+    session.add(match)
+    cancelled = []
+    for exchange in view.exchanges:
+        if exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now:
+            cancel_and_release(session, exchange, f"{me.name} declined the match", now)
+            cancelled.append(exchange.id)
+    audit.record(
+        session, "match.declined", actor=user, obj=match,
+        detail={
+            "leader_id": me.id,
+            "reason": reason,
+            "wants_different_match": match.wants_different_match,
+            "cancelled_exchanges": cancelled,
+        },
+    )
+    session.flush()
+    return _match_view(session, me, match)
+
+
+# --- exchanges -----------------------------------------------------------------------------
+
+
+@dataclass
+class ExchangeView:
+    exchange: Exchange
+    me: LeaderProfile
+    host: LeaderProfile
+    visitor: LeaderProfile
+    match: Match
+    programme_round: ProgrammeRound | None
+    reschedule_requested: bool
+    my_feedback: Feedback | None
+
+    @property
+    def i_am_host(self) -> bool:
+        return self.host.id == self.me.id
+
+    @property
+    def other(self) -> LeaderProfile:
+        return self.visitor if self.i_am_host else self.host
+
+    def is_upcoming(self, now: datetime) -> bool:
+        return self.exchange.status == ExchangeStatus.SCHEDULED and self.exchange.starts_at > now
+
+    def feedback_open(self, now: datetime) -> bool:
+        return self.exchange.status != ExchangeStatus.CANCELLED and self.exchange.starts_at <= now
+
+
+def _reschedule_requested(session: Session, exchange: Exchange) -> bool:
+    """A request made for the exchange as it is now (a move by the coordinator answers it)."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.action == RESCHEDULE_REQUESTED,
+            AuditEvent.object_type == "Exchange",
+            AuditEvent.object_id == str(exchange.id),
+        )
+    ).all()
+    return any((e.detail or {}).get("sequence") == exchange.sequence for e in events)
+
+
+def _exchange_view(session: Session, me: LeaderProfile, exchange: Exchange) -> ExchangeView:
+    match = session.get(Match, exchange.match_id)
+    return ExchangeView(
+        exchange=exchange,
+        me=me,
+        host=session.get(LeaderProfile, exchange.host_id),
+        visitor=session.get(LeaderProfile, exchange.visitor_id),
+        match=match,
+        programme_round=session.get(ProgrammeRound, match.round_id),
+        reschedule_requested=_reschedule_requested(session, exchange),
+        my_feedback=session.exec(
+            select(Feedback).where(Feedback.exchange_id == exchange.id, Feedback.leader_id == me.id)
+        ).first(),
+    )
+
+
+def _my_exchange_rows(
+    session: Session, me: LeaderProfile, statuses=VISIBLE_MATCH_STATUSES
+) -> list[Exchange]:
+    return list(
+        session.exec(
+            select(Exchange)
+            .join(Match, Match.id == Exchange.match_id)
+            .where(
+                sa.or_(Exchange.host_id == me.id, Exchange.visitor_id == me.id),
+                Match.status.in_(statuses),  # type: ignore[attr-defined]
+            )
+            .order_by(Exchange.starts_at, Exchange.id)
+        ).all()
+    )
+
+
+def my_exchanges(session: Session, me: LeaderProfile) -> list[ExchangeView]:
+    return [_exchange_view(session, me, exchange) for exchange in _my_exchange_rows(session, me)]
+
+
+def get_exchange(session: Session, me: LeaderProfile, exchange_id: int) -> ExchangeView:
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None or me.id not in (exchange.host_id, exchange.visitor_id):
+        raise NotFound(f"exchange {exchange_id}")
+    match = session.get(Match, exchange.match_id)
+    if match is None or match.status not in VISIBLE_MATCH_STATUSES:
+        raise NotFound(f"exchange {exchange_id}")
+    return _exchange_view(session, me, exchange)
+
+
+def cancel_and_release(session: Session, exchange: Exchange, reason: str, now: datetime) -> None:
+    """Cancel through the notifications plan (status, reason, SEQUENCE, emails); free the slots."""
+    cancel_exchange(session, exchange, reason, now)
+    session.execute(sa.delete(ExchangeBooking).where(ExchangeBooking.exchange_id == exchange.id))
+
+
+def cancel_my_exchange(
+    session: Session, me: LeaderProfile, user: User, exchange_id: int, reason: str, now: datetime
+) -> ExchangeView:
+    view = get_exchange(session, me, exchange_id)
+    if not view.is_upcoming(now):
+        raise LeaderError("Only an exchange that has not happened yet can be cancelled")
+    reason = _required_text(reason, "reason", "Enter why you are cancelling this exchange", 1000)
+    cancel_and_release(session, view.exchange, reason, now)
+    audit.record(
+        session, "exchange.cancelled", actor=user, obj=view.exchange,
+        detail={"leader_id": me.id, "reason": reason},
+    )
+    session.flush()
+    return _exchange_view(session, me, view.exchange)
+
+
+def request_reschedule(
+    session: Session,
+    me: LeaderProfile,
+    user: User,
+    exchange_id: int,
+    reason: str,
+    preferred: str,
+    now: datetime,
+) -> ExchangeView:
+    """Ask the coordinator to move an exchange: recorded for them, nothing moves yet."""
+    view = get_exchange(session, me, exchange_id)
+    if not view.is_upcoming(now):
+        raise LeaderError("Only an exchange that has not happened yet can be moved")
+    reason = _required_text(reason, "reason", "Enter why the exchange needs to move", 1000)
+    preferred = (preferred or "").strip()
+    if len(preferred) > 1000:
+        raise LeaderError({"preferred": "Enter no more than 1000 characters"})
+    audit.record(
+        session, RESCHEDULE_REQUESTED, actor=user, obj=view.exchange,
+        detail={
+            "leader_id": me.id,
+            "reason": reason,
+            "preferred": preferred,
+            "sequence": view.exchange.sequence,
+            "starts_at": view.exchange.starts_at.isoformat(),
+        },
+    )
+    session.flush()
+    return _exchange_view(session, me, view.exchange)
+
+
+# --- calendar ------------------------------------------------------------------------------
+
+
+def _summary(host: LeaderProfile, visitor: LeaderProfile) -> str:
+    return f"Leadership exchange: {visitor.name} visits {host.name}"
+
+
+def _invite(session: Session, exchange: Exchange, mail_from: str) -> str:
+    host = session.get(LeaderProfile, exchange.host_id)
+    visitor = session.get(LeaderProfile, exchange.visitor_id)
+    cancelled = exchange.status == ExchangeStatus.CANCELLED
+    attendees = []
+    for person in (host, visitor):
+        user = session.get(User, person.user_id)
+        if user is not None:
+            attendees.append((person.name, user.email))
+    description = (
+        f"{visitor.name} spends time in {host.name}'s setting ('walking in their shoes')."
+    )
+    if exchange.preparation:
+        description += f"\n\nTo prepare: {exchange.preparation}"
+    summary = _summary(host, visitor)
+    ics = exchange_invite(
+        uid=exchange.uid,
+        sequence=exchange.sequence,
+        method="CANCEL" if cancelled else "REQUEST",
+        starts_at=exchange.starts_at,
+        ends_at=exchange.ends_at,
+        summary=("Cancelled: " + summary) if cancelled else summary,
+        description=description,
+        location=exchange.location,
+        attendees=attendees,
+        stamp=exchange.updated_at,
+        cancelled=cancelled,
+    )
+    name, email = parseaddr(mail_from)
+    return with_organizer(ics, name or "Leadership exchange", email or "no-reply@localhost")
+
+
+def exchange_ics(
+    session: Session, me: LeaderProfile, exchange_id: int, mail_from: str
+) -> tuple[str, str]:
+    """One exchange as an iCalendar file (REQUEST, or CANCEL once cancelled) and a file name."""
+    view = get_exchange(session, me, exchange_id)
+    return _invite(session, view.exchange, mail_from), f"exchange-{view.exchange.id}.ics"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_calendar_token(session: Session, me: LeaderProfile, user: User) -> str:
+    """A new secret feed address; any older one stops working. Only the hash is stored."""
+    token = secrets.token_urlsafe(32)
+    replaced = me.calendar_token_hash is not None
+    me.calendar_token_hash = _token_hash(token)
+    session.add(me)
+    audit.record(session, "calendar.feed_created", actor=user, obj=me,
+                 detail={"replaced_previous": replaced})
+    session.flush()
+    return token
+
+
+def revoke_calendar_token(session: Session, me: LeaderProfile, user: User) -> None:
+    if me.calendar_token_hash is None:
+        return
+    me.calendar_token_hash = None
+    session.add(me)
+    audit.record(session, "calendar.feed_revoked", actor=user, obj=me)
+    session.flush()
+
+
+def leader_for_token(session: Session, token: str) -> LeaderProfile | None:
+    if not token or len(token) > 200:
+        return None
+    return session.exec(
+        select(LeaderProfile).where(LeaderProfile.calendar_token_hash == _token_hash(token))
+    ).first()
+
+
+def calendar_feed(session: Session, me: LeaderProfile, mail_from: str) -> str:
+    """All the leader's exchanges in one subscribable calendar (cancelled ones marked so)."""
+    # Exchanges of matches that ended stay in the feed, cancelled, so calendars drop them.
+    exchanges = _my_exchange_rows(session, me, (*VISIBLE_MATCH_STATUSES, MatchStatus.CANCELLED))
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", "Leadership exchanges")
+    calendar.add("x-wr-timezone", "Europe/London")
+    calendar.add("refresh-interval", timedelta(hours=4), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT4H")
+    if exchanges:
+        first = min(e.starts_at for e in exchanges).astimezone(LONDON).year
+        last = max(e.ends_at for e in exchanges).astimezone(LONDON).year
+    else:
+        first = last = date.today().year
+    calendar.add_component(
+        Timezone.from_tzid(
+            "Europe/London", first_date=date(first - 1, 1, 1), last_date=date(last + 1, 12, 31)
+        )
+    )
+    for exchange in exchanges:
+        invite = Calendar.from_ical(_invite(session, exchange, mail_from))
+        for event in invite.walk("VEVENT"):
+            calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+# --- feedback and reflections --------------------------------------------------------------
+
+
+def give_feedback(
+    session: Session, me: LeaderProfile, user: User, exchange_id: int, data: dict, now: datetime
+) -> Feedback:
+    """One feedback per leader per exchange, once the exchange has started."""
+    view = get_exchange(session, me, exchange_id)
+    if not view.feedback_open(now):
+        raise LeaderError("You can give feedback once the exchange has taken place")
+    if view.my_feedback is not None:
+        raise LeaderError("You have already given feedback on this exchange")
+    try:
+        values = FeedbackCreate.model_validate(data)
+    except ValidationError as error:
+        raise LeaderError(_feedback_errors(error)) from error
+    feedback = Feedback(
+        **values.model_dump(),
+        exchange_id=view.exchange.id,
+        round_id=view.match.round_id,
+        leader_id=me.id,
+        author_profession=me.profession,
+        author_sector=me.sector,
+        created_at=now,
+    )
+    session.add(feedback)
+    session.flush()  # given twice at once: the unique constraint raises IntegrityError
+    audit.record(session, "feedback.given", actor=user, obj=feedback,
+                 detail={"exchange_id": view.exchange.id})
+    session.flush()
+    return feedback
+
+
+def _feedback_errors(error: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else ""
+        if name == "rating":
+            message = "Choose a rating from 1 to 5"
+        elif item.get("type") == "string_too_long":
+            message = f"Enter no more than {(item.get('ctx') or {}).get('max_length')} characters"
+        else:
+            message = item["msg"]
+        errors.setdefault(name, message)
+    return errors
+
+
+def my_reflections(session: Session, me: LeaderProfile) -> list[Reflection]:
+    return list(
+        session.exec(
+            select(Reflection)
+            .where(Reflection.leader_id == me.id)
+            .order_by(Reflection.created_at.desc(), Reflection.id.desc())  # type: ignore[union-attr]
+        ).all()
+    )
+
+
+def add_reflection(
+    session: Session, me: LeaderProfile, text: str, exchange_id: int | None, now: datetime
+) -> Reflection:
+    text = _required_text(text, "text", "Enter your reflection", 10000)
+    if exchange_id is not None:
+        get_exchange(session, me, exchange_id)  # NotFound for someone else's exchange
+    reflection = Reflection(leader_id=me.id, exchange_id=exchange_id, text=text, created_at=now)
+    session.add(reflection)
+    session.flush()
+    return reflection
+
+
+def reflections_markdown(session: Session, me: LeaderProfile, now: datetime) -> str:
+    """The reflection log as Markdown, oldest first: evidence for appraisal, revalidation, CPD."""
+    from mentoring.notifications.plan import when
+
+    lines = [
+        "# Leadership exchange: reflection log",
+        "",
+        f"{me.name}. Exported on {now.astimezone(LONDON):%d %B %Y}.",
+        "",
+    ]
+    for reflection in reversed(my_reflections(session, me)):
+        written = reflection.created_at.astimezone(LONDON)
+        lines.append(f"## {written.day} {written:%B %Y}, {written:%H:%M}")
+        lines.append("")
+        if reflection.exchange_id is not None:
+            exchange = session.get(Exchange, reflection.exchange_id)
+            if exchange is not None:
+                host = session.get(LeaderProfile, exchange.host_id)
+                visitor = session.get(LeaderProfile, exchange.visitor_id)
+                lines.append(
+                    f"*Exchange: {visitor.name} visits {host.name}, "
+                    f"{when(exchange.starts_at, exchange.ends_at)}*"
+                )
+                lines.append("")
+        lines.append(reflection.text.replace("\r\n", "\n").strip())
+        lines.append("")
+    return "\n".join(lines)

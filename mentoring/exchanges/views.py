@@ -1,0 +1,362 @@
+"""A leader's matches and exchanges, calendar, feedback and reflections: thin views."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from mentoring.access import roles_required
+from mentoring.db import get_session
+from mentoring.exchanges import services
+from mentoring.exchanges.services import LeaderError, NotFound
+from mentoring.forms import CsrfForm
+from mentoring.models import utcnow
+from mentoring.notifications.plan import when
+
+bp = Blueprint("exchanges", __name__)
+EXPIRED = {"": "Your form expired. Try again."}
+
+
+@bp.app_template_filter("exchange_when")
+def exchange_when(exchange) -> str:
+    """'Tuesday 30 March 2027, 9:00am to 1:00pm' in London time."""
+    return when(exchange.starts_at, exchange.ends_at)
+
+
+def _me():
+    profile = services.profile_of(get_session(), current_user)
+    if profile is None:
+        abort(404)
+    return profile
+
+
+def _mail_from() -> str:
+    return current_app.extensions["mentoring.settings"].mail_from
+
+
+def _form_ok(form: CsrfForm) -> bool:
+    return request.method == "POST" and form.validate_on_submit()
+
+
+# --- matches -------------------------------------------------------------------------------
+
+
+@bp.route("/matches")
+@roles_required("leader")
+def my_matches():
+    db = get_session()
+    profile = services.profile_of(db, current_user)
+    matches = services.my_matches(db, profile) if profile else []
+    exchanges = services.my_exchanges(db, profile) if profile else []
+    now = utcnow()
+    return render_template(
+        "exchanges/my_matches.html",
+        profile=profile,
+        matches=matches,
+        upcoming=[e for e in exchanges if e.is_upcoming(now)],
+        past=[e for e in exchanges if not e.is_upcoming(now)],
+        now=now,
+        form=CsrfForm(),
+    )
+
+
+@bp.route("/matches/<int:match_id>")
+@roles_required("leader")
+def match(match_id: int):
+    try:
+        view = services.get_match(get_session(), _me(), match_id)
+    except NotFound:
+        abort(404)
+    return render_template("exchanges/match.html", view=view, now=utcnow(), form=CsrfForm())
+
+
+@bp.route("/matches/<int:match_id>/accept", methods=["POST"])
+@roles_required("leader")
+def accept_match(match_id: int):
+    db = get_session()
+    me = _me()
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        flash("Your form expired. Try again.", "info")
+        return redirect(url_for("exchanges.match", match_id=match_id))
+    try:
+        view = services.accept_match(db, me, current_user, match_id, utcnow())
+    except NotFound:
+        abort(404)
+    except LeaderError as error:
+        flash(error.errors[""], "info")
+        return redirect(url_for("exchanges.match", match_id=match_id))
+    db.commit()
+    if view.match.status == "accepted":
+        flash(f"You and {view.other.name} have both accepted the match.", "success")
+    else:
+        flash(f"You have accepted the match. We are waiting for {view.other.name}.", "success")
+    return redirect(url_for("exchanges.match", match_id=match_id))
+
+
+@bp.route("/matches/<int:match_id>/decline", methods=["GET", "POST"])
+@roles_required("leader")
+def decline_match(match_id: int):
+    db = get_session()
+    me = _me()
+    try:
+        view = services.get_match(db, me, match_id)
+    except NotFound:
+        abort(404)
+    if not view.can_decide:
+        return redirect(url_for("exchanges.match", match_id=match_id))
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    reason = request.form.get("reason", "")
+    different = request.form.get("wants_different_match") == "yes"
+    if _form_ok(form):
+        try:
+            services.decline_match(db, me, current_user, match_id, reason, different, utcnow())
+        except LeaderError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            flash("You have declined the match. The programme coordinators have been told.",
+                  "success")
+            return redirect(url_for("exchanges.my_matches"))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    status = 400 if errors else 200
+    return render_template(
+        "exchanges/decline.html", view=view, form=form, errors=errors, reason=reason,
+        wants_different_match=different,
+    ), status
+
+
+# --- exchanges -----------------------------------------------------------------------------
+
+
+def _exchange(exchange_id: int):
+    try:
+        return services.get_exchange(get_session(), _me(), exchange_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/exchanges/<int:exchange_id>")
+@roles_required("leader")
+def exchange(exchange_id: int):
+    return render_template(
+        "exchanges/exchange.html", view=_exchange(exchange_id), now=utcnow(), form=CsrfForm()
+    )
+
+
+@bp.route("/exchanges/<int:exchange_id>.ics")
+@roles_required("leader")
+def exchange_ics(exchange_id: int):
+    try:
+        text, filename = services.exchange_ics(get_session(), _me(), exchange_id, _mail_from())
+    except NotFound:
+        abort(404)
+    return Response(
+        text,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _exchange_form(exchange_id: int, template: str, action, success: str):
+    """Cancel and reschedule-request share a shape: a reason, maybe more, then back."""
+    db = get_session()
+    me = _me()
+    view = _exchange(exchange_id)
+    now = utcnow()
+    if not view.is_upcoming(now):
+        return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = {key: request.form.get(key, "") for key in ("reason", "preferred")}
+    if _form_ok(form):
+        try:
+            action(db, me, current_user, exchange_id, values, now)
+        except LeaderError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            flash(success, "success")
+            return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    status = 400 if errors else 200
+    return render_template(template, view=view, form=form, errors=errors, values=values), status
+
+
+@bp.route("/exchanges/<int:exchange_id>/cancel", methods=["GET", "POST"])
+@roles_required("leader")
+def cancel_exchange(exchange_id: int):
+    return _exchange_form(
+        exchange_id, "exchanges/cancel.html",
+        lambda db, me, user, xid, values, now: services.cancel_my_exchange(
+            db, me, user, xid, values["reason"], now
+        ),
+        "The exchange is cancelled. We have told the other leader and the coordinators.",
+    )
+
+
+@bp.route("/exchanges/<int:exchange_id>/reschedule", methods=["GET", "POST"])
+@roles_required("leader")
+def reschedule_exchange(exchange_id: int):
+    return _exchange_form(
+        exchange_id, "exchanges/reschedule.html",
+        lambda db, me, user, xid, values, now: services.request_reschedule(
+            db, me, user, xid, values["reason"], values["preferred"], now
+        ),
+        "Your request to move the exchange has been sent to the programme coordinators.",
+    )
+
+
+# --- calendar feed -------------------------------------------------------------------------
+
+
+@bp.route("/calendar")
+@roles_required("leader")
+def calendar():
+    return render_template("exchanges/calendar.html", profile=_me(), form=CsrfForm(), feed_url=None)
+
+
+@bp.route("/calendar/new", methods=["POST"])
+@roles_required("leader")
+def new_calendar_link():
+    db = get_session()
+    me = _me()
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        flash("Your form expired. Try again.", "info")
+        return redirect(url_for("exchanges.calendar"))
+    token = services.create_calendar_token(db, me, current_user)
+    db.commit()
+    base = current_app.extensions["mentoring.settings"].base_url.rstrip("/")
+    feed_url = base + url_for("exchanges.calendar_feed", token=token)
+    # Shown once, in this response: only a hash of the secret is kept.
+    return render_template("exchanges/calendar.html", profile=me, form=form, feed_url=feed_url)
+
+
+@bp.route("/calendar/revoke", methods=["POST"])
+@roles_required("leader")
+def revoke_calendar_link():
+    db = get_session()
+    me = _me()
+    if CsrfForm().validate_on_submit():
+        services.revoke_calendar_token(db, me, current_user)
+        db.commit()
+        flash("Your calendar link no longer works. Calendars that used it stop updating.",
+              "success")
+    return redirect(url_for("exchanges.calendar"))
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """Public: the secret in the URL is the key (calendar apps cannot sign in)."""
+    db = get_session()
+    profile = services.leader_for_token(db, token)
+    if profile is None:
+        abort(404)
+    response = Response(services.calendar_feed(db, profile, _mail_from()), mimetype="text/calendar")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- feedback and reflections --------------------------------------------------------------
+
+FEEDBACK_FIELDS = ("rating", "learned", "will_do_differently", "for_coordinators")
+
+
+@bp.route("/exchanges/<int:exchange_id>/feedback", methods=["GET", "POST"])
+@roles_required("leader")
+def feedback(exchange_id: int):
+    db = get_session()
+    me = _me()
+    view = _exchange(exchange_id)
+    now = utcnow()
+    if not view.feedback_open(now) or view.my_feedback is not None:
+        return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = {key: request.form.get(key, "") for key in FEEDBACK_FIELDS}
+    values["agree_to_be_named"] = request.form.get("agree_to_be_named") == "yes"
+    if _form_ok(form):
+        data = dict(values)
+        if not data["rating"]:
+            data.pop("rating")
+        try:
+            services.give_feedback(db, me, current_user, exchange_id, data, now)
+        except LeaderError as error:
+            errors = error.errors
+        except IntegrityError:  # the same leader sent the form twice at once
+            db.rollback()
+            return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+        else:
+            db.commit()
+            flash("Thank you for your feedback.", "success")
+            return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    status = 400 if errors else 200
+    return render_template(
+        "exchanges/feedback.html", view=view, form=form, errors=errors, values=values
+    ), status
+
+
+@bp.route("/reflections", methods=["GET", "POST"])
+@roles_required("leader")
+def reflections():
+    db = get_session()
+    me = _me()
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    text = request.form.get("text", "")
+    exchange_value = request.form.get("exchange_id", "")
+    if _form_ok(form):
+        exchange_id = int(exchange_value) if exchange_value.isdigit() else None
+        if exchange_value and exchange_id is None:
+            abort(404)
+        try:
+            services.add_reflection(db, me, text, exchange_id, utcnow())
+        except NotFound:
+            abort(404)
+        except LeaderError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            flash("Your reflection is saved. Only you can see it.", "success")
+            return redirect(url_for("exchanges.reflections"))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    status = 400 if errors else 200
+    return render_template(
+        "exchanges/reflections.html",
+        form=form,
+        errors=errors,
+        text=text,
+        exchange_value=exchange_value,
+        reflections=services.my_reflections(db, me),
+        exchanges=services.my_exchanges(db, me),
+    ), status
+
+
+@bp.route("/reflections/export.md")
+@roles_required("leader")
+def export_reflections():
+    text = services.reflections_markdown(get_session(), _me(), utcnow())
+    return Response(
+        text,
+        mimetype="text/markdown",
+        headers={"Content-Disposition": 'attachment; filename="reflection-log.md"'},
+    )

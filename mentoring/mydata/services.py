@@ -1,0 +1,347 @@
+"""A leader's rights over their own data (UK GDPR): access, withdrawal, erasure. No Flask here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.exchanges.services import LeaderError, NotFound, cancel_and_release, profile_of
+from mentoring.models import (
+    AuditEvent,
+    Availability,
+    Exchange,
+    Feedback,
+    LeaderProfile,
+    Match,
+    Notification,
+    Organisation,
+    ProgrammeRound,
+    Reflection,
+    RoundParticipant,
+    SignInAttempt,
+    User,
+)
+from mentoring.passwords import verify_password
+from mentoring.vocab import ExchangeStatus, MatchStatus, ParticipantStatus
+
+EXPORT_FORMAT = "leadership-exchange-my-data/1"
+LIVE_MATCHES = (MatchStatus.PROPOSED, MatchStatus.APPROVED, MatchStatus.ACCEPTED)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _row(obj: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in obj.model_dump().items() if key not in exclude}
+
+
+def _about_me(session: Session, user: User, profile: LeaderProfile | None) -> list[AuditEvent]:
+    about = [AuditEvent.actor_id == user.id,
+             sa.and_(AuditEvent.object_type == "User", AuditEvent.object_id == str(user.id))]
+    if profile is not None:
+        about.append(sa.and_(AuditEvent.object_type == "LeaderProfile",
+                             AuditEvent.object_id == str(profile.id)))
+    return list(session.exec(
+        select(AuditEvent).where(sa.or_(*about)).order_by(AuditEvent.at, AuditEvent.id)
+    ).all())
+
+
+def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
+    """Everything the service holds about this person, as plain JSON-ready data."""
+    profile = profile_of(session, user)
+    data: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "exported_at": now.isoformat(),
+        "account": _row(user, exclude=("password_hash", "session_version")),
+        "profile": None,
+        "rounds": [],
+        "availability": [],
+        "matches": [],
+        "exchanges": [],
+        "feedback": [],
+        "reflections": [],
+        "emails": [],
+        "audit_events": [],
+    }
+    data["emails"] = [
+        {"subject": n.subject, "kind": n.kind, "status": n.status,
+         "due_at": _plain(n.due_at), "sent_at": _plain(n.sent_at)}
+        for n in session.exec(
+            select(Notification).where(Notification.recipient_user_id == user.id)
+            .order_by(Notification.due_at, Notification.id)
+        ).all()
+    ]
+    data["audit_events"] = [
+        _row(event, exclude=("actor_id",)) for event in _about_me(session, user, profile)
+    ]
+    if profile is None:
+        return data
+    data["profile"] = _row(profile, exclude=("calendar_token_hash",))
+    data["profile"]["has_calendar_link"] = profile.calendar_token_hash is not None
+    organisation = session.get(Organisation, profile.organisation_id) if profile.organisation_id \
+        else None
+    data["profile"]["organisation"] = organisation.name if organisation else None
+    rounds = {r.id: r.name for r in session.exec(select(ProgrammeRound)).all()}
+    data["rounds"] = [
+        _row(p, exclude=("leader_id",)) | {"round": rounds.get(p.round_id)}
+        for p in session.exec(
+            select(RoundParticipant).where(RoundParticipant.leader_id == profile.id)
+        ).all()
+    ]
+    data["availability"] = [
+        {"round": rounds.get(a.round_id), "day": a.day.isoformat(), "period": a.period}
+        for a in session.exec(
+            select(Availability).where(Availability.leader_id == profile.id)
+            .order_by(Availability.day, Availability.period)
+        ).all()
+    ]
+    names = {}
+
+    def name(leader_id: int) -> str:
+        if leader_id not in names:
+            leader = session.get(LeaderProfile, leader_id)
+            names[leader_id] = leader.name if leader else ""
+        return names[leader_id]
+
+    for match in session.exec(
+        select(Match).where(sa.or_(Match.mentor_id == profile.id, Match.mentee_id == profile.id))
+        .order_by(Match.created_at, Match.id)
+    ).all():
+        data["matches"].append({
+            "id": match.id,
+            "round": rounds.get(match.round_id),
+            "your_role": "mentor" if match.mentor_id == profile.id else "mentee",
+            "mentor": name(match.mentor_id),
+            "mentee": name(match.mentee_id),
+            "status": match.status,
+            "score": match.score,
+            "reasons": list(match.reasons or []),
+            "decline_reason": match.decline_reason,
+            "wants_different_match": match.wants_different_match,
+            "created_at": _plain(match.created_at),
+            "decided_at": _plain(match.decided_at),
+        })
+    for exchange in session.exec(
+        select(Exchange).where(
+            sa.or_(Exchange.host_id == profile.id, Exchange.visitor_id == profile.id)
+        ).order_by(Exchange.starts_at, Exchange.id)
+    ).all():
+        data["exchanges"].append({
+            "id": exchange.id,
+            "match_id": exchange.match_id,
+            "host": name(exchange.host_id),
+            "visitor": name(exchange.visitor_id),
+            "starts_at": _plain(exchange.starts_at),
+            "ends_at": _plain(exchange.ends_at),
+            "location": exchange.location,
+            "preparation": exchange.preparation,
+            "status": exchange.status,
+            "cancel_reason": exchange.cancel_reason,
+        })
+    data["feedback"] = [
+        _row(f, exclude=("leader_id",))
+        for f in session.exec(
+            select(Feedback).where(Feedback.leader_id == profile.id).order_by(Feedback.id)
+        ).all()
+    ]
+    data["reflections"] = [
+        _row(r, exclude=("leader_id",))
+        for r in session.exec(
+            select(Reflection).where(Reflection.leader_id == profile.id).order_by(Reflection.id)
+        ).all()
+    ]
+    return data
+
+
+def export_csv(data: dict[str, Any]) -> str:
+    """The same data as one CSV in long form: section, item, field, value (opens in Excel)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "item", "field", "value"])
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, list | dict):
+            import json
+
+            return json.dumps(value, ensure_ascii=False)
+        text = str(value)
+        # Spreadsheets run cells that start like a formula: neutralise them (CSV injection).
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    for section, content in data.items():
+        if isinstance(content, list):
+            for number, item in enumerate(content, start=1):
+                for key, value in item.items():
+                    writer.writerow([section, number, key, cell(value)])
+        elif isinstance(content, dict):
+            for key, value in content.items():
+                writer.writerow([section, 1, key, cell(value)])
+        else:
+            writer.writerow([section, "", "", cell(content)])
+    return out.getvalue()
+
+
+# --- withdrawing from a round --------------------------------------------------------------
+
+
+def my_rounds(session: Session, profile: LeaderProfile) -> list[tuple[RoundParticipant, Any]]:
+    return list(session.exec(
+        select(RoundParticipant, ProgrammeRound)
+        .join(ProgrammeRound, ProgrammeRound.id == RoundParticipant.round_id)
+        .where(RoundParticipant.leader_id == profile.id)
+        .order_by(ProgrammeRound.starts_on)
+    ).all())
+
+
+def get_participation(
+    session: Session, profile: LeaderProfile, round_id: int
+) -> tuple[RoundParticipant, ProgrammeRound]:
+    row = session.exec(
+        select(RoundParticipant, ProgrammeRound)
+        .join(ProgrammeRound, ProgrammeRound.id == RoundParticipant.round_id)
+        .where(RoundParticipant.leader_id == profile.id, RoundParticipant.round_id == round_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"round {round_id}")
+    return row[0], row[1]
+
+
+def withdraw(
+    session: Session, profile: LeaderProfile, user: User, round_id: int, reason: str,
+    now: datetime,
+) -> RoundParticipant:
+    """Leave a round: live matches in it end (cancelled) and future exchanges are cancelled."""
+    participant, _round = get_participation(session, profile, round_id)
+    if participant.status == ParticipantStatus.WITHDRAWN:
+        raise LeaderError("You have already left this round")
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise LeaderError({"reason": "Enter no more than 500 characters"})
+    participant.status = ParticipantStatus.WITHDRAWN
+    participant.withdrawn_at = now
+    participant.withdrawal_reason = reason
+    session.add(participant)
+    ended = _end_matches(
+        session, profile,
+        sa.and_(Match.round_id == round_id),
+        f"{profile.name} has left the programme round", now,
+    )
+    audit.record(
+        session, "round.withdrawn", actor=user, obj=participant,
+        detail={"round_id": round_id, "leader_id": profile.id, "reason": reason, **ended},
+    )
+    session.flush()
+    return participant
+
+
+def _end_matches(session: Session, profile: LeaderProfile, where, reason: str, now) -> dict:
+    """Cancel the leader's live matches (matching `where`) and their future exchanges."""
+    matches = session.exec(
+        select(Match).where(
+            sa.or_(Match.mentor_id == profile.id, Match.mentee_id == profile.id),
+            Match.status.in_(LIVE_MATCHES),  # type: ignore[attr-defined]
+            where,
+        )
+    ).all()
+    cancelled_exchanges, affected = [], []
+    for match in matches:
+        match.status = MatchStatus.CANCELLED
+        match.decided_at = now
+        session.add(match)
+        affected.append(match.mentee_id if match.mentor_id == profile.id else match.mentor_id)
+        for exchange in session.exec(
+            select(Exchange).where(
+                Exchange.match_id == match.id,
+                Exchange.status == ExchangeStatus.SCHEDULED,
+                Exchange.starts_at > now,
+            )
+        ).all():
+            cancel_and_release(session, exchange, reason, now)
+            cancelled_exchanges.append(exchange.id)
+    return {
+        "cancelled_matches": [m.id for m in matches],
+        "cancelled_exchanges": cancelled_exchanges,
+        "affected_leader_ids": affected,
+    }
+
+
+# --- deleting the account ------------------------------------------------------------------
+
+
+def delete_account(session: Session, user: User, password: str, now: datetime) -> dict:
+    """Erase the account after the password is confirmed.
+
+    Feedback stays, anonymised (no leader; profession, sector, round and rating kept), so the
+    coordinators' feedback figures stay true. Live matches are cancelled first, so the other
+    leader is told and their reminders stop; then the profile, its availability, reflections,
+    matches and exchanges go with it (database cascades). One audit event, with counts only,
+    keeps the programme's totals explainable.
+    """
+    if not password:
+        raise LeaderError({"password": "Enter your password"})
+    if not verify_password(user.password_hash, password):
+        raise LeaderError({"password": "Your password is not right"})
+    profile = profile_of(session, user)
+    summary: dict[str, Any] = {"had_profile": profile is not None}
+    if profile is not None:
+        summary |= _end_matches(
+            session, profile, sa.true(), f"{profile.name} has left the programme", now
+        )
+        summary["profession"] = profile.profession
+        summary["sector"] = profile.sector
+        summary["matches_by_status"] = dict(session.exec(
+            sa.select(Match.status, sa.func.count())
+            .where(sa.or_(Match.mentor_id == profile.id, Match.mentee_id == profile.id))
+            .group_by(Match.status)
+        ).all())
+        summary["exchanges_taken_place"] = session.exec(
+            sa.select(sa.func.count()).select_from(Exchange).where(
+                sa.or_(Exchange.host_id == profile.id, Exchange.visitor_id == profile.id),
+                Exchange.status != ExchangeStatus.CANCELLED,
+                Exchange.starts_at <= now,
+            )
+        ).one()[0]
+        summary["feedback_anonymised"] = session.execute(
+            sa.update(Feedback).where(Feedback.leader_id == profile.id).values(leader_id=None)
+        ).rowcount
+        session.flush()
+    # Emails to them are no longer needed (the cancellations above go to the other leaders).
+    session.execute(
+        sa.delete(Notification).where(
+            sa.or_(Notification.recipient_user_id == user.id,
+                   Notification.recipient_email == user.email)
+        )
+    )
+    # The audit trail keeps what happened, not who: their email address goes from it.
+    for event in _about_me(session, user, profile):
+        if event.actor_id == user.id:
+            event.actor_id, event.actor_email = None, ""
+        if user.email in (event.detail or {}).values():
+            event.detail = {k: v for k, v in event.detail.items() if v != user.email}
+        session.add(event)
+    session.execute(sa.delete(SignInAttempt).where(SignInAttempt.email == user.email))
+    audit.record(
+        session, "account.deleted", obj=None,
+        detail={"role": user.role, **_plain(summary)},
+    )
+    if profile is not None:
+        session.delete(profile)
+        session.flush()
+    session.delete(user)
+    session.flush()
+    return summary

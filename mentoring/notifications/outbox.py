@@ -1,0 +1,131 @@
+"""The outbox: every email is a row, written in the transaction of the change that causes it.
+
+`enqueue` renders the bodies from `templates/email/<template>.txt` (and `.html` when present)
+with a plain Jinja environment (services never import Flask) and inserts the row with
+ON CONFLICT DO NOTHING on its idempotency key, so writing the same email twice is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from mentoring.models import Notification, utcnow
+from mentoring.vocab import NotificationStatus
+
+EMAIL_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+KEY_MAX_LENGTH = 255
+NOTIFICATION = Notification.__table__
+
+
+@cache
+def _environments() -> tuple[Environment, Environment]:
+    """(text, html): the text one does not escape, the HTML one does."""
+    loader = FileSystemLoader(str(EMAIL_TEMPLATES_DIR))
+    options = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
+               "trim_blocks": True, "lstrip_blocks": True}
+    return Environment(autoescape=False, **options), Environment(autoescape=True, **options)  # noqa: S701
+
+
+def render(template: str, context: Mapping[str, Any]) -> tuple[str, str]:
+    """The text body and the HTML body ("" when the template has no .html) of an email."""
+    text_env, html_env = _environments()
+    text = text_env.get_template(f"{template}.txt").render(context)
+    try:
+        html = html_env.get_template(f"{template}.html").render(context)
+    except TemplateNotFound:
+        html = ""
+    return text, html
+
+
+def fit_key(key: str) -> str:
+    """Idempotency keys fit the column: an over-long tail is replaced by its hash."""
+    if len(key) <= KEY_MAX_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return key[: KEY_MAX_LENGTH - len(digest) - 1] + "#" + digest
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(NOTIFICATION)
+    if dialect == "sqlite":
+        return sqlite.insert(NOTIFICATION)
+    raise NotImplementedError(f"the outbox does not support {dialect}")
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    recipient_email: str,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    due_at: datetime | None = None,
+    recipient_user_id: int | None = None,
+    round_id: int | None = None,
+    exchange_id: int | None = None,
+    ics: str | None = None,
+    ics_method: str | None = None,
+) -> bool:
+    """Add one email to the outbox unless a row with this key exists. True when it was new.
+
+    Call it inside the transaction that makes the change; the caller commits.
+    """
+    if due_at is not None and due_at.tzinfo is None:
+        raise ValueError("due_at must be an aware datetime")
+    body_text, body_html = render(template, context)
+    now = utcnow()
+    session.flush()  # rows the notification points at must exist first
+    statement = (
+        _insert(session)
+        .values(
+            idempotency_key=fit_key(key),
+            kind=kind,
+            recipient_email=recipient_email,
+            recipient_user_id=recipient_user_id,
+            round_id=round_id,
+            exchange_id=exchange_id,
+            subject=subject[:255],
+            body_text=body_text,
+            body_html=body_html,
+            ics=ics,
+            ics_method=ics_method,
+            due_at=due_at or now,
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            last_error="",
+            lease_until=None,
+            message_id="",
+            created_at=now,
+            sent_at=None,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(NOTIFICATION.c.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are already in the outbox (to skip rendering them)."""
+    fitted = [fit_key(key) for key in keys]
+    if not fitted:
+        return set()
+    rows = session.execute(
+        sa.select(NOTIFICATION.c.idempotency_key).where(
+            NOTIFICATION.c.idempotency_key.in_(fitted)
+        )
+    )
+    return {row[0] for row in rows}

@@ -1,0 +1,427 @@
+"""The reminder plan of an exchange: what is sent to whom, and when.
+
+For every scheduled exchange: a confirmation with a calendar invitation, reminders at the round's
+offsets before it (in Europe/London wall-clock time, so "1 day before" is the same local time the
+day before even across a clock change), a feedback request the day after; an update when it moves
+and a cancellation when it is cancelled (pending emails about the old time are withdrawn).
+
+Idempotency keys of exchange emails read `kind:exchange id:sequence:start:recipient`; the
+dispatcher parses them (`parse_exchange_key`) to skip an email whose exchange has since changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mentoring.models import (
+    DEFAULT_REMINDER_OFFSETS_HOURS,
+    Exchange,
+    LeaderProfile,
+    Match,
+    Notification,
+    ProgrammeRound,
+    User,
+)
+from mentoring.notifications.calendar import LONDON, exchange_invite
+from mentoring.notifications.outbox import enqueue, existing_keys, fit_key
+from mentoring.vocab import ExchangeStatus, MatchStatus, NotificationStatus, Role
+
+
+class Kind:
+    CONFIRMATION = "exchange-confirmed"
+    REMINDER = "exchange-reminder"
+    UPDATE = "exchange-updated"
+    CANCELLATION = "exchange-cancelled"
+    FEEDBACK = "feedback-request"
+    NUDGE = "acceptance-nudge"
+    NUDGE_COORDINATOR = "acceptance-nudge-coordinator"
+
+
+# Emails that are only right while the exchange is as it was when they were planned.
+TIME_BOUND_KINDS = (Kind.CONFIRMATION, Kind.REMINDER, Kind.UPDATE, Kind.FEEDBACK)
+FEEDBACK_LOCAL_TIME = time(9, 0)
+
+
+class ExchangeKey(NamedTuple):
+    kind: str
+    exchange_id: int
+    sequence: int
+    starts_at: str
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def exchange_key(kind: str, exchange: Exchange, recipient: str) -> str:
+    """Unique per exchange, kind (with its offset), recipient, and the exchange's time."""
+    return fit_key(
+        f"{kind}:{exchange.id}:{exchange.sequence}:{_stamp(exchange.starts_at)}:{recipient}"
+    )
+
+
+def parse_exchange_key(key: str) -> ExchangeKey | None:
+    parts = key.split(":", 4)
+    if len(parts) < 5 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return ExchangeKey(parts[0], int(parts[1]), int(parts[2]), parts[3])
+
+
+def is_current(key: str, exchange: Exchange) -> bool:
+    """Is an email planned under `key` still about the exchange as it is now?"""
+    parsed = parse_exchange_key(key)
+    if parsed is None:
+        return True
+    return parsed.sequence == exchange.sequence and parsed.starts_at == _stamp(exchange.starts_at)
+
+
+def local_offset(start: datetime, hours: int) -> datetime:
+    """`hours` before `start`; whole days are counted in London wall-clock time (DST safe)."""
+    days, rest = divmod(hours, 24)
+    local = start.astimezone(LONDON).replace(tzinfo=None) - timedelta(days=days)
+    moment = local.replace(tzinfo=LONDON).astimezone(UTC)
+    return moment - timedelta(hours=rest)
+
+
+def describe_offset(hours: int) -> str:
+    if hours % 24 == 0:
+        days = hours // 24
+        if days == 7:
+            return "in one week"
+        return "tomorrow" if days == 1 else f"in {days} days"
+    return f"in {hours} hours"
+
+
+def when(start: datetime, end: datetime) -> str:
+    """'Tuesday 30 March 2027, 9:00am to 1:00pm' in London time."""
+    start_local, end_local = start.astimezone(LONDON), end.astimezone(LONDON)
+
+    def clock(moment: datetime) -> str:
+        return moment.strftime("%I:%M%p").lstrip("0").lower()
+
+    day = f"{start_local:%A} {start_local.day} {start_local:%B %Y}"
+    return f"{day}, {clock(start_local)} to {clock(end_local)}"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class ExchangeFacts:
+    exchange: Exchange
+    round: ProgrammeRound | None
+    host: Person
+    visitor: Person
+
+    @property
+    def people(self) -> tuple[Person, Person]:
+        return self.host, self.visitor
+
+    @property
+    def round_id(self) -> int | None:
+        return self.round.id if self.round else None
+
+    def other(self, person: Person) -> Person:
+        return self.visitor if person == self.host else self.host
+
+
+def _person(session: Session, leader_id: int) -> Person:
+    leader = session.get(LeaderProfile, leader_id)
+    if leader is None:
+        raise LookupError(f"no leader {leader_id}")
+    user = session.get(User, leader.user_id)
+    return Person(leader.name, user.email if user else "", user.id if user else None)
+
+
+def _facts(session: Session, exchange: Exchange) -> ExchangeFacts:
+    session.flush()
+    match = session.get(Match, exchange.match_id)
+    programme_round = session.get(ProgrammeRound, match.round_id) if match else None
+    return ExchangeFacts(
+        exchange, programme_round, _person(session, exchange.host_id),
+        _person(session, exchange.visitor_id),
+    )
+
+
+def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
+    exchange = facts.exchange
+    other = facts.other(person)
+    return {
+        "name": person.name,
+        "other_name": other.name,
+        "hosting": person == facts.host,
+        "host_name": facts.host.name,
+        "visitor_name": facts.visitor.name,
+        "when": when(exchange.starts_at, exchange.ends_at),
+        "location": exchange.location,
+        "preparation": exchange.preparation,
+        "round_name": facts.round.name if facts.round else "",
+        **extra,
+    }
+
+
+def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str:
+    exchange = facts.exchange
+    summary = f"Leadership exchange: {facts.visitor.name} visits {facts.host.name}"
+    description = (
+        f"{facts.visitor.name} spends time in {facts.host.name}'s setting "
+        "('walking in their shoes')."
+    )
+    if exchange.preparation:
+        description += f"\n\nTo prepare: {exchange.preparation}"
+    return exchange_invite(
+        uid=exchange.uid,
+        sequence=exchange.sequence,
+        method="CANCEL" if cancel else "REQUEST",
+        starts_at=exchange.starts_at,
+        ends_at=exchange.ends_at,
+        summary=("Cancelled: " + summary) if cancel else summary,
+        description=description,
+        location=exchange.location,
+        attendees=[(p.name, p.email) for p in facts.people if p.email],
+        stamp=now,
+        cancelled=cancel,
+    )
+
+
+@dataclass
+class _Planned:
+    key: str
+    kind: str
+    person: Person
+    subject: str
+    template: str
+    due_at: datetime
+    invite: bool = False
+    cancel: bool = False
+    extra: dict | None = None
+
+
+def _write(session: Session, facts: ExchangeFacts, planned: Iterable[_Planned], now) -> int:
+    planned = [p for p in planned if p.person.email]
+    done = existing_keys(session, [p.key for p in planned])
+    invites: dict[bool, str] = {}
+    written = 0
+    for item in planned:
+        if item.key in done:
+            continue
+        ics = None
+        if item.invite:
+            if item.cancel not in invites:
+                invites[item.cancel] = _invite(facts, now, cancel=item.cancel)
+            ics = invites[item.cancel]
+        written += enqueue(
+            session,
+            key=item.key,
+            kind=item.kind,
+            recipient_email=item.person.email,
+            recipient_user_id=item.person.user_id,
+            round_id=facts.round_id,
+            exchange_id=facts.exchange.id,
+            subject=item.subject,
+            template=item.template,
+            context=_context(facts, item.person, **(item.extra or {})),
+            due_at=item.due_at,
+            ics=ics,
+            ics_method=("CANCEL" if item.cancel else "REQUEST") if ics else None,
+        )
+    return written
+
+
+def _reminders(facts: ExchangeFacts, now: datetime) -> list[_Planned]:
+    """Reminders and the feedback request for the exchange's current time (future ones only)."""
+    exchange = facts.exchange
+    offsets = (facts.round.reminder_offsets_hours if facts.round else None) or list(
+        DEFAULT_REMINDER_OFFSETS_HOURS
+    )
+    planned: list[_Planned] = []
+    for hours in sorted({int(h) for h in offsets if int(h) > 0}, reverse=True):
+        due = local_offset(exchange.starts_at, hours)
+        if due <= now:
+            continue  # too late for this one: the confirmation or update says it all
+        for person in facts.people:
+            planned.append(_Planned(
+                exchange_key(f"{Kind.REMINDER}-{hours}h", exchange, person.email),
+                Kind.REMINDER, person,
+                f"Reminder: your leadership exchange {describe_offset(hours)}",
+                "exchange_reminder", due, invite=True,
+                extra={"offset": describe_offset(hours)},
+            ))
+    end_local = exchange.ends_at.astimezone(LONDON)
+    feedback_due = datetime.combine(
+        end_local.date() + timedelta(days=1), FEEDBACK_LOCAL_TIME, tzinfo=LONDON
+    ).astimezone(UTC)
+    for person in facts.people:
+        planned.append(_Planned(
+            exchange_key(Kind.FEEDBACK, exchange, person.email), Kind.FEEDBACK, person,
+            "How did your leadership exchange go?", "feedback_request",
+            max(feedback_due, now),
+        ))
+    return planned
+
+
+def plan_exchange(session: Session, exchange: Exchange, now: datetime) -> int:
+    """Confirmation (with invitation), reminders and feedback request of a scheduled exchange.
+
+    Safe to call again: rows already written are left alone. Returns how many rows were new.
+    """
+    if exchange.status != ExchangeStatus.SCHEDULED:
+        return 0
+    facts = _facts(session, exchange)
+    planned = [
+        _Planned(
+            exchange_key(Kind.CONFIRMATION, exchange, person.email), Kind.CONFIRMATION, person,
+            "Your leadership exchange is booked", "exchange_confirmed", now, invite=True,
+        )
+        for person in facts.people
+    ]
+    if exchange.starts_at > now:
+        planned += _reminders(facts, now)
+    else:
+        planned += [p for p in _reminders(facts, now) if p.kind == Kind.FEEDBACK]
+    return _write(session, facts, planned, now)
+
+
+def withdraw_pending(session: Session, exchange_id: int, reason: str,
+                     kinds: Iterable[str] = TIME_BOUND_KINDS) -> int:
+    """Withdraw the exchange's unsent emails of these kinds (pending, or failed and waiting)."""
+    table = Notification.__table__
+    result = session.execute(
+        sa.update(table)
+        .where(
+            table.c.exchange_id == exchange_id,
+            table.c.kind.in_(list(kinds)),
+            table.c.status.in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),
+        )
+        .values(status=NotificationStatus.WITHDRAWN, last_error=reason, lease_until=None)
+    )
+    return result.rowcount or 0
+
+
+def reschedule_exchange(
+    session: Session, exchange: Exchange, new_start: datetime, new_end: datetime, now: datetime
+) -> int:
+    """Move an exchange: SEQUENCE goes up, emails about the old time are withdrawn, an update
+    (with the changed invitation) goes out now and reminders are planned for the new time."""
+    if new_start.tzinfo is None or new_end.tzinfo is None:
+        raise ValueError("new_start and new_end must be aware datetimes")
+    if new_end <= new_start:
+        raise ValueError("an exchange must end after it starts")
+    if exchange.status != ExchangeStatus.SCHEDULED:
+        raise ValueError("only a scheduled exchange can be moved")
+    previous = when(exchange.starts_at, exchange.ends_at)
+    withdraw_pending(session, exchange.id, "Withdrawn: the exchange moved")
+    exchange.starts_at, exchange.ends_at = new_start, new_end
+    exchange.sequence += 1
+    exchange.updated_at = now
+    session.add(exchange)
+    facts = _facts(session, exchange)
+    planned = [
+        _Planned(
+            exchange_key(Kind.UPDATE, exchange, person.email), Kind.UPDATE, person,
+            "Your leadership exchange has moved", "exchange_updated", now, invite=True,
+            extra={"previous_when": previous},
+        )
+        for person in facts.people
+    ]
+    if new_start > now:
+        planned += _reminders(facts, now)
+    return _write(session, facts, planned, now)
+
+
+def cancel_exchange(session: Session, exchange: Exchange, reason: str, now: datetime) -> int:
+    """Cancel: pending emails are withdrawn and a cancellation (METHOD:CANCEL) goes out now."""
+    if exchange.status == ExchangeStatus.CANCELLED:
+        return 0
+    withdraw_pending(session, exchange.id, "Withdrawn: the exchange was cancelled")
+    exchange.status = ExchangeStatus.CANCELLED
+    exchange.cancel_reason = reason[:1000]
+    exchange.sequence += 1
+    exchange.updated_at = now
+    session.add(exchange)
+    facts = _facts(session, exchange)
+    planned = [
+        _Planned(
+            fit_key(f"{Kind.CANCELLATION}:{exchange.id}:{exchange.sequence}:-:{person.email}"),
+            Kind.CANCELLATION, person, "Cancelled: your leadership exchange",
+            "exchange_cancelled", now, invite=True, cancel=True, extra={"reason": reason},
+        )
+        for person in facts.people
+    ]
+    return _write(session, facts, planned, now)
+
+
+def plan_scheduled_exchanges(session: Session, now: datetime) -> int:
+    """Safety net run by the worker: plan every future scheduled exchange (idempotent)."""
+    exchanges = session.exec(
+        select(Exchange).where(
+            Exchange.status == ExchangeStatus.SCHEDULED, Exchange.starts_at > now
+        )
+    ).all()
+    return sum(plan_exchange(session, exchange, now) for exchange in exchanges)
+
+
+def plan_acceptance_nudges(
+    session: Session, now: datetime, after: timedelta = timedelta(days=5)
+) -> int:
+    """Approved matches not accepted within `after`: nudge both leaders, tell the coordinator.
+
+    One nudge per match and person (the key has no time in it).
+    """
+    matches = session.exec(
+        select(Match).where(
+            Match.status == MatchStatus.APPROVED,
+            Match.decided_at.is_not(None),  # type: ignore[union-attr]
+            Match.decided_at <= now - after,  # type: ignore[operator]
+        )
+    ).all()
+    coordinators: list[User] | None = None
+    written = 0
+    for match in matches:
+        mentor, mentee = _person(session, match.mentor_id), _person(session, match.mentee_id)
+        programme_round = session.get(ProgrammeRound, match.round_id)
+        round_name = programme_round.name if programme_round else ""
+        waiting_days = (now - match.decided_at).days if match.decided_at else 0
+        for person, other in ((mentor, mentee), (mentee, mentor)):
+            if not person.email:
+                continue
+            written += enqueue(
+                session, key=fit_key(f"{Kind.NUDGE}:{match.id}:{person.email}"),
+                kind=Kind.NUDGE, recipient_email=person.email,
+                recipient_user_id=person.user_id, round_id=match.round_id,
+                subject="Your leadership exchange match is waiting for you",
+                template="acceptance_nudge", due_at=now,
+                context={"name": person.name, "other_name": other.name,
+                         "round_name": round_name, "days": waiting_days},
+            )
+        decider = session.get(User, match.decided_by_id) if match.decided_by_id else None
+        if decider is not None and decider.is_active and decider.role != Role.LEADER:
+            told = [decider]
+        else:
+            if coordinators is None:
+                coordinators = list(session.exec(
+                    select(User).where(User.role == Role.COORDINATOR, User.is_active)
+                ).all())
+            told = coordinators
+        for user in told:
+            written += enqueue(
+                session,
+                key=fit_key(f"{Kind.NUDGE_COORDINATOR}:{match.id}:{user.email}"),
+                kind=Kind.NUDGE_COORDINATOR, recipient_email=user.email,
+                recipient_user_id=user.id, round_id=match.round_id,
+                subject=f"A match has not been accepted: {mentor.name} and {mentee.name}",
+                template="acceptance_nudge_coordinator", due_at=now,
+                context={"mentor_name": mentor.name, "mentee_name": mentee.name,
+                         "round_name": round_name, "days": waiting_days},
+            )
+    return written

@@ -1,0 +1,202 @@
+"""Solver back ends: PuLP's in-process HiGHS with a bulk model transfer, and CBC.
+
+``pulp.HiGHS`` hands the model to highspy one column and one row at a time and reports a
+time-out as "Optimal"; :class:`BulkHiGHS` passes the model in bulk (CSR arrays),
+keeps HiGHS's own model status, and exposes the MIP dual bound, so that the optimiser
+can say ``optimal`` only when optimality is proven.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+
+@dataclass
+class SolverResult:
+    state: str  # "optimal" (solver finished), "limit" (stopped with a solution),
+    # "no-solution" (stopped without one), "infeasible", "error"
+    objective: float | None
+    bound: float | None
+    values: np.ndarray | None  # by variable order in ``variables``
+    solver: str
+    message: str = ""
+
+
+def _csr(prob: pulp.LpProblem, index: dict[str, int]):
+    lower, upper, starts, idx, vals = [], [], [0], [], []
+    inf = math.inf
+    for con in prob.constraints():
+        for var, coef in con.items():
+            if coef:
+                idx.append(index[var.name])
+                vals.append(coef)
+        starts.append(len(idx))
+        rhs = -con.constant
+        sense = con.sense
+        lower.append(rhs if sense >= 0 else -inf)
+        upper.append(rhs if sense <= 0 else inf)
+    return (np.array(lower, dtype=np.float64), np.array(upper, dtype=np.float64),
+            np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
+            np.array(vals, dtype=np.float64))
+
+
+class BulkHiGHS(pulp.HiGHS):
+    """pulp.HiGHS with a bulk model transfer and an honest status/bound (see module doc)."""
+
+    def __init__(self, *args, on_log: Callable[[float, float | None, float | None], None]
+                 | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_log = on_log
+        self.start: dict[str, float] | None = None
+        self.result: SolverResult | None = None
+        self.variables: list[pulp.LpVariable] = []
+
+    def buildSolverModel(self, lp):
+        import highspy
+
+        h = lp.solverModel
+        self.variables = variables = lp.variables()
+        index = {v.name: i for i, v in enumerate(variables)}
+        n = len(variables)
+        inf = highspy.kHighsInf
+        obj = lp.objective
+        cost = np.zeros(n)
+        for var, coef in obj.items():
+            cost[index[var.name]] = coef
+        lb = np.array([-inf if v.lowBound is None else v.lowBound for v in variables],
+                      dtype=np.float64)
+        ub = np.array([inf if v.upBound is None else v.upBound for v in variables],
+                      dtype=np.float64)
+        h.addCols(n, cost, lb, ub, 0, np.zeros(n, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                  np.zeros(0))
+        if self.mip:
+            ints = np.array([i for i, v in enumerate(variables) if v.cat == pulp.LpInteger],
+                            dtype=np.int32)
+            if len(ints):
+                h.changeColsIntegrality(len(ints), ints,
+                                        np.full(len(ints), highspy.HighsVarType.kInteger))
+        lower, upper, starts, idx, vals = _csr(lp, index)
+        m = len(lower)
+        if m:
+            lower = np.where(np.isinf(lower), -inf, lower)
+            upper = np.where(np.isinf(upper), inf, upper)
+            h.addRows(m, lower, upper, len(idx), starts[:-1], idx, vals)
+        h.changeObjectiveOffset(obj.constant)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize if lp.sense == pulp.LpMaximize
+                               else highspy.ObjSense.kMinimize)
+        if self.start:
+            pos = [(index[k], v) for k, v in self.start.items() if k in index]
+            if pos:
+                ix, vx = zip(*pos, strict=False)
+                h.setSolution(len(ix), np.array(ix, dtype=np.int32), np.array(vx, dtype=float))
+        if self.on_log is not None:
+            start = time.monotonic()
+            on_log = self.on_log
+
+            def log(e):
+                d = e.data_out
+                on_log(time.monotonic() - start, d.objective_function_value, d.mip_dual_bound)
+
+            h.cbMipImprovingSolution.subscribe(log)
+
+    def actualSolve(self, lp):
+        import highspy
+
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        h = lp.solverModel
+        h.run()
+        st = h.getModelStatus()
+        info = h.getInfo()
+        S = highspy.HighsModelStatus
+        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        values = np.array(h.getSolution().col_value) if has_sol else None
+        obj = h.getObjectiveValue() if has_sol else None
+        if self.mip and any(v.cat == pulp.LpInteger for v in self.variables):
+            bound = info.mip_dual_bound
+            bound = None if bound is None or not math.isfinite(bound) else bound
+        else:
+            bound = obj if st == S.kOptimal else None
+        if st == S.kOptimal:
+            state = "optimal"
+        elif st in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            state = "infeasible"
+        elif st in {S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kObjectiveBound,
+                    S.kObjectiveTarget, getattr(S, "kSolutionLimit", S.kInterrupt)}:
+            state = "limit" if has_sol else "no-solution"
+        else:
+            state = "error"
+        self.result = SolverResult(state, obj, bound, values, "highs",
+                                   h.modelStatusToString(st))
+        if values is not None:
+            for v, val in zip(self.variables, values, strict=False):
+                v.varValue = val
+        status = {"optimal": pulp.LpStatusOptimal, "infeasible": pulp.LpStatusInfeasible,
+                  "limit": pulp.LpStatusOptimal}.get(state, pulp.LpStatusNotSolved)
+        lp.assignStatus(status)
+        return status
+
+
+def solve_highs(prob: pulp.LpProblem, *, mip: bool, time_limit: float | None,
+                rel_gap: float, abs_gap: float,
+                on_log: Callable[[float, float | None, float | None], None] | None = None,
+                start: dict[str, float] | None = None) -> SolverResult:
+    solver = BulkHiGHS(mip=mip, msg=False, timeLimit=time_limit, gapRel=rel_gap,
+                       gapAbs=abs_gap, threads=None, on_log=on_log)
+    solver.start = start
+    try:
+        prob.solve(solver)
+    except Exception as exc:  # the solver failed: report it, don't crash the caller
+        return SolverResult("error", None, None, None, "highs", f"HiGHS failed: {exc}")
+    assert solver.result is not None
+    return solver.result
+
+
+_BEST_POSSIBLE = re.compile(r"best possible\s*([-+0-9.eE]+)", re.IGNORECASE)
+
+
+def solve_cbc(prob: pulp.LpProblem, *, mip: bool, time_limit: float | None,
+              rel_gap: float, abs_gap: float) -> SolverResult:
+    """Solve with CBC (the binary bundled with PuLP, run through COIN_CMD)."""
+    from pulp.apis.coin_api import pulp_cbc_path
+
+    fd, log_path = tempfile.mkstemp(suffix=".log", prefix="optimiser-cbc-")
+    os.close(fd)
+    try:
+        solver = pulp.COIN_CMD(path=pulp_cbc_path, mip=mip, msg=False, timeLimit=time_limit,
+                               gapRel=rel_gap, gapAbs=abs_gap, logPath=log_path)
+        try:
+            prob.solve(solver)
+        except Exception as exc:
+            return SolverResult("error", None, None, None, "cbc", f"CBC failed: {exc}")
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+    finally:
+        os.unlink(log_path)
+    variables = prob.variables()
+    st, sol = prob.status, prob.sol_status
+    has_sol = sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    values = np.array([v.varValue or 0.0 for v in variables]) if has_sol else None
+    obj = pulp.value(prob.objective) if has_sol else None
+    if st == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
+        return SolverResult("infeasible", None, None, None, "cbc", "infeasible")
+    if sol == pulp.LpSolutionOptimal:
+        return SolverResult("optimal", obj, obj, values, "cbc", "optimal")
+    bound = None
+    found = _BEST_POSSIBLE.findall(log)
+    if found and obj is not None:
+        try:
+            bound = max(abs(float(found[-1])), obj)
+        except ValueError:
+            bound = None
+    return SolverResult("limit" if has_sol else "no-solution", obj, bound, values, "cbc",
+                        "stopped")

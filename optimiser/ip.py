@@ -1,0 +1,334 @@
+"""The integer programme, one function per constraint family.
+
+Variables
+  x[p]        1 when candidate pair p is formed.
+  y[p,s,h]    1 when pair p has an exchange in slot s hosted by h.  Only slots in which
+              both leaders are free (and have protected time and hosting left) get a
+              variable.  The host is split into two variables only where it matters
+              (a hosting limit that can bind, together with reciprocal hosting or a
+              limit on both sides); elsewhere a single variable stands for the
+              exchange and the host is chosen after solving.
+
+Families realised by omission rather than rows: excluded pairs and same-organisation
+pairs (when not allowed) get no variable; a slot where a leader is unavailable gets no
+variable.  Rows are built with LpAffineExpression over lists, never with sum() or +=.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pulp
+
+from .candidates import Pair
+from .data import Data
+
+MENTOR, MENTEE, EITHER = "m", "e", "?"
+LE = pulp.LpConstraintLE
+
+
+@dataclass
+class ExVar:
+    pair: int
+    slot: int
+    side: str  # MENTOR / MENTEE hosts, or EITHER (host chosen after solving)
+    var: pulp.LpVariable
+
+
+@dataclass
+class Model:
+    data: Data
+    pairs: list[Pair]
+    prob: pulp.LpProblem
+    x: list[pulp.LpVariable]
+    ex: list[ExVar] = field(default_factory=list)
+    by_pair: dict[int, list[ExVar]] = field(default_factory=lambda: defaultdict(list))
+    by_leader: dict[int, list[ExVar]] = field(default_factory=lambda: defaultdict(list))
+    pairs_of_leader: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    hosting_binds: set[int] = field(default_factory=set)
+
+    def add(self, terms: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float,
+            name: str) -> None:
+        self.prob.addConstraint(
+            pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name=name, rhs=rhs))
+
+
+def _host_leader(model: Model, ev: ExVar) -> int | None:
+    p = model.pairs[ev.pair]
+    return p.m if ev.side == MENTOR else p.e if ev.side == MENTEE else None
+
+
+# -- matching -----------------------------------------------------------------------------
+def add_one_mentor_per_mentee(model: Model) -> None:
+    by_mentee: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(model.pairs):
+        by_mentee[p.e].append(i)
+    for e, idx in by_mentee.items():
+        if len(idx) > 1:
+            model.add([(model.x[i], 1.0) for i in idx], pulp.LpConstraintLE, 1,
+                      f"one_mentor_{e}")
+
+
+def add_mentor_capacity(model: Model) -> None:
+    by_mentor: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(model.pairs):
+        by_mentor[p.m].append(i)
+    for m, idx in by_mentor.items():
+        cap = model.data.leaders[m].mentor_capacity
+        if len(idx) > cap:
+            model.add([(model.x[i], 1.0) for i in idx], pulp.LpConstraintLE, cap,
+                      f"capacity_{m}")
+
+
+def add_no_mutual_pairs(model: Model) -> None:
+    """Two leaders form at most one pair: not each other's mentor (their exchanges could
+    not be told apart)."""
+    where = {(p.m, p.e): i for i, p in enumerate(model.pairs)}
+    for (m, e), i in where.items():
+        j = where.get((e, m))
+        if j is not None and i < j:
+            model.add([(model.x[i], 1.0), (model.x[j], 1.0)], pulp.LpConstraintLE, 1,
+                      f"not_mutual_{i}_{j}")
+
+
+def add_pinned_pairs(model: Model) -> None:
+    """Pinned pairs, and pairs fixed by a re-optimisation, are formed."""
+    for i, p in enumerate(model.pairs):
+        if p.forced:
+            model.add([(model.x[i], 1.0)], pulp.LpConstraintEQ, 1,
+                      f"{'fixed' if p.fixed else 'pinned'}_{i}")
+
+
+# -- exchanges ----------------------------------------------------------------------------
+def add_exchange_variables(model: Model) -> None:
+    """Create y variables (see the module doc for when the host is split)."""
+    data, pairs = model.data, model.pairs
+    for i, p in enumerate(pairs):
+        model.pairs_of_leader[p.m].append(i)
+        model.pairs_of_leader[p.e].append(i)
+    # which leaders' hosting limits can bind: more slots with a variable in some week than
+    # hosting left that week, and more exchanges possible than that
+    slots_of: dict[int, set[int]] = defaultdict(set)
+    for p in pairs:
+        slots_of[p.m].update(p.slots)
+        slots_of[p.e].update(p.slots)
+    for ld, slots in slots_of.items():
+        if data.leaders[ld].max_hosted_per_week is None:
+            continue
+        most = sum(pairs[i].need for i in model.pairs_of_leader[ld])
+        per_week: dict[int, int] = defaultdict(int)
+        for s in slots:
+            per_week[data.week[s]] += 1
+        if any(min(c, most) > data.hosting_left(ld, w) for w, c in per_week.items()):
+            model.hosting_binds.add(ld)
+    reciprocal = data.rules.reciprocal and data.K >= 2
+    prob = model.prob
+    for i, p in enumerate(pairs):
+        if p.need == 0 or not p.slots:
+            continue
+        bm, be = p.m in model.hosting_binds, p.e in model.hosting_binds
+        if not bm and not be:
+            sides = [EITHER]
+        elif reciprocal or (bm and be):
+            sides = [MENTOR, MENTEE]
+        else:
+            sides = [MENTEE] if bm else [MENTOR]
+        for s in p.slots:
+            w = data.week[s]
+            for side in sides:
+                host = p.m if side == MENTOR else p.e if side == MENTEE else None
+                if host is not None and len(sides) == 2 and data.hosting_left(host, w) <= 0:
+                    continue
+                v = prob.add_variable(f"y{i}_{s}{side if side != EITHER else ''}", 0, 1,
+                                      cat=pulp.LpBinary)
+                ev = ExVar(i, s, side, v)
+                model.ex.append(ev)
+                model.by_pair[i].append(ev)
+                model.by_leader[p.m].append(ev)
+                model.by_leader[p.e].append(ev)
+
+
+def add_exactly_k_exchanges(model: Model) -> None:
+    """A formed pair has exactly K exchanges (K minus the fixed ones); no pair, none."""
+    for i, p in enumerate(model.pairs):
+        if p.need == 0:
+            continue
+        terms = [(ev.var, 1.0) for ev in model.by_pair.get(i, [])]
+        terms.append((model.x[i], -float(p.need)))
+        model.add(terms, pulp.LpConstraintEQ, 0, f"k_exchanges_{i}")
+
+
+def add_one_exchange_per_leader_per_slot(model: Model) -> None:
+    for ld, evs in model.by_leader.items():
+        by_slot: dict[int, list[ExVar]] = defaultdict(list)
+        for ev in evs:
+            by_slot[ev.slot].append(ev)
+        for s, group in by_slot.items():
+            if len(group) > 1:
+                model.add([(ev.var, 1.0) for ev in group], pulp.LpConstraintLE, 1,
+                          f"one_per_slot_{ld}_{s}")
+
+
+def add_protected_hours_per_month(model: Model) -> None:
+    """Exchange hours of a leader in a calendar month stay within their protected hours;
+    written only where the limit can bind."""
+    data = model.data
+    for ld, evs in model.by_leader.items():
+        if data.leaders[ld].protected_hours_per_month is None:
+            continue
+        most = sum(model.pairs[i].need for i in model.pairs_of_leader[ld])
+        by_month: dict[int, list[ExVar]] = defaultdict(list)
+        for ev in evs:
+            by_month[data.month[ev.slot]].append(ev)
+        for mo, group in by_month.items():
+            left = data.hours_left(ld, mo)
+            hours = sorted({ev.slot: data.hours[ev.slot] for ev in group}.values(),
+                           reverse=True)
+            if sum(hours[:most]) <= left + 1e-9:
+                continue  # cannot bind
+            model.add([(ev.var, data.hours[ev.slot]) for ev in group], pulp.LpConstraintLE,
+                      left, f"hours_{ld}_{mo}")
+
+
+def add_max_hosted_per_week(model: Model) -> None:
+    data = model.data
+    for ld in model.hosting_binds:
+        by_week: dict[int, list[ExVar]] = defaultdict(list)
+        for ev in model.by_leader.get(ld, []):
+            if _host_leader(model, ev) == ld:
+                by_week[data.week[ev.slot]].append(ev)
+        for w, group in by_week.items():
+            left = data.hosting_left(ld, w)
+            if len({ev.slot for ev in group}) > left:
+                model.add([(ev.var, 1.0) for ev in group], pulp.LpConstraintLE, left,
+                          f"hosted_{ld}_{w}")
+
+
+def add_min_days_between_exchanges(model: Model) -> None:
+    """Start dates of two exchanges of a pair are >= d days apart: for every window of d
+    consecutive days, at most one exchange of the pair starts in it (and none unless the
+    pair is formed).  Only maximal windows are written."""
+    data = model.data
+    d = data.d
+    if d <= 0:
+        return
+    for i, p in enumerate(model.pairs):
+        evs = model.by_pair.get(i, [])
+        if p.need < 2 or not evs:
+            continue
+        evs = sorted(evs, key=lambda ev: ev.slot)
+        dates = [data.date[ev.slot] for ev in evs]
+        last_end, j, n = -1, 0, len(evs)
+        for a in range(n):
+            j = max(j, a)
+            while j + 1 < n and dates[j + 1] <= dates[a] + d - 1:
+                j += 1
+            if j > a and j > last_end:
+                terms = [(ev.var, 1.0) for ev in evs[a:j + 1]]
+                terms.append((model.x[i], -1.0))
+                model.add(terms, pulp.LpConstraintLE, 0, f"spacing_{i}_{a}")
+                last_end = j
+
+
+def add_reciprocal_hosting(model: Model) -> None:
+    """With reciprocal hosting and K >= 2 each side hosts at least one exchange.  Pairs
+    whose host is chosen after solving get it there (their hosting cannot bind)."""
+    data = model.data
+    if not (data.rules.reciprocal and data.K >= 2):
+        return
+    for i, p in enumerate(model.pairs):
+        evs = model.by_pair.get(i, [])
+        if not evs or evs[0].side == EITHER:
+            continue
+        hosts = {h for _, h in p.fixed_ex}
+        for side, ld in ((MENTOR, p.m), (MENTEE, p.e)):
+            if ld in hosts:
+                continue
+            terms = [(ev.var, 1.0) for ev in evs if ev.side == side]
+            terms.append((model.x[i], -1.0))
+            model.add(terms, pulp.LpConstraintGE, 0, f"reciprocal_{i}_{side}")
+
+
+def add_exchange_capacity(model: Model) -> None:
+    """Implied: a leader's pairs need no more exchanges than the leader has slots and
+    protected hours for (tightens the relaxation; written only where it can bind)."""
+    data = model.data
+    for ld, idx in model.pairs_of_leader.items():
+        ld_obj = data.leaders[ld]
+        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
+        need = [model.pairs[i].need for i in idx]
+        if min(sum(need), most) == 0:
+            continue
+        free_slots = {ev.slot for ev in model.by_leader.get(ld, [])}
+        cap = data.max_exchanges(ld, free_slots)
+        if min(sum(need), most) > cap:
+            model.add([(model.x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
+                      pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
+
+
+def build_model(data: Data, pairs: list[Pair],
+                bonus: dict[tuple[int, int], float] | None = None,
+                ex_bonus: dict[tuple[int, int, int, str], float] | None = None) -> Model:
+    """The whole programme.  ``bonus``/``ex_bonus`` are tiny stability terms used when
+    re-optimising (keep earlier pairs / exchanges when it costs nothing)."""
+    prob = pulp.LpProblem("mentoring", pulp.LpMaximize)
+    x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
+    model = Model(data, pairs, prob, x)
+    add_one_mentor_per_mentee(model)
+    add_mentor_capacity(model)
+    add_no_mutual_pairs(model)
+    add_pinned_pairs(model)
+    if data.K > 0:
+        add_exchange_variables(model)
+        add_exactly_k_exchanges(model)
+        add_one_exchange_per_leader_per_slot(model)
+        add_protected_hours_per_month(model)
+        add_max_hosted_per_week(model)
+        add_min_days_between_exchanges(model)
+        add_reciprocal_hosting(model)
+        add_exchange_capacity(model)
+    terms = [(x[i], p.weight + (bonus or {}).get((p.m, p.e), 0.0)) for i, p in enumerate(pairs)]
+    if ex_bonus:
+        for ev in model.ex:
+            p = pairs[ev.pair]
+            b = ex_bonus.get((p.m, p.e, ev.slot, ev.side))
+            if b:
+                terms.append((ev.var, b))
+    prob.setObjective(pulp.LpAffineExpression(terms))
+    return model
+
+
+def size(model: Model) -> tuple[int, int]:
+    return len(model.x) + len(model.ex), model.prob.numConstraints()
+
+
+def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
+    """The matching part alone, with each leader's exchange capacity: its optimum is an
+    upper bound on the full programme (used when the full programme is solved over a
+    subset of each pair's slots)."""
+    prob = pulp.LpProblem("mentoring_relaxation", pulp.LpMaximize)
+    x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
+    model = Model(data, pairs, prob, x)
+    add_one_mentor_per_mentee(model)
+    add_mentor_capacity(model)
+    add_no_mutual_pairs(model)
+    add_pinned_pairs(model)
+    slots_of: dict[int, set[int]] = defaultdict(set)
+    for i, p in enumerate(pairs):
+        model.pairs_of_leader[p.m].append(i)
+        model.pairs_of_leader[p.e].append(i)
+        slots_of[p.m].update(p.slots)
+        slots_of[p.e].update(p.slots)
+    for ld, idx in model.pairs_of_leader.items():
+        need = [pairs[i].need for i in idx]
+        if not sum(need):
+            continue
+        cap = data.max_exchanges(ld, slots_of[ld])
+        ld_obj = data.leaders[ld]
+        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
+        if min(sum(need), most) > cap:
+            model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
+                      pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
+    prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
+    return model

@@ -1,0 +1,118 @@
+"""Compatibility scores (0-10) with reasons, and candidate pairs with pruning."""
+
+from __future__ import annotations
+
+import functools
+import zlib
+
+import numpy as np
+
+from .model import Leader, ScoreWeights
+
+
+@functools.lru_cache(maxsize=65536)
+def _norm(s: str) -> str:
+    return " ".join(s.split()).casefold()
+
+
+def _pts(v: float) -> str:
+    return f"+{v:g}"
+
+
+def score_pair(mentor: Leader, mentee: Leader, weights: ScoreWeights | None = None
+               ) -> tuple[float, list[str]]:
+    """Compatibility of ``mentor`` for ``mentee`` on a 0-10 scale, with readable reasons.
+
+    Points (with the default weights, adding up to 10): the share of the mentee's goals
+    that the mentor's strengths cover (4), crossing professions (2.5), crossing sectors
+    (2), crossing organisations (0.5), and being in the same borough (1) since
+    exchanges are visits.  The score is capped at 10 and rounded to 2 decimals.
+    """
+    w = weights or ScoreWeights()
+    reasons: list[str] = []
+    goals = list(dict.fromkeys(_norm(g) for g in mentee.goals))
+    strengths = {_norm(s) for s in mentor.strengths}
+    covered = [g for g in goals if g in strengths]
+    total = 0.0
+    if goals:
+        share = len(covered) / len(goals)
+        total += w.goals * share
+        if covered:
+            names = ", ".join(covered)
+            reasons.append(f"the mentor's strengths cover {len(covered)} of the mentee's "
+                           f"{len(goals)} goals ({names}) {_pts(round(w.goals * share, 2))}")
+        else:
+            reasons.append(f"the mentor's strengths cover none of the mentee's "
+                           f"{len(goals)} goals")
+    else:
+        reasons.append("the mentee has stated no goals")
+    if _norm(mentor.profession) != _norm(mentee.profession):
+        total += w.cross_profession
+        reasons.append(f"crosses professions: {mentor.profession} and {mentee.profession} "
+                       f"{_pts(w.cross_profession)}")
+    else:
+        reasons.append(f"same profession: {mentor.profession}")
+    if _norm(mentor.sector) != _norm(mentee.sector):
+        total += w.cross_sector
+        reasons.append(f"crosses sectors: {mentor.sector} and {mentee.sector} "
+                       f"{_pts(w.cross_sector)}")
+    else:
+        reasons.append(f"same sector: {mentor.sector}")
+    if _norm(mentor.organisation) != _norm(mentee.organisation):
+        total += w.cross_organisation
+        reasons.append(f"different organisations: {mentor.organisation} and "
+                       f"{mentee.organisation} {_pts(w.cross_organisation)}")
+    else:
+        reasons.append(f"same organisation: {mentor.organisation}")
+    if _norm(mentor.borough) == _norm(mentee.borough):
+        total += w.same_borough
+        reasons.append(f"both in {mentor.borough} {_pts(w.same_borough)}")
+    else:
+        reasons.append(f"different boroughs: {mentor.borough} and {mentee.borough}")
+    return round(min(10.0, max(0.0, total)), 2), reasons
+
+
+def _codes(values: list[str]) -> np.ndarray:
+    table: dict[str, int] = {}
+    return np.array([table.setdefault(_norm(v), len(table)) for v in values], dtype=np.int32)
+
+
+def score_matrix(mentors: list[Leader], mentees: list[Leader], weights: ScoreWeights
+                 ) -> np.ndarray:
+    """Approximate score_pair for every (mentor, mentee), vectorised (for ranking only:
+    the scores that enter the model are recomputed with score_pair)."""
+    nm, ne = len(mentors), len(mentees)
+    both = mentors + mentees
+    out = np.zeros((nm, ne), dtype=np.float64)
+    if nm == 0 or ne == 0:
+        return out
+    topics: dict[str, int] = {}
+    for ld in both:
+        for t in (*ld.strengths, *ld.goals):
+            topics.setdefault(_norm(t), len(topics))
+    strengths = np.zeros((nm, max(1, len(topics))), dtype=np.float32)
+    goals = np.zeros((ne, max(1, len(topics))), dtype=np.float32)
+    for i, ld in enumerate(mentors):
+        for t in ld.strengths:
+            strengths[i, topics[_norm(t)]] = 1
+    for j, ld in enumerate(mentees):
+        for t in ld.goals:
+            goals[j, topics[_norm(t)]] = 1
+    n_goals = goals.sum(axis=1)
+    cover = strengths @ goals.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_goals[None, :] > 0, cover / np.maximum(n_goals, 1)[None, :], 0.0)
+    out += weights.goals * share
+    for attr, wt, same in (("profession", weights.cross_profession, False),
+                           ("sector", weights.cross_sector, False),
+                           ("organisation", weights.cross_organisation, False),
+                           ("borough", weights.same_borough, True)):
+        codes = _codes([getattr(ld, attr) for ld in both])
+        eq = codes[:nm, None] == codes[None, nm:]
+        out += wt * (eq if same else ~eq)
+    return np.clip(out, 0.0, 10.0)
+
+
+def jitter(a: str, b: str) -> float:
+    """A deterministic tie-breaker in [0, 1) for pair (a, b)."""
+    return (zlib.crc32(f"{a}\x00{b}".encode()) & 0xFFFFFF) / float(1 << 24)

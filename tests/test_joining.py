@@ -1,0 +1,165 @@
+"""Joining and getting back in: registration with email verification, invitations, password
+reset, one-time sign-in links and throttling. Emails are read from the outbox, as sent."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from mentoring.auth import joining, throttle
+from mentoring.auth.services import authenticate
+from mentoring.models import AuditEvent, Notification, SignInAttempt, User, utcnow
+
+from conftest import TEST_PASSWORD, csrf_token
+
+NEW_PASSWORD = "a-brand-new-passphrase"
+
+
+def post(client, url, data, form_page=None):
+    token = csrf_token(client.get(form_page or url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def emails_to(db, address) -> list[Notification]:
+    db.expire_all()
+    return list(db.exec(select(Notification).where(Notification.recipient_email == address)
+                        .order_by(Notification.id)).all())
+
+
+def link_in(notification: Notification, path: str) -> str:
+    match = re.search(rf"http://localhost({re.escape(path)}/\S+)", notification.body_text)
+    assert match, notification.body_text
+    return match.group(1)
+
+
+def test_register_verify_and_land_on_the_profile(client, db):
+    response = post(client, "/register", {"email": "New.Leader@Example.org",
+                                          "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert "Check your email" in response.get_data(as_text=True)
+    user = db.exec(select(User).where(User.email == "new.leader@example.org")).one()
+    assert user.verified_at is None
+    [email] = emails_to(db, "new.leader@example.org")
+    assert email.subject == "Confirm your email address" and email.body_html
+    verified = client.get(link_in(email, "/verify"))
+    assert verified.headers["Location"] == "/profile/"
+    db.expire_all()
+    assert db.get(User, user.id).verified_at is not None
+    assert client.get("/profile/").status_code == 200  # signed in
+
+
+def test_registration_errors_keep_the_email(client):
+    response = post(client, "/register", {"email": "someone@example.org", "password": "short",
+                                          "confirm": "short"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter at least 12 characters" in page and 'value="someone@example.org"' in page
+    mismatch = post(client, "/register", {"email": "someone@example.org",
+                                          "password": NEW_PASSWORD, "confirm": "different"})
+    assert "The passwords do not match" in mismatch.get_data(as_text=True)
+    bad_email = post(client, "/register", {"email": "not-an-email", "password": NEW_PASSWORD,
+                                           "confirm": NEW_PASSWORD})
+    assert "Enter an email address in the correct format" in bad_email.get_data(as_text=True)
+
+
+def test_registering_an_existing_email_reveals_nothing_and_tells_the_owner(client, db, leader):
+    response = post(client, "/register", {"email": leader.user.email, "password": NEW_PASSWORD,
+                                          "confirm": NEW_PASSWORD})
+    assert "Check your email" in response.get_data(as_text=True)
+    [email] = emails_to(db, leader.user.email)
+    assert email.subject == "You already have an account"
+    assert len(db.exec(select(User).where(User.email == leader.user.email)).all()) == 1
+
+
+def test_forged_or_expired_links_do_not_work(client, db, leader, app):
+    assert client.get("/verify/forged").status_code == 400
+    secret = app.extensions["mentoring.settings"].secret_key
+    from itsdangerous import URLSafeTimedSerializer
+
+    other_purpose = URLSafeTimedSerializer(secret, salt="reset-password").dumps(
+        {"u": leader.user.id, "e": leader.user.email})
+    assert client.get(f"/verify/{other_purpose}").status_code == 400
+
+
+def test_password_reset_changes_the_password_once_and_ends_sessions(client, db, leader):
+    post(client, "/reset-password", {"email": leader.user.email})
+    [email] = emails_to(db, leader.user.email)
+    reset_path = link_in(email, "/reset-password")
+    version = leader.user.session_version
+    response = post(client, reset_path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.headers["Location"] == "/sign-in"
+    db.expire_all()
+    assert authenticate(db, leader.user.email, NEW_PASSWORD) is not None
+    assert db.get(User, leader.user.id).session_version == version + 1
+    assert client.get(reset_path).status_code == 400  # spent
+
+
+def test_password_reset_for_an_unknown_email_sends_nothing(client, db):
+    response = post(client, "/reset-password", {"email": "nobody@example.org"})
+    assert "Check your email" in response.get_data(as_text=True)
+    assert emails_to(db, "nobody@example.org") == []
+
+
+def test_a_sign_in_link_works_once(client, db, leader):
+    post(client, "/sign-in/link", {"email": leader.user.email})
+    [email] = emails_to(db, leader.user.email)
+    path = link_in(email, "/sign-in/link")
+    page = client.get(path)
+    assert page.status_code == 200  # opening the link only shows a button
+    assert client.get("/home").status_code == 302
+    assert post(client, path, {}).headers["Location"] == "/home"
+    assert client.get("/home").status_code == 200
+    fresh = client.application.test_client()
+    assert post(fresh, path, {}).status_code == 400  # spent
+
+
+def test_an_invitation_creates_a_verified_account_with_a_prefilled_profile(
+    client, db, factory, coordinator, app
+):
+    programme_round = factory.programme_round(name="Spring exchange")
+    settings = app.extensions["mentoring.settings"]
+    links = joining.Links(secret=settings.secret_key, base_url=settings.base_url)
+    joining.invite(db, links, "Invited@Example.org", invited_by=coordinator,
+                   programme_round=programme_round,
+                   prefill={"name": "Ines Invited", "profession": "social_worker"})
+    joining.invite(db, links, "invited@example.org", invited_by=coordinator,
+                   programme_round=programme_round, prefill={"name": "Ines Invited"})
+    [email] = emails_to(db, "invited@example.org")  # inviting twice sends once
+    assert "Spring exchange" in email.body_text
+    path = link_in(email, "/join")
+    response = post(client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.headers["Location"] == "/profile/"
+    user = db.exec(select(User).where(User.email == "invited@example.org")).one()
+    assert user.verified_at is not None
+    step = client.get("/profile/about-you").get_data(as_text=True)
+    assert 'value="Ines Invited"' in step
+    assert client.application.test_client().get(path).status_code == 400  # used up
+
+
+def test_five_failures_lock_the_account_for_everyone_then_unlock(client, db, leader):
+    for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT):
+        post(client, "/sign-in", {"email": leader.user.email, "password": "wrong"})
+    response = post(client, "/sign-in", {"email": leader.user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "sign_in.throttled")).first()
+    # The lock is in the database: it holds for another process; it lifts after the window.
+    db.expire_all()
+    db.exec(sa.update(SignInAttempt).values(at=utcnow() - timedelta(minutes=16)))
+    assert throttle.throttle_wait(db, leader.user.email, "127.0.0.1") == 0
+
+
+def test_many_failures_from_one_address_lock_that_address(db, factory):
+    for n in range(throttle.MAX_FAILURES_PER_ADDRESS):
+        throttle.record_attempt(db, f"person{n}@example.org", "203.0.113.9", succeeded=False)
+    db.flush()
+    assert throttle.throttle_wait(db, "someone.else@example.org", "203.0.113.9") > 0
+    assert throttle.throttle_wait(db, "someone.else@example.org", "198.51.100.1") == 0
+
+
+@pytest.mark.parametrize("path", ["/register", "/reset-password", "/sign-in/link"])
+def test_join_pages_need_csrf(client, path):
+    assert client.post(path, data={"email": "a@example.org"}).status_code == 400
