@@ -187,6 +187,9 @@ def main() -> None:
         add("L K=2 ours (120 s, gap 1%)",
             run("ours", args.repeat, name="L", k=2, time_limit=120.0, gap=0.01,
                 per_mentee=None))
+        add("L K=2 ours (120 s, gap 0)",
+            run("ours", args.repeat, name="L", k=2, time_limit=120.0, gap=None,
+                per_mentee=None))
     if want("K0"):
         for name in ("M", "L"):
             add(f"{name} K=0 ours", run("ours", args.repeat, name=name, k=0, time_limit=None,

@@ -8,6 +8,7 @@ can say ``optimal`` only when optimality is proven.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -57,6 +58,7 @@ class BulkHiGHS(pulp.HiGHS):
         super().__init__(*args, **kwargs)
         self.on_log = on_log
         self.start: dict[str, float] | None = None
+        self.deadline: float | None = None  # time.perf_counter() value
         self.result: SolverResult | None = None
         self.variables: list[pulp.LpVariable] = []
 
@@ -106,7 +108,9 @@ class BulkHiGHS(pulp.HiGHS):
                 d = e.data_out
                 on_log(time.monotonic() - start, d.objective_function_value, d.mip_dual_bound)
 
-            h.cbMipImprovingSolution.subscribe(log)
+            # (an older highspy has no callback objects: then no progress while solving)
+            with contextlib.suppress(AttributeError):
+                h.cbMipImprovingSolution.subscribe(log)
 
     def actualSolve(self, lp):
         import highspy
@@ -114,6 +118,8 @@ class BulkHiGHS(pulp.HiGHS):
         self.createAndConfigureSolver(lp)
         self.buildSolverModel(lp)
         h = lp.solverModel
+        if self.deadline is not None:  # the transfer above counts against the time limit
+            h.setOptionValue("time_limit", max(0.01, self.deadline - time.perf_counter()))
         h.run()
         st = h.getModelStatus()
         info = h.getInfo()
@@ -153,6 +159,8 @@ def solve_highs(prob: pulp.LpProblem, *, mip: bool, time_limit: float | None,
     solver = BulkHiGHS(mip=mip, msg=False, timeLimit=time_limit, gapRel=rel_gap,
                        gapAbs=abs_gap, threads=None, on_log=on_log)
     solver.start = start
+    if time_limit is not None:
+        solver.deadline = time.perf_counter() + time_limit
     try:
         prob.solve(solver)
     except Exception as exc:  # the solver failed: report it, don't crash the caller

@@ -29,7 +29,7 @@ Progress = Callable[[str, float], None]
 #: above this many pair-slot variables, solve over a subset of slots first
 FULL_MODEL_MAX = 20_000
 #: ... and fall back to the whole programme only below this many
-FULL_MODEL_FALLBACK_MAX = 600_000
+FULL_MODEL_FALLBACK_MAX = 300_000
 #: rounds of (matching, schedule, conflict cuts) before solving the whole programme
 MAX_CUT_ROUNDS = 30
 
@@ -161,8 +161,7 @@ def _unmatched_reason(data: Data, cands: Candidates, e: int, full: set[int],
 def solve(problem: Problem, *, time_limit: float | None = None, gap: float | None = None,
           solver: str = "highs", fixed: Fixed | None = None, previous: Solution | None = None,
           progress: Progress | None = None, weights: ScoreWeights | None = None,
-          candidates_per_mentee: int | None = None, slots_per_pair: int | None = None,
-          exact: bool = False) -> Solution:
+          candidates_per_mentee: int | None = None, exact: bool = False) -> Solution:
     """Solve ``problem``; see docs/optimiser-format.md for the semantics.
 
     ``time_limit`` (seconds) and ``gap`` (relative) bound the search; the status is
@@ -173,9 +172,9 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
     ``weights`` override ``problem.rules.weights``; ``candidates_per_mentee`` prunes to
     the best N mentors per mentee (None: automatic for large inputs, 0: never).
     Large programmes (K > 0) are solved in steps: the matching part alone gives an
-    upper bound and a matching; if that matching can be scheduled it is proven optimal,
-    otherwise the whole programme is solved, warm-started, with the time left (over a
-    spread subset of ``slots_per_pair`` slots per pair when it is very large).
+    upper bound and a matching; if that matching can be scheduled it is proven optimal;
+    otherwise conflict cuts, a repair step and (where its size allows) the whole
+    programme, warm-started, follow with the time left (docs/optimiser-format.md).
     ``exact=True`` always solves the whole programme in one go.
     """
     t0 = time.perf_counter()
@@ -309,7 +308,7 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
             if obj is not None and (relax_bound - obj < tol or (
                     relax_bound - obj) / max(1.0, relax_bound) <= wanted):
                 break
-            if deadline is not None and deadline - time.perf_counter() < 0.5 * time_limit:
+            if deadline is not None and deadline - time.perf_counter() < 0.3 * time_limit:
                 break  # leave time for the repair
             # 2b. pairs the schedule dropped: find the small sets of pairs that cannot be
             #     scheduled together and forbid them in the matching part (valid cuts)
@@ -368,17 +367,12 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
             bound_override = relax_bound
             done = obj is not None and (relax_bound - obj < tol or (
                 relax_bound - obj) / max(1.0, relax_bound) <= wanted)
-            # building costs roughly 30 microseconds a variable: leave time to solve too
-            est = 30e-6 * min(full_vars, FULL_MODEL_FALLBACK_MAX) + 5.0
-            if not done and (deadline is None or deadline - time.perf_counter() > 2 * est):
+            # only where the whole programme is of a size to solve (memory, time): building
+            # costs roughly 30 microseconds a variable, and leave time to solve too
+            est = 30e-6 * full_vars + 5.0
+            if not done and full_vars <= FULL_MODEL_FALLBACK_MAX and (
+                    deadline is None or deadline - time.perf_counter() > 2 * est):
                 # 3. not proven: the whole programme, warm-started, with the time left
-                full = full_vars <= FULL_MODEL_FALLBACK_MAX
-                saved = [p.slots for p in pairs]
-                if not full:
-                    R = slots_per_pair or max(6, 3 * data.K)
-                    for p in pairs:
-                        if not p.forced:
-                            p.slots = _slot_subset(data, p, R)
                 tb = time.perf_counter()
                 model2 = build_model(data, pairs, bonus, ex_bonus)
                 build_seconds += time.perf_counter() - tb
@@ -386,14 +380,12 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
                 ts = time.perf_counter()
                 res2 = run(model2.prob, True, left(), start)
                 solve_seconds += time.perf_counter() - ts
-                for p, sl in zip(pairs, saved, strict=False):
-                    p.slots = sl
                 obj2 = _objective(model2, res2)
-                if full and res2.bound is not None:
+                if res2.bound is not None:
                     bound_override = min(relax_bound, res2.bound)
                 if obj2 is not None and (obj is None or obj2 >= obj):
                     model, res = model2, res2
-                stats["whole_programme"] = "all slots" if full else f"{R} slots per pair"
+                stats["whole_programme"] = True
     if not large:
         tb = time.perf_counter()
         model = build_model(data, pairs, bonus, ex_bonus)
@@ -449,23 +441,6 @@ def _start_values(model: Model, res: SolverResult, target: Model) -> dict[str, f
         p = target.pairs[ev.pair]
         start[ev.var.name] = 1.0 if (p.m, p.e, ev.slot, ev.side) in on_ex else 0.0
     return start
-
-
-def _slot_subset(data: Data, p: Pair, r: int) -> list[int]:
-    """At most about ``r`` of the pair's slots, spread pseudo-randomly (so that a mentor's
-    pairs do not all get the same few), and still enough for the pair's exchanges."""
-    if len(p.slots) <= r:
-        return p.slots
-    order = sorted(p.slots, key=lambda s: (p.m * 7919 + p.e * 104729 + s * 15485863) % 1000003)
-    chosen = sorted(order[:r])
-    if data.spaced_count(chosen) < p.need:
-        d, last, greedy = data.d, None, []
-        for s in p.slots:
-            if d <= 0 or last is None or data.date[s] - last >= d:
-                greedy.append(s)
-                last = data.date[s]
-        chosen = sorted(set(chosen) | set(greedy[: max(p.need, 1) * 2]))
-    return chosen
 
 
 def _objective(model: Model, res: SolverResult) -> float | None:
@@ -527,7 +502,8 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
     if proven:
         bound = objective
     status = "optimal" if proven else "feasible"
-    stats["gap"] = round((bound - objective) / max(1.0, abs(bound)), 6) if bound else 0.0
+    stats["gap"] = None if bound is None else round(
+        (bound - objective) / max(1.0, abs(bound)), 6)
     # unmatched mentees and their reasons
     load = Counter(pairs[i].m for i in formed)
     full = {m for m in load if load[m] >= L[m].mentor_capacity}

@@ -273,6 +273,19 @@ def test_a_permanent_refusal_fails_at_once(db, exchange):
     assert result.failed == 1 and result.sent == 1
 
 
+def test_a_row_that_cannot_be_written_fails_alone_and_the_batch_goes_on(db, exchange):
+    plan_exchange(db, exchange, NOW)
+    broken = rows(db, kind=Kind.CONFIRMATION)[0]
+    broken.ics_method = 'REQ"UEST'
+    db.add(broken)
+    db.flush()
+    transport = FakeTransport()
+    result = dispatch_due(session_factory_on(db), transport, now=NOW)
+    assert (result.sent, result.failed) == (1, 1) and len(transport.sent) == 1
+    [failed] = rows(db, status="failed")
+    assert failed.id == broken.id and "iTIP method" in failed.last_error
+
+
 def test_a_lost_connection_stops_the_batch_and_hands_the_rest_back(db, exchange):
     plan_exchange(db, exchange, NOW)
     transport = FakeTransport([SendError("connection refused", connection=True)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -89,3 +89,110 @@ def test_workers_started_at_once_send_each_message_exactly_once(engine, committe
                 N.c.idempotency_key.like(PREFIX + "%")).group_by(N.c.status)
         ).all())
     assert counts == {"sent": committed_rows}
+
+
+# --- one worker, committed database: what is on disk after each message ------------------------
+
+DURABLE = "durability-test:"
+
+
+@pytest.fixture
+def ten_committed(engine):
+    def cleanup():
+        with engine.begin() as connection:
+            connection.execute(sa.delete(N).where(N.c.idempotency_key.like(DURABLE + "%")))
+
+    cleanup()
+    with Session(engine) as session:
+        for n in range(10):
+            enqueue(session, key=f"{DURABLE}{n}", kind="test",
+                    recipient_email=f"durable{n}@example.org", subject=f"Message {n}",
+                    template="acceptance_nudge", due_at=NOW,
+                    context={"name": f"P{n}", "other_name": "X", "round_name": "", "days": 5})
+        session.commit()
+    yield
+    cleanup()
+
+
+def committed_statuses(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return dict(connection.execute(
+            sa.select(N.c.status, sa.func.count()).where(
+                N.c.idempotency_key.like(DURABLE + "%")).group_by(N.c.status)
+        ).all())
+
+
+class KilledAfter:
+    """The worker process dies (SystemExit) when it is about to send message n + 1."""
+
+    def __init__(self, inner: SmtpTransport, n: int) -> None:
+        self.inner, self.n = inner, n
+
+    def send(self, message) -> None:
+        if self.n == 0:
+            raise SystemExit("killed")
+        self.n -= 1
+        self.inner.send(message)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_each_accepted_message_is_committed_as_sent_before_the_next_goes(engine, ten_committed):
+    own_engine = make_engine(engine.url.render_as_string(hide_password=False))
+    factory = lambda: Session(own_engine, expire_on_commit=False)  # noqa: E731
+    try:
+        with SmtpServer() as server:
+            with pytest.raises(SystemExit):
+                dispatch_due(factory, KilledAfter(SmtpTransport(server.url), 3), now=NOW)
+            # Seen from another connection: the three accepted messages are committed as sent,
+            # with the Message-ID the server received; the rest wait for their lease.
+            assert committed_statuses(engine) == {"sent": 3, "sending": 7}
+            with engine.connect() as connection:
+                stored = set(connection.execute(sa.select(N.c.message_id).where(
+                    N.c.idempotency_key.like(DURABLE + "%"), N.c.status == "sent")).scalars())
+            assert stored == {m.message["Message-ID"] for m in server.received}
+            later = dispatch_due(factory, SmtpTransport(server.url),
+                                 now=NOW + timedelta(minutes=11))
+            received = list(server.received)
+    finally:
+        own_engine.dispose()
+    assert (later.recovered, later.sent) == (7, 7)
+    assert committed_statuses(engine) == {"sent": 10}
+    recipients = Counter(r for message in received for r in message.rcpt_tos)
+    assert len(recipients) == 10 and set(recipients.values()) == {1}
+
+
+@pytest.mark.parametrize("relaxed", [True, False])
+def test_relaxed_commits_apply_to_the_batchs_connection_only(engine, ten_committed, relaxed):
+    # One pooled connection: the next checkout after the batch gets the very same one back.
+    own_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1,
+                             max_overflow=0)
+    statements: list[str] = []
+    sa.event.listen(own_engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: statements.append(statement))
+    durability = ("PRAGMA synchronous" if own_engine.dialect.name == "sqlite"
+                  else "SHOW synchronous_commit")
+    try:
+        with own_engine.connect() as connection:
+            before = connection.exec_driver_sql(durability).scalar()
+        with SmtpServer() as server:
+            result = dispatch_due(lambda: Session(own_engine, expire_on_commit=False),
+                                  SmtpTransport(server.url), now=NOW, relaxed_commits=relaxed)
+        with own_engine.connect() as connection:
+            after = connection.exec_driver_sql(durability).scalar()
+    finally:
+        own_engine.dispose()
+    assert result.sent == 10 and committed_statuses(engine) == {"sent": 10}
+    assert after == before  # the pooled connection went back as it came
+    relax = [n for n, s in enumerate(statements)
+             if s in ("PRAGMA synchronous=NORMAL", "SET synchronous_commit TO off")]
+    marks = [n for n, s in enumerate(statements) if s.lstrip().upper().startswith("UPDATE")]
+    restore = [n for n, s in enumerate(statements)
+               if (s.startswith("PRAGMA synchronous=") and s != "PRAGMA synchronous=NORMAL")
+               or s == "RESET synchronous_commit"]
+    if relaxed:
+        assert len(relax) == 1 and len(restore) == 1
+        assert relax[0] < marks[-10] and marks[-1] < restore[0]  # the ten 'sent' marks between
+    else:
+        assert relax == [] and restore == []

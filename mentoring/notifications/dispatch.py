@@ -6,6 +6,12 @@ atomic on both databases (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: a conditio
 status), so two workers never claim one row. A row is marked sent in the transaction right after
 the server accepted it; only a crash between those two moments can repeat an email, and then
 with the same Message-ID.
+
+Per message the dispatcher writes the MIME bytes directly (`render_message`) and records the
+outcome with one prebuilt Core UPDATE, in autocommit mode, on a connection kept for the whole
+batch (still one committed transaction per message). That connection does not wait for the
+disk at commit (`relaxed_commits`; see `_Ledger._relax` and docs/reminders.md for the
+trade-off).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.errors import MessageError
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -25,7 +32,7 @@ from mentoring.notifications.transport import (
     OutgoingEmail,
     SendError,
     Transport,
-    build_message,
+    render_message,
 )
 from mentoring.vocab import ExchangeStatus, NotificationStatus
 
@@ -110,12 +117,93 @@ def claim(session: Session, now: datetime, batch_size: int, lease: timedelta) ->
     return sorted(session.execute(statement).scalars())
 
 
-def _finish(session_factory, row_id: int, values: dict) -> None:
-    with session_factory() as session:
-        session.execute(
-            sa.update(N).where(N.c.id == row_id, N.c.status == SENDING).values(**values)
-        )
-        session.commit()
+# The hot path's statement, built once: a claimed row becomes 'sent' (only if still ours).
+_MARK_SENT = (
+    sa.update(N)
+    .where(N.c.id == sa.bindparam("row_id"), N.c.status == SENDING)
+    .values(status=SENT, sent_at=sa.bindparam("sent_at"), lease_until=None,
+            message_id=sa.bindparam("mid"), last_error="")
+)
+
+
+class _Ledger:
+    """Where a batch records each row's outcome, each in its own committed transaction.
+
+    With a session factory bound to an Engine (the worker) it keeps one connection for the
+    batch in autocommit mode: every write is a single UPDATE, so each is its own transaction,
+    committed when the statement returns (one round trip). Otherwise (a factory bound to a
+    connection, as in the tests) it keeps one session and commits it after every write.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], relaxed_commits: bool) -> None:
+        session = session_factory()
+        bind = session.get_bind()
+        self._session: Session | None = None
+        self._connection: sa.Connection | None = None
+        self._restore: str | None = None
+        if isinstance(bind, sa.Engine):
+            session.close()
+            self._connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if relaxed_commits:
+                try:
+                    self._relax(self._connection)
+                except BaseException:
+                    self.close()
+                    raise
+        else:
+            self._session = session
+
+    def _relax(self, connection: sa.Connection) -> None:
+        """Commit without waiting for the disk, on this connection only, for this batch.
+
+        SQLite (WAL mode only): `synchronous=NORMAL`. PostgreSQL: `synchronous_commit=off`.
+        A commit stays atomic and survives the worker process dying at any moment; only an
+        operating-system crash or power loss (SQLite) or a crash of the database server
+        (PostgreSQL) can undo the last moments of commits. Those rows are then back in
+        'sending', return to 'pending' when their lease expires and are sent again, with the
+        same Message-ID: repeated, never lost. docs/reminders.md has the details.
+        """
+        dialect = connection.dialect.name
+        if dialect == "sqlite":
+            if connection.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+                return
+            previous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+            if previous is not None and int(previous) > 1:  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+                self._restore = f"PRAGMA synchronous={int(previous)}"
+                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        elif dialect == "postgresql":
+            self._restore = "RESET synchronous_commit"
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+
+    def write(self, statement, parameters: dict | None = None) -> int:
+        """One statement in its own committed transaction; the number of rows changed."""
+        if self._connection is not None:
+            return self._connection.execute(statement, parameters).rowcount or 0
+        assert self._session is not None
+        count = self._session.execute(statement, parameters).rowcount  # type: ignore[attr-defined]
+        self._session.commit()
+        return count or 0
+
+    def finish(self, row_id: int, values: dict) -> None:
+        self.write(sa.update(N).where(N.c.id == row_id, N.c.status == SENDING).values(**values))
+
+    def sent(self, row_id: int, sent_at: datetime, message_id: str) -> None:
+        self.write(_MARK_SENT, {"row_id": row_id, "sent_at": sent_at, "mid": message_id})
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+        if connection is None:
+            return
+        try:
+            if self._restore:
+                connection.exec_driver_sql(self._restore)
+        except sa.exc.DBAPIError:
+            connection.invalidate()  # never hand a relaxed connection back to the pool
+        finally:
+            connection.close()
 
 
 def _stale_reason(row, exchange, now: datetime) -> str | None:
@@ -146,8 +234,12 @@ def dispatch_due(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     rng: random.Random | None = None,
     clock: Callable[[], datetime] | None = None,
+    relaxed_commits: bool = True,
 ) -> DispatchResult:
-    """Send one batch of due emails. `now` (and `clock`, for the send times) are injectable."""
+    """Send one batch of due emails. `now` (and `clock`, for the send times) are injectable.
+
+    `relaxed_commits=False` waits for the disk at every per-row commit (see `_Ledger._relax`).
+    """
     now = now or utcnow()
     clock = clock or (lambda: now)
     result = DispatchResult()
@@ -174,41 +266,51 @@ def dispatch_due(
         } if exchange_ids else {}
         session.rollback()
 
+    ledger = _Ledger(session_factory, relaxed_commits)
     try:
         for index, row in enumerate(rows):
             reason = _stale_reason(row, exchanges.get(row.exchange_id), now)
             if reason:
-                _finish(session_factory, row.id,
-                        {"status": WITHDRAWN, "lease_until": None, "last_error": reason})
+                ledger.finish(row.id,
+                              {"status": WITHDRAWN, "lease_until": None, "last_error": reason})
                 result.withdrawn += 1
                 continue
             email = OutgoingEmail(
                 row.id, row.idempotency_key, row.recipient_email, row.subject, row.body_text,
                 row.body_html, row.ics, row.ics_method,
             )
-            message = build_message(email, mail_from)
+            try:
+                message = render_message(email, mail_from)
+            except (ValueError, MessageError) as exc:
+                # This row can never be written (a bad calendar method, an impossible header):
+                # fail it for the coordinator to see, and let the rest of the batch go.
+                error = f"cannot write this email: {exc}"
+                result.errors.append(error)
+                _record_failure(ledger, row, error, True, now, max_attempts, rng, result)
+                continue
             try:
                 transport.send(message)
             except SendError as exc:
                 result.errors.append(str(exc))
-                _record_failure(session_factory, row, str(exc), exc.permanent, now,
+                _record_failure(ledger, row, str(exc), exc.permanent, now,
                                 max_attempts, rng, result)
                 if exc.connection:
                     # The server is away: hand the rest back untouched, try again next run.
-                    result.released += _release(session_factory, [r.id for r in rows[index + 1:]])
+                    result.released += _release(ledger, [r.id for r in rows[index + 1:]])
                     break
                 continue
-            _finish(session_factory, row.id, {
-                "status": SENT, "sent_at": clock(), "lease_until": None,
-                "message_id": message["Message-ID"], "last_error": "",
-            })
+            # Accepted by the server: recorded and committed before the next message goes.
+            ledger.sent(row.id, clock(), message.message_id)
             result.sent += 1
     finally:
-        transport.close()
+        try:
+            transport.close()
+        finally:
+            ledger.close()
     return result
 
 
-def _record_failure(session_factory, row, error: str, permanent: bool, now: datetime,
+def _record_failure(ledger: _Ledger, row, error: str, permanent: bool, now: datetime,
                     max_attempts: int, rng, result: DispatchResult) -> None:
     attempts = row.attempts  # already counted when claimed
     if permanent or attempts >= max_attempts:
@@ -220,20 +322,17 @@ def _record_failure(session_factory, row, error: str, permanent: bool, now: date
                   "due_at": now + backoff(attempts, rng)}
         result.retrying += 1
         log.info("outbox: notification %s will be retried: %s", row.id, error)
-    _finish(session_factory, row.id, values)
+    ledger.finish(row.id, values)
 
 
-def _release(session_factory, ids: list[int]) -> int:
+def _release(ledger: _Ledger, ids: list[int]) -> int:
     """Claimed but never tried: back to pending, and the claim does not count as an attempt."""
     if not ids:
         return 0
-    with session_factory() as session:
-        count = session.execute(
-            sa.update(N).where(N.c.id.in_(ids), N.c.status == SENDING).values(
-                status=PENDING, lease_until=None, attempts=N.c.attempts - 1)
-        ).rowcount or 0
-        session.commit()
-    return count
+    return ledger.write(
+        sa.update(N).where(N.c.id.in_(ids), N.c.status == SENDING).values(
+            status=PENDING, lease_until=None, attempts=N.c.attempts - 1)
+    )
 
 
 def retry_notification(session: Session, notification_id: int, now: datetime) -> bool:
