@@ -23,18 +23,24 @@ from sqlmodel import Session, func, select
 from mentoring import audit
 from mentoring.models import (
     Availability,
+    Exchange,
+    ExchangeBooking,
     LeaderProfile,
+    Match,
     Organisation,
     ProgrammeRound,
     RoundParticipant,
     User,
     utcnow,
 )
+from mentoring.notifications.plan import plan_exchange
 from mentoring.passwords import hash_password
+from mentoring.slots import bounds
 from mentoring.vocab import (
     BOROUGHS,
     TOPICS,
     CareerStage,
+    MatchStatus,
     OrganisationSize,
     ParticipantStatus,
     Period,
@@ -510,6 +516,7 @@ def load_demo(
     ]
     if availability:
         session.execute(sa.insert(Availability), availability)
+    _approve_named_pair(session, demo_round, people[:2], profiles[:2], staff[0], now)
     audit.record(
         session,
         "demo.loaded",
@@ -531,6 +538,49 @@ def load_demo(
         round_ends_on=ends_on,
         created=True,
     )
+
+
+def _approve_named_pair(session, demo_round, people, profiles, coordinator, now) -> None:
+    """The two sign-in leaders start with an approved match and two exchanges booked (one at
+    each workplace), so a demo shows the leader's side at once; the optimiser keeps approved
+    pairs fixed. Their confirmations and reminders are queued like any approval's."""
+    mentor, mentee = profiles
+    common = sorted(set(people[0].free) & set(people[1].free))
+    first = next((slot for slot in common if slot[0] >= demo_round.starts_on + timedelta(days=8)),
+                 None)
+    second = first and next(
+        (slot for slot in common
+         if slot[0] >= first[0] + timedelta(days=demo_round.min_days_between_exchanges)), None)
+    if not (first and second):
+        return
+    match = Match(
+        round_id=demo_round.id, mentor_id=mentor.id, mentee_id=mentee.id,
+        status=MatchStatus.APPROVED, score=8.5, decided_at=now, decided_by_id=coordinator.id,
+        reasons=[
+            "Grace's strengths cover 2 of Ravi's 3 goals: system leadership, integrated care",
+            "Crosses sectors: primary care and community pharmacy",
+            "Neighbouring boroughs: Lewisham and Greenwich, both within Ravi's travel",
+        ],
+    )
+    session.add(match)
+    session.flush()
+    for number, ((day, period), host, visitor) in enumerate(
+        [(first, mentor, mentee), (second, mentee, mentor)], start=1
+    ):
+        starts_at, ends_at = bounds(day, period)
+        exchange = Exchange(
+            match_id=match.id, host_id=host.id, visitor_id=visitor.id, starts_at=starts_at,
+            ends_at=ends_at, uid=f"demo-{match.id}-{number}@leadership-exchange",
+            location=f"{host.name}'s workplace",
+            preparation="Read each other's profiles and agree one question to explore.",
+        )
+        session.add(exchange)
+        session.flush()
+        session.add_all(
+            ExchangeBooking(exchange_id=exchange.id, leader_id=leader.id, starts_at=starts_at)
+            for leader in (host, visitor)
+        )
+        plan_exchange(session, exchange, now)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import mentoring.models  # noqa: F401  (registers every table on SQLModel.metada
 from mentoring import passwords
 from mentoring.auth.services import authenticate
 from mentoring.db import make_engine
-from mentoring.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from mentoring.demo import DEMO_PASSWORD, MENTEE_EMAIL, MENTOR_EMAIL, DemoSummary, load_demo
 from mentoring.models import (
     Availability,
     LeaderProfile,
@@ -373,3 +373,27 @@ def test_a_small_demo_still_works(session):
     summary = load_demo(session, leaders=3, today=TODAY)
     assert summary.leaders == 5  # the two named leaders and three generated ones
     assert len(leaders_of(session)) == 5
+
+
+def test_the_sign_in_pair_starts_with_an_approved_match_and_two_reciprocal_exchanges(demo):
+    from mentoring.models import Exchange, Match, Notification
+    from mentoring.slots import half_day_of
+
+    session, _ = demo
+    [match] = session.exec(select(Match)).all()
+    mentor, mentee = session.get(LeaderProfile, match.mentor_id), session.get(
+        LeaderProfile, match.mentee_id)
+    assert (mentor.user.email, mentee.user.email) == (MENTOR_EMAIL, MENTEE_EMAIL)
+    assert match.status == "approved" and match.reasons
+    exchanges = session.exec(select(Exchange).order_by(Exchange.starts_at)).all()
+    assert len(exchanges) == 2
+    assert {exchange.host_id for exchange in exchanges} == {mentor.id, mentee.id}
+    assert (exchanges[1].starts_at - exchanges[0].starts_at).days >= 14
+    free = {(row.day, row.period) for row in session.exec(select(Availability)).all()
+            if row.leader_id in {mentor.id, mentee.id}}
+    for exchange in exchanges:
+        assert half_day_of(exchange.starts_at) in free  # inside both leaders' availability
+    confirmations = session.exec(
+        select(Notification).where(Notification.kind == "exchange-confirmed")).all()
+    assert len(confirmations) == 4  # two exchanges, two leaders
+    assert all(notification.ics for notification in confirmations)
