@@ -11,10 +11,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from mentoring.models import Availability, Notification
+
 from accessibility import assert_accessible
 from conftest import TEST_PASSWORD
 from factories import Factory
-from mentoring.models import Availability, Notification
 
 pytestmark = pytest.mark.browser
 EMAIL = "newcomer@example.org"
