@@ -141,8 +141,9 @@ def verify(token: str):
 # --- password reset --------------------------------------------------------------------------
 
 
-@bp.route("/reset-password", methods=["GET", "POST"])
-def reset_request():
+def _email_request_page(send, *, reason: str, title: str, intro: str, button_text: str):
+    """A page that asks for an email address and sends a link to it (never saying whether the
+    address has an account)."""
     form = CsrfForm()
     email = request.form.get("email", "").strip()
     errors = {}
@@ -151,16 +152,23 @@ def reset_request():
             errors["email"] = "Enter your email address"
         else:
             db = get_session()
-            joining.request_password_reset(db, _links(), email)
+            send(db, _links(), email)
             db.commit()
-            return render_template("auth/check_email.html", email=email,
-                                   reason="reset your password")
+            return render_template("auth/check_email.html", email=email, reason=reason)
     return render_template(
-        "auth/email_form.html", form=form, errors=errors, email=email,
+        "auth/email_form.html", form=form, errors=errors, email=email, title=title,
+        intro=intro, button_text=button_text,
+    ), (400 if errors else 200)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_request():
+    return _email_request_page(
+        joining.request_password_reset, reason="reset your password",
         title="Reset your password",
         intro="Enter your email address and we will send you a link to choose a new password.",
         button_text="Send the link",
-    ), (400 if errors else 200)
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -194,23 +202,12 @@ def reset_password(token: str):
 
 @bp.route("/sign-in/link", methods=["GET", "POST"])
 def link_request():
-    form = CsrfForm()
-    email = request.form.get("email", "").strip()
-    errors = {}
-    if _posted(form):
-        if not email:
-            errors["email"] = "Enter your email address"
-        else:
-            db = get_session()
-            joining.request_sign_in_link(db, _links(), email)
-            db.commit()
-            return render_template("auth/check_email.html", email=email, reason="sign in")
-    return render_template(
-        "auth/email_form.html", form=form, errors=errors, email=email,
+    return _email_request_page(
+        joining.request_sign_in_link, reason="sign in",
         title="Email me a sign-in link",
         intro="We will email you a link that signs you in. It works once, for 15 minutes.",
         button_text="Email me a link",
-    ), (400 if errors else 200)
+    )
 
 
 @bp.route("/sign-in/link/<token>", methods=["GET", "POST"])

@@ -4,10 +4,10 @@
 # at runtime.
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
 import sqlalchemy as sa
-from pydantic import field_validator, model_validator
+from pydantic import AfterValidator, field_validator, model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
 from mentoring.models.accounts import User
@@ -29,21 +29,18 @@ def _one_of(vocabulary: dict[str, str], what: str, value: str) -> str:
     return value
 
 
+SectorKey = Annotated[str, AfterValidator(lambda value: _one_of(SECTORS, "sector", value))]
+BoroughKey = Annotated[str, AfterValidator(lambda value: _one_of(BOROUGHS, "borough", value))]
+ProfessionKey = Annotated[
+    str, AfterValidator(lambda value: _one_of(PROFESSIONS, "profession", value))
+]
+
+
 class OrganisationBase(SQLModel):
     name: str = Field(min_length=2, max_length=160)
-    sector: str = Field(max_length=40)
-    borough: str = Field(max_length=40)
+    sector: SectorKey = Field(max_length=40)
+    borough: BoroughKey = Field(max_length=40)
     size: str = Field(default=OrganisationSize.SMALL, max_length=10)
-
-    @field_validator("sector")
-    @classmethod
-    def known_sector(cls, value: str) -> str:
-        return _one_of(SECTORS, "sector", value)
-
-    @field_validator("borough")
-    @classmethod
-    def known_borough(cls, value: str) -> str:
-        return _one_of(BOROUGHS, "borough", value)
 
 
 class Organisation(OrganisationBase, table=True):
@@ -66,9 +63,9 @@ class LeaderProfileBase(SQLModel):
 
     name: str = Field(min_length=1, max_length=120)
     job_title: str = Field(default="", max_length=160)
-    profession: str = Field(max_length=40)
-    sector: str = Field(max_length=40)
-    borough: str = Field(max_length=40)
+    profession: ProfessionKey = Field(max_length=40)
+    sector: SectorKey = Field(max_length=40)
+    borough: BoroughKey = Field(max_length=40)
     career_stage: str = Field(default=CareerStage.EMERGING, max_length=20)
     mentor_capacity: int = Field(default=0, ge=0, le=5)
     wants_mentor: bool = False
@@ -81,21 +78,6 @@ class LeaderProfileBase(SQLModel):
     protected_hours_per_month: float | None = Field(default=None, ge=0, le=160)
     profession_preference: str = Field(default=ProfessionPreference.ANY, max_length=10)
     travel_boroughs: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-
-    @field_validator("profession")
-    @classmethod
-    def known_profession(cls, value: str) -> str:
-        return _one_of(PROFESSIONS, "profession", value)
-
-    @field_validator("sector")
-    @classmethod
-    def known_sector(cls, value: str) -> str:
-        return _one_of(SECTORS, "sector", value)
-
-    @field_validator("borough")
-    @classmethod
-    def known_borough(cls, value: str) -> str:
-        return _one_of(BOROUGHS, "borough", value)
 
     @field_validator("strengths", "goals")
     @classmethod
