@@ -20,17 +20,26 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite opens transactions lazily, so a SAVEPOINT issued first would become the outermost
+    # transaction and its RELEASE a real COMMIT. Take over: no implicit BEGIN, we emit our own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
     cursor.execute("PRAGMA busy_timeout=5000")  # the web app and the worker share the file
     if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:  # not in-memory
         cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN")
 
 
 def init_app(app: Flask, engine: Engine) -> None:
