@@ -661,7 +661,7 @@ def _named_leaders() -> list[_Leader]:
         max_hosted_per_week=1,
         strengths=["medicines_optimisation"],
         goals=["system_leadership", "integrated_care", "influencing"],
-        protected_hours=6,
+        protected_hours=8,  # room for both booked exchanges if they fall in one month
         travel=["greenwich", "lewisham", "bexley"],
         usual=[(1, Period.PM), (3, Period.PM)],
     )

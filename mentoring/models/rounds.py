@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -10,14 +11,10 @@ from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, utcnow
 from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, ParticipantStatus, Period, RoundStatus
+from optimiser import ScoreWeights
 
-DEFAULT_WEIGHTS = {
-    "goals_covered": 4.0,
-    "crosses_sector": 2.0,
-    "crosses_profession": 2.0,
-    "same_borough": 1.0,
-    "experience_gap": 1.0,
-}
+# The optimiser's own score weights, so a round's weights and the optimiser never disagree.
+DEFAULT_WEIGHTS = asdict(ScoreWeights())
 DEFAULT_REMINDER_OFFSETS_HOURS = [7 * 24, 24]
 
 
