@@ -100,3 +100,19 @@ class SmtpServer:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
+
+
+class KilledAfter:
+    """A transport whose worker process dies (SystemExit) when it is about to send message n + 1."""
+
+    def __init__(self, inner, n: int) -> None:
+        self.inner, self.n = inner, n
+
+    def send(self, message) -> None:
+        if self.n == 0:
+            raise SystemExit("killed")
+        self.n -= 1
+        self.inner.send(message)
+
+    def close(self) -> None:
+        self.inner.close()

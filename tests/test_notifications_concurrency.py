@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from smtp_server import SmtpServer
+from smtp_server import KilledAfter, SmtpServer
 from sqlmodel import Session
 
 from mentoring.db import make_engine
@@ -25,20 +25,28 @@ PREFIX = "concurrency-test:"
 N = Notification.__table__
 
 
-@pytest.fixture
-def committed_rows(engine):
+def committed_outbox(engine, prefix: str, count: int):
+    """`count` due notifications committed for real (concurrency needs separate connections),
+    removed again afterwards."""
+
     def cleanup():
         with engine.begin() as connection:
-            connection.execute(sa.delete(N).where(N.c.idempotency_key.like(PREFIX + "%")))
+            connection.execute(sa.delete(N).where(N.c.idempotency_key.like(prefix + "%")))
 
     cleanup()
     with Session(engine) as session:
-        for n in range(300):
-            enqueue(session, key=f"{PREFIX}{n}", kind="test",
-                    recipient_email=f"person{n}@example.org", subject=f"Message {n}",
-                    template="acceptance_nudge", due_at=NOW,
+        for n in range(count):
+            enqueue(session, key=f"{prefix}{n}", kind="test",
+                    recipient_email=f"{prefix.rstrip(':')}{n}@example.org",
+                    subject=f"Message {n}", template="acceptance_nudge", due_at=NOW,
                     context={"name": f"P{n}", "other_name": "X", "round_name": "", "days": 5})
         session.commit()
+    return cleanup
+
+
+@pytest.fixture
+def committed_rows(engine):
+    cleanup = committed_outbox(engine, PREFIX, 300)
     yield 300
     cleanup()
 
@@ -98,18 +106,7 @@ DURABLE = "durability-test:"
 
 @pytest.fixture
 def ten_committed(engine):
-    def cleanup():
-        with engine.begin() as connection:
-            connection.execute(sa.delete(N).where(N.c.idempotency_key.like(DURABLE + "%")))
-
-    cleanup()
-    with Session(engine) as session:
-        for n in range(10):
-            enqueue(session, key=f"{DURABLE}{n}", kind="test",
-                    recipient_email=f"durable{n}@example.org", subject=f"Message {n}",
-                    template="acceptance_nudge", due_at=NOW,
-                    context={"name": f"P{n}", "other_name": "X", "round_name": "", "days": 5})
-        session.commit()
+    cleanup = committed_outbox(engine, DURABLE, 10)
     yield
     cleanup()
 
@@ -120,22 +117,6 @@ def committed_statuses(engine) -> dict[str, int]:
             sa.select(N.c.status, sa.func.count()).where(
                 N.c.idempotency_key.like(DURABLE + "%")).group_by(N.c.status)
         ).all())
-
-
-class KilledAfter:
-    """The worker process dies (SystemExit) when it is about to send message n + 1."""
-
-    def __init__(self, inner: SmtpTransport, n: int) -> None:
-        self.inner, self.n = inner, n
-
-    def send(self, message) -> None:
-        if self.n == 0:
-            raise SystemExit("killed")
-        self.n -= 1
-        self.inner.send(message)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_each_accepted_message_is_committed_as_sent_before_the_next_goes(engine, ten_committed):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from smtp_server import SmtpServer
+from smtp_server import KilledAfter, SmtpServer
 from sqlmodel import Session, select
 
 from mentoring.models import Notification
@@ -185,22 +185,6 @@ def test_a_server_that_is_down_loses_nothing(db):
     with server:
         assert send(db, server, now=NOW + timedelta(hours=1)).sent == 5
     assert_each_once(server, 5)
-
-
-class KilledAfter:
-    """A transport whose worker process is killed after n messages (SystemExit mid-batch)."""
-
-    def __init__(self, inner: SmtpTransport, n: int) -> None:
-        self.inner, self.n = inner, n
-
-    def send(self, message) -> None:
-        if self.n == 0:
-            raise SystemExit("killed")
-        self.n -= 1
-        self.inner.send(message)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(db, smtp):

@@ -32,7 +32,8 @@ from mentoring.models import (
     User,
 )
 from mentoring.notifications import cancel_exchange
-from mentoring.notifications.calendar import LONDON, PRODID, exchange_invite, with_organizer
+from mentoring.notifications.calendar import LONDON, PRODID, with_organizer
+from mentoring.notifications.plan import exchange_calendar
 from mentoring.vocab import ExchangeStatus, MatchStatus
 
 # What a leader sees of their matches: the coordinator's proposals stay private until approved.
@@ -352,38 +353,9 @@ def request_reschedule(
 # --- calendar ------------------------------------------------------------------------------
 
 
-def _summary(host: LeaderProfile, visitor: LeaderProfile) -> str:
-    return f"Leadership exchange: {visitor.name} visits {host.name}"
-
-
 def _invite(session: Session, exchange: Exchange, mail_from: str) -> str:
-    host = session.get(LeaderProfile, exchange.host_id)
-    visitor = session.get(LeaderProfile, exchange.visitor_id)
-    cancelled = exchange.status == ExchangeStatus.CANCELLED
-    attendees = []
-    for person in (host, visitor):
-        user = session.get(User, person.user_id)
-        if user is not None:
-            attendees.append((person.name, user.email))
-    description = (
-        f"{visitor.name} spends time in {host.name}'s setting ('walking in their shoes')."
-    )
-    if exchange.preparation:
-        description += f"\n\nTo prepare: {exchange.preparation}"
-    summary = _summary(host, visitor)
-    ics = exchange_invite(
-        uid=exchange.uid,
-        sequence=exchange.sequence,
-        method="CANCEL" if cancelled else "REQUEST",
-        starts_at=exchange.starts_at,
-        ends_at=exchange.ends_at,
-        summary=("Cancelled: " + summary) if cancelled else summary,
-        description=description,
-        location=exchange.location,
-        attendees=attendees,
-        stamp=exchange.updated_at,
-        cancelled=cancelled,
-    )
+    ics = exchange_calendar(session, exchange, exchange.updated_at,
+                            cancel=exchange.status == ExchangeStatus.CANCELLED)
     name, email = parseaddr(mail_from)
     return with_organizer(ics, name or "Leadership exchange", email or "no-reply@localhost")
 

@@ -170,6 +170,13 @@ def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
     }
 
 
+def exchange_calendar(session: Session, exchange: Exchange, stamp: datetime, *,
+                      cancel: bool = False) -> str:
+    """The exchange as an iCalendar invitation (or cancellation): the same text in emails and in
+    the leader's .ics download and feed."""
+    return _invite(_facts(session, exchange), stamp, cancel=cancel)
+
+
 def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str:
     exchange = facts.exchange
     summary = f"Leadership exchange: {facts.visitor.name} visits {facts.host.name}"
