@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import abort
+from flask import abort, redirect, request, session, url_for
 from flask_login import current_user, login_required
+
+# How long a sign-in counts as "recent" for approvals, role, email and password changes.
+RECENT_SIGN_IN_SECONDS = 15 * 60
+SIGNED_IN_AT = "signed_in_at"
 
 
 def roles_required(*roles: str) -> Callable:
@@ -33,3 +38,33 @@ def is_safe_redirect(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target
+
+
+def mark_signed_in() -> None:
+    """Called whenever the user proves who they are (sign-in, or confirming their password)."""
+    session[SIGNED_IN_AT] = int(time.time())
+
+
+def signed_in_recently() -> bool:
+    return time.time() - session.get(SIGNED_IN_AT, 0) <= RECENT_SIGN_IN_SECONDS
+
+
+def recent_sign_in_required(view: Callable) -> Callable:
+    """Sensitive actions need a sign-in within the last 15 minutes: otherwise the user confirms
+    their password and comes back. A stale POST is not carried out; the user returns to the page
+    the form was on (or the page itself, for a GET)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.is_authenticated and not signed_in_recently():
+            if request.method == "GET":
+                back = request.full_path.rstrip("?")
+            else:
+                referrer = urlsplit(request.referrer or "")
+                same_site = referrer.netloc in ("", request.host)
+                back = referrer.path if same_site and is_safe_redirect(referrer.path) else "/"
+            return redirect(f"{url_for('auth.confirm_sign_in')}?{urlencode({'next': back})}")
+        return view(*args, **kwargs)
+
+    wrapped.recent_sign_in = True  # read by the access-matrix test
+    return wrapped

@@ -124,6 +124,7 @@ class RoundStatus(StrEnum):
     MATCHING = "matching"
     PUBLISHED = "published"
     CLOSED = "closed"
+    ARCHIVED = "archived"
 
 
 class ParticipantStatus(StrEnum):
@@ -137,6 +138,13 @@ class Period(StrEnum):
 
     AM = "am"
     PM = "pm"
+
+
+class RunKind(StrEnum):
+    """A whole-round optimisation, or a local one around the leaders affected by a change."""
+
+    FULL = "full"
+    LOCAL = "local"
 
 
 class RunStatus(StrEnum):

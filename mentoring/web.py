@@ -54,14 +54,18 @@ def init_app(app: Flask) -> None:
     _init_login(app)
 
     from mentoring import filters
+    from mentoring.admin.views import bp as admin_bp
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
+    from mentoring.insights.views import bp as insights_bp
     from mentoring.main.views import bp as main_bp
+    from mentoring.matching.views import bp as matching_bp
     from mentoring.mydata.views import bp as mydata_bp
     from mentoring.notifications.views import bp as outbox_bp
     from mentoring.profile.views import bp as profile_bp
+    from mentoring.rounds.views import bp as rounds_bp
 
     filters.init_app(app)
     app.register_blueprint(main_bp)
@@ -71,6 +75,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(availability_bp)
     app.register_blueprint(exchanges_bp)
     app.register_blueprint(mydata_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(matching_bp)
+    app.register_blueprint(insights_bp)
+    app.register_blueprint(admin_bp)
     init_errors(app)
 
     app.before_request(_make_csp_nonce)
@@ -125,8 +133,9 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.LEADER: [("main.home", "Home"), ("profile.overview", "Your profile"),
                   ("availability.index", "When you are free"),
                   ("exchanges.my_matches", "Matches and exchanges"), ("mydata.index", "Your data")],
-    Role.COORDINATOR: [("main.home", "Home")],
-    Role.ADMIN: [("main.home", "Home")],
+    Role.COORDINATOR: [("main.home", "Home"), ("rounds.index", "Rounds")],
+    Role.ADMIN: [("main.home", "Home"), ("rounds.index", "Rounds"), ("admin.users", "Users"),
+                 ("admin.audit_log", "Audit log")],
 }
 
 

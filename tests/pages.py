@@ -51,6 +51,7 @@ PAGES = [
     Page("auth.join", ANYONE, "/join/not-a-valid-token", status=400),
     Page("outbox.round_outbox_page", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/outbox"),
+    Page("auth.confirm_sign_in", SIGNED_IN),
     Page("profile.overview", LEADER),
     Page("profile.step", LEADER, "/profile/about-you"),
     Page("profile.check", LEADER),
@@ -81,6 +82,17 @@ PAGES = [
     Page("mydata.withdraw", LEADER,
          lambda world: f"/my-data/rounds/{world.programme_round.id}/withdraw"),
     Page("mydata.delete_account", LEADER),
+    # --- rounds and participants (issue 5) ---
+    Page("rounds.index", COORDINATOR),
+    Page("rounds.overview", COORDINATOR, lambda world: f"/rounds/{world.programme_round.id}"),
+    # --- optimisation runs, review, approval, changes (issue 5) ---
+    Page("matching.runs", COORDINATOR, lambda world: f"/rounds/{world.programme_round.id}/runs"),
+    # --- insights (issue 7) ---
+    Page("insights.dashboard", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/dashboard"),
+    # --- administration (issue 8) ---
+    Page("admin.users", ADMIN),
+    Page("admin.audit_log", ADMIN),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.

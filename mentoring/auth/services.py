@@ -76,6 +76,20 @@ def authenticate(session: Session, email: str, password: str, *, ip: str = "") -
     return user
 
 
+def confirm_password(session: Session, user: User, password: str, *, ip: str = "") -> bool:
+    """A signed-in user re-enters their password before a sensitive action. Throttled and
+    audited like a sign-in, so a left-open session cannot be used to guess the password."""
+    minutes = throttle.throttle_wait(session, user.email, ip)
+    if minutes:
+        audit.record(session, "sign_in.throttled", actor=user, detail={"email": user.email}, ip=ip)
+        raise throttle.Throttled(minutes)
+    ok = verify_password(user.password_hash, password)
+    throttle.record_attempt(session, user.email, ip, succeeded=ok)
+    audit.record(session, "sign_in.confirmed" if ok else "sign_in.confirm_failed", actor=user,
+                 obj=user, ip=ip)
+    return ok
+
+
 def load_user_for_session(session: Session, session_user_id: str) -> User | None:
     """Resolve Flask-Login's id, `<user id>:<session version>`; stale versions are refused."""
     user_id, _, version = session_user_id.partition(":")

@@ -13,10 +13,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from pydantic import ValidationError
 
-from mentoring.access import is_safe_redirect
+from mentoring.access import is_safe_redirect, mark_signed_in
 from mentoring.auth import joining, services
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
@@ -37,6 +37,7 @@ def _ip() -> str:
 def _start_session(user, next_url: str | None = None):
     session.clear()  # a fresh session on sign-in: no fixation
     login_user(user)
+    mark_signed_in()
     return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
 
 
@@ -76,6 +77,30 @@ def sign_in():
         errors[""] = "Your form expired. Try again."
     status = 400 if request.method == "POST" and errors else 200
     return render_template("auth/sign_in.html", form=form, errors=errors, email=email), status
+
+
+@bp.route("/sign-in/confirm", methods=["GET", "POST"])
+@login_required
+def confirm_sign_in():
+    """Confirm your password before a sensitive action (see access.recent_sign_in_required)."""
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    next_url = request.args.get("next")
+    if _posted(form):
+        password = request.form.get("password", "")
+        db = get_session()
+        try:
+            confirmed = services.confirm_password(db, current_user, password, ip=_ip())
+        except Throttled as exc:
+            confirmed = False
+            errors["password"] = str(exc)
+        db.commit()
+        if confirmed:
+            mark_signed_in()
+            return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
+        errors.setdefault("password", "Your password is not right")
+    status = 400 if errors else 200
+    return render_template("auth/confirm_sign_in.html", form=form, errors=errors), status
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, in_list, utcnow
-from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, RunStatus
+from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, RunKind, RunStatus
 
 ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
@@ -17,6 +17,7 @@ class OptimiserRun(SQLModel, table=True):
     __tablename__ = "optimiser_run"
     __table_args__ = (
         enum_check("status", RunStatus),
+        enum_check("kind", RunKind),
         # Only one queued or running optimisation per round.
         sa.Index(
             "uq_optimiser_run_active_round",
@@ -30,6 +31,10 @@ class OptimiserRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="programme_round.id", index=True, ondelete="CASCADE")
     status: str = Field(default=RunStatus.QUEUED, max_length=20)
+    kind: str = Field(default=RunKind.FULL, max_length=10)
+    # A local run re-optimises only these leaders (profile ids); everything else stays fixed.
+    scope: list[int] | None = Field(default=None, sa_type=sa.JSON)
+    note: str = Field(default="", max_length=1000)  # the coordinator's reason for the run
     stage: str = Field(default="", max_length=40)
     progress: float = 0.0
     cancel_requested: bool = False
@@ -49,6 +54,8 @@ class OptimiserRun(SQLModel, table=True):
     problem: dict | None = Field(default=None, sa_type=sa.JSON)
     solution: dict | None = Field(default=None, sa_type=sa.JSON)
     error: str = Field(default="", sa_type=sa.Text)
+    approved_at: datetime | None = None
+    approved_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
 
 
 class Match(SQLModel, table=True):

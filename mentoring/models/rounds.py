@@ -54,6 +54,10 @@ class ProgrammeRound(ProgrammeRoundBase, table=True):
     status: str = Field(default=RoundStatus.DRAFT, max_length=20, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    # "You said, we did": the coordinator's answer to the round's feedback, shown to
+    # participants once published.
+    you_said_we_did: str = Field(default="", sa_type=sa.Text)
+    you_said_we_did_published_at: datetime | None = None
 
 
 class ProgrammeRoundCreate(ProgrammeRoundBase):

@@ -1,0 +1,1 @@
+"""Programme rounds and their participants: the coordinator's set-up of a round (issue 5)."""
