@@ -22,8 +22,11 @@ from mentoring.models import (
     RoundParticipant,
 )
 from mentoring.slots import half_day_of, half_days, local_bounds
-from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, ParticipantStatus
+from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, ParticipantStatus
 from optimiser import ExchangeResult, Fixed, Pin
+
+# Pairs that were tried and ended: the optimiser never proposes them again in the round.
+ENDED_MATCH_STATUSES = (MatchStatus.REJECTED, MatchStatus.DECLINED, MatchStatus.CANCELLED)
 
 PROBLEM_FORMAT = "mentoring-problem/1"
 
@@ -98,36 +101,118 @@ def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str
 
 
 def _pins(session: Session, programme_round: ProgrammeRound, in_problem: set[int]):
+    """Pinned pairs (still proposals: approved pairs are fixed instead) and excluded pairs:
+    forbidden by a coordinator, or declined, rejected or cancelled earlier in the round."""
     matches = session.exec(
-        select(Match).where(Match.round_id == programme_round.id,
-                            sa.or_(Match.pinned, Match.forbidden))
+        select(Match).where(
+            Match.round_id == programme_round.id,
+            sa.or_(Match.pinned, Match.forbidden,
+                   Match.status.in_(ENDED_MATCH_STATUSES)),  # type: ignore[attr-defined]
+        ).order_by(Match.id)
     ).all()
     pinned, excluded = [], []
     for match in matches:
         if not {match.mentor_id, match.mentee_id} <= in_problem:
             continue
         pair = {"mentor": str(match.mentor_id), "mentee": str(match.mentee_id)}
-        (excluded if match.forbidden else pinned).append(pair)
+        if match.forbidden or match.status in ENDED_MATCH_STATUSES:
+            excluded.append(pair)
+        elif match.status == MatchStatus.PROPOSED:
+            pinned.append(pair)
     return pinned, excluded
 
 
-def fixed_part(session: Session, programme_round: ProgrammeRound) -> Fixed:
-    """Approved (or accepted) pairs and their scheduled exchanges: re-optimisation keeps them."""
-    matches = session.exec(
+def live_matches(session: Session, programme_round: ProgrammeRound) -> list[Match]:
+    return list(session.exec(
         select(Match).where(Match.round_id == programme_round.id,
                             Match.status.in_(LIVE_MATCH_STATUSES))  # type: ignore[attr-defined]
-    ).all()
-    exchanges = session.exec(
+        .order_by(Match.id)
+    ).all())
+
+
+def live_exchanges(session: Session, matches: list[Match]) -> list[Exchange]:
+    """Exchanges that happened or will happen (not cancelled) of these matches, by time."""
+    if not matches:
+        return []
+    return list(session.exec(
         select(Exchange).where(
             Exchange.match_id.in_([match.id for match in matches]),  # type: ignore[attr-defined]
-            Exchange.status == ExchangeStatus.SCHEDULED,
-        ).order_by(Exchange.starts_at)
-    ).all() if matches else []
+            Exchange.status != ExchangeStatus.CANCELLED,
+        ).order_by(Exchange.starts_at, Exchange.id)
+    ).all())
+
+
+def live_state(session: Session, programme_round: ProgrammeRound) -> list[list[int]]:
+    """A fingerprint of what is approved: live match ids, and their exchanges' ids and
+    sequence numbers. A run built on one state must not be approved in another."""
+    matches = live_matches(session, programme_round)
+    return sorted(
+        [[match.id, 0] for match in matches]
+        + [[-exchange.id, exchange.sequence] for exchange in live_exchanges(session, matches)]
+    )
+
+
+def exchange_slot(exchange: Exchange) -> str:
+    return slot_id(*half_day_of(exchange.starts_at))
+
+
+def fixed_part(
+    session: Session, programme_round: ProgrammeRound, *,
+    in_problem: set[int] | None = None, released: frozenset[int] = frozenset(),
+) -> Fixed:
+    """Approved (or accepted) pairs and their exchanges: re-optimisation keeps them.
+
+    `in_problem` limits it to pairs whose leaders are both still in the problem (a leader who
+    withdrew is not); exchanges whose ids are in `released` are left for the optimiser to
+    schedule again (their leaders' availability changed, or a move was asked for)."""
+    matches = [match for match in live_matches(session, programme_round)
+               if in_problem is None or {match.mentor_id, match.mentee_id} <= in_problem]
     return Fixed(
         pairs=tuple(Pin(str(match.mentor_id), str(match.mentee_id)) for match in matches),
         exchanges=tuple(
             ExchangeResult(host=str(exchange.host_id), visitor=str(exchange.visitor_id),
-                           slot=slot_id(*half_day_of(exchange.starts_at)))
-            for exchange in exchanges
+                           slot=exchange_slot(exchange))
+            for exchange in live_exchanges(session, matches) if exchange.id not in released
         ),
     )
+
+
+def fixed_to_dict(fixed: Fixed) -> dict[str, list[dict[str, str]]]:
+    return {
+        "pairs": [{"mentor": pin.mentor, "mentee": pin.mentee} for pin in fixed.pairs],
+        "exchanges": [{"host": x.host, "visitor": x.visitor, "slot": x.slot}
+                      for x in fixed.exchanges],
+    }
+
+
+def fixed_from_dict(data: dict[str, Any]) -> Fixed:
+    return Fixed(
+        pairs=tuple(Pin(pair["mentor"], pair["mentee"]) for pair in data.get("pairs", [])),
+        exchanges=tuple(ExchangeResult(x["host"], x["visitor"], x["slot"])
+                        for x in data.get("exchanges", [])),
+    )
+
+
+def restrict_to_scope(problem: dict[str, Any], fixed: Fixed, scope: set[int]) -> dict[str, Any]:
+    """A local re-optimisation: only the leaders in `scope` may gain a new pair.
+
+    Kept: the scoped leaders, every leader of a fixed pair (their exchanges use slots and
+    protected time), and mentors with room for another mentee (a scoped mentee may need
+    one). Left out: everyone else who has no pair, so nobody outside the scope is paired."""
+    in_fixed = {leader for pin in fixed.pairs for leader in (pin.mentor, pin.mentee)}
+    mentees_of: dict[str, int] = defaultdict(int)
+    for pin in fixed.pairs:
+        mentees_of[pin.mentor] += 1
+    scoped = {str(leader_id) for leader_id in scope}
+    kept = [
+        leader for leader in problem["leaders"]
+        if leader["id"] in scoped or leader["id"] in in_fixed
+        or leader["mentor_capacity"] > mentees_of[leader["id"]]
+    ]
+    ids = {leader["id"] for leader in kept}
+
+    def inside(pairs):
+        return [pair for pair in pairs if {pair["mentor"], pair["mentee"]} <= ids]
+
+    return {**problem, "leaders": kept, "pinned": inside(problem["pinned"]),
+            "excluded": inside(problem["excluded"])}

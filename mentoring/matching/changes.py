@@ -1,0 +1,229 @@
+"""What has changed since the coordinator last approved: declines, withdrawals, cancelled
+exchanges, requests to move, and exchanges that no longer fit a leader's availability.
+
+Each change names the leaders it affects; a local run re-optimises just those leaders, with
+every other approved pair and exchange fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mentoring.exchanges.services import RESCHEDULE_REQUESTED
+from mentoring.matching.problem import live_exchanges, live_matches
+from mentoring.models import (
+    AuditEvent,
+    Availability,
+    Exchange,
+    LeaderProfile,
+    Match,
+    OptimiserRun,
+    ProgrammeRound,
+    RoundParticipant,
+    utcnow,
+)
+from mentoring.slots import describe, half_day_of
+from mentoring.vocab import ExchangeStatus, MatchStatus, ParticipantStatus
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # declined, withdrew, cancelled, reschedule, unavailable
+    at: datetime | None
+    summary: str
+    detail: str
+    leader_ids: tuple[int, ...]  # who a local re-optimisation should cover
+    exchange_id: int | None = None
+
+
+def last_approval(session: Session, programme_round: ProgrammeRound) -> datetime | None:
+    return session.exec(
+        select(sa.func.max(OptimiserRun.approved_at))
+        .where(OptimiserRun.round_id == programme_round.id)
+    ).one()
+
+
+def pending_changes(session: Session, programme_round: ProgrammeRound,
+                    now: datetime) -> list[Change]:
+    """Every change since the last approval (and every exchange that no longer fits), oldest
+    first."""
+    since = last_approval(session, programme_round)
+    if since is None:
+        return []
+    names = _names(session, programme_round)
+    changes = [
+        *_declines(session, programme_round, since, names),
+        *_withdrawals(session, programme_round, since, names),
+        *_leader_cancellations(session, programme_round, since, names),
+        *_move_requests(session, programme_round, since, now, names),
+        *_availability_conflicts(session, programme_round, now, names),
+    ]
+    return sorted(changes, key=lambda change: (change.at or since, change.summary))
+
+
+def _names(session: Session, programme_round: ProgrammeRound) -> dict[int, str]:
+    return dict(session.exec(
+        select(LeaderProfile.id, LeaderProfile.name)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == programme_round.id)
+    ).all())
+
+
+def _declines(session, programme_round, since, names) -> list[Change]:
+    matches = session.exec(
+        select(Match).where(Match.round_id == programme_round.id,
+                            Match.status == MatchStatus.DECLINED, Match.decided_at > since)
+    ).all()
+    return [
+        Change(
+            "declined", match.decided_at,
+            f"{names.get(match.mentee_id, '?')} and {names.get(match.mentor_id, '?')}: "
+            "match declined",
+            f"Reason: {match.decline_reason}"
+            + (" They would like a different match." if match.wants_different_match else ""),
+            (match.mentor_id, match.mentee_id),
+        )
+        for match in matches
+    ]
+
+
+def _withdrawals(session, programme_round, since, names) -> list[Change]:
+    participants = session.exec(
+        select(RoundParticipant).where(
+            RoundParticipant.round_id == programme_round.id,
+            RoundParticipant.status == ParticipantStatus.WITHDRAWN,
+            RoundParticipant.withdrawn_at > since,
+        )
+    ).all()
+    changes = []
+    for participant in participants:
+        leader = participant.leader_id
+        partners = session.exec(
+            select(Match).where(
+                Match.round_id == programme_round.id, Match.status == MatchStatus.CANCELLED,
+                sa.or_(Match.mentor_id == leader, Match.mentee_id == leader),
+            )
+        ).all()
+        affected = tuple(sorted({m.mentee_id if m.mentor_id == leader else m.mentor_id
+                                 for m in partners}))
+        changes.append(Change(
+            "withdrew", participant.withdrawn_at,
+            f"{names.get(leader, '?')} left the round",
+            (f"Reason: {participant.withdrawal_reason}. " if participant.withdrawal_reason
+             else "") + (f"Now without a partner: {', '.join(names.get(i, '?') for i in affected)}"
+                         if affected else "They had no approved match."),
+            affected,
+        ))
+    return changes
+
+
+def _round_exchange_events(session, programme_round, action, since):
+    return session.exec(
+        select(AuditEvent, Exchange)
+        .join(Exchange, sa.cast(Exchange.id, sa.String) == AuditEvent.object_id)
+        .join(Match, Match.id == Exchange.match_id)
+        .where(AuditEvent.action == action, AuditEvent.object_type == "Exchange",
+               AuditEvent.at > since, Match.round_id == programme_round.id)
+        .order_by(AuditEvent.at)
+    ).all()
+
+
+def _leader_cancellations(session, programme_round, since, names) -> list[Change]:
+    return [
+        Change(
+            "cancelled", event.at,
+            f"{names.get(exchange.visitor_id, '?')} visiting {names.get(exchange.host_id, '?')}:"
+            f" exchange cancelled",
+            f"{_when(exchange)}. Reason: {(event.detail or {}).get('reason', '')}",
+            (exchange.host_id, exchange.visitor_id), exchange.id,
+        )
+        for event, exchange in _round_exchange_events(session, programme_round,
+                                                      "exchange.cancelled", since)
+    ]
+
+
+def _move_requests(session, programme_round, since, now, names) -> list[Change]:
+    return [
+        Change(
+            "reschedule", event.at,
+            f"{names.get(exchange.visitor_id, '?')} visiting {names.get(exchange.host_id, '?')}:"
+            f" asked to move",
+            f"{_when(exchange)}. Reason: {(event.detail or {}).get('reason', '')}"
+            + (f" Preferred: {event.detail['preferred']}" if (event.detail or {}).get(
+                "preferred") else ""),
+            (exchange.host_id, exchange.visitor_id), exchange.id,
+        )
+        for event, exchange in _round_exchange_events(session, programme_round,
+                                                      RESCHEDULE_REQUESTED, since)
+        if _request_open(event, exchange, now)
+    ]
+
+
+def _request_open(event: AuditEvent, exchange: Exchange, now: datetime) -> bool:
+    """Still about the exchange as it is (moving it answers the request), still to come."""
+    return (exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now
+            and (event.detail or {}).get("sequence") == exchange.sequence)
+
+
+def _availability_conflicts(session, programme_round, now, names) -> list[Change]:
+    return [
+        Change(
+            "unavailable", None,
+            f"{names.get(exchange.visitor_id, '?')} visiting {names.get(exchange.host_id, '?')}:"
+            f" no longer fits",
+            f"{_when(exchange)}: " + " and ".join(names.get(i, "?") for i in unavailable)
+            + " no longer free then",
+            (exchange.host_id, exchange.visitor_id), exchange.id,
+        )
+        for exchange, unavailable in _unfit_exchanges(session, programme_round, now)
+    ]
+
+
+def _future_exchanges(session, programme_round, now) -> list[Exchange]:
+    return [exchange for exchange in live_exchanges(session, live_matches(session,
+                                                                          programme_round))
+            if exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now]
+
+
+def _unfit_exchanges(session, programme_round, now) -> list[tuple[Exchange, list[int]]]:
+    exchanges = _future_exchanges(session, programme_round, now)
+    leaders = {leader for x in exchanges for leader in (x.host_id, x.visitor_id)}
+    if not leaders:
+        return []
+    free = set(session.exec(
+        select(Availability.leader_id, Availability.day, Availability.period).where(
+            Availability.round_id == programme_round.id,
+            Availability.leader_id.in_(leaders),  # type: ignore[attr-defined]
+        )
+    ).all())
+    unfit = []
+    for exchange in exchanges:
+        day, period = half_day_of(exchange.starts_at)
+        missing = [leader for leader in (exchange.host_id, exchange.visitor_id)
+                   if (leader, day, period) not in free]
+        if missing:
+            unfit.append((exchange, missing))
+    return unfit
+
+
+def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
+                         scope: set[int], now: datetime | None = None) -> frozenset[int]:
+    """Future exchanges of the scoped leaders that a local run may move: those that no longer
+    fit their leaders' availability, and those a leader asked to move."""
+    now = now or utcnow()
+    released = {exchange.id for exchange, _ in _unfit_exchanges(session, programme_round, now)
+                if {exchange.host_id, exchange.visitor_id} & scope}
+    since = datetime.min.replace(tzinfo=now.tzinfo)
+    released |= {exchange.id for event, exchange in _round_exchange_events(
+        session, programme_round, RESCHEDULE_REQUESTED, since)
+        if _request_open(event, exchange, now) and {exchange.host_id, exchange.visitor_id}
+        & scope}
+    return frozenset(released)
+
+
+def _when(exchange: Exchange) -> str:
+    return describe(*half_day_of(exchange.starts_at))

@@ -1,0 +1,376 @@
+"""A coordinator's decisions on a proposal: pin, forbid or remove a pair, and approve.
+
+Approval is one step and one transaction: the approved pairs become matches the leaders see,
+the exchanges are booked (one booking row per leader per half-day, so the database refuses a
+double booking) and every confirmation and reminder is queued. Approving a run built on an
+approved state that has since changed is refused, so two coordinators acting at once cannot
+approve conflicting changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.exchanges.services import cancel_and_release
+from mentoring.matching.problem import exchange_slot, live_exchanges, live_matches, live_state
+from mentoring.matching.runs import CONTEXT_KEY
+from mentoring.models import (
+    Availability,
+    Exchange,
+    ExchangeBooking,
+    LeaderProfile,
+    Match,
+    OptimiserRun,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+)
+from mentoring.notifications.plan import plan_exchange, reschedule_exchange
+from mentoring.slots import bounds, describe
+from mentoring.vocab import MatchStatus, ParticipantStatus, RoundStatus, RunKind, RunStatus
+
+APPROVABLE_ROUND_STATUSES = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
+PAIR_RULE_ACTIONS = {"pin": "match.pinned", "forbid": "match.forbidden",
+                     "clear": "match.pin_or_forbid_cleared"}
+
+
+class DecisionError(Exception):
+    """The decision cannot be taken; the message is for the coordinator."""
+
+
+def parse_slot(slot: str) -> tuple[date, str]:
+    day, period = slot.rsplit("-", 1)
+    return date.fromisoformat(day), period
+
+
+# --- pins, forbidden pairs, removals ---------------------------------------------------------
+
+
+def _pair_row(session: Session, programme_round: ProgrammeRound, mentor_id: int,
+              mentee_id: int) -> Match | None:
+    return session.exec(
+        select(Match).where(Match.round_id == programme_round.id, Match.mentor_id == mentor_id,
+                            Match.mentee_id == mentee_id)
+    ).first()
+
+
+def _participants(session: Session, programme_round: ProgrammeRound,
+                  *leader_ids: int) -> dict[int, LeaderProfile]:
+    rows = session.exec(
+        select(LeaderProfile).join(RoundParticipant,
+                                   RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == programme_round.id,
+               LeaderProfile.id.in_(leader_ids))  # type: ignore[union-attr]
+    ).all()
+    return {profile.id: profile for profile in rows}
+
+
+def set_pair_rule(
+    session: Session, programme_round: ProgrammeRound, user: User, mentor_id: int,
+    mentee_id: int, rule: str, reason: str = "", *, ip: str = "",
+) -> Match | None:
+    """`pin` keeps the pair in every later run, `forbid` keeps it out, `clear` undoes either.
+    Pins and forbidden pairs are rows in `match` with status `proposed` until approval."""
+    if rule not in PAIR_RULE_ACTIONS:
+        raise DecisionError("Unknown decision")
+    people = _participants(session, programme_round, mentor_id, mentee_id)
+    if mentor_id == mentee_id or len(people) != 2:
+        raise DecisionError("Both leaders must take part in this round")
+    row = _pair_row(session, programme_round, mentor_id, mentee_id)
+    if row is not None and row.status != MatchStatus.PROPOSED:
+        raise DecisionError(f"This pair is already {row.status}: pins and forbidden pairs "
+                            f"only apply to proposals")
+    if rule == "clear":
+        if row is not None:
+            session.delete(row)
+    else:
+        if row is None:
+            row = Match(round_id=programme_round.id, mentor_id=mentor_id, mentee_id=mentee_id)
+        row.pinned, row.forbidden = rule == "pin", rule == "forbid"
+        session.add(row)
+    audit.record(session, PAIR_RULE_ACTIONS[rule], actor=user, obj=programme_round, ip=ip,
+                 detail={"mentor_id": mentor_id, "mentee_id": mentee_id,
+                         "reason": (reason or "").strip()[:1000]})
+    session.flush()
+    return None if rule == "clear" else row
+
+
+def remove_pair(
+    session: Session, run: OptimiserRun, user: User, mentor_id: int, mentee_id: int,
+    reason: str = "", *, ip: str = "",
+) -> None:
+    """Take a pair (and its exchanges) out of this run's proposal before approval; both
+    leaders show as unmatched, removed by the coordinator. Later runs may pair them again
+    (forbid the pair to stop that)."""
+    _require_reviewable(run)
+    solution = dict(run.solution)
+    mentor, mentee = str(mentor_id), str(mentee_id)
+    pairs = [p for p in solution["pairs"] if (p["mentor"], p["mentee"]) != (mentor, mentee)]
+    if len(pairs) == len(solution["pairs"]):
+        raise DecisionError("That pair is not in this proposal")
+    fixed = {(p["mentor"], p["mentee"])
+             for p in (run.problem or {}).get(CONTEXT_KEY, {}).get("fixed", {}).get("pairs", [])}
+    if (mentor, mentee) in fixed:
+        raise DecisionError("This pair is already approved: it stays as it is")
+    solution["pairs"] = pairs
+    solution["exchanges"] = [
+        x for x in solution["exchanges"] if {x["host"], x["visitor"]} != {mentor, mentee}
+    ]
+    solution["unmatched"] = [
+        *solution.get("unmatched", []),
+        {"id": mentee, "reason": f"removed from this proposal by {user.email}"},
+    ]
+    solution["removed"] = [*solution.get("removed", []), {"mentor": mentor, "mentee": mentee}]
+    run.solution = solution
+    session.add(run)
+    audit.record(session, "match.removed_from_proposal", actor=user, obj=run, ip=ip,
+                 detail={"mentor_id": mentor_id, "mentee_id": mentee_id,
+                         "reason": (reason or "").strip()[:1000]})
+
+
+def _require_reviewable(run: OptimiserRun) -> None:
+    if run.status != RunStatus.SUCCEEDED or not run.solution:
+        raise DecisionError("This run has no proposal to change")
+    if run.approved_at is not None:
+        raise DecisionError("This proposal has already been approved")
+
+
+# --- what approving a run would change ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewExchange:
+    host_id: int
+    visitor_id: int
+    slot: str
+
+
+@dataclass(frozen=True)
+class MovedExchange:
+    exchange: Exchange
+    slot: str
+
+
+@dataclass
+class ChangePlan:
+    """Exactly what approval does, computed against the approved state as it is now."""
+
+    new_pairs: list[dict[str, Any]] = field(default_factory=list)
+    new_exchanges: list[NewExchange] = field(default_factory=list)
+    moved_exchanges: list[MovedExchange] = field(default_factory=list)
+    cancelled_exchanges: list[Exchange] = field(default_factory=list)
+    kept_pairs: int = 0
+    kept_exchanges: int = 0
+    conflicts: list[str] = field(default_factory=list)  # reasons approval must be refused
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.new_pairs or self.new_exchanges or self.moved_exchanges
+                    or self.cancelled_exchanges)
+
+
+def plan_changes(session: Session, run: OptimiserRun) -> ChangePlan:
+    """Compare the run's proposal with what is approved now. For a local run only changes
+    that involve a leader in its scope count; everything else stays exactly as it is."""
+    plan = ChangePlan()
+    if run.status != RunStatus.SUCCEEDED or not run.solution:
+        plan.conflicts.append("This run has no proposal")
+        return plan
+    programme_round = session.get(ProgrammeRound, run.round_id)
+    recorded_state = (run.problem or {}).get(CONTEXT_KEY, {}).get("state")
+    if recorded_state is not None and recorded_state != live_state(session, programme_round):
+        plan.conflicts.append(
+            "Matches or exchanges were approved, cancelled or moved after this run started: "
+            "run the optimiser again"
+        )
+    scope = {str(leader_id) for leader_id in run.scope or []}
+
+    def in_scope(*leader_ids: str) -> bool:
+        return run.kind != RunKind.LOCAL or bool(scope & set(leader_ids))
+
+    matches = live_matches(session, programme_round)
+    live_pairs = {(str(m.mentor_id), str(m.mentee_id)) for m in matches}
+    for pair in run.solution["pairs"]:
+        if (pair["mentor"], pair["mentee"]) in live_pairs:
+            plan.kept_pairs += 1
+        elif in_scope(pair["mentor"], pair["mentee"]):
+            plan.new_pairs.append(pair)
+
+    current: dict[tuple[str, str], list[Exchange]] = defaultdict(list)
+    for exchange in live_exchanges(session, matches):
+        current[(str(exchange.host_id), str(exchange.visitor_id))].append(exchange)
+    proposed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for x in run.solution["exchanges"]:
+        proposed[(x["host"], x["visitor"])].append(x["slot"])
+    new_pair_keys = {(p["mentor"], p["mentee"]) for p in plan.new_pairs}
+    for key in sorted(set(current) | set(proposed)):
+        host, visitor = key
+        if not in_scope(host, visitor) or (
+            (host, visitor) not in new_pair_keys and (visitor, host) not in new_pair_keys
+            and (host, visitor) not in live_pairs and (visitor, host) not in live_pairs
+        ):
+            plan.kept_exchanges += len(current.get(key, []))
+            continue
+        now_slots = {exchange_slot(x): x for x in current.get(key, [])}
+        wanted = sorted(proposed.get(key, []))
+        plan.kept_exchanges += sum(1 for slot in wanted if slot in now_slots)
+        gone = [now_slots[slot] for slot in sorted(now_slots) if slot not in wanted]
+        added = [slot for slot in wanted if slot not in now_slots]
+        # An exchange whose half-day changed is moved (same calendar entry, new time).
+        for exchange, slot in zip(gone, added, strict=False):
+            plan.moved_exchanges.append(MovedExchange(exchange, slot))
+        plan.cancelled_exchanges += gone[len(added):]
+        plan.new_exchanges += [NewExchange(int(host), int(visitor), slot)
+                               for slot in added[len(gone):]]
+    plan.conflicts += _still_possible(session, programme_round, plan)
+    return plan
+
+
+def _still_possible(session: Session, programme_round: ProgrammeRound,
+                    plan: ChangePlan) -> list[str]:
+    """Leaders may have left the round or changed their availability since the run."""
+    leader_ids = {int(p[k]) for p in plan.new_pairs for k in ("mentor", "mentee")}
+    leader_ids |= {x.host_id for x in plan.new_exchanges} | {x.visitor_id
+                                                            for x in plan.new_exchanges}
+    leader_ids |= {leader for moved in plan.moved_exchanges
+                   for leader in (moved.exchange.host_id, moved.exchange.visitor_id)}
+    if not leader_ids:
+        return []
+    joined = dict(session.exec(
+        select(LeaderProfile.id, LeaderProfile.name)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == programme_round.id,
+               RoundParticipant.status == ParticipantStatus.JOINED,
+               LeaderProfile.id.in_(leader_ids))  # type: ignore[union-attr]
+    ).all())
+    problems = [f"Leader {leader_id} no longer takes part in the round"
+                for leader_id in sorted(leader_ids - set(joined))]
+    free = set(session.exec(
+        select(Availability.leader_id, Availability.day, Availability.period).where(
+            Availability.round_id == programme_round.id,
+            Availability.leader_id.in_(leader_ids),  # type: ignore[attr-defined]
+        )
+    ).all())
+    wanted = [(x.host_id, x.visitor_id, x.slot) for x in plan.new_exchanges] + [
+        (m.exchange.host_id, m.exchange.visitor_id, m.slot) for m in plan.moved_exchanges]
+    for host, visitor, slot in wanted:
+        day, period = parse_slot(slot)
+        for leader in (host, visitor):
+            if leader in joined and (leader, day, period) not in free:
+                problems.append(f"{joined[leader]} is no longer free on "
+                                f"{describe(day, period)}: run the optimiser again")
+    return problems
+
+
+# --- approval --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    pairs: int
+    exchanges: int
+    moved: int
+    cancelled: int
+
+
+def approve_run(
+    session: Session, run: OptimiserRun, user: User, now: datetime, reason: str = "", *,
+    ip: str = "",
+) -> ApprovalResult:
+    """Publish the run's proposal in one transaction (the caller commits)."""
+    # Approvals of a round queue behind each other: the second sees what the first did.
+    programme_round = session.exec(
+        select(ProgrammeRound).where(ProgrammeRound.id == run.round_id).with_for_update()
+    ).one()
+    session.refresh(run)
+    _require_reviewable(run)
+    if programme_round.status not in APPROVABLE_ROUND_STATUSES:
+        raise DecisionError(f"A {programme_round.status} round cannot take new matches")
+    plan = plan_changes(session, run)
+    if plan.conflicts:
+        raise DecisionError(" ".join(dict.fromkeys(plan.conflicts)))
+    if plan.is_empty:
+        raise DecisionError("This proposal changes nothing that is approved now")
+    try:
+        with session.begin_nested():
+            _apply(session, programme_round, run, plan, user, now)
+    except IntegrityError as exc:
+        raise DecisionError(
+            "Someone else approved a conflicting change at the same time: reload the page "
+            "and run the optimiser again"
+        ) from exc
+    run.approved_at, run.approved_by_id = now, user.id
+    session.add(run)
+    if programme_round.status != RoundStatus.PUBLISHED:
+        programme_round.status = RoundStatus.PUBLISHED
+        session.add(programme_round)
+    result = ApprovalResult(len(plan.new_pairs), len(plan.new_exchanges),
+                            len(plan.moved_exchanges), len(plan.cancelled_exchanges))
+    audit.record(session, "optimiser.run_approved", actor=user, obj=run, ip=ip, detail={
+        "round_id": programme_round.id, "kind": run.kind, "reason": (reason or "").strip(),
+        "new_pairs": result.pairs, "new_exchanges": result.exchanges,
+        "moved_exchanges": result.moved, "cancelled_exchanges": result.cancelled,
+    })
+    session.flush()
+    return result
+
+
+def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
+           plan: ChangePlan, user: User, now: datetime) -> None:
+    for pair in plan.new_pairs:
+        mentor_id, mentee_id = int(pair["mentor"]), int(pair["mentee"])
+        match = _pair_row(session, programme_round, mentor_id, mentee_id) or Match(
+            round_id=programme_round.id, mentor_id=mentor_id, mentee_id=mentee_id)
+        match.status = MatchStatus.APPROVED
+        match.run_id = run.id
+        match.score = float(pair.get("score") or 0.0)
+        match.reasons = list(pair.get("reasons") or [])
+        match.decided_at, match.decided_by_id = now, user.id
+        session.add(match)
+    session.flush()  # the one-live-mentor-per-mentee index speaks here
+    match_of = {(m.mentor_id, m.mentee_id): m for m in live_matches(session, programme_round)}
+    hosts = {new.host_id for new in plan.new_exchanges}
+    names = dict(session.exec(
+        select(LeaderProfile.id, LeaderProfile.name)
+        .where(LeaderProfile.id.in_(hosts))  # type: ignore[union-attr]
+    ).all()) if hosts else {}
+    for new in plan.new_exchanges:
+        match = match_of.get((new.host_id, new.visitor_id)) or match_of[(new.visitor_id,
+                                                                         new.host_id)]
+        starts_at, ends_at = bounds(*parse_slot(new.slot))
+        exchange = Exchange(
+            match_id=match.id, host_id=new.host_id, visitor_id=new.visitor_id,
+            starts_at=starts_at, ends_at=ends_at, uid=f"{uuid.uuid4()}@leadership-exchange",
+            location=f"{names.get(new.host_id, 'The host')}'s workplace",
+            preparation="Read each other's profiles and agree one question to explore.",
+        )
+        session.add(exchange)
+        session.flush()
+        _book(session, exchange)
+        plan_exchange(session, exchange, now)
+    for moved in plan.moved_exchanges:
+        starts_at, ends_at = bounds(*parse_slot(moved.slot))
+        session.execute(sa.delete(ExchangeBooking).where(
+            ExchangeBooking.exchange_id == moved.exchange.id))
+        reschedule_exchange(session, moved.exchange, starts_at, ends_at, now)
+        _book(session, moved.exchange)
+    for exchange in plan.cancelled_exchanges:
+        cancel_and_release(session, exchange, "The coordinator re-planned the exchanges", now)
+    session.flush()  # the no-double-booking constraint speaks here
+
+
+def _book(session: Session, exchange: Exchange) -> None:
+    session.add_all(
+        ExchangeBooking(exchange_id=exchange.id, leader_id=leader_id,
+                        starts_at=exchange.starts_at)
+        for leader_id in (exchange.host_id, exchange.visitor_id)
+    )

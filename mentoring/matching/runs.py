@@ -1,0 +1,306 @@
+"""Optimisation runs: requested from the web, carried out by the worker, stored with their
+problem and solution.
+
+A run is a row in `optimiser_run`. The web request only inserts it (`request_run`); the worker
+claims queued runs one at a time (`run_queued_optimisations`) and solves each in a child process,
+so that a coordinator's "cancel" can stop the solver at once and a solver crash cannot take the
+worker down. Progress goes from the child to the row about once a second. The database allows
+one queued or running run per round (a partial unique index).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mentoring import audit
+from mentoring.db import session_scope
+from mentoring.matching.problem import (
+    build_problem,
+    fixed_part,
+    fixed_to_dict,
+    live_state,
+    restrict_to_scope,
+)
+from mentoring.models import OptimiserRun, ProgrammeRound, User, utcnow
+from mentoring.models.matching import ACTIVE_RUN_STATUSES
+from mentoring.vocab import RoundStatus, RunKind, RunStatus
+from mentoring.worker_context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+TIME_LIMITS = (30, 60, 120, 300)  # seconds a coordinator can give the solver
+DEFAULT_TIME_LIMIT = 60
+# Beyond its own time limit the solver gets this long to stop before the worker ends it.
+GRACE_SECONDS = 30
+PROGRESS_EVERY_SECONDS = 1.0
+RUNNABLE_ROUND_STATUSES = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
+CONTEXT_KEY = "mentoring_context"  # our additions to the stored problem document
+
+
+class RunError(Exception):
+    """A run cannot be requested or changed; the message is for the coordinator."""
+
+
+def runs_of(session: Session, programme_round: ProgrammeRound) -> list[OptimiserRun]:
+    return list(session.exec(
+        select(OptimiserRun).where(OptimiserRun.round_id == programme_round.id)
+        .order_by(OptimiserRun.id.desc())  # type: ignore[union-attr]
+    ).all())
+
+
+def active_run(session: Session, programme_round: ProgrammeRound) -> OptimiserRun | None:
+    return session.exec(
+        select(OptimiserRun).where(
+            OptimiserRun.round_id == programme_round.id,
+            OptimiserRun.status.in_(ACTIVE_RUN_STATUSES),  # type: ignore[attr-defined]
+        )
+    ).first()
+
+
+def request_run(
+    session: Session, programme_round: ProgrammeRound, user: User, *,
+    time_limit: int = DEFAULT_TIME_LIMIT, note: str = "", scope: list[int] | None = None,
+    ip: str = "",
+) -> OptimiserRun:
+    """Queue a run of the whole round, or (with `scope`) a local run around those leaders."""
+    if programme_round.status not in RUNNABLE_ROUND_STATUSES:
+        raise RunError(f"A {programme_round.status} round cannot be optimised; open it first")
+    if time_limit not in TIME_LIMITS:
+        raise RunError("Choose one of the time limits offered")
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise RunError("Enter a note of no more than 1000 characters")
+    if scope is not None and not scope:
+        raise RunError("Choose at least one leader to re-optimise")
+    run = OptimiserRun(
+        round_id=programme_round.id, requested_by_id=user.id, time_limit_seconds=time_limit,
+        note=note, kind=RunKind.LOCAL if scope is not None else RunKind.FULL,
+        scope=sorted(set(scope)) if scope is not None else None, stage="queued",
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        raise RunError(
+            "A run for this round is already queued or running: wait for it or cancel it"
+        ) from None
+    audit.record(session, "optimiser.run_requested", actor=user, obj=run, ip=ip,
+                 detail={"round_id": programme_round.id, "kind": run.kind, "scope": run.scope,
+                         "time_limit": time_limit, "note": note})
+    return run
+
+
+def cancel_run(session: Session, run: OptimiserRun, user: User, *, ip: str = "") -> OptimiserRun:
+    """A queued run ends now; a running one is stopped by the worker within a second or two."""
+    if run.status == RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.stage = "cancelled"
+        run.finished_at = utcnow()
+    elif run.status == RunStatus.RUNNING:
+        run.cancel_requested = True
+    else:
+        raise RunError("This run has already finished")
+    session.add(run)
+    audit.record(session, "optimiser.run_cancelled", actor=user, obj=run, ip=ip,
+                 detail={"round_id": run.round_id, "status_when_cancelled": run.status})
+    return run
+
+
+# --- the worker's side ------------------------------------------------------------------------
+
+
+def run_queued_optimisations(context: WorkerContext, *, max_runs: int = 10) -> int:
+    """Worker job: claim and carry out queued runs, oldest first. Returns how many ran."""
+    done = 0
+    while done < max_runs:
+        run_id = _claim_next(context)
+        if run_id is None:
+            return done
+        execute_run(context, run_id)
+        done += 1
+    return done
+
+
+def _claim_next(context: WorkerContext) -> int | None:
+    """Mark the oldest queued run as running; a conditional UPDATE so that only one worker
+    ever claims it."""
+    with session_scope(context.session_factory) as session:
+        candidate = session.exec(
+            select(OptimiserRun.id).where(OptimiserRun.status == RunStatus.QUEUED)
+            .order_by(OptimiserRun.id).limit(1)
+        ).first()
+        if candidate is None:
+            return None
+        claimed = session.execute(
+            sa.update(OptimiserRun)
+            .where(OptimiserRun.id == candidate, OptimiserRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.RUNNING, started_at=utcnow(), stage="preparing")
+        )
+        return candidate if claimed.rowcount == 1 else None
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    problem: dict[str, Any]
+    fixed: dict[str, Any]
+    state: list[list[int]]
+    time_limit: int
+
+
+def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
+    """The run's problem as the database holds it now, and what must stay fixed."""
+    programme_round = session.get(ProgrammeRound, run.round_id)
+    problem = build_problem(session, programme_round)
+    in_problem = {int(leader["id"]) for leader in problem["leaders"]}
+    released: frozenset[int] = frozenset()
+    if run.kind == RunKind.LOCAL:
+        from mentoring.matching.changes import exchanges_to_release
+
+        released = exchanges_to_release(session, programme_round, set(run.scope or []))
+    fixed = fixed_part(session, programme_round, in_problem=in_problem, released=released)
+    if run.kind == RunKind.LOCAL:
+        problem = restrict_to_scope(problem, fixed, set(run.scope or []))
+    return PreparedRun(problem=problem, fixed=fixed_to_dict(fixed),
+                       state=live_state(session, programme_round),
+                       time_limit=run.time_limit_seconds)
+
+
+def execute_run(context: WorkerContext, run_id: int) -> None:
+    """Build the problem, solve it in a child process, store the outcome."""
+    try:
+        with session_scope(context.session_factory) as session:
+            run = session.get(OptimiserRun, run_id)
+            prepared = prepare(session, run)
+            # Stored with the problem: what stayed fixed, and the approved state it was built
+            # on (approval refuses a run whose state has changed since).
+            run.problem = {**prepared.problem,
+                           CONTEXT_KEY: {"fixed": prepared.fixed, "state": prepared.state}}
+            run.stage = "scoring"
+            session.add(run)
+        outcome = _solve_in_child(context, run_id, prepared)
+    except Exception as exc:  # a failed run says why on its page; the worker carries on
+        log.exception("optimiser run %s failed", run_id)
+        outcome = _Outcome(RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+    _finish(context, run_id, outcome)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str
+    solution: dict[str, Any] | None = None
+    error: str = ""
+
+
+def _solve_in_child(context: WorkerContext, run_id: int, prepared: PreparedRun) -> _Outcome:
+    # "spawn": a fresh interpreter, never a fork of the worker's threads and connections.
+    ctx = multiprocessing.get_context("spawn")
+    messages = ctx.Queue()
+    child = ctx.Process(target=_child_main, args=(prepared, messages), daemon=True)
+    child.start()
+    deadline = time.monotonic() + prepared.time_limit + GRACE_SECONDS
+    last_write = 0.0
+    latest: tuple[str, float] | None = None
+    try:
+        while True:
+            try:
+                kind, payload = messages.get(timeout=0.25)
+            except queue.Empty:
+                kind, payload = None, None
+            if kind == "progress":
+                latest = payload
+            elif kind == "done":
+                return _Outcome(RunStatus.SUCCEEDED, solution=payload)
+            elif kind == "error":
+                return _Outcome(RunStatus.FAILED, error=payload)
+            if kind is None and not child.is_alive():
+                return _Outcome(RunStatus.FAILED,
+                                error=f"The solver stopped unexpectedly (exit code "
+                                      f"{child.exitcode})")
+            if time.monotonic() - last_write >= PROGRESS_EVERY_SECONDS:
+                last_write = time.monotonic()
+                if _write_progress(context, run_id, latest):
+                    return _Outcome(RunStatus.CANCELLED, error="Cancelled by a coordinator")
+            if time.monotonic() > deadline:
+                return _Outcome(RunStatus.FAILED,
+                                error=f"The solver did not stop within its time limit of "
+                                      f"{prepared.time_limit} seconds")
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(5)
+        messages.close()
+
+
+def _child_main(prepared: PreparedRun, messages) -> None:  # pragma: no cover (child process)
+    from mentoring.matching.problem import fixed_from_dict
+    from optimiser import ProblemError, load_problem, solution_to_dict, solve
+
+    try:
+        problem = load_problem(prepared.problem)
+        solution = solve(
+            problem, time_limit=prepared.time_limit, fixed=fixed_from_dict(prepared.fixed),
+            progress=lambda stage, fraction: messages.put(("progress", (stage, fraction))),
+        )
+        messages.put(("done", solution_to_dict(solution)))
+    except ProblemError as exc:
+        messages.put(("error", "The round cannot be optimised: " + "; ".join(exc.errors)))
+    except Exception as exc:
+        messages.put(("error", f"The solver failed: {type(exc).__name__}: {exc}"))
+
+
+def _write_progress(context: WorkerContext, run_id: int,
+                    latest: tuple[str, float] | None) -> bool:
+    """Store the latest progress; True when a coordinator has asked to cancel."""
+    with session_scope(context.session_factory) as session:
+        run = session.get(OptimiserRun, run_id)
+        if latest is not None:
+            run.stage, run.progress = latest[0][:40], round(float(latest[1]), 3)
+            session.add(run)
+        return run.cancel_requested
+
+
+def _finish(context: WorkerContext, run_id: int, outcome: _Outcome) -> None:
+    with session_scope(context.session_factory) as session:
+        run = session.get(OptimiserRun, run_id)
+        run.finished_at = utcnow()
+        run.status = outcome.status
+        run.error = outcome.error
+        run.stage = outcome.status
+        if outcome.solution is not None:
+            solution = outcome.solution
+            stats = solution.get("stats", {})
+            run.solution = solution
+            run.solution_status = solution["status"]
+            run.objective = solution.get("objective")
+            run.bound = solution.get("bound")
+            run.build_seconds = stats.get("build_seconds")
+            run.solve_seconds = stats.get("solve_seconds")
+            run.progress = 1.0
+            if solution["status"] not in ("optimal", "feasible"):
+                run.status = RunStatus.FAILED
+                run.error = _failure_text(solution)
+        session.add(run)
+        audit.record(session, "optimiser.run_finished", obj=run,
+                     detail={"round_id": run.round_id, "status": run.status,
+                             "solution_status": run.solution_status, "error": run.error[:500]})
+
+
+def _failure_text(solution: dict[str, Any]) -> str:
+    reasons = {
+        "infeasible": "No proposal meets every rule.",
+        "no-solution-in-time": "The time limit passed before any proposal was found: "
+                               "run again with a longer time limit.",
+        "error": "The solver failed.",
+    }
+    text = reasons.get(solution["status"], f"The solver ended with {solution['status']}.")
+    messages = solution.get("messages") or []
+    return " ".join([text, *messages])
