@@ -34,9 +34,18 @@ def format_datetime(value: datetime | None) -> str:
     return f"{local.day} {local:%B %Y} at {local:%H:%M}"
 
 
+def describe_slot(slot_id: str) -> str:
+    """'2027-01-05-am' → 'Tuesday 5 January morning' (the optimiser's slot ids)."""
+    from mentoring.slots import describe
+
+    day, period = slot_id.rsplit("-", 1)
+    return describe(date.fromisoformat(day), period)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(describe_slot, "slot")
     app.add_template_filter(lambda key: vocab.label(vocab.BOROUGHS, key), "borough")
     app.add_template_filter(lambda key: vocab.label(vocab.SECTORS, key), "sector")
     app.add_template_filter(lambda key: vocab.label(vocab.PROFESSIONS, key), "profession")

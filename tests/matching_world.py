@@ -42,3 +42,26 @@ def make_round(factory, *, mentors=2, mentees=3, days=(1, 8, 15, 22), **round_fi
 class SimpleRound:
     def __init__(self, programme_round, mentors, mentees) -> None:
         self.round, self.mentors, self.mentees = programme_round, mentors, mentees
+
+
+def stored_run(db, programme_round, mentor, mentee, **fields):
+    """A finished run proposing `mentor` for `mentee`, as the worker would have stored it."""
+    from mentoring.matching.problem import build_problem, fixed_part, fixed_to_dict, live_state
+    from mentoring.matching.runs import CONTEXT_KEY
+    from mentoring.models import OptimiserRun, utcnow
+
+    problem = build_problem(db, programme_round)
+    problem[CONTEXT_KEY] = {"fixed": fixed_to_dict(fixed_part(db, programme_round)),
+                            "state": live_state(db, programme_round)}
+    solution = {
+        "format": "mentoring-solution/1", "status": "optimal", "objective": 7.5, "bound": 7.5,
+        "pairs": [{"mentor": str(mentor.id), "mentee": str(mentee.id), "score": 7.5,
+                   "reasons": ["crosses sectors: acute and primary care +2"]}],
+        "exchanges": [], "unmatched": [], "stats": {"solve_seconds": 0.1},
+    }
+    run = OptimiserRun(round_id=programme_round.id, status="succeeded", stage="succeeded",
+                       progress=1.0, solution_status="optimal", problem=problem,
+                       solution=solution, started_at=utcnow(), finished_at=utcnow(), **fields)
+    db.add(run)
+    db.flush()
+    return run

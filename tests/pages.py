@@ -87,6 +87,21 @@ PAGES = [
     Page("rounds.overview", COORDINATOR, lambda world: f"/rounds/{world.programme_round.id}"),
     # --- optimisation runs, review, approval, changes (issue 5) ---
     Page("matching.runs", COORDINATOR, lambda world: f"/rounds/{world.programme_round.id}/runs"),
+    Page("matching.run_page", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}"),
+    Page("matching.run_progress", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}/progress",
+         html=False),
+    Page("matching.run_document", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}/problem.json",
+         html=False),
+    Page("matching.approve", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}/approve"),
+    Page("matching.compare", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/runs/compare"
+                       f"?a={world.run.id}&b={world.run.id}"),
+    Page("matching.changes", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/changes"),
     # --- insights (issue 7) ---
     Page("insights.dashboard", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/dashboard"),

@@ -9,6 +9,7 @@ import pytest
 
 from accessibility import assert_accessible
 from conftest import TEST_PASSWORD, SignedIn
+from matching_world import stored_run
 from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
 
 
@@ -24,6 +25,7 @@ class World:
     exchange: object = None
     past_exchange: object = None
     calendar_token: str = ""  # leader A's calendar feed secret
+    run: object = None  # a finished optimisation run of the round
 
 
 @pytest.fixture
@@ -32,8 +34,10 @@ def world(factory, leader) -> World:
     other = factory.mentor(email="leader.b@example.org", name="Ben Mentor")
     factory.participant(programme_round, leader)
     factory.participant(programme_round, other)
-    return World(leader_a=leader, leader_b=other, programme_round=programme_round,
-                 **leader_a_matched(factory, leader, other, programme_round))
+    world = World(leader_a=leader, leader_b=other, programme_round=programme_round,
+                  **leader_a_matched(factory, leader, other, programme_round))
+    world.run = stored_run(factory.session, programme_round, other, leader)
+    return world
 
 
 def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:

@@ -68,7 +68,7 @@ def test_approval_publishes_matches_books_exchanges_and_queues_emails_at_once(
 
 
 def test_exchanges_fall_in_both_leaders_free_half_days(app, db, small, coordinator):
-    from mentoring.matching.decisions import parse_slot
+    from mentoring.matching.problem import parse_slot
     from mentoring.slots import half_day_of
 
     run = solved(app, db, small.round, coordinator)

@@ -54,7 +54,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
     since = last_approval(session, programme_round)
     if since is None:
         return []
-    names = _names(session, programme_round)
+    names = names_of(session, programme_round)
     changes = [
         *_declines(session, programme_round, since, names),
         *_withdrawals(session, programme_round, since, names),
@@ -65,7 +65,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
 
 
-def _names(session: Session, programme_round: ProgrammeRound) -> dict[int, str]:
+def names_of(session: Session, programme_round: ProgrammeRound) -> dict[int, str]:
     return dict(session.exec(
         select(LeaderProfile.id, LeaderProfile.name)
         .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)

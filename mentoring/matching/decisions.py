@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,14 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.exchanges.services import cancel_and_release
-from mentoring.matching.problem import exchange_slot, live_exchanges, live_matches, live_state
+from mentoring.matching.problem import (
+    exchange_slot,
+    live_exchanges,
+    live_matches,
+    live_state,
+    parse_slot,
+    readable_reason,
+)
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import (
     Availability,
@@ -45,11 +52,6 @@ PAIR_RULE_ACTIONS = {"pin": "match.pinned", "forbid": "match.forbidden",
 
 class DecisionError(Exception):
     """The decision cannot be taken; the message is for the coordinator."""
-
-
-def parse_slot(slot: str) -> tuple[date, str]:
-    day, period = slot.rsplit("-", 1)
-    return date.fromisoformat(day), period
 
 
 # --- pins, forbidden pairs, removals ---------------------------------------------------------
@@ -333,7 +335,7 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         match.status = MatchStatus.APPROVED
         match.run_id = run.id
         match.score = float(pair.get("score") or 0.0)
-        match.reasons = list(pair.get("reasons") or [])
+        match.reasons = [readable_reason(reason) for reason in pair.get("reasons") or []]
         match.decided_at, match.decided_by_id = now, user.id
         session.add(match)
     session.flush()  # the one-live-mentor-per-mentee index speaks here

@@ -6,7 +6,9 @@ problem are leader profile ids as strings; slot ids are `YYYY-MM-DD-am|pm`.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +24,16 @@ from mentoring.models import (
     RoundParticipant,
 )
 from mentoring.slots import half_day_of, half_days, local_bounds
-from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, ParticipantStatus
+from mentoring.vocab import (
+    BOROUGHS,
+    LIVE_MATCH_STATUSES,
+    PROFESSIONS,
+    SECTORS,
+    TOPICS,
+    ExchangeStatus,
+    MatchStatus,
+    ParticipantStatus,
+)
 from optimiser import ExchangeResult, Fixed, Pin
 
 # Pairs that were tried and ended: the optimiser never proposes them again in the round.
@@ -33,6 +44,22 @@ PROBLEM_FORMAT = "mentoring-problem/1"
 
 def slot_id(day, period: str) -> str:
     return f"{day.isoformat()}-{period}"
+
+
+def parse_slot(slot: str) -> tuple[date, str]:
+    day, period = slot.rsplit("-", 1)
+    return date.fromisoformat(day), period
+
+
+# Reasons from the optimiser name vocabulary keys ("community_health"): shown as labels.
+_KEY_LABELS = {key: text for vocabulary in (PROFESSIONS, SECTORS, BOROUGHS, TOPICS)
+               for key, text in vocabulary.items() if key != "other"}
+_KEYS = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _KEY_LABELS), key=len, reverse=True))
+                   + r")\b")
+
+
+def readable_reason(reason: str) -> str:
+    return _KEYS.sub(lambda found: _KEY_LABELS[found.group(1)], reason)
 
 
 def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str, Any]:

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased as sa_aliased
 from sqlmodel import Session, select
 
-from mentoring.matching.decisions import parse_slot
+from mentoring.matching.problem import parse_slot, readable_reason
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import LeaderProfile, Match, OptimiserRun, Organisation, User
 from mentoring.slots import bounds
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, label
+from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, MatchStatus, label
 
 SORTS = {"score": "Score, highest first", "mentee": "Mentee's name", "mentor": "Mentor's name"}
 
@@ -157,7 +159,8 @@ def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] |
     pairs = [
         ProposedPair(
             mentor=people[p["mentor"]], mentee=people[p["mentee"]],
-            score=float(p.get("score") or 0.0), reasons=tuple(p.get("reasons") or ()),
+            score=float(p.get("score") or 0.0),
+            reasons=tuple(readable_reason(reason) for reason in p.get("reasons") or ()),
             exchanges=tuple(sorted(by_pair.get(frozenset((p["mentor"], p["mentee"])), []),
                                    key=lambda x: x.starts_at)),
             pinned=(p["mentor"], p["mentee"]) in pinned,
@@ -282,10 +285,31 @@ def compare(session: Session, run_a: OptimiserRun, run_b: OptimiserRun) -> Compa
     return Comparison(a, b, rows)
 
 
-def pin_state(session: Session, round_id: int) -> dict[tuple[int, int], str]:
-    """(mentor, mentee) → 'pinned' or 'forbidden', for the buttons on the review page."""
+@dataclass(frozen=True)
+class PairRule:
+    mentor_id: int
+    mentor_name: str
+    mentee_id: int
+    mentee_name: str
+    rule: str  # pinned or forbidden
+
+
+def pair_rules(session: Session, round_id: int) -> list[PairRule]:
+    """The round's pinned and forbidden pairs (still proposals), by mentee."""
+    mentor, mentee = sa_aliased(LeaderProfile), sa_aliased(LeaderProfile)
     rows = session.exec(
-        select(Match).where(Match.round_id == round_id, Match.status == "proposed")
+        select(Match, mentor.name, mentee.name)
+        .join(mentor, mentor.id == Match.mentor_id)
+        .join(mentee, mentee.id == Match.mentee_id)
+        .where(Match.round_id == round_id, Match.status == MatchStatus.PROPOSED,
+               sa.or_(Match.pinned, Match.forbidden))
+        .order_by(mentee.name, mentor.name)
     ).all()
-    return {(m.mentor_id, m.mentee_id): "forbidden" if m.forbidden else "pinned"
-            for m in rows if m.pinned or m.forbidden}
+    return [PairRule(match.mentor_id, mentor_name, match.mentee_id, mentee_name,
+                     "forbidden" if match.forbidden else "pinned")
+            for match, mentor_name, mentee_name in rows]
+
+
+def rule_of(rules: list[PairRule], mentor_id: int, mentee_id: int) -> str:
+    return next((r.rule for r in rules if (r.mentor_id, r.mentee_id) == (mentor_id, mentee_id)),
+                "")

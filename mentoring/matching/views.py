@@ -2,16 +2,328 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
 
-from mentoring.access import roles_required
-from mentoring.vocab import Role
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from mentoring.access import recent_sign_in_required, roles_required
+from mentoring.db import get_session
+from mentoring.forms import CsrfForm
+from mentoring.matching import changes as changes_service
+from mentoring.matching import decisions, proposal, runs
+from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
+from mentoring.vocab import Role, RunStatus
 
 bp = Blueprint("matching", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
 
 
-@bp.route("/rounds/<int:round_id>/runs")
+def _round(round_id: int) -> ProgrammeRound:
+    programme_round = get_session().get(ProgrammeRound, round_id)
+    if programme_round is None:
+        abort(404)
+    return programme_round
+
+
+def _run(programme_round: ProgrammeRound, run_id: int) -> OptimiserRun:
+    run = get_session().get(OptimiserRun, run_id)
+    if run is None or run.round_id != programme_round.id:
+        abort(404)
+    return run
+
+
+def _checked_post() -> None:
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _int_field(name: str) -> int:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        abort(400)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+@bp.route("/rounds/<int:round_id>/runs", endpoint="runs")
 @roles_required(*COORDINATORS)
-def runs(round_id: int):
-    return render_template("_placeholder.html", title="Matching runs")
+def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    db = get_session()
+    programme_round = _round(round_id)
+    all_runs = runs.runs_of(db, programme_round)
+    page = render_template(
+        "matching/runs.html", programme_round=programme_round, runs=all_runs,
+        active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
+        default_time_limit=runs.DEFAULT_TIME_LIMIT, errors=errors or {},
+        form=request.form if errors else {},
+        rules=_rules(db, programme_round), comparable=[r for r in all_runs if r.solution],
+        changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
+        summaries={r.id: proposal.summarise(r.problem or {}, r.solution or {})
+                   for r in all_runs if r.solution},
+    )
+    return page, status
+
+
+def _rules(db, programme_round) -> list[proposal.PairRule]:
+    return proposal.pair_rules(db, programme_round.id)
+
+
+@bp.route("/rounds/<int:round_id>/runs/new", methods=["POST"])
+@roles_required(*COORDINATORS)
+def start_run(round_id: int):
+    _checked_post()
+    db = get_session()
+    programme_round = _round(round_id)
+    try:
+        time_limit = int(request.form.get("time_limit", runs.DEFAULT_TIME_LIMIT))
+    except ValueError:
+        time_limit = -1
+    try:
+        run = runs.request_run(db, programme_round, current_user, time_limit=time_limit,
+                               note=request.form.get("note", ""), ip=_ip())
+    except runs.RunError as exc:
+        db.rollback()
+        field = "time_limit" if "time limit" in str(exc) else "note" if "note" in str(
+            exc) else "time_limit"
+        return runs_page(round_id, errors={field: str(exc)}, status=400)
+    db.commit()
+    flash("The run is queued: the page shows its progress.", "success")
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run.id))
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>")
+@roles_required(*COORDINATORS)
+def run_page(round_id: int, run_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    run = _run(programme_round, run_id)
+    filters = {key: request.args.get(key, "") for key in ("borough", "sector", "profession")}
+    sort = request.args.get("sort", "score")
+    review = proposal.read_proposal(db, run, filters, sort if sort in proposal.SORTS else "score")
+    plan = decisions.plan_changes(db, run) if run.status == RunStatus.SUCCEEDED else None
+    return render_template(
+        "matching/run.html", programme_round=programme_round, run=run, review=review,
+        plan=plan, sorts=proposal.SORTS, sort=sort, rules=_rules(db, programme_round),
+        active=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/progress")
+@roles_required(*COORDINATORS)
+def run_progress(round_id: int, run_id: int):
+    run = _run(_round(round_id), run_id)
+    return jsonify(status=run.status, stage=run.stage, progress=run.progress,
+                   cancel_requested=run.cancel_requested)
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/<any(problem, solution):document>.json")
+@roles_required(*COORDINATORS)
+def run_document(round_id: int, run_id: int, document: str):
+    """The stored problem or solution, as the optimiser's own file format."""
+    run = _run(_round(round_id), run_id)
+    data = run.problem if document == "problem" else run.solution
+    if data is None:
+        abort(404)
+    if document == "problem":
+        data = {key: value for key, value in data.items() if key != runs.CONTEXT_KEY}
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json",
+        headers={"Content-Disposition":
+                 f'attachment; filename="round-{round_id}-run-{run_id}-{document}.json"'},
+    )
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/cancel", methods=["POST"])
+@roles_required(*COORDINATORS)
+def cancel_run(round_id: int, run_id: int):
+    _checked_post()
+    db = get_session()
+    run = _run(_round(round_id), run_id)
+    try:
+        runs.cancel_run(db, run, current_user, ip=_ip())
+    except runs.RunError as exc:
+        flash(str(exc), "info")
+    else:
+        db.commit()
+        flash("The run is being cancelled.", "success")
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
+
+
+# --- decisions on a proposal ----------------------------------------------------------------
+
+
+@bp.route("/rounds/<int:round_id>/pairs", methods=["POST"])
+@roles_required(*COORDINATORS)
+def pair_rule(round_id: int):
+    """Pin, forbid or clear a pair; back to the run the coordinator came from."""
+    _checked_post()
+    db = get_session()
+    programme_round = _round(round_id)
+    rule = request.form.get("rule", "")
+    mentor_id, mentee_id = _int_field("mentor_id"), _int_field("mentee_id")
+    try:
+        decisions.set_pair_rule(db, programme_round, current_user, mentor_id, mentee_id, rule,
+                                request.form.get("reason", ""), ip=_ip())
+        if rule == "forbid" and request.form.get("run_id"):
+            run = _run(programme_round, _int_field("run_id"))
+            if any(int(p["mentor"]) == mentor_id and int(p["mentee"]) == mentee_id
+                   for p in (run.solution or {}).get("pairs", [])) and run.approved_at is None:
+                decisions.remove_pair(db, run, current_user, mentor_id, mentee_id,
+                                      "forbidden", ip=_ip())
+    except decisions.DecisionError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(_RULE_MESSAGES[rule], "success")
+    return _back_to_run(round_id)
+
+
+_RULE_MESSAGES = {
+    "pin": "Pinned: the pair stays in every later run. Run the optimiser again to apply it.",
+    "forbid": "Forbidden: the pair will not be proposed again.",
+    "clear": "The pin or ban on that pair has been removed.",
+}
+
+
+def _back_to_run(round_id: int):
+    run_id = request.form.get("run_id", "")
+    if run_id.isdigit():
+        return redirect(url_for("matching.run_page", round_id=round_id, run_id=int(run_id)))
+    return redirect(url_for("matching.runs", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/remove", methods=["POST"])
+@roles_required(*COORDINATORS)
+def remove_pair(round_id: int, run_id: int):
+    _checked_post()
+    db = get_session()
+    run = _run(_round(round_id), run_id)
+    try:
+        decisions.remove_pair(db, run, current_user, _int_field("mentor_id"),
+                              _int_field("mentee_id"), request.form.get("reason", ""),
+                              ip=_ip())
+    except decisions.DecisionError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash("The pair has been taken out of this proposal.", "success")
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/approve", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+@recent_sign_in_required
+def approve(round_id: int, run_id: int):
+    """One step: check what will change, give a reason if you like, approve."""
+    db = get_session()
+    programme_round = _round(round_id)
+    run = _run(programme_round, run_id)
+    errors: dict[str, str] = {}
+    reason = request.form.get("reason", "").strip()
+    if request.method == "POST":
+        _checked_post()
+        if len(reason) > 1000:
+            errors["reason"] = "Enter a reason of no more than 1000 characters"
+        else:
+            try:
+                result = decisions.approve_run(db, run, current_user, utcnow(), reason,
+                                               ip=_ip())
+            except decisions.DecisionError as exc:
+                db.rollback()
+                errors[""] = str(exc)
+            else:
+                db.commit()
+                flash(_approved_message(result), "success")
+                return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
+    plan = decisions.plan_changes(db, run)
+    review = proposal.read_proposal(db, run)
+    status = 400 if errors else 200
+    return render_template("matching/approve.html", programme_round=programme_round, run=run,
+                           plan=plan, review=review, errors=errors, reason=reason), status
+
+
+def _approved_message(result: decisions.ApprovalResult) -> str:
+    parts = [f"{result.pairs} new match{'es' if result.pairs != 1 else ''}",
+             f"{result.exchanges} exchange{'s' if result.exchanges != 1 else ''} booked"]
+    if result.moved:
+        parts.append(f"{result.moved} moved")
+    if result.cancelled:
+        parts.append(f"{result.cancelled} cancelled")
+    return "Approved and published: " + ", ".join(parts) + ". Leaders are being emailed."
+
+
+@bp.route("/rounds/<int:round_id>/runs/compare")
+@roles_required(*COORDINATORS)
+def compare(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    try:
+        run_a = _run(programme_round, int(request.args.get("a", "")))
+        run_b = _run(programme_round, int(request.args.get("b", "")))
+    except ValueError:
+        abort(404)
+    if not (run_a.solution and run_b.solution):
+        abort(404)
+    return render_template("matching/compare.html", programme_round=programme_round,
+                           comparison=proposal.compare(db, run_a, run_b))
+
+
+# --- changes after approval -----------------------------------------------------------------
+
+
+@bp.route("/rounds/<int:round_id>/changes")
+@roles_required(*COORDINATORS)
+def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    db = get_session()
+    programme_round = _round(round_id)
+    pending = changes_service.pending_changes(db, programme_round, utcnow())
+    names = changes_service.names_of(db, programme_round)
+    affected = sorted({leader for change in pending for leader in change.leader_ids},
+                      key=lambda leader: names.get(leader, ""))
+    return render_template(
+        "matching/changes.html", programme_round=programme_round, changes=pending,
+        affected=[(leader, names.get(leader, f"Leader {leader}")) for leader in affected],
+        since=changes_service.last_approval(db, programme_round), errors=errors or {},
+        active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
+    ), status
+
+
+@bp.route("/rounds/<int:round_id>/changes/reoptimise", methods=["POST"])
+@roles_required(*COORDINATORS)
+def reoptimise(round_id: int):
+    """A local run around the chosen leaders; approving it applies only what it changes."""
+    _checked_post()
+    db = get_session()
+    programme_round = _round(round_id)
+    scope = [int(value) for value in request.form.getlist("leader") if value.isdigit()]
+    try:
+        run = runs.request_run(db, programme_round, current_user, scope=scope,
+                               time_limit=runs.TIME_LIMITS[0],
+                               note=request.form.get("note", "") or "Changes after approval",
+                               ip=_ip())
+    except runs.RunError as exc:
+        db.rollback()
+        return changes(round_id, errors={"leader": str(exc)}, status=400)
+    db.commit()
+    flash("A local re-optimisation is queued. Check what it would change, then approve it.",
+          "success")
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run.id))

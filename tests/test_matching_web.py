@@ -1,0 +1,226 @@
+"""The coordinator's matching pages: start a run, follow it, review, pin/forbid/remove, approve
+(with a recent sign-in), compare runs, handle changes after approval. Leaders are kept out."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from mentoring.access import SIGNED_IN_AT
+from mentoring.matching.runs import run_queued_optimisations
+from mentoring.models import Match, Notification, OptimiserRun, utcnow
+
+from conftest import TEST_PASSWORD, csrf_token
+from matching_world import make_round, worker
+
+
+@pytest.fixture
+def small(factory):
+    return make_round(factory, mentors=2, mentees=3)
+
+
+def start_run(client, small, **data):
+    url = f"/rounds/{small.round.id}/runs/new"
+    return client.post_form(url, {"time_limit": "30", **data},
+                            form_page=f"/rounds/{small.round.id}/runs")
+
+
+def finished_run(app, db, client, small) -> OptimiserRun:
+    response = start_run(client, small)
+    assert response.status_code == 302
+    run_queued_optimisations(worker(app))
+    run = db.exec(select(OptimiserRun).order_by(OptimiserRun.id.desc())).first()
+    db.refresh(run)
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def test_leaders_cannot_see_or_use_matching(leader_client, small):
+    base = f"/rounds/{small.round.id}"
+    for url in (f"{base}/runs", f"{base}/changes"):
+        assert leader_client.get(url).status_code == 403
+    # With a valid CSRF token, so it is the role that keeps them out.
+    for url in (f"{base}/runs/new", f"{base}/pairs", f"{base}/changes/reoptimise"):
+        response = leader_client.post_form(url, {"time_limit": "30"}, form_page="/home")
+        assert response.status_code == 403
+    assert leader_client.post_form(f"{base}/runs/new", {}, form_page="/home").status_code == 403
+
+
+def test_a_coordinator_starts_a_run_and_sees_it_queued(coordinator_client, small, db):
+    response = start_run(coordinator_client, small, note="First look")
+    assert response.status_code == 302
+    run = db.exec(select(OptimiserRun)).one()
+    assert response.headers["Location"].endswith(f"/runs/{run.id}")
+    page = coordinator_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Waiting for the worker" in page and "Cancel this run" in page
+    progress = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}/progress")
+    assert progress.json == {"status": "queued", "stage": "queued", "progress": 0.0,
+                             "cancel_requested": False}
+    # A second run is refused while the first waits, with the reason beside the field.
+    again = start_run(coordinator_client, small)
+    assert again.status_code == 302 or again.status_code == 400
+    assert len(db.exec(select(OptimiserRun)).all()) == 1
+
+
+def test_a_bad_time_limit_is_explained_and_the_note_kept(coordinator_client, small, db):
+    response = start_run(coordinator_client, small, time_limit="999999", note="keep me")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Choose one of the time limits offered" in page and "keep me" in page
+    assert db.exec(select(OptimiserRun)).all() == []
+
+
+def test_the_review_page_shows_pairs_reasons_dates_and_unmatched(app, db, coordinator_client,
+                                                                 small):
+    run = finished_run(app, db, coordinator_client, small)
+    page = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}").get_data(
+        as_text=True)
+    assert "Mentees matched" in page and "2 of 3 (67%)" in page
+    for pair in run.solution["pairs"]:
+        assert f'name="mentee_id" value="{pair["mentee"]}"' in page
+    assert "out of 10" in page and "visits" in page
+    assert "Not matched" in page and "Review and approve" in page
+    filtered = coordinator_client.get(
+        f"/rounds/{small.round.id}/runs/{run.id}?borough=bromley").get_data(as_text=True)
+    assert "0 of 2 pairs (filtered)" in filtered
+
+
+def test_problem_and_solution_download_as_the_optimiser_format(app, db, coordinator_client,
+                                                               small):
+    run = finished_run(app, db, coordinator_client, small)
+    response = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}/problem.json")
+    assert response.status_code == 200 and "attachment" in response.headers[
+        "Content-Disposition"]
+    document = json.loads(response.data)
+    assert document["format"] == "mentoring-problem/1" and "mentoring_context" not in document
+    solution = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}/solution.json")
+    assert json.loads(solution.data)["pairs"] == run.solution["pairs"]
+
+
+def test_a_run_of_another_round_is_not_found(app, db, factory, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    other = factory.programme_round()
+    assert coordinator_client.get(f"/rounds/{other.id}/runs/{run.id}").status_code == 404
+    assert coordinator_client.get(f"/rounds/{small.round.id + 999}/runs").status_code == 404
+
+
+def test_pin_forbid_and_remove_from_the_review_page(app, db, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    review = f"/rounds/{small.round.id}/runs/{run.id}"
+    first, second = run.solution["pairs"]
+    ids = lambda pair: {"mentor_id": pair["mentor"], "mentee_id": pair["mentee"],  # noqa: E731
+                        "run_id": str(run.id)}
+    response = coordinator_client.post_form(f"/rounds/{small.round.id}/pairs",
+                                            {**ids(first), "rule": "pin"}, form_page=review)
+    assert response.status_code == 302 and response.headers["Location"].endswith(review)
+    assert db.exec(select(Match.pinned)).all() == [True]
+    coordinator_client.post_form(f"/rounds/{small.round.id}/pairs",
+                                 {**ids(second), "rule": "forbid"}, form_page=review)
+    db.refresh(run)
+    assert len(run.solution["pairs"]) == 1  # forbidding also takes it out of this proposal
+    page = coordinator_client.get(review).get_data(as_text=True)
+    assert "Pinned" in page and "Removed from this proposal by coordinator@" in page
+    # Remove the pinned pair too: nothing left to approve.
+    coordinator_client.post_form(f"{review}/remove", ids(first), form_page=review)
+    db.refresh(run)
+    assert run.solution["pairs"] == []
+
+
+def test_decisions_need_the_csrf_token(app, db, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    pair = run.solution["pairs"][0]
+    response = coordinator_client.client.post(
+        f"/rounds/{small.round.id}/runs/{run.id}/remove",
+        data={"mentor_id": pair["mentor"], "mentee_id": pair["mentee"]})
+    assert response.status_code == 400
+    db.refresh(run)
+    assert len(run.solution["pairs"]) == 2
+
+
+def test_approval_shows_what_will_change_then_publishes(app, db, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
+    page = coordinator_client.get(url).get_data(as_text=True)
+    assert "2 new matches" in page and "4 exchanges booked" in page
+    response = coordinator_client.post_form(url, {"reason": "Balanced across sectors"})
+    assert response.status_code == 302
+    assert "Approved and published: 2 new matches, 4 exchanges booked" in \
+        coordinator_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert {m.status for m in db.exec(select(Match)).all()} == {"approved"}
+    assert db.exec(select(Notification).where(Notification.kind == "exchange-confirmed")).all()
+    again = coordinator_client.post_form(url, {"reason": ""}, form_page=url)
+    assert again.status_code == 200 or again.status_code == 400
+    assert len(db.exec(select(Match)).all()) == 2
+
+
+def test_approval_needs_a_recent_sign_in(app, db, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
+    with coordinator_client.client.session_transaction() as session:
+        session[SIGNED_IN_AT] = int(time.time()) - 3600
+    response = coordinator_client.get(url)
+    assert response.status_code == 302 and "/sign-in/confirm" in response.headers["Location"]
+    confirm = coordinator_client.client.get(response.headers["Location"])
+    token = csrf_token(confirm.get_data(as_text=True))
+    wrong = coordinator_client.client.post(response.headers["Location"],
+                                           data={"csrf_token": token, "password": "nope"})
+    assert wrong.status_code == 400 and "Your password is not right" in wrong.get_data(
+        as_text=True)
+    right = coordinator_client.client.post(response.headers["Location"],
+                                           data={"csrf_token": token, "password": TEST_PASSWORD})
+    assert right.status_code == 302 and right.headers["Location"].endswith(url)
+    assert coordinator_client.get(url).status_code == 200
+    assert db.exec(select(Match)).all() == []  # nothing approved on the way
+
+
+def test_a_stale_approval_post_is_not_carried_out(app, db, coordinator_client, small):
+    run = finished_run(app, db, coordinator_client, small)
+    url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
+    page = coordinator_client.get(url)
+    token = csrf_token(page.get_data(as_text=True))
+    with coordinator_client.client.session_transaction() as session:
+        session[SIGNED_IN_AT] = int(time.time()) - 3600
+    response = coordinator_client.client.post(url, data={"csrf_token": token},
+                                              headers={"Referer": f"http://localhost{url}"})
+    assert response.status_code == 302 and "/sign-in/confirm" in response.headers["Location"]
+    assert db.exec(select(Match)).all() == []
+
+
+def test_compare_two_runs(app, db, coordinator_client, small):
+    first = finished_run(app, db, coordinator_client, small)
+    second = finished_run(app, db, coordinator_client, small)
+    page = coordinator_client.get(
+        f"/rounds/{small.round.id}/runs/compare?a={first.id}&b={second.id}")
+    assert page.status_code == 200
+    assert "have the same mentor in both runs" in page.get_data(as_text=True)
+    assert coordinator_client.get(
+        f"/rounds/{small.round.id}/runs/compare?a={first.id}&b=x").status_code == 404
+
+
+def test_a_decline_shows_on_the_changes_page_and_is_re_optimised_locally(
+        app, db, coordinator_client, small):
+    from mentoring.exchanges.services import decline_match
+
+    run = finished_run(app, db, coordinator_client, small)
+    url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
+    coordinator_client.post_form(url, {"reason": ""})
+    match = db.exec(select(Match)).first()
+    mentee = next(p for p in small.mentees if p.id == match.mentee_id)
+    decline_match(db, mentee, mentee.user, match.id, "I know them already", True,
+                  utcnow() + timedelta(seconds=1))
+    db.commit()
+    changes = f"/rounds/{small.round.id}/changes"
+    page = coordinator_client.get(changes).get_data(as_text=True)
+    assert "I know them already" in page and "Re-optimise these leaders" in page
+    response = coordinator_client.post_form(f"{changes}/reoptimise",
+                                            {"leader": [str(match.mentee_id),
+                                                        str(match.mentor_id)]})
+    assert response.status_code == 302
+    local = db.exec(select(OptimiserRun).where(OptimiserRun.kind == "local")).one()
+    assert sorted(local.scope) == sorted([match.mentee_id, match.mentor_id])
+    nothing = coordinator_client.post_form(f"{changes}/reoptimise", {}, form_page=changes)
+    assert nothing.status_code == 400
