@@ -34,10 +34,8 @@ def world(factory, leader) -> World:
     other = factory.mentor(email="leader.b@example.org", name="Ben Mentor")
     factory.participant(programme_round, leader)
     factory.participant(programme_round, other)
-    world = World(leader_a=leader, leader_b=other, programme_round=programme_round,
-                  **leader_a_matched(factory, leader, other, programme_round))
-    world.run = stored_run(factory.session, programme_round, other, leader)
-    return world
+    return World(leader_a=leader, leader_b=other, programme_round=programme_round,
+                 **leader_a_matched(factory, leader, other, programme_round))
 
 
 def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
@@ -55,7 +53,9 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     past = factory.exchange(match, datetime(2024, 3, 5, 9, 0, tzinfo=UTC),
                             host_id=leader_a.id, visitor_id=leader_b.id)
     token = create_calendar_token(factory.session, leader_a, leader_a.user)
-    return {"match": match, "exchange": exchange, "past_exchange": past, "calendar_token": token}
+    run = stored_run(factory.session, programme_round, leader_b, leader_a)
+    return {"match": match, "exchange": exchange, "past_exchange": past, "calendar_token": token,
+            "run": run}
 
 
 def page_url(app, page: Page, world=None) -> str:
