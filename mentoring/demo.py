@@ -766,7 +766,7 @@ def _fill_profile(rng: Random, person: _Leader) -> None:
         person.job_title = rng.choice(senior_titles)
         person.mentor_capacity = rng.choices((1, 2, 3), weights=(45, 40, 15))[0]
         person.wants_mentor = rng.random() < 0.1  # a mentor who also wants one, a step up
-        person.can_host = rng.random() < 0.6
+        person.can_host = rng.random() < 0.9
         person.max_hosted_per_week = rng.choices((1, 2, 3), weights=(55, 35, 10))[0]
         person.strengths = _topics(rng, person.profession, rng.randint(3, 5))
         person.goals = (
@@ -779,7 +779,7 @@ def _fill_profile(rng: Random, person: _Leader) -> None:
         person.job_title = rng.choice(junior_titles)
         person.mentor_capacity = 0
         person.wants_mentor = True
-        person.can_host = rng.random() < 0.3
+        person.can_host = rng.random() < 0.8
         person.max_hosted_per_week = 1
         person.strengths = _topics(rng, person.profession, rng.randint(1, 2))
         person.goals = _topics(rng, person.profession, rng.randint(2, 4), avoid=person.strengths)

@@ -147,6 +147,9 @@ def _unmatched_reason(data: Data, cands: Candidates, e: int, full: set[int],
     if K > 0 and info.common == 0:
         return "no common free slots with any candidate mentor"
     mine = pairs_of_mentee.get(e, [])
+    if K >= 2 and not mine and data.rules.reciprocal and data.leaders[e].max_hosted_per_week == 0:
+        return ("cannot host a visit, and this round's exchanges are reciprocal "
+                "(each leader hosts at least one)")
     if K > 0 and not mine:
         return (f"too few common free slots with every candidate mentor for {K} exchanges "
                 f"at least {data.d} days apart")

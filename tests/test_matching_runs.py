@@ -140,3 +140,31 @@ def test_runs_are_listed_newest_first(app, db, small, coordinator):
     assert [run.id for run in runs.runs_of(db, small.round)] == [second.id, first.id]
     assert runs.active_run(db, small.round).id == second.id
     assert isinstance(first, OptimiserRun)
+
+
+def test_a_run_abandoned_by_a_stopped_worker_is_failed_and_frees_the_round(
+        app, db, small, coordinator):
+    from datetime import timedelta
+
+    from mentoring.models import utcnow
+
+    run = request_run(db, small.round, coordinator, time_limit=30)
+    db.commit()
+    runs._claim_next(worker(app))
+    db.refresh(run)
+    run.started_at = utcnow() - timedelta(minutes=3)  # 30 s limit, 30 s grace, 60 s margin
+    db.add(run)
+    db.commit()
+    assert runs.fail_abandoned_runs(worker(app)) == 1
+    db.refresh(run)
+    assert run.status == "failed" and "worker stopped" in run.error
+    assert request_run(db, small.round, coordinator).status == "queued"
+
+
+def test_a_run_within_its_time_is_left_alone(app, db, small, coordinator):
+    run = request_run(db, small.round, coordinator, time_limit=30)
+    db.commit()
+    runs._claim_next(worker(app))
+    assert runs.fail_abandoned_runs(worker(app)) == 0
+    db.refresh(run)
+    assert run.status == "running"

@@ -42,6 +42,7 @@ DEFAULT_TIME_LIMIT = 60
 # Beyond its own time limit the solver gets this long to stop before the worker ends it.
 GRACE_SECONDS = 30
 PROGRESS_EVERY_SECONDS = 1.0
+ABANDONED_AFTER_SECONDS = 60  # beyond time limit and grace: the worker must have gone
 RUNNABLE_ROUND_STATUSES = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
 CONTEXT_KEY = "mentoring_context"  # our additions to the stored problem document
 
@@ -120,6 +121,7 @@ def cancel_run(session: Session, run: OptimiserRun, user: User, *, ip: str = "")
 
 def run_queued_optimisations(context: WorkerContext, *, max_runs: int = 10) -> int:
     """Worker job: claim and carry out queued runs, oldest first. Returns how many ran."""
+    fail_abandoned_runs(context)
     done = 0
     while done < max_runs:
         run_id = _claim_next(context)
@@ -128,6 +130,24 @@ def run_queued_optimisations(context: WorkerContext, *, max_runs: int = 10) -> i
         execute_run(context, run_id)
         done += 1
     return done
+
+
+def fail_abandoned_runs(context: WorkerContext) -> int:
+    """A run still `running` well past its time limit lost its worker (stopped or killed):
+    mark it failed so that the round can be optimised again."""
+    now = utcnow()
+    with session_scope(context.session_factory) as session:
+        stuck = [
+            run for run in session.exec(
+                select(OptimiserRun).where(OptimiserRun.status == RunStatus.RUNNING)).all()
+            if run.started_at is None or (now - run.started_at).total_seconds()
+            > run.time_limit_seconds + GRACE_SECONDS + ABANDONED_AFTER_SECONDS
+        ]
+        for run in stuck:
+            run.status, run.stage, run.finished_at = RunStatus.FAILED, RunStatus.FAILED, now
+            run.error = "The worker stopped while this run was in progress: run it again"
+            session.add(run)
+        return len(stuck)
 
 
 def _claim_next(context: WorkerContext) -> int | None:
