@@ -12,11 +12,15 @@ from flask.cli import FlaskGroup, routes_command, shell_command
 from pydantic import ValidationError
 from werkzeug.serving import run_simple
 
-from mentoring import create_app
+from mentoring import create_app, logs
 
 
 def _create_app():
-    return create_app()
+    app = create_app()
+    settings = app.extensions["mentoring.settings"]
+    # Commands (the worker above all) log like the web app: JSON lines in production.
+    logs.configure(settings.log_format, settings.log_level)
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 ENVIRONMENTS = ("development", "testing", "production")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Placeholder values people copy from examples; never accepted as a real secret.
 KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development", "test"}
 MIN_SECRET_LENGTH = 32
@@ -28,6 +30,13 @@ class Settings:
     base_url: str
     instance_path: Path
     mail_dir: Path
+    # Sessions end after this long without a request, and this long after signing in.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 8
+    # How many reverse proxies in front of the app set X-Forwarded-* (0: trust none).
+    trusted_proxies: int = 0
+    log_format: str = "json"
+    log_level: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,6 +87,14 @@ def load_settings(
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'mentoring.db'}"
     base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # JSON lines for log collectors in production; readable text while developing.
+    log_format = env.get("LOG_FORMAT", "json" if environment == "production" else "text")
+    log_format = log_format.strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -87,7 +104,21 @@ def load_settings(
         base_url=base_url,
         instance_path=instance,
         mail_dir=instance / "mail",
+        session_idle_minutes=_whole_number(env, "SESSION_IDLE_MINUTES", 30, minimum=1),
+        session_max_hours=_whole_number(env, "SESSION_MAX_HOURS", 8, minimum=1),
+        trusted_proxies=_whole_number(env, "TRUSTED_PROXIES", 0, minimum=0),
+        log_format=log_format,
+        log_level=log_level,
     )
+
+
+def _whole_number(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return int(text)
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""Wiring of the web layer: templates, sign-in, CSRF, security headers, blueprints."""
+"""Wiring of the web layer: templates, sign-in, sessions, CSRF, security headers, logging,
+blueprints."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mentoring.config import Settings
 from mentoring.vocab import Role
@@ -34,19 +36,36 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
-        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        # Sessions end sooner, after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in all
+        # (mentoring.auth.sessions); the cookie itself lasts until the browser closes.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_max_hours),
+        # Remember-me is off: nothing calls login_user(remember=True), so no remember cookie is
+        # ever set (tests/test_sessions.py). These settings only harden it should that change.
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=settings.session_max_hours),
         "REMEMBER_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": settings.session_max_hours * 3600,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "TESTING": settings.environment == "testing",
     }
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined}
+    from mentoring import logs
+    from mentoring.auth.sessions import enforce_timeouts
+
+    settings: Settings = app.extensions["mentoring.settings"]
+    if settings.trusted_proxies:
+        # Behind N proxies, the Nth-from-last X-Forwarded-For entry is the client (the audit
+        # log's address); without proxies, those headers are anyone's to forge and are ignored.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    logs.init_app(app)
+    # Autoescape every template, not only *.html: the NHS.UK macros are *.jinja files, and
+    # without this the text and values passed to them (names, emails, errors) are not escaped.
+    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined,
+                         "autoescape": True}
     app.jinja_loader = ChoiceLoader(
         [FileSystemLoader(str(TEMPLATES_DIR)), PackageLoader("nhsuk_frontend_jinja")]
     )
@@ -82,6 +101,7 @@ def init_app(app: Flask) -> None:
     init_errors(app)
 
     app.before_request(_make_csp_nonce)
+    app.before_request(enforce_timeouts)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)
 

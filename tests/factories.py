@@ -12,6 +12,7 @@ from mentoring.models import (
     Availability,
     Exchange,
     ExchangeBooking,
+    Feedback,
     LeaderProfile,
     Match,
     Organisation,
@@ -105,6 +106,14 @@ class Factory:
             "uid": f"exchange-{next(_counter)}@test",
         } | fields
         return self._save(Exchange(match_id=match.id, starts_at=starts_at, **values))
+
+    def feedback(self, exchange: Exchange, leader: LeaderProfile, **fields) -> Feedback:
+        """Feedback by `leader` on `exchange`, with the author's profession and sector kept."""
+        match = self.session.get(Match, exchange.match_id)
+        values = {"rating": 4, "author_profession": leader.profession,
+                  "author_sector": leader.sector} | fields
+        return self._save(Feedback(exchange_id=exchange.id, round_id=match.round_id,
+                                   leader_id=leader.id, **values))
 
     def matched(self, mentee: LeaderProfile, mentor: LeaderProfile | None = None,
                 status: str = "approved", upcoming_at: datetime | None = None,

@@ -3,6 +3,7 @@ or critical accessibility violations (axe, WCAG 2.2 AA) in a real browser."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -53,6 +54,13 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     past = factory.exchange(match, datetime(2024, 3, 5, 9, 0, tzinfo=UTC),
                             host_id=leader_a.id, visitor_id=leader_b.id)
     token = create_calendar_token(factory.session, leader_a, leader_a.user)
+    # Insights (issue 7): leader B's feedback on the past exchange, and a published "you said,
+    # we did" page that leader A can read.
+    factory.feedback(past, leader_b, rating=4, learned="How a GP practice runs its huddles")
+    programme_round.you_said_we_did = "You asked for more notice. We now book four weeks ahead."
+    programme_round.you_said_we_did_published_at = datetime(2024, 4, 1, tzinfo=UTC)
+    factory.session.add(programme_round)
+    factory.session.flush()
     run = stored_run(factory.session, programme_round, leader_b, leader_a)
     return {"match": match, "exchange": exchange, "past_exchange": past, "calendar_token": token,
             "run": run}
@@ -114,15 +122,47 @@ def test_unknown_pages_get_the_service_404_page(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_every_page_sends_security_headers(app, clients, world):
+CSP_NONCE = re.compile(r"script-src 'self' 'nonce-([A-Za-z0-9_-]{16,})'")
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+# Pages with secrets in their address (the calendar feed) send no referrer at all.
+STRICT_REFERRER_POLICIES = {"strict-origin-when-cross-origin", "no-referrer"}
+
+
+def assert_security_headers(response, where: str, *, https: bool) -> str:
+    """CSP with a fresh nonce that every script on the page carries, no framing, no sniffing, a
+    referrer policy, and HSTS exactly when served over HTTPS. Returns the nonce.
+    (tests/test_operations.py runs it over HTTPS.)"""
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, where
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, where
+    nonce = CSP_NONCE.search(csp)
+    assert nonce, f"{where}: no script nonce in {csp}"
+    if response.mimetype == "text/html" and not 300 <= response.status_code < 400:
+        scripts = SCRIPT_TAG.findall(response.get_data(as_text=True))
+        assert scripts, f"{where}: the NHS.UK frontend's scripts are missing"
+        for tag in scripts:
+            assert f'nonce="{nonce.group(1)}"' in tag, f"{where}: {tag} lacks the nonce"
+    assert response.headers["X-Content-Type-Options"] == "nosniff", where
+    assert response.headers["Referrer-Policy"] in STRICT_REFERRER_POLICIES, where
+    hsts = response.headers.get("Strict-Transport-Security")
+    if https:
+        assert hsts and "max-age=31536000" in hsts, where
+    else:
+        assert hsts is None, f"{where}: HSTS over plain HTTP"
+    return nonce.group(1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_sends_security_headers(app, clients, world, role):
+    nonces = set()
     for page in PAGES:
-        response = clients["leader"].get(page_url(app, page, world))
+        if not page.allows(role):
+            continue
+        response = clients[role].get(page_url(app, page, world))
         response.close()
-        csp = response.headers["Content-Security-Policy"]
-        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
-        assert "'unsafe-inline'" not in csp
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"]
+        nonces.add(assert_security_headers(response, f"{page.endpoint} as {role}",
+                                           https=False))
+    assert len(nonces) == len([page for page in PAGES if page.allows(role)]), "nonce reused"
 
 
 def test_healthz_checks_the_database(client):

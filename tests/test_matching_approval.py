@@ -224,3 +224,40 @@ def test_a_decline_is_re_optimised_locally_and_nothing_else_moves(app, db, facto
     db.refresh(kept)
     assert kept.status == "approved"
     assert pending_changes(db, people.round, later + timedelta(minutes=6)) == []
+
+
+def test_an_exchange_that_no_longer_fits_is_moved_not_rebooked(app, db, factory, coordinator):
+    from mentoring.matching.changes import pending_changes
+    from mentoring.models import Availability
+    from mentoring.slots import half_day_of
+
+    people = make_round(factory, mentors=1, mentees=1, days=(1, 8, 15, 22, 29))
+    run = solved(app, db, people.round, coordinator)
+    approve_run(db, run, coordinator, NOW)
+    db.commit()
+    first = db.exec(select(Exchange).order_by(Exchange.starts_at)).first()
+    uid, sequence = first.uid, first.sequence
+    day, period = half_day_of(first.starts_at)
+    mentee = people.mentees[0]
+    gone = db.exec(select(Availability).where(
+        Availability.leader_id == mentee.id, Availability.day == day,
+        Availability.period == period)).one()
+    db.delete(gone)
+    db.commit()
+    changes = pending_changes(db, people.round, NOW)
+    assert [change.kind for change in changes] == ["unavailable"]
+    assert "Mentee 1 no longer free" in changes[0].detail
+    local = solved(app, db, people.round, coordinator, scope=list(changes[0].leader_ids))
+    plan = plan_changes(db, local)
+    assert [moved.exchange.id for moved in plan.moved_exchanges] == [first.id]
+    assert not plan.new_pairs and not plan.new_exchanges and not plan.cancelled_exchanges
+    approve_run(db, local, coordinator, NOW + timedelta(minutes=1))
+    db.commit()
+    db.refresh(first)
+    assert first.uid == uid and first.sequence == sequence + 1  # the same calendar entry
+    assert half_day_of(first.starts_at) != (day, period)
+    updates = db.exec(select(Notification).where(Notification.kind == "exchange-updated")).all()
+    assert {n.recipient_email for n in updates} == {people.mentors[0].user.email,
+                                                   mentee.user.email}
+    assert count(db, ExchangeBooking, ExchangeBooking.exchange_id == first.id) == 2
+    assert pending_changes(db, people.round, NOW + timedelta(minutes=2)) == []

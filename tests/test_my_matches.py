@@ -171,7 +171,7 @@ def test_declining_through_the_form(db, leader_client, pair):
 
 def test_exchange_page_shows_time_place_host_and_preparation(leader_client, pair):
     html = leader_client.get(f"/exchanges/{pair.upcoming.id}").get_data(as_text=True)
-    for text in ("Ben Mentor", "Guy's Hospital", "Read the team's plan",
+    for text in ("Ben Mentor", "Guy&#39;s Hospital", "Read the team&#39;s plan",
                  "9:00am to 1:00pm", "Cancel this exchange", "Ask to move this exchange"):
         assert text in html
 

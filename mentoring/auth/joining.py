@@ -15,8 +15,19 @@ from sqlmodel import Session, select
 from mentoring import audit
 from mentoring.auth.services import create_user, find_user, normalise_email, set_password
 from mentoring.auth.tokens import make_token, read_token
-from mentoring.models import Invitation, ProgrammeRound, User, utcnow
+from mentoring.models import (
+    Invitation,
+    LeaderProfile,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+    utcnow,
+)
 from mentoring.notifications.outbox import enqueue
+from mentoring.vocab import Role
+
+# The pre-filled answer an admin's invitation uses to grant a coordinator's or admin's role.
+INVITED_ROLE = "account_role"
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,7 @@ def consume_sign_in_link(session: Session, secret: str, token: str, *, ip: str =
 def invite(
     session: Session, links: Links, email: str, *, invited_by: User,
     programme_round: ProgrammeRound | None = None, prefill: dict[str, Any] | None = None,
+    ip: str = "",
 ) -> Invitation:
     """Invite someone by email (idempotent per round and email: a second call updates the
     pre-filled answers and sends nothing new)."""
@@ -166,8 +178,11 @@ def invite(
                  "name": invitation.prefill.get("name", "")},
         round_id=round_id,
     )
-    audit.record(session, "invitation.sent", actor=invited_by, obj=invitation,
-                 detail={"email": email})
+    detail = {"email": email}
+    if invitation.prefill.get(INVITED_ROLE):
+        detail["role"] = invitation.prefill[INVITED_ROLE]
+    audit.record(session, "invitation.sent", actor=invited_by, obj=invitation, detail=detail,
+                 ip=ip)
     return invitation
 
 
@@ -182,12 +197,62 @@ def invitation_for(session: Session, secret: str, token: str) -> Invitation | No
 def accept_invitation(
     session: Session, invitation: Invitation, password: str, *, ip: str = ""
 ) -> User:
-    """Create the invited person's account, verified (the link proves the address)."""
-    user = create_user(session, invitation.email, password, verified=True)
+    """Create the invited person's account, verified (the link proves the address), with the
+    role the invitation grants (see `invited_role`)."""
+    role = invited_role(session, invitation)
+    user = create_user(session, invitation.email, password, role, verified=True)
     invitation.accepted_at = utcnow()
     session.add(invitation)
-    audit.record(session, "invitation.accepted", actor=user, obj=invitation, ip=ip)
+    audit.record(session, "invitation.accepted", actor=user, obj=invitation, ip=ip,
+                 detail={"role": role})
     return user
+
+
+def invited_role(session: Session, invitation: Invitation) -> str:
+    """A leader's account, unless an admin invited a coordinator or an admin. Pre-filled answers
+    also come from coordinators' invitations and imports, so a role there counts only on an
+    invitation without a round, sent by someone who is an active admin when it is accepted
+    (an admin who has since lost the role has their invitations' roles lapse with it)."""
+    role = (invitation.prefill or {}).get(INVITED_ROLE)
+    if role not in (Role.COORDINATOR, Role.ADMIN) or invitation.round_id is not None:
+        return Role.LEADER
+    inviter = session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    if inviter is None or inviter.role != Role.ADMIN or not inviter.is_active:
+        return Role.LEADER
+    return role
+
+
+# Rounds an accepted invitation still leads into (a closed round takes nobody new).
+JOINABLE_ROUND_STATUSES = ("draft", "open", "matching", "published")
+
+
+def join_invited_rounds(session: Session, profile: LeaderProfile, user: User) -> list[int]:
+    """Make a newly profiled leader a participant of every round they were invited to.
+
+    An invitation is accepted before the person has a profile, and a participant needs one, so
+    this runs when the profile is first saved. Returns the round ids joined."""
+    rows = session.exec(
+        select(Invitation, ProgrammeRound)
+        .join(ProgrammeRound, ProgrammeRound.id == Invitation.round_id)
+        .where(Invitation.email == user.email,
+               ProgrammeRound.status.in_(JOINABLE_ROUND_STATUSES))  # type: ignore[attr-defined]
+    ).all()
+    joined = []
+    for invitation, programme_round in rows:
+        existing = session.exec(
+            select(RoundParticipant).where(RoundParticipant.round_id == programme_round.id,
+                                           RoundParticipant.leader_id == profile.id)
+        ).first()
+        if existing is None:
+            session.add(RoundParticipant(round_id=programme_round.id, leader_id=profile.id))
+            audit.record(session, "round.joined", actor=user, obj=programme_round,
+                         detail={"invitation_id": invitation.id})
+            joined.append(programme_round.id)
+        if invitation.accepted_at is None:  # e.g. someone who already had an account
+            invitation.accepted_at = utcnow()
+            session.add(invitation)
+    session.flush()
+    return joined
 
 
 def _send(session: Session, user: User, key: str, subject: str, template: str,

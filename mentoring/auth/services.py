@@ -53,6 +53,28 @@ def end_all_sessions(user: User) -> None:
     user.session_version += 1
 
 
+def sign_out_everywhere(session: Session, user: User, *, ip: str = "") -> None:
+    """The user ends all their own sessions (a lost phone, a shared computer)."""
+    end_all_sessions(user)
+    session.add(user)
+    audit.record(session, "user.sessions_ended", actor=user, obj=user, detail={"by": "self"},
+                 ip=ip)
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, *, ip: str = ""
+) -> None:
+    """A signed-in user changes their password: the current one first (throttled like a sign-in,
+    so a session left open cannot be used to guess it), then the new one is validated. Every
+    session ends, including this one (the view signs this one in again)."""
+    if not current:
+        raise AccountError("Enter your current password")
+    if not confirm_password(session, user, current, ip=ip):
+        raise AccountError("Your current password is not right")
+    set_password(session, user, new)  # raises ValidationError for a weak password
+    audit.record(session, "password.changed", actor=user, obj=user, ip=ip)
+
+
 def authenticate(session: Session, email: str, password: str, *, ip: str = "") -> User | None:
     """The user, or None for a wrong email or password. Raises Throttled after repeated failures
     for the account or the address (checked before the password, so guessing stops)."""
@@ -105,9 +127,11 @@ __all__ = [
     "AccountError",
     "ValidationError",
     "authenticate",
+    "change_password",
     "create_user",
     "end_all_sessions",
     "find_user",
     "load_user_for_session",
     "set_password",
+    "sign_out_everywhere",
 ]

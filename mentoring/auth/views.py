@@ -1,4 +1,5 @@
-"""Sign in and out, registration, verification, password reset, sign-in links, invitations."""
+"""Sign in and out, registration, verification, password reset, sign-in links, invitations, and
+the signed-in user's account (password change, signing out everywhere)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from pydantic import ValidationError
 
-from mentoring.access import is_safe_redirect, mark_signed_in
-from mentoring.auth import joining, services
+from mentoring.access import (
+    is_safe_redirect,
+    mark_signed_in,
+    recent_sign_in_required,
+    roles_required,
+)
+from mentoring.auth import joining, services, sessions
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
+from mentoring.vocab import Role
 
 bp = Blueprint("auth", __name__)
 
@@ -38,6 +45,7 @@ def _start_session(user, next_url: str | None = None):
     session.clear()  # a fresh session on sign-in: no fixation
     login_user(user)
     mark_signed_in()
+    sessions.mark_active()
     return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
 
 
@@ -271,6 +279,8 @@ def join(token: str):
                     "password": "You already have an account: sign in instead"}
             else:
                 db.commit()
+                if user.role != Role.LEADER:  # a coordinator or admin an admin invited
+                    return _start_session(user)
                 response = _start_session(user, url_for("profile.overview"))
                 session["profile_draft"] = dict(invitation.prefill)
                 return response
@@ -278,3 +288,65 @@ def join(token: str):
                            title="Accept your invitation", email=invitation.email), (
         400 if errors else 200
     )
+
+
+# --- your account ----------------------------------------------------------------------------
+
+EVERYONE = (Role.LEADER, Role.COORDINATOR, Role.ADMIN)
+
+
+@bp.route("/account")
+@roles_required(*EVERYONE)
+def account():
+    settings = current_app.extensions["mentoring.settings"]
+    return render_template("auth/account.html", session_idle_minutes=settings.session_idle_minutes,
+                           session_max_hours=settings.session_max_hours)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+@recent_sign_in_required
+def change_password():
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if _posted(form):
+        current = request.form.get("current", "")
+        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
+        errors = {"current": "Enter your current password"} if not current else {}
+        errors |= _password_errors(password, confirm)
+        if not errors:
+            db = get_session()
+            user = current_user._get_current_object()
+            try:
+                services.change_password(db, user, current, password, ip=_ip())
+            except Throttled as exc:
+                errors = {"current": str(exc)}
+            except services.AccountError as exc:
+                errors = {"current": str(exc)}
+            except ValidationError as exc:
+                errors = field_errors(exc)
+            db.commit()  # a wrong current password is recorded (throttling, audit) too
+            if not errors:
+                # Every other session has ended with the new session version; this one goes on.
+                login_user(user)
+                mark_signed_in()
+                flash("Your password is changed. You have been signed out everywhere else.",
+                      "success")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form, errors=errors), (
+        400 if errors else 200
+    )
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@roles_required(*EVERYONE)
+def sign_out_everywhere():
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    services.sign_out_everywhere(db, current_user._get_current_object(), ip=_ip())
+    db.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out on every device, including this one.", "success")
+    return redirect(url_for("auth.sign_in"))

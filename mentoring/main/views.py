@@ -1,4 +1,4 @@
-"""Home pages per role, static pages, NHS.UK assets and the health check."""
+"""Home pages per role, static pages, NHS.UK assets and the health checks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from mentoring.db import get_session
 from mentoring.main import services
+from mentoring.migrate import head_revision
 from mentoring.vocab import Role
 from mentoring.web import NHSUK_ASSETS_DIR
 
@@ -52,9 +53,39 @@ def nhsuk_assets(filename: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness and database reachability, for load balancers and `make run` checks."""
+    """Liveness: the process answers and can reach its database (for `make run` checks and
+    load balancers). Say "restart me" only when this fails."""
     try:
         get_session().exec(sa.select(1)).one()
     except sa.exc.SQLAlchemyError as exc:
         return {"status": "error", "database": type(exc).__name__}, 503
     return {"status": "ok", "database": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: send traffic here only when the database answers and its schema is the one this
+    code expects (after an upgrade, until `mentoring db upgrade` has run, it is not)."""
+    try:
+        revision = _database_revision(get_session().connection())
+    except sa.exc.SQLAlchemyError as exc:
+        return {"status": "error", "reason": f"database unreachable ({type(exc).__name__})"}, 503
+    expected = head_revision()
+    if revision != expected:
+        return {
+            "status": "error",
+            "reason": f"database schema at {revision or 'nothing'}, this code needs {expected}: "
+            "run `mentoring db upgrade`",
+            "revision": revision,
+            "expected": expected,
+        }, 503
+    return {"status": "ok", "database": "ok", "revision": revision}
+
+
+def _database_revision(connection: sa.Connection) -> str | None:
+    """The schema's migration revision, None for an empty database. Read directly rather than
+    through alembic's MigrationContext (mentoring.migrate.current_revision), which logs two
+    lines each time: load balancers poll this every few seconds."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
+from mentoring import audit
 from mentoring.access import roles_required
 from mentoring.db import get_session
 from mentoring.exchanges.services import LeaderError, NotFound, profile_of
@@ -50,18 +51,28 @@ def _download(text: str, mimetype: str, extension: str) -> Response:
     )
 
 
+def _exported(kind: str) -> dict:
+    """The leader's data, with the export itself recorded (a security event, issue 8)."""
+    db = get_session()
+    data = services.export_data(db, current_user, utcnow())
+    me = current_user._get_current_object()
+    audit.record(db, "export.my_data", actor=me, obj=me,
+                 detail={"format": kind}, ip=request.remote_addr or "")
+    db.commit()
+    return data
+
+
 @bp.route("/export.json")
 @roles_required("leader")
 def export_json():
-    data = services.export_data(get_session(), current_user, utcnow())
+    data = _exported("json")
     return _download(json.dumps(data, indent=2, ensure_ascii=False), "application/json", "json")
 
 
 @bp.route("/export.csv")
 @roles_required("leader")
 def export_csv():
-    data = services.export_data(get_session(), current_user, utcnow())
-    return _download(services.export_csv(data), "text/csv", "csv")
+    return _download(services.export_csv(_exported("csv")), "text/csv", "csv")
 
 
 @bp.route("/rounds/<int:round_id>/withdraw", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.auth.joining import join_invited_rounds
 from mentoring.forms import field_errors
 from mentoring.models import (
     LeaderProfile,
@@ -240,6 +241,8 @@ def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> Lead
     session.flush()
     audit.record(session, "profile.created" if created else "profile.updated", actor=user,
                  obj=profile)
+    if created:  # an invited leader takes part in the round they were invited to
+        join_invited_rounds(session, profile, user)
     return profile
 
 

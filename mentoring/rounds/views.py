@@ -1,23 +1,386 @@
-"""Coordinator pages for rounds and participants."""
+"""Coordinator pages for rounds and participants: thin views over the rounds services."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import base64
+import binascii
+import zlib
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 
 from mentoring.access import roles_required
-from mentoring.vocab import Role
+from mentoring.auth.joining import Links
+from mentoring.db import get_session
+from mentoring.forms import CsrfForm
+from mentoring.models import ProgrammeRound, utcnow
+from mentoring.rounds import exports, imports, participants, services
+from mentoring.rounds.participants import ParticipantError
+from mentoring.rounds.services import RoundError
+from mentoring.slots import LONDON
+from mentoring.vocab import BOROUGHS, PROFESSIONS, ParticipantStatus, Role, RoundStatus
 
 bp = Blueprint("rounds", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
+EXPIRED = {"": "Your form expired. Try again."}
+STATUS_COLOURS = {
+    RoundStatus.DRAFT: "grey", RoundStatus.OPEN: "green", RoundStatus.MATCHING: "blue",
+    RoundStatus.PUBLISHED: "purple", RoundStatus.CLOSED: "orange", RoundStatus.ARCHIVED: "white",
+    ParticipantStatus.JOINED: "green", ParticipantStatus.WITHDRAWN: "orange",
+    ParticipantStatus.INVITED: "blue",
+}
+
+
+@bp.app_template_filter("status_colour")
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, "grey")
+
+
+def _links() -> Links:
+    settings = current_app.extensions["mentoring.settings"]
+    return Links(secret=settings.secret_key, base_url=settings.base_url)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _round(round_id: int) -> ProgrammeRound:
+    programme_round = services.get_round(get_session(), round_id)
+    if programme_round is None:
+        abort(404)
+    return programme_round
+
+
+def _posted(form: CsrfForm) -> bool:
+    return request.method == "POST" and form.validate_on_submit()
+
+
+# --- rounds --------------------------------------------------------------------------------
 
 
 @bp.route("/rounds")
 @roles_required(*COORDINATORS)
 def index():
-    return render_template("_placeholder.html", title="Programme rounds")
+    return render_template("rounds/index.html", rows=services.list_rounds(get_session()))
+
+
+def _round_form_page(programme_round: ProgrammeRound | None):
+    """The new-round and edit-round form: "Preview the effect" re-renders it with a summary of
+    the weights; "Save" validates everything and saves."""
+    db = get_session()
+    form = CsrfForm()
+    editable = programme_round is None or services.rules_editable(programme_round)
+    errors: dict[str, str] = {}
+    preview: list[str] = []
+    if request.method == "POST":
+        values = services.read_round_form(request.form, request.form.getlist)
+        if programme_round is not None and not editable:
+            # Only the name and description are on the form; the rules stay as they are.
+            values = services.form_from_round(programme_round) | {
+                key: values[key] for key in services.TEXT_FIELDS
+            }
+    else:
+        values = (services.form_from_round(programme_round) if programme_round
+                  else services.blank_form())
+    if request.method == "POST" and not form.validate_on_submit():
+        errors = dict(EXPIRED)
+    elif request.method == "POST" and request.form.get("action") == "preview":
+        weights, errors = services.parse_weights(values["weights"])
+        if not errors:
+            preview = services.weights_summary(weights)
+    elif request.method == "POST":
+        try:
+            data = services.validate_round(values)
+            if programme_round is None:
+                programme_round = services.create_round(db, data, current_user, ip=_ip())
+                message = f"The round '{programme_round.name}' is created as a draft."
+            else:
+                result = services.update_round(db, programme_round, data, current_user,
+                                               ip=_ip())
+                message = "Your changes are saved." if result.changed else "Nothing changed."
+                if result.removed_availability:
+                    message += (f" {result.removed_availability} free half-days outside the "
+                                "new window were removed.")
+        except RoundError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            flash(message, "success")
+            return redirect(url_for("rounds.overview", round_id=programme_round.id))
+    if not preview and editable:
+        weights, weight_errors = services.parse_weights(values["weights"])
+        preview = [] if weight_errors else services.weights_summary(weights)
+    return render_template(
+        "rounds/form.html", programme_round=programme_round, values=values, errors=errors,
+        editable=editable, preview=preview, weights=services.WEIGHTS, professions=PROFESSIONS,
+        previewed=request.form.get("action") == "preview" and not errors,
+    ), (400 if errors else 200)
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def new():
+    return _round_form_page(None)
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def edit(round_id: int):
+    return _round_form_page(_round(round_id))
 
 
 @bp.route("/rounds/<int:round_id>")
 @roles_required(*COORDINATORS)
 def overview(round_id: int):
-    return render_template("_placeholder.html", title="Round")
+    db = get_session()
+    programme_round = _round(round_id)
+    return render_template(
+        "rounds/overview.html",
+        programme_round=programme_round,
+        counts=participants.counts(db, programme_round),
+        transitions=services.available_transitions(programme_round),
+        weights=services.WEIGHTS,
+        weights_summary=services.weights_summary(programme_round.weights or {}),
+        professions=PROFESSIONS,
+        form=CsrfForm(),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/status", methods=["POST"])
+@roles_required(*COORDINATORS)
+def change_status(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        new_status = services.change_status(db, programme_round, request.form.get("action", ""),
+                                            current_user, ip=_ip())
+    except RoundError as error:
+        flash(error.errors[""], "info")
+    else:
+        db.commit()
+        flash(f"The round is now {new_status}.", "success")
+    return redirect(url_for("rounds.overview", round_id=round_id))
+
+
+# --- participants --------------------------------------------------------------------------
+
+
+@bp.route("/rounds/<int:round_id>/participants")
+@roles_required(*COORDINATORS)
+def participants_page(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    return render_template(
+        "rounds/participants.html",
+        programme_round=programme_round,
+        rows=participants.participant_rows(db, programme_round),
+        invitations=participants.pending_invitations(db, programme_round),
+        takes_participants=programme_round.status in participants.TAKES_PARTICIPANTS,
+    )
+
+
+PERSON_FIELDS = ("email", "name", "profession", "organisation", "borough")
+ADDED_MESSAGES = {
+    "invited": "We have emailed an invitation to {email}.",
+    "updated": "{email} was invited before: we updated their details and sent nothing new.",
+    "added": "{email} already had a profile: they are now taking part, and we have told them.",
+}
+
+
+@bp.route("/rounds/<int:round_id>/participants/invite", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def invite(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = {key: (request.form.get(key) or "").strip() for key in PERSON_FIELDS}
+    if _posted(form):
+        try:
+            kind, email = participants.add_one(db, _links(), programme_round, values,
+                                               current_user, ip=_ip())
+        except ParticipantError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            if kind.startswith("already:"):
+                flash(f"{email} is already in this round ({kind.split(':', 1)[1]}).", "info")
+            else:
+                flash(ADDED_MESSAGES[kind].format(email=email), "success")
+            return redirect(url_for("rounds.participants_page", round_id=round_id))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    return render_template(
+        "rounds/invite.html", programme_round=programme_round, values=values, errors=errors,
+        professions=PROFESSIONS, boroughs=BOROUGHS,
+    ), (400 if errors else 200)
+
+
+# The confirm step carries the file back (compressed, so a 5,000-line file stays well inside
+# the form-field limit); it is parsed and checked again, so nothing from the client is trusted.
+def _pack(data: bytes) -> str:
+    return base64.b64encode(zlib.compress(data, 9)).decode("ascii")
+
+
+def _unpack(packed: str) -> bytes | None:
+    try:
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(base64.b64decode(packed, validate=True),
+                                   imports.MAX_BYTES + 1)
+    except (binascii.Error, zlib.error, ValueError):
+        return None
+    return data if inflater.eof else None  # unfinished: larger than any upload we accept
+
+
+def _import_page(programme_round: ProgrammeRound, *, parsed=None, errors=None, packed="",
+                 filename="", status=200):
+    return render_template(
+        "rounds/import.html", programme_round=programme_round, parsed=parsed,
+        errors=errors or {}, packed=packed, filename=filename, columns=imports.COLUMNS,
+        max_rows=imports.MAX_ROWS, professions=PROFESSIONS, boroughs=BOROUGHS,
+    ), status
+
+
+@bp.route("/rounds/<int:round_id>/participants/import", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def import_csv(round_id: int):
+    programme_round = _round(round_id)
+    if request.method == "GET":
+        return _import_page(programme_round)
+    if not CsrfForm().validate_on_submit():
+        return _import_page(programme_round, errors=dict(EXPIRED), status=400)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _import_page(programme_round, errors={"file": "Choose a CSV file to upload"},
+                            status=400)
+    data = upload.read(imports.MAX_BYTES + 1)
+    parsed = imports.parse_participants_csv(data, upload.filename)
+    if parsed.file_error:
+        return _import_page(programme_round, errors={"file": parsed.file_error},
+                            filename=upload.filename, status=400)
+    if parsed.problems:
+        # Nothing is imported yet: the coordinator sees every bad line and chooses.
+        return _import_page(programme_round, parsed=parsed, packed=_pack(data),
+                            filename=upload.filename, status=400)
+    return _finish_import(programme_round, parsed, upload.filename)
+
+
+@bp.route("/rounds/<int:round_id>/participants/import/confirm", methods=["POST"])
+@roles_required(*COORDINATORS)
+def import_good_rows(round_id: int):
+    programme_round = _round(round_id)
+    if not CsrfForm().validate_on_submit():
+        return _import_page(programme_round, errors=dict(EXPIRED), status=400)
+    filename = request.form.get("filename", "leaders.csv")
+    data = _unpack(request.form.get("upload", ""))
+    parsed = imports.parse_participants_csv(data, filename) if data is not None else None
+    if parsed is None or not parsed.usable:
+        return _import_page(programme_round, status=400, errors={
+            "file": "We could not read the file again. Upload it once more."})
+    return _finish_import(programme_round, parsed, filename)
+
+
+def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
+    db = get_session()
+    try:
+        outcome = participants.import_people(
+            db, _links(), programme_round, parsed.people, current_user,
+            skipped=len(parsed.problems), ip=_ip(),
+        )
+    except ParticipantError as error:
+        return _import_page(programme_round, errors={"file": error.errors[""]}, status=400)
+    db.commit()
+    return render_template("rounds/import_result.html", programme_round=programme_round,
+                           outcome=outcome, skipped=parsed.problems, filename=filename)
+
+
+@bp.route("/rounds/<int:round_id>/participants/template.csv")
+@roles_required(*COORDINATORS)
+def import_template(round_id: int):
+    _round(round_id)
+    return Response(
+        imports.template_csv(), mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="leaders-template.csv"'},
+    )
+
+
+# --- readiness -----------------------------------------------------------------------------
+
+
+@bp.route("/rounds/<int:round_id>/readiness")
+@roles_required(*COORDINATORS)
+def readiness(round_id: int):
+    programme_round = _round(round_id)
+    return render_template(
+        "rounds/readiness.html", programme_round=programme_round,
+        state=participants.readiness(get_session(), programme_round), form=CsrfForm(),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/readiness/remind", methods=["POST"])
+@roles_required(*COORDINATORS)
+def send_reminders(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    today = utcnow().astimezone(LONDON).date()
+    queued, already = participants.send_reminders(db, _links(), programme_round, current_user,
+                                                  today, ip=_ip())
+    db.commit()
+    message = f"{queued} reminder{'' if queued == 1 else 's'} queued."
+    if already:
+        message += (f" {already} {'person was' if already == 1 else 'people were'} already "
+                    "reminded today and will not get another.")
+    flash(message, "success" if queued else "info")
+    return redirect(url_for("rounds.readiness", round_id=round_id))
+
+
+# --- exports -------------------------------------------------------------------------------
+
+EXPORTS = {
+    "participants": exports.participants_csv,
+    "matches": exports.matches_csv,
+    "exchanges": exports.exchanges_csv,
+}
+
+
+def _export(round_id: int, what: str):
+    db = get_session()
+    csv_file = EXPORTS[what](db, _round(round_id), current_user, ip=_ip())
+    db.commit()  # the audit event
+    return Response(
+        csv_file.text.encode("utf-8"), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{csv_file.filename}"'},
+    )
+
+
+@bp.route("/rounds/<int:round_id>/export/participants.csv")
+@roles_required(*COORDINATORS)
+def export_participants(round_id: int):
+    return _export(round_id, "participants")
+
+
+@bp.route("/rounds/<int:round_id>/export/matches.csv")
+@roles_required(*COORDINATORS)
+def export_matches(round_id: int):
+    return _export(round_id, "matches")
+
+
+@bp.route("/rounds/<int:round_id>/export/exchanges.csv")
+@roles_required(*COORDINATORS)
+def export_exchanges(round_id: int):
+    return _export(round_id, "exchanges")
