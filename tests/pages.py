@@ -126,6 +126,17 @@ PAGES = [
     # --- insights (issue 7) ---
     Page("insights.dashboard", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/dashboard"),
+    Page("insights.feedback_summary", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/feedback"),
+    Page("insights.round_report", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/report"),
+    Page("insights.round_report_csv", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/report.csv", html=False),
+    Page("insights.you_said_we_did", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/you-said-we-did"),
+    # The crawl's round has a published "you said, we did" page and leader A took part in it.
+    Page("insights.read_you_said_we_did", LEADER,
+         lambda world: f"/rounds/{world.programme_round.id}/you-said-we-did/read"),
     # --- administration (issue 8) ---
     Page("admin.users", ADMIN),
     Page("admin.user", ADMIN, lambda world: f"/admin/users/{world.leader_a.user_id}"),

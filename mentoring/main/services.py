@@ -34,7 +34,12 @@ def leader_home(session: Session, user: User) -> dict[str, Any]:
                 )
             ).all()
         )
-    return {"profile": profile, "open_rounds": open_rounds, "matches": matches}
+    # Rounds whose "you said, we did" page the leader can read (issue 7).
+    from mentoring.insights.you_said import published_for_leader
+
+    you_said_we_did = published_for_leader(session, profile) if profile is not None else []
+    return {"profile": profile, "open_rounds": open_rounds, "matches": matches,
+            "you_said_we_did": you_said_we_did}
 
 
 def coordinator_home(session: Session) -> dict[str, Any]:
