@@ -1,7 +1,9 @@
-"""Every page of the app, who may see it, and how to build its URL for the crawl tests.
+"""Every page and every action of the app, who may use it, and how to build its URL.
 
-A GET route that is not listed here fails `test_every_page_is_declared`: adding a page means
-saying who may see it. `url` receives the crawl's `World` (objects owned by leader A, etc.).
+A GET route that is not listed in PAGES fails `test_every_page_is_declared`, and any route and
+method missing from PAGES or ACTIONS fails the access-control matrix
+(`tests/test_access_matrix.py`): adding a route means saying who may use it. `url` receives the
+crawl's `World` (objects owned by leader A, etc.).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Page:
     url: Callable | str | None = None  # a path, or a function of the World; None: no arguments
     html: bool = True  # False for JSON, files and other non-page responses
     status: int = 200  # what an allowed visitor gets (400 for a deliberately invalid token)
+    method: str = "GET"
 
     def allows(self, role: str) -> bool:
         if self.access == ANYONE:
@@ -155,3 +158,61 @@ PAGES = [
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
 REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}
+
+
+def _round(path: str = "") -> Callable:
+    return lambda world: f"/rounds/{world.programme_round.id}{path}"
+
+
+def _run(path: str = "") -> Callable:
+    return lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}{path}"
+
+
+def _user(path: str = "") -> Callable:
+    return lambda world: f"/admin/users/{world.leader_a.user_id}{path}"
+
+
+# Every POST route: who may use it. (GET and POST of the same form share the URL.)
+ACTIONS = [
+    Page(page.endpoint, page.access, page.url, html=page.html, method="POST")
+    for page in PAGES
+    if page.endpoint in {
+        "auth.sign_in", "auth.register", "auth.reset_request", "auth.reset_password",
+        "auth.link_request", "auth.link_sign_in", "auth.join", "auth.confirm_sign_in",
+        "auth.change_password", "profile.step", "profile.check", "availability.edit",
+        "exchanges.decline_match", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
+        "exchanges.feedback", "exchanges.reflections", "mydata.withdraw", "mydata.delete_account",
+        "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
+        "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
+        "admin.change_role", "admin.end_sessions",
+    }
+] + [
+    Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
+    Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
+    Page("exchanges.accept_match", LEADER, lambda world: f"/matches/{world.match.id}/accept",
+         method="POST"),
+    Page("exchanges.new_calendar_link", LEADER, "/calendar/new", method="POST"),
+    Page("exchanges.revoke_calendar_link", LEADER, "/calendar/revoke", method="POST"),
+    Page("availability.join", LEADER, _round("/join"), method="POST"),
+    Page("outbox.retry", COORDINATOR,
+         lambda world: f"/notifications/{world.notification.id}/retry", method="POST"),
+    Page("rounds.change_status", COORDINATOR, _round("/status"), method="POST"),
+    Page("rounds.import_good_rows", COORDINATOR, _round("/participants/import/confirm"),
+         method="POST"),
+    Page("rounds.send_reminders", COORDINATOR, _round("/readiness/remind"), method="POST"),
+    Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),
+    Page("matching.cancel_run", COORDINATOR, _run("/cancel"), method="POST"),
+    Page("matching.remove_pair", COORDINATOR, _run("/remove"), method="POST"),
+    Page("matching.pair_rule", COORDINATOR, _round("/pairs"), method="POST"),
+    Page("matching.reoptimise", COORDINATOR, _round("/changes/reoptimise"), method="POST"),
+    Page("insights.unpublish_you_said_we_did", COORDINATOR, _round("/you-said-we-did/unpublish"),
+         method="POST"),
+]
+
+# Pages and actions on leader A's own objects (their match, exchanges, round membership): any
+# other leader gets 404, whatever id or token they put in the URL or form.
+LEADER_A_OWNS = {
+    "exchanges.match", "exchanges.decline_match", "exchanges.accept_match", "exchanges.exchange",
+    "exchanges.exchange_ics", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
+    "exchanges.feedback", "mydata.withdraw", "insights.read_you_said_we_did",
+}
