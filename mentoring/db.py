@@ -31,7 +31,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
-    cursor.execute("PRAGMA busy_timeout=5000")  # the web app and the worker share the file
+    # The web app and the worker share the file: wait for the other's write (an approval or a
+    # batch of emails can take several seconds) rather than fail with "database is locked".
+    cursor.execute("PRAGMA busy_timeout=30000")
     if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:  # not in-memory
         cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
