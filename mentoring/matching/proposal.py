@@ -308,8 +308,3 @@ def pair_rules(session: Session, round_id: int) -> list[PairRule]:
     return [PairRule(match.mentor_id, mentor_name, match.mentee_id, mentee_name,
                      "forbidden" if match.forbidden else "pinned")
             for match, mentor_name, mentee_name in rows]
-
-
-def rule_of(rules: list[PairRule], mentor_id: int, mentee_id: int) -> str:
-    return next((r.rule for r in rules if (r.mentor_id, r.mentee_id) == (mentor_id, mentee_id)),
-                "")

@@ -48,7 +48,12 @@ CONTEXT_KEY = "mentoring_context"  # our additions to the stored problem documen
 
 
 class RunError(Exception):
-    """A run cannot be requested or changed; the message is for the coordinator."""
+    """A run cannot be requested or changed; the message is for the coordinator, `field` the
+    form field it is about (if any)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def runs_of(session: Session, programme_round: ProgrammeRound) -> list[OptimiserRun]:
@@ -76,12 +81,12 @@ def request_run(
     if programme_round.status not in RUNNABLE_ROUND_STATUSES:
         raise RunError(f"A {programme_round.status} round cannot be optimised; open it first")
     if time_limit not in TIME_LIMITS:
-        raise RunError("Choose one of the time limits offered")
+        raise RunError("Choose one of the time limits offered", "time_limit")
     note = (note or "").strip()
     if len(note) > 1000:
-        raise RunError("Enter a note of no more than 1000 characters")
+        raise RunError("Enter a note of no more than 1000 characters", "note")
     if scope is not None and not scope:
-        raise RunError("Choose at least one leader to re-optimise")
+        raise RunError("Choose at least one leader to re-optimise", "leader")
     run = OptimiserRun(
         round_id=programme_round.id, requested_by_id=user.id, time_limit_seconds=time_limit,
         note=note, kind=RunKind.LOCAL if scope is not None else RunKind.FULL,

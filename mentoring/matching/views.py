@@ -73,16 +73,13 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
         default_time_limit=runs.DEFAULT_TIME_LIMIT, errors=errors or {},
         form=request.form if errors else {},
-        rules=_rules(db, programme_round), comparable=[r for r in all_runs if r.solution],
+        rules=proposal.pair_rules(db, programme_round.id),
+        comparable=[r for r in all_runs if r.solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
         summaries={r.id: proposal.summarise(r.problem or {}, r.solution or {})
                    for r in all_runs if r.solution},
     )
     return page, status
-
-
-def _rules(db, programme_round) -> list[proposal.PairRule]:
-    return proposal.pair_rules(db, programme_round.id)
 
 
 @bp.route("/rounds/<int:round_id>/runs/new", methods=["POST"])
@@ -100,9 +97,7 @@ def start_run(round_id: int):
                                note=request.form.get("note", ""), ip=_ip())
     except runs.RunError as exc:
         db.rollback()
-        field = "time_limit" if "time limit" in str(exc) else "note" if "note" in str(
-            exc) else "time_limit"
-        return runs_page(round_id, errors={field: str(exc)}, status=400)
+        return runs_page(round_id, errors={exc.field or "time_limit": str(exc)}, status=400)
     db.commit()
     flash("The run is queued: the page shows its progress.", "success")
     return redirect(url_for("matching.run_page", round_id=round_id, run_id=run.id))
@@ -120,7 +115,9 @@ def run_page(round_id: int, run_id: int):
     plan = decisions.plan_changes(db, run) if run.status == RunStatus.SUCCEEDED else None
     return render_template(
         "matching/run.html", programme_round=programme_round, run=run, review=review,
-        plan=plan, sorts=proposal.SORTS, sort=sort, rules=_rules(db, programme_round),
+        plan=plan, sorts=proposal.SORTS, sort=sort,
+        rule_of={(r.mentor_id, r.mentee_id): r.rule
+                 for r in proposal.pair_rules(db, programme_round.id)},
         active=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
     )
 
@@ -322,7 +319,7 @@ def reoptimise(round_id: int):
                                ip=_ip())
     except runs.RunError as exc:
         db.rollback()
-        return changes(round_id, errors={"leader": str(exc)}, status=400)
+        return changes(round_id, errors={exc.field or "leader": str(exc)}, status=400)
     db.commit()
     flash("A local re-optimisation is queued. Check what it would change, then approve it.",
           "success")
