@@ -147,11 +147,13 @@ def test_the_csv_download_is_filtered_safe_in_spreadsheets_and_itself_audited(
 
 
 def test_formula_cells_are_neutralised():
-    assert services.spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    from mentoring.spreadsheet import csv_text, safe_cell
+
+    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     for start in "+-@\t\r":
-        assert services.spreadsheet_safe(f"{start}1") == f"'{start}1"
-    assert services.spreadsheet_safe("plain") == "plain"
-    assert services.spreadsheet_safe(None) == ""
+        assert safe_cell(f"{start}1") == f"'{start}1"
+    assert safe_cell("plain") == "plain"
+    assert csv_text(["a", "b"], [(None, "=1")]) == "\ufeffa,b\r\n,'=1\r\n"
 
 
 def test_a_formula_in_an_audited_value_is_neutralised_in_the_csv(admin_client, db, factory):

@@ -71,9 +71,9 @@ def test_the_export_holds_everything_about_me_and_no_secrets(db, leader, history
 
 def test_the_csv_export_is_long_form_and_safe_in_spreadsheets(db, leader, pair):
     exchanges.add_reflection(db, leader, "=HYPERLINK(\"http://x\")", None, NOW)
-    rows = list(csv.reader(io.StringIO(
-        services.export_csv(services.export_data(db, leader.user, NOW))
-    )))
+    text = services.export_csv(services.export_data(db, leader.user, NOW))
+    assert text.startswith("\ufeff")  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[0] == ["section", "item", "field", "value"]
     assert ["profile", "1", "name", "Ada Leader"] in rows
     texts = [row[3] for row in rows if row[0] == "reflections" and row[2] == "text"]

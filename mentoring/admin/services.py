@@ -7,14 +7,12 @@ deactivates themselves, and the service never leaves the system without an activ
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import EmailStr, ValidationError, field_validator
@@ -24,6 +22,7 @@ from mentoring import audit
 from mentoring.auth import joining
 from mentoring.auth.services import end_all_sessions, find_user
 from mentoring.models import AuditEvent, Invitation, LeaderProfile, User
+from mentoring.spreadsheet import csv_text
 from mentoring.vocab import Role
 
 USERS_PER_PAGE = 50
@@ -438,35 +437,19 @@ def utc_text(moment: datetime) -> str:
 
 AUDIT_CSV_COLUMNS = ["time_utc", "action", "actor_email", "actor_id", "object_type",
                      "object_id", "ip", "detail"]
-# Spreadsheets run a cell that starts like a formula (CSV injection): such cells get a quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def export_audit_log(
     session: Session, admin: User, filters: AuditFilters, *, ip: str = ""
 ) -> str:
     """The filtered log as CSV (UTF-8 with a byte order mark, so Excel reads it as UTF-8). The
     export is itself audited, after the rows are read, so it does not list itself."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(AUDIT_CSV_COLUMNS)
-    count = 0
-    for event in session.exec(
-        select(AuditEvent).where(*_conditions(filters)).order_by(*NEWEST_FIRST)
-    ):
-        writer.writerow([spreadsheet_safe(value) for value in (
-            event.at.astimezone(UTC).isoformat(), event.action, event.actor_email,
-            event.actor_id, event.object_type, event.object_id, event.ip,
-            json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True),
-        )])
-        count += 1
+    rows = [
+        (event.at.astimezone(UTC).isoformat(), event.action, event.actor_email,
+         event.actor_id, event.object_type, event.object_id, event.ip,
+         json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True))
+        for event in session.exec(
+            select(AuditEvent).where(*_conditions(filters)).order_by(*NEWEST_FIRST))
+    ]
     audit.record(session, AUDIT_LOG_EXPORTED, actor=admin,
-                 detail={"filters": filters.describe(), "rows": count}, ip=ip)
+                 detail={"filters": filters.describe(), "rows": len(rows)}, ip=ip)
     session.flush()
-    return out.getvalue()
+    return csv_text(AUDIT_CSV_COLUMNS, rows)

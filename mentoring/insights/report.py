@@ -7,16 +7,13 @@ names (the printable report carries the comments, named only where their authors
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from mentoring.insights.figures import Dashboard, sector_label
+from mentoring.spreadsheet import csv_text
 from mentoring.vocab import MatchStatus
 
 HEADER = ("section", "figure", "label", "value")
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
@@ -26,8 +23,7 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return str(value)
 
 
 def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
@@ -117,10 +113,4 @@ def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
 
 
 def figures_csv(figures: Dashboard) -> str:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for row in rows(figures):
-        writer.writerow([_cell(value) for value in row])
-    return buffer.getvalue()
+    return csv_text(HEADER, rows(figures), _cell)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.passwords import verify_password
+from mentoring.spreadsheet import csv_text
 from mentoring.vocab import ExchangeStatus, MatchStatus, ParticipantStatus
 
 EXPORT_FORMAT = "leadership-exchange-my-data/1"
@@ -168,32 +168,26 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
 
 def export_csv(data: dict[str, Any]) -> str:
     """The same data as one CSV in long form: section, item, field, value (opens in Excel)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "item", "field", "value"])
-
     def cell(value: Any) -> str:
         if value is None:
             return ""
         if isinstance(value, list | dict):
-            import json
-
             return json.dumps(value, ensure_ascii=False)
-        text = str(value)
-        # Spreadsheets run cells that start like a formula: neutralise them (CSV injection).
-        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        return str(value)
 
-    for section, content in data.items():
-        if isinstance(content, list):
-            for number, item in enumerate(content, start=1):
-                for key, value in item.items():
-                    writer.writerow([section, number, key, cell(value)])
-        elif isinstance(content, dict):
-            for key, value in content.items():
-                writer.writerow([section, 1, key, cell(value)])
-        else:
-            writer.writerow([section, "", "", cell(content)])
-    return out.getvalue()
+    def rows():
+        for section, content in data.items():
+            if isinstance(content, list):
+                for number, item in enumerate(content, start=1):
+                    for key, value in item.items():
+                        yield section, number, key, value
+            elif isinstance(content, dict):
+                for key, value in content.items():
+                    yield section, 1, key, value
+            else:
+                yield section, "", "", content
+
+    return csv_text(["section", "item", "field", "value"], rows(), cell)
 
 
 # --- withdrawing from a round --------------------------------------------------------------

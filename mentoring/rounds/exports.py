@@ -8,8 +8,6 @@ formula are neutralised with a leading apostrophe.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +29,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.slots import LONDON
+from mentoring.spreadsheet import csv_text, safe_cell
 from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, label
 
 PARTICIPANT_COLUMNS = (
@@ -53,7 +52,6 @@ EXCHANGE_COLUMNS = (
     "visitor_id", "visitor_name", "visitor_email", "visitor_organisation",
     "location", "cancel_reason", "updated_at",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,10 @@ class CsvFile:
 
 def neutralise(value: Any) -> str:
     """A cell as text, with a leading apostrophe when a spreadsheet would run it as a formula."""
+    return safe_cell(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -75,8 +77,7 @@ def neutralise(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:g}"
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return str(value)
 
 
 def local_time(value: datetime) -> str:
@@ -84,14 +85,8 @@ def local_time(value: datetime) -> str:
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> tuple[str, int]:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow([neutralise(value) for value in row])
-        count += 1
-    return "\ufeff" + out.getvalue(), count
+    rows = list(rows)
+    return csv_text(columns, rows, _text), len(rows)
 
 
 def _filename(programme_round: ProgrammeRound, what: str) -> str:
