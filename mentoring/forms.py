@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+from flask import render_template, request
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
+from werkzeug.routing import IntegerConverter
+
+from mentoring.errors import ERROR_PAGES
 
 
 class CsrfForm(FlaskForm):
     """CSRF protection only; fields are validated by the data models."""
+
+
+# The largest id an integer primary key holds (PostgreSQL's `integer`). Anything larger names
+# no row, and SQLite raises OverflowError past 64 bits rather than finding nothing.
+LARGEST_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number larger than any row's id does not match the route (a
+    404) rather than reaching the database, where SQLite overflows past 64 bits (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=LARGEST_ID, signed=False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def row_id(value: str | None) -> int | None:
+    """A posted row id as a number, or None when it cannot be one. `str.isdigit` is not enough:
+    it accepts '²', which int() refuses, and numbers of any length."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(LARGEST_ID)):
+        return None
+    number = int(value)
+    return number if number <= LARGEST_ID else None
+
+
+def refuse_nul_characters():
+    """Before every request: a NUL character in a form field, a query parameter or a file name
+    is refused with a 400 page that says so. PostgreSQL cannot store NUL in text (the insert
+    fails with a server error), nobody types one, and dropping it silently would store something
+    other than what was sent. (Uploaded files' contents are checked by their own readers.)"""
+    sent = [*request.args.items(multi=True), *request.form.items(multi=True),
+            *((name, upload.filename or "") for name, upload in request.files.items(multi=True))]
+    if not any("\x00" in name or "\x00" in value for name, value in sent):
+        return None
+    problem = ("What you sent contains a NUL character (a zero byte), which cannot be stored. "
+               "Remove it, or type the text again rather than pasting it, and try again.")
+    return render_template("errors/error.html", code=400, title=ERROR_PAGES[400],
+                           problems=[{"text": problem}]), 400
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:

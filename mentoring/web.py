@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(
         [FileSystemLoader(str(TEMPLATES_DIR)), PackageLoader("nhsuk_frontend_jinja")]
     )
+    # First of all: every page, even CSRF's "form expired" page, needs its CSP nonce.
+    app.before_request(_make_csp_nonce)
     csrf.init_app(app)
     _init_login(app)
 
@@ -78,6 +80,7 @@ def init_app(app: Flask) -> None:
     from mentoring.availability.views import bp as availability_bp
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
+    from mentoring.forms import RowIdConverter, refuse_nul_characters
     from mentoring.insights.views import bp as insights_bp
     from mentoring.main.views import bp as main_bp
     from mentoring.matching.views import bp as matching_bp
@@ -87,6 +90,7 @@ def init_app(app: Flask) -> None:
     from mentoring.rounds.views import bp as rounds_bp
 
     filters.init_app(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any route uses it
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(outbox_bp)
@@ -100,7 +104,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     init_errors(app)
 
-    app.before_request(_make_csp_nonce)
+    app.before_request(refuse_nul_characters)  # after the nonce: it may render a page
     app.before_request(enforce_timeouts)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)

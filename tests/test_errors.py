@@ -37,3 +37,13 @@ def test_a_wrong_method_gets_405_in_the_layout(client):
     response = client.post("/accessibility")
     assert response.status_code in {400, 405}  # CSRF is checked before routing's 405
     assert "NHS" in response.get_data(as_text=True)
+
+
+def test_the_expired_form_page_carries_its_csp_nonce(client):
+    """CSRF is checked before any view: the page it shows still gets a nonce for its scripts."""
+    import re
+
+    response = client.post("/sign-in", data={"email": "a@example.org"})
+    assert response.status_code == 400
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    assert nonce and f'nonce="{nonce}"' in response.get_data(as_text=True)

@@ -341,7 +341,7 @@ def parse_audit_filters(args: Mapping[str, str]) -> AuditQuery:
             days[name] = date(year, month, day)
             if year < 2000:
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):  # a 40-digit year overflows rather than being wrong
             days[name] = None
             errors[name] = f"{label} must be a real date, like 31 3 2027"
     if days.get("since") and days.get("until") and days["since"] > days["until"]:

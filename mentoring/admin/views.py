@@ -21,7 +21,7 @@ from mentoring.admin import services
 from mentoring.admin.services import AdminError, NotFound
 from mentoring.auth import joining
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm
+from mentoring.forms import CsrfForm, row_id
 from mentoring.models import utcnow
 from mentoring.vocab import Role
 
@@ -51,8 +51,7 @@ def _user(user_id: int):
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return row_id(request.args.get(name))
 
 
 def _page_links(page: int, pages: int, args: dict[str, str]) -> list[dict]:

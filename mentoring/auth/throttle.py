@@ -13,6 +13,7 @@ from mentoring.models import SignInAttempt, utcnow
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+EMAIL_LENGTH = SignInAttempt.__table__.c.email.type.length  # type: ignore[attr-defined]
 
 
 class Throttled(Exception):
@@ -27,7 +28,7 @@ def throttle_wait(session: Session, email: str, ip: str, now: datetime | None = 
     since = now - FAILURE_WINDOW
     waits = []
     for column, value, limit in (
-        (SignInAttempt.email, email.strip().lower(), MAX_FAILURES_PER_ACCOUNT),
+        (SignInAttempt.email, _account_key(email), MAX_FAILURES_PER_ACCOUNT),
         (SignInAttempt.ip, ip, MAX_FAILURES_PER_ADDRESS),
     ):
         if not value:
@@ -44,5 +45,11 @@ def throttle_wait(session: Session, email: str, ip: str, now: datetime | None = 
     return max(waits, default=0)
 
 
+def _account_key(email: str) -> str:
+    # Cut to the column's length (no account's address is longer): what anyone types into the
+    # sign-in form is counted against the account and the address, never a database error.
+    return email.strip().lower()[:EMAIL_LENGTH]
+
+
 def record_attempt(session: Session, email: str, ip: str, succeeded: bool) -> None:
-    session.add(SignInAttempt(email=email.strip().lower(), ip=ip, succeeded=succeeded))
+    session.add(SignInAttempt(email=_account_key(email), ip=ip, succeeded=succeeded))

@@ -16,6 +16,7 @@ from mentoring.profile.services import profile_of
 from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, describe, half_days
 
 bp = Blueprint("availability", __name__)
+WEEKDAY_NUMBERS = {str(number) for number in range(len(WEEKDAYS))}
 
 
 def _profile_or_redirect():
@@ -122,7 +123,8 @@ def _chosen(programme_round: ProgrammeRound) -> set:
         pattern = set()
         for value in request.form.getlist("pattern"):
             weekday, _, period = value.partition(":")
-            if not weekday.isdigit() or period not in PERIOD_HOURS:
+            # Monday is 0, Friday 4: only those (isdigit() passes '²', which int() refuses).
+            if weekday not in WEEKDAY_NUMBERS or period not in PERIOD_HOURS:
                 raise services.AvailabilityError("Choose half-days from the list")
             pattern.add((int(weekday), period))
         return services.apply_pattern(programme_round, pattern)

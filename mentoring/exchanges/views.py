@@ -20,7 +20,7 @@ from mentoring.access import roles_required
 from mentoring.db import get_session
 from mentoring.exchanges import services
 from mentoring.exchanges.services import LeaderError, NotFound
-from mentoring.forms import CsrfForm
+from mentoring.forms import CsrfForm, row_id
 from mentoring.models import utcnow
 from mentoring.notifications.plan import when
 
@@ -324,7 +324,7 @@ def reflections():
     text = request.form.get("text", "")
     exchange_value = request.form.get("exchange_id", "")
     if _form_ok(form):
-        exchange_id = int(exchange_value) if exchange_value.isdigit() else None
+        exchange_id = row_id(exchange_value)
         if exchange_value and exchange_id is None:
             abort(404)
         try:

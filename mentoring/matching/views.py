@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm
+from mentoring.forms import CsrfForm, row_id
 from mentoring.matching import changes as changes_service
 from mentoring.matching import decisions, proposal, runs
 from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
@@ -53,10 +53,10 @@ def _ip() -> str:
 
 
 def _int_field(name: str) -> int:
-    try:
-        return int(request.form.get(name, ""))
-    except ValueError:
+    number = row_id(request.form.get(name))
+    if number is None:
         abort(400)
+    return number
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -201,9 +201,9 @@ _RULE_MESSAGES = {
 
 
 def _back_to_run(round_id: int):
-    run_id = request.form.get("run_id", "")
-    if run_id.isdigit():
-        return redirect(url_for("matching.run_page", round_id=round_id, run_id=int(run_id)))
+    run_id = row_id(request.form.get("run_id"))
+    if run_id is not None:
+        return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
     return redirect(url_for("matching.runs", round_id=round_id))
 
 
@@ -273,11 +273,10 @@ def _approved_message(result: decisions.ApprovalResult) -> str:
 def compare(round_id: int):
     db = get_session()
     programme_round = _round(round_id)
-    try:
-        run_a = _run(programme_round, int(request.args.get("a", "")))
-        run_b = _run(programme_round, int(request.args.get("b", "")))
-    except ValueError:
+    run_a_id, run_b_id = row_id(request.args.get("a")), row_id(request.args.get("b"))
+    if run_a_id is None or run_b_id is None:
         abort(404)
+    run_a, run_b = _run(programme_round, run_a_id), _run(programme_round, run_b_id)
     if not (run_a.solution and run_b.solution):
         abort(404)
     return render_template("matching/compare.html", programme_round=programme_round,
@@ -311,7 +310,8 @@ def reoptimise(round_id: int):
     _checked_post()
     db = get_session()
     programme_round = _round(round_id)
-    scope = [int(value) for value in request.form.getlist("leader") if value.isdigit()]
+    scope = [number for number in map(row_id, request.form.getlist("leader"))
+             if number is not None]
     try:
         run = runs.request_run(db, programme_round, current_user, scope=scope,
                                time_limit=runs.TIME_LIMITS[0],

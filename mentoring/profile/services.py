@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.auth.joining import join_invited_rounds
-from mentoring.forms import field_errors
+from mentoring.forms import field_errors, row_id
 from mentoring.models import (
     LeaderProfile,
     LeaderProfileCreate,
@@ -135,12 +135,21 @@ def _model_error_field(step: Step) -> str:
 
 def _organisation_errors(answers: Mapping[str, Any]) -> dict[str, str]:
     new_name = answers.get("new_organisation")
-    if answers.get("organisation_id") == "new" and not new_name:
+    organisation_id = answers.get("organisation_id")
+    if organisation_id == "new" and not new_name:
         return {"new_organisation": "Enter the name of your organisation"}
-    if new_name and len(new_name) < 2:
-        return {"new_organisation": "Enter at least 2 characters"}
-    if not answers.get("organisation_id") and not new_name:
+    if new_name:
+        # Checked here, by the model that saves it: a name the draft keeps must also save.
+        try:
+            OrganisationCreate.model_validate(
+                {"name": new_name, "sector": _PLACEHOLDERS["sector"],
+                 "borough": _PLACEHOLDERS["borough"]})
+        except ValidationError as exc:
+            return {"new_organisation": field_errors(exc).get("name") or "Enter a name"}
+    if not organisation_id and not new_name:
         return {"organisation_id": "Select your organisation, or add it"}
+    if organisation_id not in (None, "new") and row_id(str(organisation_id)) is None:
+        return {"organisation_id": "Select your organisation from the list"}
     return {}
 
 
@@ -200,9 +209,9 @@ def profile_of(session: Session, user: User) -> LeaderProfile | None:
 def organisation_name(session: Session, draft: Mapping[str, Any]) -> str:
     if draft.get("new_organisation"):
         return draft["new_organisation"]
-    organisation_id = draft.get("organisation_id")
-    if organisation_id and str(organisation_id).isdigit():
-        organisation = session.get(Organisation, int(organisation_id))
+    organisation_id = row_id(str(draft.get("organisation_id") or ""))
+    if organisation_id is not None:
+        organisation = session.get(Organisation, organisation_id)
         return organisation.name if organisation else ""
     return ""
 
@@ -259,7 +268,7 @@ def _organisation_for(session: Session, draft: Mapping[str, Any], data) -> Organ
         session.add(organisation)
         session.flush()
         return organisation
-    organisation_id = draft.get("organisation_id")
-    if organisation_id and str(organisation_id).isdigit():
-        return session.get(Organisation, int(organisation_id))
+    organisation_id = row_id(str(draft.get("organisation_id") or ""))
+    if organisation_id is not None:
+        return session.get(Organisation, organisation_id)
     return None

@@ -164,6 +164,11 @@ def parse_participants_csv(data: bytes, filename: str = "") -> ParsedFile:
     if _looks_binary(data):
         return ParsedFile(file_error="The file is not a CSV file (it looks like a spreadsheet "
                                      "or a document). " + SAVE_AS_UTF8)
+    if b"\x00" in data:  # past the first 4 KB: PostgreSQL cannot store it in a name
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        return ParsedFile(file_error=f"Line {line} of the file has a NUL character (a zero "
+                                     "byte), which cannot be stored. Remove it and upload the "
+                                     "file again.")
     text, error = _decode(data)
     if error:
         return ParsedFile(file_error=error)

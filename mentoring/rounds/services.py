@@ -260,7 +260,7 @@ def _parse_date(parts: Mapping[str, str], what: str) -> tuple[date | None, str]:
         return None, f"The date the window {what} must be a real date, like 27 3 2027"
     try:
         return date(int(year), int(month), int(day)), ""
-    except ValueError:
+    except (ValueError, OverflowError):  # a 40-digit day overflows rather than being wrong
         return None, f"The date the window {what} must be a real date, like 27 3 2027"
 
 
