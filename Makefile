@@ -6,7 +6,7 @@ ASSETS := mentoring/static/vendor/nhsuk
 CSS := mentoring/static/vendor/app.css
 FRONTEND := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: setup run test lint format clean bench
+.PHONY: setup run test lint format clean bench bench-web
 
 setup: $(VENV)/.installed $(ASSETS)/.copied $(CSS)
 
@@ -50,6 +50,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/optimiser.py
+
+# Web load: gunicorn, a scratch database on the local PostgreSQL server, 50 signed-in users.
+bench-web: setup
+	$(BIN)/python benchmarks/web.py
 
 clean:
 	rm -rf $(VENV) node_modules mentoring/static/vendor instance

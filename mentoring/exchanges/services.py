@@ -15,6 +15,7 @@ from email.utils import parseaddr
 import sqlalchemy as sa
 from icalendar import Calendar, Timezone
 from pydantic import ValidationError
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from mentoring import audit
@@ -91,40 +92,80 @@ class MatchView:
         return self.match.status == MatchStatus.APPROVED and not self.i_accepted
 
 
-def _acceptances(session: Session, match: Match) -> set[int]:
-    """Leader profile ids that have accepted this match (each side accepts for themself)."""
+def _acceptances(session: Session, match_ids: list[int]) -> dict[int, set[int]]:
+    """For each match, the leader profile ids that have accepted it (each side accepts for
+    themself). One query for all the matches."""
+    accepted: dict[int, set[int]] = {match_id: set() for match_id in match_ids}
+    if not match_ids:
+        return accepted
     events = session.exec(
-        select(AuditEvent).where(
+        select(AuditEvent.object_id, AuditEvent.detail).where(
             AuditEvent.action == MATCH_ACCEPTED,
             AuditEvent.object_type == "Match",
-            AuditEvent.object_id == str(match.id),
+            AuditEvent.object_id.in_([str(match_id) for match_id in match_ids]),  # type: ignore[attr-defined]
         )
     ).all()
-    return {int(e.detail["leader_id"]) for e in events if "leader_id" in (e.detail or {})}
+    for object_id, detail in events:
+        if "leader_id" in (detail or {}):
+            accepted[int(object_id)].add(int(detail["leader_id"]))
+    return accepted
+
+
+def _by_id(session: Session, model, ids) -> dict:
+    """Rows of `model` with these ids, in one query (a page must not query once per row); rows
+    the session already holds are not read again."""
+    wanted = {row_id for row_id in ids if row_id is not None}
+    found = {}
+    for row_id in wanted:
+        row = session.identity_map.get(identity_key(model, row_id))
+        if row is not None:
+            found[row_id] = row
+    missing = wanted - set(found)
+    if missing:
+        found |= {row.id: row for row in
+                  session.exec(select(model).where(model.id.in_(missing))).all()}
+    return found
+
+
+def _match_views(session: Session, me: LeaderProfile, matches: list[Match]) -> list[MatchView]:
+    """The views of several matches with a fixed number of queries, however many matches."""
+    match_ids = [match.id for match in matches]
+    others = _by_id(session, LeaderProfile, (
+        match.mentee_id if match.mentor_id == me.id else match.mentor_id for match in matches))
+    organisations = _by_id(session, Organisation,
+                           (other.organisation_id for other in others.values()))
+    rounds = _by_id(session, ProgrammeRound, (match.round_id for match in matches))
+    accepted_by = _acceptances(session, match_ids)
+    exchanges_of: dict[int, list[Exchange]] = {match_id: [] for match_id in match_ids}
+    if match_ids:
+        for exchange in session.exec(
+            select(Exchange).where(Exchange.match_id.in_(match_ids))  # type: ignore[attr-defined]
+            .order_by(Exchange.starts_at, Exchange.id)
+        ).all():
+            exchanges_of[exchange.match_id].append(exchange)
+    views = []
+    for match in matches:
+        i_am_mentor = match.mentor_id == me.id
+        other = others[match.mentee_id if i_am_mentor else match.mentor_id]
+        accepted = accepted_by[match.id]
+        if match.status == MatchStatus.ACCEPTED:
+            accepted = {match.mentor_id, match.mentee_id}
+        views.append(MatchView(
+            match=match,
+            me=me,
+            other=other,
+            other_organisation=organisations.get(other.organisation_id),
+            programme_round=rounds.get(match.round_id),
+            i_am_mentor=i_am_mentor,
+            i_accepted=me.id in accepted,
+            other_accepted=other.id in accepted,
+            exchanges=exchanges_of[match.id],
+        ))
+    return views
 
 
 def _match_view(session: Session, me: LeaderProfile, match: Match) -> MatchView:
-    i_am_mentor = match.mentor_id == me.id
-    other = session.get(LeaderProfile, match.mentee_id if i_am_mentor else match.mentor_id)
-    accepted = _acceptances(session, match)
-    if match.status == MatchStatus.ACCEPTED:
-        accepted = {match.mentor_id, match.mentee_id}
-    exchanges = session.exec(
-        select(Exchange).where(Exchange.match_id == match.id).order_by(Exchange.starts_at)
-    ).all()
-    return MatchView(
-        match=match,
-        me=me,
-        other=other,
-        other_organisation=session.get(Organisation, other.organisation_id)
-        if other.organisation_id
-        else None,
-        programme_round=session.get(ProgrammeRound, match.round_id),
-        i_am_mentor=i_am_mentor,
-        i_accepted=me.id in accepted,
-        other_accepted=other.id in accepted,
-        exchanges=list(exchanges),
-    )
+    return _match_views(session, me, [match])[0]
 
 
 def my_matches(session: Session, me: LeaderProfile) -> list[MatchView]:
@@ -137,7 +178,7 @@ def my_matches(session: Session, me: LeaderProfile) -> list[MatchView]:
         .order_by(Match.created_at.desc(), Match.id.desc())  # type: ignore[union-attr]
     ).all()
     live = [m for m in matches if m.status != MatchStatus.DECLINED]  # answered ones last
-    return [_match_view(session, me, m) for m in live + [m for m in matches if m not in live]]
+    return _match_views(session, me, live + [m for m in matches if m not in live])
 
 
 def get_match(session: Session, me: LeaderProfile, match_id: int) -> MatchView:
@@ -239,32 +280,54 @@ class ExchangeView:
         return self.exchange.status != ExchangeStatus.CANCELLED and self.exchange.starts_at <= now
 
 
-def _reschedule_requested(session: Session, exchange: Exchange) -> bool:
-    """A request made for the exchange as it is now (a move by the coordinator answers it)."""
+def _reschedule_requests(session: Session, exchange_ids: list[int]) -> set[tuple[int, int]]:
+    """(exchange id, sequence) of every request to move these exchanges: a request counts for
+    the exchange as it is now (a move by the coordinator answers it)."""
+    if not exchange_ids:
+        return set()
     events = session.exec(
-        select(AuditEvent).where(
+        select(AuditEvent.object_id, AuditEvent.detail).where(
             AuditEvent.action == RESCHEDULE_REQUESTED,
             AuditEvent.object_type == "Exchange",
-            AuditEvent.object_id == str(exchange.id),
+            AuditEvent.object_id.in_([str(i) for i in exchange_ids]),  # type: ignore[attr-defined]
         )
     ).all()
-    return any((e.detail or {}).get("sequence") == exchange.sequence for e in events)
+    return {(int(object_id), (detail or {}).get("sequence")) for object_id, detail in events}
+
+
+def _exchange_views(session: Session, me: LeaderProfile,
+                    exchanges: list[Exchange]) -> list[ExchangeView]:
+    """The views of several exchanges with a fixed number of queries, however many."""
+    exchange_ids = [exchange.id for exchange in exchanges]
+    matches = _by_id(session, Match, (exchange.match_id for exchange in exchanges))
+    people = _by_id(session, LeaderProfile, (
+        leader_id for exchange in exchanges for leader_id in (exchange.host_id,
+                                                             exchange.visitor_id)))
+    rounds = _by_id(session, ProgrammeRound, (match.round_id for match in matches.values()))
+    requested = _reschedule_requests(session, exchange_ids)
+    feedback = {
+        row.exchange_id: row for row in session.exec(
+            select(Feedback).where(Feedback.exchange_id.in_(exchange_ids),  # type: ignore[union-attr]
+                                   Feedback.leader_id == me.id)
+        ).all()
+    } if exchange_ids else {}
+    return [
+        ExchangeView(
+            exchange=exchange,
+            me=me,
+            host=people[exchange.host_id],
+            visitor=people[exchange.visitor_id],
+            match=matches[exchange.match_id],
+            programme_round=rounds.get(matches[exchange.match_id].round_id),
+            reschedule_requested=(exchange.id, exchange.sequence) in requested,
+            my_feedback=feedback.get(exchange.id),
+        )
+        for exchange in exchanges
+    ]
 
 
 def _exchange_view(session: Session, me: LeaderProfile, exchange: Exchange) -> ExchangeView:
-    match = session.get(Match, exchange.match_id)
-    return ExchangeView(
-        exchange=exchange,
-        me=me,
-        host=session.get(LeaderProfile, exchange.host_id),
-        visitor=session.get(LeaderProfile, exchange.visitor_id),
-        match=match,
-        programme_round=session.get(ProgrammeRound, match.round_id),
-        reschedule_requested=_reschedule_requested(session, exchange),
-        my_feedback=session.exec(
-            select(Feedback).where(Feedback.exchange_id == exchange.id, Feedback.leader_id == me.id)
-        ).first(),
-    )
+    return _exchange_views(session, me, [exchange])[0]
 
 
 def _my_exchange_rows(
@@ -284,7 +347,7 @@ def _my_exchange_rows(
 
 
 def my_exchanges(session: Session, me: LeaderProfile) -> list[ExchangeView]:
-    return [_exchange_view(session, me, exchange) for exchange in _my_exchange_rows(session, me)]
+    return _exchange_views(session, me, _my_exchange_rows(session, me))
 
 
 def get_exchange(session: Session, me: LeaderProfile, exchange_id: int) -> ExchangeView:

@@ -1,0 +1,233 @@
+"""The web load benchmark's load generator: virtual users on loopback, each signed in through the
+real sign-in form, sending one request after another (a closed loop). By default there is no
+pause between a user's requests, so the number of users is the number of requests in flight;
+a think time makes them behave more like people.
+
+It is built on the standard library's `http.client` (keep-alive connections, cookies kept by
+hand) rather than a richer client: on a 2-core machine the generator competes with the server
+for the same cores, so the less it costs per request the fairer the measurement. Users run as
+threads spread over a few processes, so that the generator is not held back by one GIL; each
+process reports the CPU time it used, so a reader can see what the generator itself cost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# A reused keep-alive connection the server has already closed fails like this: send again on a
+# fresh connection, as browsers do.
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class UnexpectedResponse(Exception):
+    pass
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class Browser:
+    """One virtual user: a keep-alive connection to the server and the cookies it was given."""
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self.port, self.timeout = port, timeout
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.cookies: dict[str, str] = {}
+        self.used = False
+
+    def request(self, method: str, path: str, form: list[tuple[str, str]] | None = None
+                ) -> Response:
+        headers = {"User-Agent": "bench-web"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):
+            reused = self.used
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+            except STALE_CONNECTION:
+                self.connection.close()
+                self.used = False
+                if attempt == 2 or not reused:
+                    raise
+                continue
+            self.used = not response.will_close
+            if response.will_close:
+                self.connection.close()
+            self._keep_cookies(response.headers)
+            return Response(response.status, response.headers, data)
+        raise AssertionError("unreachable")
+
+    def _keep_cookies(self, headers: http.client.HTTPMessage) -> None:
+        for cookie in headers.get_all("Set-Cookie") or []:
+            pair, _, attributes = cookie.partition(";")
+            name, _, value = pair.strip().partition("=")
+            if not value or "expires=thu, 01 jan 1970" in attributes.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def sign_in(self, email: str, password: str) -> None:
+        token = csrf_token(self.request("GET", "/sign-in"))
+        response = self.request("POST", "/sign-in", [("csrf_token", token), ("email", email),
+                                                     ("password", password)])
+        if response.status != 302 or "/sign-in" in response.headers.get("Location", ""):
+            raise UnexpectedResponse(f"signing in {email} failed: {response.status}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def csrf_token(response: Response) -> str:
+    found = CSRF_TOKEN.search(response.text)
+    if found is None:
+        raise UnexpectedResponse(f"no CSRF token in a {response.status} page")
+    return found.group(1)
+
+
+# A step sends a user's next request(s) and returns, for each, (label, seconds, ok).
+Sample = tuple[str, float, bool]
+Step = Callable[[Browser, dict], list[Sample]]
+
+
+def timed(browser: Browser, label: str, method: str, path: str, expect: Callable[[Response], bool],
+          form: list[tuple[str, str]] | None = None) -> tuple[Sample, Response | None]:
+    started = time.perf_counter()
+    try:
+        response = browser.request(method, path, form)
+    except (OSError, http.client.HTTPException):
+        return (label, time.perf_counter() - started, False), None
+    return (label, time.perf_counter() - started, expect(response)), response
+
+
+def ok_page(response: Response) -> bool:
+    return response.status == 200
+
+
+@dataclass
+class Scenario:
+    """What each virtual user does over and over, after `prepare` (signing in, say)."""
+
+    name: str
+    labels: tuple[str, ...]  # what `step` measures; the first is the scenario's main request
+    step: Step
+    prepare: Callable[[Browser, dict], None] = lambda browser, user: None
+    users: list[dict] = field(default_factory=list)  # one dict of facts per virtual user
+
+
+@dataclass
+class Result:
+    samples: list[tuple[str, float, float, bool]]  # label, started (since the window), seconds, ok
+    cpu_seconds: float
+    errors: list[str]
+
+
+def _user_loop(scenario: Scenario, user: dict, port: int, ready: threading.Barrier,
+               start_at: list[float], window: tuple[float, float], think: float, out: list,
+               errors: list) -> None:
+    browser = Browser(port)
+    pause = random.Random(id(user)).uniform  # each user's own, so their pauses drift apart
+    try:
+        scenario.prepare(browser, user)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+        ready.abort()
+        return
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        return
+    begin, end = start_at[0] + window[0], start_at[0] + window[1]
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        for label, seconds, ok in scenario.step(browser, user):
+            if now >= begin:
+                out.append((label, now - begin, seconds, ok))
+            now += seconds
+        if think:
+            time.sleep(pause(0.5 * think, 1.5 * think))
+    browser.close()
+
+
+def _process(scenario: Scenario, port: int, warmup: float, seconds: float, think: float,
+             queue, signed_in, go) -> None:
+    """One generator process: its users sign in, then, once every process is ready, run their
+    loop; the samples of requests that started within the measured window are sent back."""
+    cpu = time.process_time()
+    start_at = [0.0]
+    samples: list = []
+    errors: list[str] = []
+    all_ready = threading.Barrier(len(scenario.users) + 1)
+    threads = [threading.Thread(target=_user_loop, daemon=True,
+                                args=(scenario, user, port, all_ready, start_at,
+                                      (warmup, warmup + seconds), think, samples, errors))
+               for user in scenario.users]
+    for thread in threads:
+        thread.start()
+    try:
+        # Wait for our users' sign-ins, tell the parent, wait for the common start.
+        while all_ready.n_waiting < len(scenario.users) and not all_ready.broken:
+            time.sleep(0.05)
+        signed_in.put(not all_ready.broken)
+        go.wait()
+        start_at[0] = time.perf_counter()
+        all_ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    for thread in threads:
+        thread.join()
+    queue.put(Result(samples, time.process_time() - cpu, errors))
+
+
+def run(scenario: Scenario, port: int, *, processes: int, warmup: float, seconds: float,
+        think: float = 0.0) -> Result:
+    """Run the scenario's users (spread over `processes` processes) against the server: sign-in
+    and preparation first, then `warmup` seconds unmeasured, then `seconds` measured. With
+    `think`, each user pauses about that long (0.5 to 1.5 times) between requests, as people
+    do; without, each sends its next request at once."""
+    context = multiprocessing.get_context("fork")
+    queue, signed_in, go = context.Queue(), context.Queue(), context.Event()
+    shares = [scenario.users[n::processes] for n in range(processes)]
+    workers = [
+        context.Process(target=_process, daemon=True,
+                        args=(Scenario(scenario.name, scenario.labels, scenario.step,
+                                       scenario.prepare, share),
+                              port, warmup, seconds, think, queue, signed_in, go))
+        for share in shares if share
+    ]
+    for worker in workers:
+        worker.start()
+    prepared = [signed_in.get(timeout=600) for _ in workers]
+    go.set()
+    results = [queue.get(timeout=warmup + seconds + 600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    errors = [error for result in results for error in result.errors]
+    if not all(prepared) and not errors:
+        errors.append("a virtual user could not prepare")
+    return Result([sample for result in results for sample in result.samples],
+                  sum(result.cpu_seconds for result in results), errors)

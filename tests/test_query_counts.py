@@ -1,0 +1,194 @@
+"""SQL statements per page: the same whether a leader has 2 matches or 20, and whether a run
+proposes 2 pairs or 20. A count that grows with the rows is an N+1 query, and it is what makes a
+page slow with a real round (benchmarks/web.py measures those pages with 5,000 leaders).
+
+Each page is requested once with a small world and once with a large one, in the same database;
+the counts must be equal, and stay within a cap (today's count plus two) that catches new
+per-request work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mentoring import audit
+from mentoring.matching.problem import slot_id
+from mentoring.models import ExchangeBooking, ProgrammeRound
+
+from conftest import SignedIn, csrf_token
+from matching_world import MONDAY, make_round, stored_run
+
+SMALL, LARGE = 2, 20
+# Savepoints are how the test's transaction wraps the app's commits: not the app's queries.
+BOOKKEEPING = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", re.I)
+
+
+@contextmanager
+def counted(engine: sa.Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if not BOOKKEEPING.match(statement):
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+def statements_for(engine, request) -> tuple[int, object]:
+    with counted(engine) as statements:
+        response = request()
+    return len(statements), response
+
+
+def assert_constant(counts: dict[int, int], cap: int, page: str) -> None:
+    assert counts[SMALL] == counts[LARGE], (
+        f"{page}: {counts[SMALL]} statements with {SMALL} rows but {counts[LARGE]} with "
+        f"{LARGE}: a query per row (N+1)")
+    assert counts[LARGE] <= cap, f"{page}: {counts[LARGE]} statements, more than {cap}"
+
+
+# --- a leader's pages ----------------------------------------------------------------------
+
+FUTURE = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning, London = UTC in March
+
+
+def mentor_with(factory, mentees: int, programme_round):
+    """A mentor of `mentees` leaders in the round, each pair with an exchange to come (booked)
+    and one in the past (with feedback), some matches accepted by one side, one exchange with a
+    request to move it; the mentor free on three half-days per mentee."""
+    mentor = factory.mentor(mentor_capacity=mentees, name=f"Mentor of {mentees}")
+    factory.participant(programme_round, mentor)
+    for n in range(mentees):
+        mentee = factory.leader(name=f"Mentee {n} of {mentees}")
+        factory.participant(programme_round, mentee)
+        match = factory.match(programme_round, mentor, mentee,
+                              status="accepted" if n % 2 else "approved", score=7.0,
+                              reasons=["Crosses sectors"])
+        upcoming = factory.exchange(match, FUTURE + timedelta(days=n), location="Ward 3")
+        for person in (mentor, mentee):
+            factory.session.add(ExchangeBooking(exchange_id=upcoming.id, leader_id=person.id,
+                                                starts_at=upcoming.starts_at))
+        past = factory.exchange(match, datetime(2024, 3, 4, 13, 0, tzinfo=UTC)
+                                + timedelta(days=n), host_id=mentee.id, visitor_id=mentor.id)
+        factory.feedback(past, mentor)
+        audit.record(factory.session, "match.accepted", actor=mentee.user, obj=match,
+                     detail={"leader_id": mentee.id, "side": "mentee"})
+        audit.record(factory.session, "exchange.reschedule_requested", actor=mentee.user,
+                     obj=upcoming, detail={"leader_id": mentee.id, "sequence": 0})
+        for day in range(3):
+            factory.availability(programme_round, mentor,
+                                 programme_round.starts_on + timedelta(days=7 * n + day), "pm")
+    factory.session.flush()
+    return mentor
+
+
+@pytest.fixture
+def leaders(app, factory):
+    """Two mentors in one round, with SMALL and LARGE mentees, each signed in."""
+    programme_round = factory.programme_round(starts_on=datetime(2030, 1, 7).date(),
+                                              status="published")
+    programme_round.ends_on = programme_round.starts_on + timedelta(weeks=24)
+    factory.session.add(programme_round)
+    mentors = {size: mentor_with(factory, size, programme_round) for size in (SMALL, LARGE)}
+    return programme_round, {size: SignedIn(app, mentor.user) for size, mentor in mentors.items()}
+
+
+@pytest.mark.parametrize(("path", "cap"), [("/home", 7), ("/matches", 13)])
+def test_leader_pages_need_the_same_queries_for_2_or_20_matches(engine, leaders, path, cap):
+    _, clients = leaders
+    counts = {}
+    for size, client in clients.items():
+        counts[size], response = statements_for(engine, lambda c=client: c.get(path))
+        assert response.status_code == 200
+    html = clients[LARGE].get(path).get_data(as_text=True)
+    assert "Mentee 19 of 20" in html or "20 approved matches" in html  # the rows are there
+    assert_constant(counts, cap, path)
+
+
+def test_the_availability_page_and_its_save_need_the_same_queries(engine, leaders):
+    programme_round, clients = leaders
+    path = f"/rounds/{programme_round.id}/availability"
+    pages, saves = {}, {}
+    for size, client in clients.items():
+        pages[size], response = statements_for(engine, lambda c=client: c.get(path))
+        assert response.status_code == 200
+        token = csrf_token(response.get_data(as_text=True))
+        free = re.findall(r'name="free" type="checkbox" value="([^"]+)" checked',
+                          response.get_data(as_text=True))
+        assert len(free) == 3 * size
+        # Keep every half-day but the first, add a new one: a change both ways.
+        chosen = [*free[1:], f"{programme_round.starts_on.isoformat()}:am"]
+        form = {"csrf_token": token, "action": "dates", "free": chosen}
+        saves[size], saved = statements_for(
+            engine, lambda c=client, form=form: c.client.post(path, data=form))
+        assert saved.status_code == 302 and saved.headers["Location"].endswith(path)
+    assert_constant(pages, 7, "availability page")
+    assert_constant(saves, 13, "availability save")
+
+
+# --- the coordinator's pages ----------------------------------------------------------------
+
+
+def round_with_run(factory, db, pairs: int):
+    """A round of `pairs` mentors and mentees; half the pairs approved already (with their two
+    exchanges), and a finished run proposing all of them with two exchanges each."""
+    world = make_round(factory, mentors=pairs, mentees=pairs)
+    days = [MONDAY + timedelta(days=offset) for offset in (1, 8, 15, 22)]
+    for n, (mentor, mentee) in enumerate(zip(world.mentors, world.mentees, strict=True)):
+        if n % 2 == 0:
+            match = factory.match(world.round, mentor, mentee, status="approved", score=6.0)
+            for k, day in enumerate(days[:2]):
+                host, visitor = (mentor, mentee) if k == 0 else (mentee, mentor)
+                factory.exchange(match, datetime(day.year, day.month, day.day, 9,
+                                                 tzinfo=UTC), host_id=host.id,
+                                 visitor_id=visitor.id)
+    run = stored_run(db, world.round, world.mentors[0], world.mentees[0])
+    run.solution = {
+        **run.solution,
+        "pairs": [{"mentor": str(m.id), "mentee": str(e.id), "score": 6.0,
+                   "reasons": ["crosses sectors: acute and community_health +2"]}
+                  for m, e in zip(world.mentors, world.mentees, strict=True)],
+        "exchanges": [{"host": str(host.id), "visitor": str(visitor.id),
+                       "slot": slot_id(day, "am")}
+                      for m, e in zip(world.mentors, world.mentees, strict=True)
+                      for day, (host, visitor) in zip(days[2:], ((m, e), (e, m)), strict=True)],
+    }
+    db.add(run)
+    db.flush()
+    return world.round, run
+
+
+def test_the_review_page_needs_the_same_queries_for_2_or_20_pairs(engine, db, factory,
+                                                                  coordinator_client):
+    counts = {}
+    for size in (SMALL, LARGE):
+        programme_round, run = round_with_run(factory, db, size)
+        url = f"/rounds/{programme_round.id}/runs/{run.id}"
+        counts[size], response = statements_for(engine, lambda url=url:
+                                                coordinator_client.get(url))
+        assert response.status_code == 200
+        assert f"{size} of {size} pairs" in response.get_data(as_text=True)
+    assert_constant(counts, 11, "review page")
+
+
+def test_the_rounds_list_needs_the_same_queries_for_2_or_20_rounds(engine, factory,
+                                                                   coordinator_client):
+    counts = {}
+    for size in (SMALL, LARGE):
+        while len(factory.session.exec(sa.select(ProgrammeRound.id)).all()) < size:
+            programme_round = factory.programme_round()
+            factory.participant(programme_round, factory.leader())
+        counts[size], response = statements_for(engine, lambda: coordinator_client.get("/rounds"))
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count("/rounds/") >= size
+    assert_constant(counts, 4, "rounds list")
