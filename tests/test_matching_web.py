@@ -224,3 +224,20 @@ def test_a_decline_shows_on_the_changes_page_and_is_re_optimised_locally(
     assert sorted(local.scope) == sorted([match.mentee_id, match.mentor_id])
     nothing = coordinator_client.post_form(f"{changes}/reoptimise", {}, form_page=changes)
     assert nothing.status_code == 400
+
+
+def test_a_big_proposal_is_shown_a_page_at_a_time(app, db, factory, coordinator_client,
+                                                  monkeypatch):
+    from mentoring.matching import views
+
+    monkeypatch.setattr(views, "PAIRS_PER_PAGE", 1)
+    people = make_round(factory, mentors=2, mentees=2)
+    run = finished_run(app, db, coordinator_client, people)
+    url = f"/rounds/{people.round.id}/runs/{run.id}?sort=mentee"
+    first = coordinator_client.get(url).get_data(as_text=True)
+    assert "1 to 1 shown, page 1 of 2" in first
+    assert "Mentee 1" in first and ">Mentee 2<" not in first
+    second = coordinator_client.get(f"{url}&page=2").get_data(as_text=True)
+    assert "page 2 of 2" in second and "Mentee 2" in second
+    beyond = coordinator_client.get(f"{url}&page=99").get_data(as_text=True)
+    assert "page 2 of 2" in beyond  # out-of-range pages show the last one

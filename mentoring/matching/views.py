@@ -27,6 +27,7 @@ from mentoring.vocab import Role, RunStatus
 
 bp = Blueprint("matching", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
+PAIRS_PER_PAGE = 100
 
 
 def _round(round_id: int) -> ProgrammeRound:
@@ -113,8 +114,20 @@ def run_page(round_id: int, run_id: int):
     sort = request.args.get("sort", "score")
     review = proposal.read_proposal(db, run, filters, sort if sort in proposal.SORTS else "score")
     plan = decisions.plan_changes(db, run) if run.status == RunStatus.SUCCEEDED else None
+    # A big round has thousands of pairs: a page of them at a time keeps the page quick.
+    pages = max(1, -(-len(review.shown) // PAIRS_PER_PAGE))
+    page = min(max(row_id(request.args.get("page")) or 1, 1), pages)
+    first = (page - 1) * PAIRS_PER_PAGE
+
+    def page_url(number: int) -> str:
+        return url_for("matching.run_page", round_id=round_id, run_id=run_id,
+                       **{k: v for k, v in filters.items() if v}, sort=sort, page=number)
+
     return render_template(
         "matching/run.html", programme_round=programme_round, run=run, review=review,
+        pairs=review.shown[first:first + PAIRS_PER_PAGE], first=first, page=page, pages=pages,
+        previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if page < pages else None,
         plan=plan, sorts=proposal.SORTS, sort=sort,
         rule_of={(r.mentor_id, r.mentee_id): r.rule
                  for r in proposal.pair_rules(db, programme_round.id)},
