@@ -11,21 +11,16 @@ solution documents built from the same rows, as the worker would have stored the
 
 from __future__ import annotations
 
-import json
-import secrets
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from random import Random
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
+from _scratch import copy_rows
 
-from mentoring.db import make_engine
 from mentoring.matching.problem import PROBLEM_FORMAT, slot_id
 from mentoring.matching.runs import CONTEXT_KEY
-from mentoring.migrate import upgrade
 from mentoring.models import DEFAULT_WEIGHTS
 from mentoring.slots import bounds, half_days, local_bounds
 from mentoring.vocab import BOROUGHS, DEFAULT_PRIORITY_PROFESSIONS, PROFESSIONS, SECTORS, TOPICS
@@ -48,57 +43,6 @@ class Loaded:
     spare: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-@contextmanager
-def scratch_database(url: str):
-    """A migrated, empty database created on the server that `url` names, dropped at the end
-    (the database in the URL is only used to run CREATE and DROP DATABASE)."""
-    admin_url = sa.make_url(url)
-    name = f"bench_web_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    database_url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(database_url)
-    try:
-        upgrade(engine)
-        yield engine, database_url
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _default(column: sa.Column):
-    default = column.default
-    if default is None:
-        return None
-    if default.is_scalar:
-        return default.arg
-    return default.arg(None)  # SQLAlchemy wraps a default factory to take a context
-
-
-def copy_rows(raw, table_name: str, rows: list[dict]) -> None:
-    """COPY rows (dicts with explicit ids) into a table; NOT NULL columns the rows leave out get
-    the model's default, the same for every row; the id sequence moves past the last id."""
-    table = SQLModel.metadata.tables[table_name]
-    given = list(rows[0])
-    filled = {column.name: _default(column) for column in table.columns
-              if column.name not in given and not column.nullable}
-    names = ", ".join(f'"{name}"' for name in [*given, *filled])
-
-    def value(item):
-        return json.dumps(item) if isinstance(item, dict | list) else item
-
-    constant = [value(item) for item in filled.values()]
-    with raw.cursor() as cursor:
-        with cursor.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([value(row[name]) for name in given] + constant)
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table_name}\"', 'id'), "
-                       f'(SELECT max(id) FROM "{table_name}"))')
 
 
 def next_monday(today: date) -> date:

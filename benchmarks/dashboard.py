@@ -20,28 +20,26 @@ target is a page under 300 ms; the script exits non-zero when the median page mi
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import secrets
 import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _scratch import copy_rows, scratch_database
+
 from mentoring import create_app
 from mentoring.config import Settings
-from mentoring.db import make_engine
 from mentoring.insights import charts, figures
-from mentoring.migrate import upgrade
 from mentoring.passwords import hash_password, use_fast_hashing_for_tests
 from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS
 
@@ -50,58 +48,6 @@ PASSWORD = "benchmark-password"  # noqa: S105 (a throwaway account in a scratch 
 COORDINATOR = "coordinator@bench.example"
 ROUND_START = date(2027, 1, 4)
 NOW = datetime(2027, 2, 15, 12, 0, tzinfo=UTC)  # half way through the window
-
-
-@contextmanager
-def scratch_database(url: str):
-    admin_url = sa.make_url(url)
-    name = f"dashboard_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-# --- bulk loading --------------------------------------------------------------------------
-
-
-def _default(column: sa.Column):
-    default = column.default
-    if default is None:
-        return None
-    if default.is_scalar:
-        return default.arg
-    return default.arg(None)  # SQLAlchemy wraps a default factory to take a context
-
-
-def copy_rows(raw, table_name: str, rows: list[dict]) -> None:
-    """COPY rows (dicts with explicit ids) into a table; NOT NULL columns a row leaves out get
-    the model's default, the same for every row."""
-    table = SQLModel.metadata.tables[table_name]
-    given = list(rows[0])
-    filled = {column.name: _default(column) for column in table.columns
-              if column.name not in given and not column.nullable}
-    names = given + list(filled)
-    quoted = ", ".join(f'"{name}"' for name in names)
-
-    def value(item):
-        return json.dumps(item) if isinstance(item, dict | list) else item
-
-    with raw.cursor() as cursor:
-        with cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([value(row[name]) for name in given]
-                               + [value(item) for item in filled.values()])
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table_name}\"', 'id'), "
-                       f'(SELECT max(id) FROM "{table_name}"))')
 
 
 def load(engine: sa.Engine, leaders: int, pairs: int, exchanges_per_pair: int,
@@ -282,7 +228,8 @@ def main() -> int:
         parser.error("the benchmark needs a PostgreSQL server")
     use_fast_hashing_for_tests()  # only the benchmark's own coordinator signs in
 
-    with scratch_database(args.database_url) as engine, tempfile.TemporaryDirectory() as folder:
+    with scratch_database(args.database_url, "dashboard_bench") as (engine, _url), \
+            tempfile.TemporaryDirectory() as folder:
         loaded = load(engine, args.leaders, args.pairs, args.exchanges_per_pair)
         print("loaded:", ", ".join(f"{key} {value:,}" if isinstance(value, int)
                                    else f"{key} {value}" for key, value in loaded.items()))

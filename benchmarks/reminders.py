@@ -23,7 +23,6 @@ import argparse
 import email
 import email.policy
 import re
-import secrets
 import smtplib
 import socket
 import sys
@@ -39,6 +38,8 @@ from aiosmtpd.controller import Controller
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _scratch import scratch_database
 
 from mentoring.db import make_engine
 from mentoring.migrate import upgrade
@@ -110,20 +111,8 @@ def database(url: str | None, folder: str):
         finally:
             engine.dispose()
         return
-    admin_url = sa.make_url(url)
-    name = f"reminders_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
+    with scratch_database(url, "reminders_bench") as (engine, _url):
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def setup(engine: sa.Engine, count: int) -> None:

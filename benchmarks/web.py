@@ -58,7 +58,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # benchmarks folder (for the _web_* helpers) comes next, as the script's own folder.
 sys.path.insert(0, str(ROOT))
 
-from _web_data import load, scratch_database  # noqa: E402
+from _scratch import scratch_database  # noqa: E402
+from _web_data import load  # noqa: E402
 from _web_load import Browser, Result, Scenario, csrf_token, ok_page, run, timed  # noqa: E402
 
 from mentoring.passwords import hash_password  # noqa: E402
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     password = secrets.token_urlsafe(16)
     # One real (production-cost) hash shared by every account: hashing 5,000 would take minutes.
     password_hash = hash_password(password)
-    with scratch_database(args.database_url) as (engine, database_url), \
+    with scratch_database(args.database_url, "bench_web") as (engine, database_url), \
             tempfile.TemporaryDirectory() as folder:
         loaded = load(engine, leaders=args.leaders, pairs=args.pairs,
                       password_hash=password_hash)
