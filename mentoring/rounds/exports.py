@@ -19,15 +19,14 @@ from sqlmodel import Session
 
 from mentoring import audit
 from mentoring.models import (
-    Availability,
     Exchange,
     LeaderProfile,
     Match,
     Organisation,
     ProgrammeRound,
-    RoundParticipant,
     User,
 )
+from mentoring.rounds.participants import participant_rows
 from mentoring.slots import LONDON
 from mentoring.spreadsheet import csv_text, safe_cell
 from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, label
@@ -101,36 +100,22 @@ def _record(session: Session, what: str, programme_round: ProgrammeRound, actor:
 
 def participants_csv(session: Session, programme_round: ProgrammeRound, actor: User, *,
                      ip: str = "") -> CsvFile:
-    free = (
-        sa.select(Availability.leader_id, sa.func.count().label("n"))
-        .where(Availability.round_id == programme_round.id)
-        .group_by(Availability.leader_id)
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(RoundParticipant, LeaderProfile, User, Organisation,
-                  sa.func.coalesce(free.c.n, 0))
-        .join(LeaderProfile, LeaderProfile.id == RoundParticipant.leader_id)
-        .join(User, User.id == LeaderProfile.user_id)
-        .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
-        .outerjoin(free, free.c.leader_id == LeaderProfile.id)
-        .where(RoundParticipant.round_id == programme_round.id)
-        .order_by(LeaderProfile.id)
-    ).all()
+    rows = participant_rows(session, programme_round, by_id=True)
     priority = set(programme_round.priority_professions)
     text, count = to_csv(PARTICIPANT_COLUMNS, (
         (
-            profile.id, profile.name, user.email, profile.job_title,
-            label(PROFESSIONS, profile.profession), label(SECTORS, profile.sector),
-            label(BOROUGHS, profile.borough), organisation.name if organisation else "",
-            organisation.size if organisation else "", profile.career_stage,
-            profile.mentor_capacity, profile.wants_mentor, profile.can_host,
-            profile.profession in priority, profile.protected_hours_per_month,
-            participant.status, user.verified_at is not None, profile.consent_at is not None,
-            free_half_days, participant.joined_at, participant.withdrawn_at,
-            participant.withdrawal_reason,
+            row.profile.id, row.profile.name, row.user.email, row.profile.job_title,
+            label(PROFESSIONS, row.profile.profession), label(SECTORS, row.profile.sector),
+            label(BOROUGHS, row.profile.borough),
+            row.organisation.name if row.organisation else "",
+            row.organisation.size if row.organisation else "", row.profile.career_stage,
+            row.profile.mentor_capacity, row.profile.wants_mentor, row.profile.can_host,
+            row.profile.profession in priority, row.profile.protected_hours_per_month,
+            row.participant.status, row.verified, row.profile.consent_at is not None,
+            row.free_half_days, row.participant.joined_at, row.participant.withdrawn_at,
+            row.participant.withdrawal_reason,
         )
-        for participant, profile, user, organisation, free_half_days in rows
+        for row in rows
     ))
     _record(session, "participants", programme_round, actor, count, ip)
     return CsvFile(_filename(programme_round, "participants"), text, count)

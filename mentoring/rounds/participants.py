@@ -78,7 +78,10 @@ class ParticipantRow:
         return self.joined and self.verified and self.profile_complete and self.free_half_days > 0
 
 
-def participant_rows(session: Session, programme_round: ProgrammeRound) -> list[ParticipantRow]:
+def participant_rows(session: Session, programme_round: ProgrammeRound, *,
+                     by_id: bool = False) -> list[ParticipantRow]:
+    """Every participant with their profile, account, organisation and free half-days in the
+    round; by name (pages) or by profile id (exports, a stable order)."""
     free = (
         sa.select(Availability.leader_id, sa.func.count().label("n"))
         .where(Availability.round_id == programme_round.id)
@@ -93,7 +96,8 @@ def participant_rows(session: Session, programme_round: ProgrammeRound) -> list[
         .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
         .outerjoin(free, free.c.leader_id == LeaderProfile.id)
         .where(RoundParticipant.round_id == programme_round.id)
-        .order_by(sa.func.lower(LeaderProfile.name), LeaderProfile.id)
+        .order_by(*((LeaderProfile.id,) if by_id
+                    else (sa.func.lower(LeaderProfile.name), LeaderProfile.id)))
     ).all()
     return [ParticipantRow(*row) for row in rows]
 
