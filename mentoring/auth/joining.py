@@ -24,7 +24,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.notifications.outbox import enqueue
-from mentoring.vocab import Role
+from mentoring.vocab import Role, RoundStatus
 
 # The pre-filled answer an admin's invitation uses to grant a coordinator's or admin's role.
 INVITED_ROLE = "account_role"
@@ -223,7 +223,8 @@ def invited_role(session: Session, invitation: Invitation) -> str:
 
 
 # Rounds an accepted invitation still leads into (a closed round takes nobody new).
-JOINABLE_ROUND_STATUSES = ("draft", "open", "matching", "published")
+JOINABLE_ROUND_STATUSES = (RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.MATCHING,
+                           RoundStatus.PUBLISHED)
 
 
 def join_invited_rounds(session: Session, profile: LeaderProfile, user: User) -> list[int]:

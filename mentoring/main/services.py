@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mentoring.insights.you_said import published_for_leader
 from mentoring.models import (
     LeaderProfile,
     Match,
@@ -34,9 +35,7 @@ def leader_home(session: Session, user: User) -> dict[str, Any]:
                 )
             ).all()
         )
-    # Rounds whose "you said, we did" page the leader can read (issue 7).
-    from mentoring.insights.you_said import published_for_leader
-
+    # Rounds whose "you said, we did" page the leader can read.
     you_said_we_did = published_for_leader(session, profile) if profile is not None else []
     return {"profile": profile, "open_rounds": open_rounds, "matches": matches,
             "you_said_we_did": you_said_we_did}

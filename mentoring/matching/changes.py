@@ -121,15 +121,19 @@ def _withdrawals(session, programme_round, since, names) -> list[Change]:
     return changes
 
 
-def _round_exchange_events(session, programme_round, action, since):
-    return session.exec(
+def _round_exchange_events(session, programme_round, action, since=None):
+    """Audit events `action` about the round's exchanges (after `since`), with the exchange."""
+    statement = (
         select(AuditEvent, Exchange)
         .join(Exchange, sa.cast(Exchange.id, sa.String) == AuditEvent.object_id)
         .join(Match, Match.id == Exchange.match_id)
         .where(AuditEvent.action == action, AuditEvent.object_type == "Exchange",
-               AuditEvent.at > since, Match.round_id == programme_round.id)
+               Match.round_id == programme_round.id)
         .order_by(AuditEvent.at)
-    ).all()
+    )
+    if since is not None:
+        statement = statement.where(AuditEvent.at > since)
+    return session.exec(statement).all()
 
 
 def _leader_cancellations(session, programme_round, since, names) -> list[Change]:
@@ -217,9 +221,8 @@ def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
     now = now or utcnow()
     released = {exchange.id for exchange, _ in _unfit_exchanges(session, programme_round, now)
                 if {exchange.host_id, exchange.visitor_id} & scope}
-    since = datetime.min.replace(tzinfo=now.tzinfo)
     released |= {exchange.id for event, exchange in _round_exchange_events(
-        session, programme_round, RESCHEDULE_REQUESTED, since)
+        session, programme_round, RESCHEDULE_REQUESTED)
         if _request_open(event, exchange, now) and {exchange.host_id, exchange.visitor_id}
         & scope}
     return frozenset(released)

@@ -29,7 +29,7 @@ from mentoring.matching.problem import (
     round_live_exchanges,
     state_of,
 )
-from mentoring.matching.runs import CONTEXT_KEY
+from mentoring.matching.runs import CONTEXT_KEY, RUNNABLE_ROUND_STATUSES
 from mentoring.models import (
     Availability,
     Exchange,
@@ -52,7 +52,8 @@ from mentoring.vocab import (
     RunStatus,
 )
 
-APPROVABLE_ROUND_STATUSES = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
+# Matches can be approved in the rounds that can be optimised.
+APPROVABLE_ROUND_STATUSES = RUNNABLE_ROUND_STATUSES
 PAIR_RULE_ACTIONS = {"pin": "match.pinned", "forbid": "match.forbidden",
                      "clear": "match.pin_or_forbid_cleared"}
 

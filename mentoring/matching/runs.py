@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.db import session_scope
+from mentoring.matching.changes import exchanges_to_release
 from mentoring.matching.problem import (
     build_problem,
     fixed_part,
@@ -188,8 +189,6 @@ def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
     in_problem = {int(leader["id"]) for leader in problem["leaders"]}
     released: frozenset[int] = frozenset()
     if run.kind == RunKind.LOCAL:
-        from mentoring.matching.changes import exchanges_to_release
-
         released = exchanges_to_release(session, programme_round, set(run.scope or []))
     fixed = fixed_part(session, programme_round, in_problem=in_problem, released=released)
     if run.kind == RunKind.LOCAL:
