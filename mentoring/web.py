@@ -15,11 +15,9 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mentoring.config import Settings
-from mentoring.vocab import Role
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 NHSUK_ASSETS_DIR = Path(__file__).resolve().parent / "static" / "vendor" / "nhsuk"
-SERVICE_NAME = "Leadership exchange"
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -52,7 +50,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from mentoring import logs
+    from mentoring import layout, logs
     from mentoring.auth.sessions import enforce_timeouts
 
     settings: Settings = app.extensions["mentoring.settings"]
@@ -107,7 +105,7 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)  # after the nonce: it may render a page
     app.before_request(enforce_timeouts)
     app.after_request(_security_headers)
-    app.context_processor(_layout_context)
+    layout.init_app(app)
 
 
 def _init_login(app: Flask) -> None:
@@ -150,24 +148,3 @@ def _security_headers(response):
     if current_user and current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-# Navigation per role: (endpoint, label). Later features add their entries here.
-NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.LEADER: [("main.home", "Home"), ("profile.overview", "Your profile"),
-                  ("availability.index", "When you are free"),
-                  ("exchanges.my_matches", "Matches and exchanges"), ("mydata.index", "Your data")],
-    Role.COORDINATOR: [("main.home", "Home"), ("rounds.index", "Rounds")],
-    Role.ADMIN: [("main.home", "Home"), ("rounds.index", "Rounds"), ("admin.users", "Users"),
-                 ("admin.audit_log", "Audit log")],
-}
-
-
-def _layout_context() -> dict[str, Any]:
-    return {
-        "service_name": SERVICE_NAME,
-        "csp_nonce": g.get("csp_nonce", ""),
-        "navigation": NAVIGATION.get(current_user.role, [])
-        if current_user.is_authenticated
-        else [],
-    }

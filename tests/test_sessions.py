@@ -93,6 +93,21 @@ def test_a_session_idle_for_longer_than_the_limit_is_signed_out_with_a_message(a
     assert not is_signed_in(signed.client)
 
 
+def test_the_idle_clock_moves_with_activity_but_the_cookie_is_not_rewritten_every_request(
+        app, leader):
+    signed = SignedIn(app, leader.user)
+    signed.client.get("/home")
+    # Within the minute: the page needs no new cookie (re-signing it on every request is waste).
+    response = signed.client.get("/home")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    age_session(signed.client, last_seen_at=20 * 60)
+    response = signed.client.get("/home")
+    assert response.status_code == 200 and "Set-Cookie" in response.headers
+    # That request restarted the idle clock: 20 more minutes idle is still within 30.
+    age_session(signed.client, last_seen_at=20 * 60)
+    assert is_signed_in(signed.client)
+
+
 def test_activity_keeps_a_session_alive_until_the_absolute_limit(app, leader):
     signed = SignedIn(app, leader.user)
     # Busy all day: every request within the idle limit, but signed in 8 hours ago.

@@ -18,6 +18,10 @@ from mentoring import logs
 from mentoring.access import SIGNED_IN_AT
 
 LAST_SEEN_AT = "last_seen_at"
+# The idle clock moves at most once a minute: moving it rewrites (and re-signs) the session
+# cookie, which every request would otherwise do. Idle limits are whole minutes, so a session
+# can outlive its limit by less than a minute.
+LAST_SEEN_RESOLUTION_SECONDS = 60
 # Requests that never need the signed-in user: no database look-up, no cookie rewritten.
 UNCHECKED_ENDPOINTS = {"static", "main.nhsuk_assets", "main.healthz", "main.readyz"}
 
@@ -55,12 +59,12 @@ def enforce_timeouts():
     now = time.time()
     # A session from before these timestamps existed counts as expired: sign in again.
     signed_in_at = session.get(SIGNED_IN_AT, 0)
-    reason = session_ended_reason(
-        now, signed_in_at, session.get(LAST_SEEN_AT, signed_in_at),
-        settings.session_idle_minutes, settings.session_max_hours,
-    )
+    last_seen_at = session.get(LAST_SEEN_AT, signed_in_at)
+    reason = session_ended_reason(now, signed_in_at, last_seen_at,
+                                  settings.session_idle_minutes, settings.session_max_hours)
     if reason is None:
-        mark_active()
+        if now - last_seen_at >= LAST_SEEN_RESOLUTION_SECONDS:
+            mark_active()
         logs.set_user(current_user.id)
         return None
     logout_user()
