@@ -75,6 +75,22 @@ def free_half_days(session: Session, round_id: int, leader_id: int) -> set[HalfD
     return {(day, period) for day, period in rows}
 
 
+def free_half_days_if_joined(session: Session, round_id: int,
+                             leader_id: int) -> set[HalfDay] | None:
+    """The leader's free half-days, or None if they have not joined the round: the check and
+    the read in one query (the availability page and its save both need the two)."""
+    rows = session.exec(
+        select(Availability.day, Availability.period)
+        .select_from(RoundParticipant)
+        .outerjoin(Availability, sa.and_(Availability.round_id == RoundParticipant.round_id,
+                                         Availability.leader_id == RoundParticipant.leader_id))
+        .where(RoundParticipant.round_id == round_id, RoundParticipant.leader_id == leader_id)
+    ).all()
+    if not rows:
+        return None
+    return {(day, period) for day, period in rows if day is not None}  # None: joined, none free
+
+
 def apply_pattern(programme_round: ProgrammeRound, pattern: WeeklyPattern) -> set[HalfDay]:
     """Every half-day in the window that matches the weekly pattern."""
     return {
@@ -120,15 +136,16 @@ def save_availability(
 ) -> SaveResult:
     """Replace the leader's free half-days. Removing a half-day that holds a scheduled exchange
     is only done with `confirm`; otherwise the affected exchanges are returned and nothing saved."""
-    if participation(session, programme_round.id, leader.id) is None:
+    current = free_half_days_if_joined(session, programme_round.id, leader.id)
+    if current is None:
         raise AvailabilityError("Join the round before setting your availability")
     chosen = in_window(programme_round, chosen)
-    current = free_half_days(session, programme_round.id, leader.id)
     removed, added = current - chosen, chosen - current
+    # Only a removed half-day can hold an exchange: adding needs no look at the exchanges.
     affected = [
         exchange for exchange in scheduled_exchanges(session, leader.id)
         if half_day_of(exchange.starts_at) in removed
-    ]
+    ] if removed else []
     if affected and not confirm:
         return SaveResult(saved=False, free=chosen, affected=affected)
     if removed:

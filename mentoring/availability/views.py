@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
+from itertools import product
+from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +16,7 @@ from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.models import ProgrammeRound
 from mentoring.profile.services import profile_of
-from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, describe, half_days
+from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, weekdays
 
 bp = Blueprint("availability", __name__)
 WEEKDAY_NUMBERS = {str(number) for number in range(len(WEEKDAYS))}
@@ -74,10 +77,10 @@ def edit(round_id: int):
         return redirect(url_for("profile.overview"))
     db = get_session()
     programme_round = _round(round_id)
-    if services.participation(db, round_id, profile.id) is None:
+    free = services.free_half_days_if_joined(db, round_id, profile.id)
+    if free is None:
         flash("Join this round first.", "info")
         return redirect(url_for("availability.index"))
-    free = services.free_half_days(db, round_id, profile.id)
     form = CsrfForm()
     result = None
     error = ""
@@ -99,15 +102,15 @@ def edit(round_id: int):
                 flash(f"Saved. {summary.sentence()}.", "success")
                 return redirect(url_for("availability.edit", round_id=round_id))
             free = result.free  # show what they chose, with the warning
-    weeks = _weeks(programme_round)
+    weeks = _weeks(programme_round.starts_on, programme_round.ends_on)
     return render_template(
         "availability/edit.html",
         programme_round=programme_round,
         free={f"{day.isoformat()}:{period}" for day, period in free},
         pattern={f"{weekday}:{period}" for weekday, period in
                  services.usual_pattern(free, len(weeks))},
+        pattern_boxes=PATTERN_BOXES,
         weeks=weeks,
-        weekdays=WEEKDAYS,
         periods=PERIOD_HOURS,
         period_labels=PERIOD_LABELS,
         summary=services.summarise(free),
@@ -140,9 +143,52 @@ def _chosen(programme_round: ProgrammeRound) -> set:
     return chosen
 
 
-def _weeks(programme_round: ProgrammeRound) -> list[list[tuple[date, str, str]]]:
-    """The window's half-days grouped by ISO week, each with its label."""
-    weeks: dict[tuple[int, int], list] = {}
-    for day, period in half_days(programme_round.starts_on, programme_round.ends_on):
-        weeks.setdefault(day.isocalendar()[:2], []).append((day, period, describe(day, period)))
-    return list(weeks.values())
+class Checkbox(NamedTuple):
+    """One NHS.UK checkbox of the page (ticked or not is the template's to say). The page has
+    130 of them, and building each one's id and label in Jinja, or with the NHS.UK macro, was
+    most of the page's time: they are built here, once per round's window."""
+
+    value: str
+    field_id: str
+    label: str
+
+
+class GridDay(NamedTuple):
+    label: str  # "Monday 4 January": the row header, and each checkbox's hidden context
+    half_days: tuple[Checkbox, ...]
+
+
+class GridWeek(NamedTuple):
+    starts_on: date
+    days: tuple[GridDay, ...]
+
+
+# The usual week's checkboxes, with the ids the NHS.UK checkboxes macro would give them (the
+# first is the bare prefix, so that an error summary can link to it).
+PATTERN_BOXES = tuple(
+    Checkbox(value=f"{weekday}:{period}",
+             field_id="pattern" if number == 1 else f"pattern-{number}",
+             label=f"{WEEKDAYS[weekday]} {PERIOD_LABELS[period]}")
+    for number, (weekday, period) in enumerate(product(range(len(WEEKDAYS)), PERIOD_HOURS),
+                                               start=1)
+)
+
+
+@lru_cache(maxsize=64)
+def _weeks(starts_on: date, ends_on: date) -> tuple[GridWeek, ...]:
+    """The window's weekdays grouped by ISO week, each with its half-days' checkboxes."""
+    weeks: dict[tuple[int, int], list[date]] = {}
+    for day in weekdays(starts_on, ends_on):
+        weeks.setdefault(day.isocalendar()[:2], []).append(day)
+    return tuple(GridWeek(starts_on=days[0], days=tuple(_grid_day(day) for day in days))
+                 for days in weeks.values())
+
+
+def _grid_day(day: date) -> GridDay:
+    iso = day.isoformat()
+    return GridDay(
+        label=f"{day:%A} {day.day} {day:%B}",
+        half_days=tuple(Checkbox(value=f"{iso}:{period}", field_id=f"free-{iso}-{period}",
+                                 label=PERIOD_LABELS[period].capitalize())
+                        for period in PERIOD_HOURS),
+    )

@@ -92,22 +92,34 @@ class MatchView:
         return self.match.status == MatchStatus.APPROVED and not self.i_accepted
 
 
-def _acceptances(session: Session, match_ids: list[int]) -> dict[int, set[int]]:
+def _events_about(
+    session: Session, wanted: dict[str, tuple[str, list[int]]]
+) -> dict[str, list[tuple[int, dict | None]]]:
+    """For each action, the (object id, detail) of its audit events about these objects
+    (`wanted` maps an action to an object type and ids): one query for them all."""
+    found: dict[str, list[tuple[int, dict | None]]] = {action: [] for action in wanted}
+    about = [
+        sa.and_(AuditEvent.action == action, AuditEvent.object_type == object_type,
+                AuditEvent.object_id.in_([str(i) for i in ids]))  # type: ignore[attr-defined]
+        for action, (object_type, ids) in wanted.items() if ids
+    ]
+    if about:
+        for action, object_id, detail in session.exec(
+            select(AuditEvent.action, AuditEvent.object_id, AuditEvent.detail)
+            .where(sa.or_(*about))
+        ).all():
+            found[action].append((int(object_id), detail))
+    return found
+
+
+def _acceptances(match_ids: list[int],
+                 events: list[tuple[int, dict | None]]) -> dict[int, set[int]]:
     """For each match, the leader profile ids that have accepted it (each side accepts for
-    themself). One query for all the matches."""
+    themself), from the matches' `match.accepted` events."""
     accepted: dict[int, set[int]] = {match_id: set() for match_id in match_ids}
-    if not match_ids:
-        return accepted
-    events = session.exec(
-        select(AuditEvent.object_id, AuditEvent.detail).where(
-            AuditEvent.action == MATCH_ACCEPTED,
-            AuditEvent.object_type == "Match",
-            AuditEvent.object_id.in_([str(match_id) for match_id in match_ids]),  # type: ignore[attr-defined]
-        )
-    ).all()
-    for object_id, detail in events:
+    for match_id, detail in events:
         if "leader_id" in (detail or {}):
-            accepted[int(object_id)].add(int(detail["leader_id"]))
+            accepted[match_id].add(int(detail["leader_id"]))
     return accepted
 
 
@@ -127,22 +139,34 @@ def _by_id(session: Session, model, ids) -> dict:
     return found
 
 
-def _match_views(session: Session, me: LeaderProfile, matches: list[Match]) -> list[MatchView]:
-    """The views of several matches with a fixed number of queries, however many matches."""
+def _match_views(
+    session: Session,
+    me: LeaderProfile,
+    matches: list[Match],
+    *,
+    accepted_events: list[tuple[int, dict | None]] | None = None,
+    exchanges_of: dict[int, list[Exchange]] | None = None,
+) -> list[MatchView]:
+    """The views of several matches with a fixed number of queries, however many matches; none
+    for the `match.accepted` events or the exchanges when the caller has read them already."""
     match_ids = [match.id for match in matches]
     others = _by_id(session, LeaderProfile, (
         match.mentee_id if match.mentor_id == me.id else match.mentor_id for match in matches))
     organisations = _by_id(session, Organisation,
                            (other.organisation_id for other in others.values()))
     rounds = _by_id(session, ProgrammeRound, (match.round_id for match in matches))
-    accepted_by = _acceptances(session, match_ids)
-    exchanges_of: dict[int, list[Exchange]] = {match_id: [] for match_id in match_ids}
-    if match_ids:
-        for exchange in session.exec(
-            select(Exchange).where(Exchange.match_id.in_(match_ids))  # type: ignore[attr-defined]
-            .order_by(Exchange.starts_at, Exchange.id)
-        ).all():
-            exchanges_of[exchange.match_id].append(exchange)
+    if accepted_events is None:
+        accepted_events = _events_about(
+            session, {MATCH_ACCEPTED: ("Match", match_ids)})[MATCH_ACCEPTED]
+    accepted_by = _acceptances(match_ids, accepted_events)
+    if exchanges_of is None:
+        exchanges_of = {match_id: [] for match_id in match_ids}
+        if match_ids:
+            for exchange in session.exec(
+                select(Exchange).where(Exchange.match_id.in_(match_ids))  # type: ignore[attr-defined]
+                .order_by(Exchange.starts_at, Exchange.id)
+            ).all():
+                exchanges_of[exchange.match_id].append(exchange)
     views = []
     for match in matches:
         i_am_mentor = match.mentor_id == me.id
@@ -168,17 +192,25 @@ def _match_view(session: Session, me: LeaderProfile, match: Match) -> MatchView:
     return _match_views(session, me, [match])[0]
 
 
+def _visible_matches_of(me: LeaderProfile) -> sa.ColumnElement[bool]:
+    """The matches this leader is in that leaders may see."""
+    return sa.and_(sa.or_(Match.mentor_id == me.id, Match.mentee_id == me.id),
+                   Match.status.in_(VISIBLE_MATCH_STATUSES))  # type: ignore[attr-defined]
+
+
+NEWEST_MATCH_FIRST = (Match.created_at.desc(), Match.id.desc())  # type: ignore[union-attr]
+
+
+def _declined_last(matches: list[Match]) -> list[Match]:
+    live = [m for m in matches if m.status != MatchStatus.DECLINED]  # answered ones last
+    return live + [m for m in matches if m not in live]
+
+
 def my_matches(session: Session, me: LeaderProfile) -> list[MatchView]:
     matches = session.exec(
-        select(Match)
-        .where(
-            sa.or_(Match.mentor_id == me.id, Match.mentee_id == me.id),
-            Match.status.in_(VISIBLE_MATCH_STATUSES),  # type: ignore[attr-defined]
-        )
-        .order_by(Match.created_at.desc(), Match.id.desc())  # type: ignore[union-attr]
+        select(Match).where(_visible_matches_of(me)).order_by(*NEWEST_MATCH_FIRST)
     ).all()
-    live = [m for m in matches if m.status != MatchStatus.DECLINED]  # answered ones last
-    return _match_views(session, me, live + [m for m in matches if m not in live])
+    return _match_views(session, me, _declined_last(list(matches)))
 
 
 def get_match(session: Session, me: LeaderProfile, match_id: int) -> MatchView:
@@ -280,37 +312,40 @@ class ExchangeView:
         return self.exchange.status != ExchangeStatus.CANCELLED and self.exchange.starts_at <= now
 
 
-def _reschedule_requests(session: Session, exchange_ids: list[int]) -> set[tuple[int, int]]:
-    """(exchange id, sequence) of every request to move these exchanges: a request counts for
-    the exchange as it is now (a move by the coordinator answers it)."""
-    if not exchange_ids:
-        return set()
-    events = session.exec(
-        select(AuditEvent.object_id, AuditEvent.detail).where(
-            AuditEvent.action == RESCHEDULE_REQUESTED,
-            AuditEvent.object_type == "Exchange",
-            AuditEvent.object_id.in_([str(i) for i in exchange_ids]),  # type: ignore[attr-defined]
-        )
-    ).all()
-    return {(int(object_id), (detail or {}).get("sequence")) for object_id, detail in events}
+def _reschedule_requests(events: list[tuple[int, dict | None]]) -> set[tuple[int, int]]:
+    """(exchange id, sequence) of every request to move these exchanges, from their
+    `exchange.reschedule_requested` events: a request counts for the exchange as it is now (a
+    move by the coordinator answers it)."""
+    return {(exchange_id, (detail or {}).get("sequence")) for exchange_id, detail in events}
 
 
-def _exchange_views(session: Session, me: LeaderProfile,
-                    exchanges: list[Exchange]) -> list[ExchangeView]:
-    """The views of several exchanges with a fixed number of queries, however many."""
+def _exchange_views(
+    session: Session,
+    me: LeaderProfile,
+    exchanges: list[Exchange],
+    *,
+    reschedule_events: list[tuple[int, dict | None]] | None = None,
+    my_feedback: dict[int, Feedback] | None = None,
+) -> list[ExchangeView]:
+    """The views of several exchanges with a fixed number of queries, however many; none for
+    the reschedule requests or this leader's feedback when the caller has read them already."""
     exchange_ids = [exchange.id for exchange in exchanges]
     matches = _by_id(session, Match, (exchange.match_id for exchange in exchanges))
     people = _by_id(session, LeaderProfile, (
         leader_id for exchange in exchanges for leader_id in (exchange.host_id,
                                                              exchange.visitor_id)))
     rounds = _by_id(session, ProgrammeRound, (match.round_id for match in matches.values()))
-    requested = _reschedule_requests(session, exchange_ids)
-    feedback = {
-        row.exchange_id: row for row in session.exec(
-            select(Feedback).where(Feedback.exchange_id.in_(exchange_ids),  # type: ignore[union-attr]
-                                   Feedback.leader_id == me.id)
-        ).all()
-    } if exchange_ids else {}
+    if reschedule_events is None:
+        reschedule_events = _events_about(
+            session, {RESCHEDULE_REQUESTED: ("Exchange", exchange_ids)})[RESCHEDULE_REQUESTED]
+    requested = _reschedule_requests(reschedule_events)
+    if my_feedback is None:
+        my_feedback = {
+            row.exchange_id: row for row in session.exec(
+                select(Feedback).where(Feedback.exchange_id.in_(exchange_ids),  # type: ignore[union-attr]
+                                       Feedback.leader_id == me.id)
+            ).all()
+        } if exchange_ids else {}
     return [
         ExchangeView(
             exchange=exchange,
@@ -320,7 +355,7 @@ def _exchange_views(session: Session, me: LeaderProfile,
             match=matches[exchange.match_id],
             programme_round=rounds.get(matches[exchange.match_id].round_id),
             reschedule_requested=(exchange.id, exchange.sequence) in requested,
-            my_feedback=feedback.get(exchange.id),
+            my_feedback=my_feedback.get(exchange.id),
         )
         for exchange in exchanges
     ]
@@ -348,6 +383,59 @@ def _my_exchange_rows(
 
 def my_exchanges(session: Session, me: LeaderProfile) -> list[ExchangeView]:
     return _exchange_views(session, me, _my_exchange_rows(session, me))
+
+
+def my_matches_and_exchanges(
+    session: Session, me: LeaderProfile
+) -> tuple[list[MatchView], list[ExchangeView]]:
+    """`my_matches` and `my_exchanges` together, as the matches page shows them, in three
+    queries however many rows: the matches joined to the other leader, their organisation and
+    the round; the exchanges of those matches or with this leader, with this leader's feedback;
+    and the audit events that both need."""
+    other_id = sa.case((Match.mentor_id == me.id, Match.mentee_id), else_=Match.mentor_id)
+    match_rows = session.exec(
+        select(Match, LeaderProfile, Organisation, ProgrammeRound)
+        .join(LeaderProfile, LeaderProfile.id == other_id)
+        .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
+        .outerjoin(ProgrammeRound, ProgrammeRound.id == Match.round_id)
+        .where(_visible_matches_of(me))
+        .order_by(*NEWEST_MATCH_FIRST)
+    ).all()
+    matches = _declined_last([match for match, *_ in match_rows])
+    match_ids = [match.id for match in matches]
+    exchange_rows = session.exec(
+        select(Exchange, Feedback)
+        .join(Match, Match.id == Exchange.match_id)
+        .outerjoin(Feedback, sa.and_(Feedback.exchange_id == Exchange.id,
+                                     Feedback.leader_id == me.id))
+        .where(
+            Match.status.in_(VISIBLE_MATCH_STATUSES),  # type: ignore[attr-defined]
+            sa.or_(Exchange.host_id == me.id, Exchange.visitor_id == me.id,
+                   Exchange.match_id.in_(match_ids)),  # type: ignore[attr-defined]
+        )
+        .order_by(Exchange.starts_at, Exchange.id)
+    ).all()
+    # What my_exchanges shows: those this leader hosts or visits (in practice every exchange
+    # of their matches, but each list keeps its own definition).
+    mine = [exchange for exchange, _ in exchange_rows
+            if me.id in (exchange.host_id, exchange.visitor_id)]
+    exchanges_of: dict[int, list[Exchange]] = {match_id: [] for match_id in match_ids}
+    for exchange, _ in exchange_rows:
+        if exchange.match_id in exchanges_of:
+            exchanges_of[exchange.match_id].append(exchange)
+    events = _events_about(session, {
+        MATCH_ACCEPTED: ("Match", match_ids),
+        RESCHEDULE_REQUESTED: ("Exchange", [exchange.id for exchange in mine]),
+    })
+    # The leaders, organisations, rounds and matches read above are in the session's identity
+    # map (held there by match_rows), so building the views reads none of them again.
+    match_views = _match_views(session, me, matches, accepted_events=events[MATCH_ACCEPTED],
+                               exchanges_of=exchanges_of)
+    exchange_views = _exchange_views(
+        session, me, mine, reschedule_events=events[RESCHEDULE_REQUESTED],
+        my_feedback={exchange.id: feedback for exchange, feedback in exchange_rows
+                     if feedback is not None})
+    return match_views, exchange_views
 
 
 def get_exchange(session: Session, me: LeaderProfile, exchange_id: int) -> ExchangeView:

@@ -57,8 +57,7 @@ def _form_ok(form: CsrfForm) -> bool:
 def my_matches():
     db = get_session()
     profile = services.profile_of(db, current_user)
-    matches = services.my_matches(db, profile) if profile else []
-    exchanges = services.my_exchanges(db, profile) if profile else []
+    matches, exchanges = services.my_matches_and_exchanges(db, profile) if profile else ([], [])
     now = utcnow()
     return render_template(
         "exchanges/my_matches.html",

@@ -1,0 +1,82 @@
+"""The matches page reads its matches and exchanges in three queries: what it shows must be what
+`my_matches` and `my_exchanges` (a few queries each) say, field by field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mentoring import audit
+from mentoring.exchanges import services
+
+
+@pytest.fixture
+def world(db, factory, leader):
+    """The leader mentored (accepted by them only; a move asked for; their feedback on the past
+    exchange and the mentor's), mentoring someone with no organisation (accepted by both, one
+    exchange cancelled), a declined match, and a proposed one they must not see."""
+    mentored = factory.matched(leader, factory.mentor(name="Ben Mentor"))
+    audit.record(db, services.MATCH_ACCEPTED, actor=leader.user, obj=mentored.match,
+                 detail={"leader_id": leader.id, "side": "mentee"})
+    audit.record(db, services.RESCHEDULE_REQUESTED, actor=leader.user, obj=mentored.upcoming,
+                 detail={"leader_id": leader.id, "sequence": mentored.upcoming.sequence})
+    factory.feedback(mentored.past, leader, rating=5)
+    factory.feedback(mentored.past, mentored.mentor, rating=2)
+    mentee = factory.leader(name="Cara Mentee", organisation_id=None)
+    mentoring = factory.matched(mentee, leader, status="accepted",
+                                upcoming_at=datetime(2030, 3, 6, 9, 0, tzinfo=UTC))
+    mentoring.past.status = "cancelled"
+    db.add(mentoring.past)
+    declined = factory.matched(leader, factory.mentor(name="Dev Declined"), status="declined",
+                               upcoming_at=datetime(2030, 3, 7, 9, 0, tzinfo=UTC))
+    proposed = factory.matched(leader, factory.mentor(name="Eve Proposed"), status="proposed",
+                               upcoming_at=datetime(2030, 3, 8, 9, 0, tzinfo=UTC))
+    db.flush()
+    return mentored, mentoring, declined, proposed
+
+
+def match_fields(view: services.MatchView) -> tuple:
+    return (view.match.id, view.other.id, view.other_organisation and view.other_organisation.id,
+            view.programme_round and view.programme_round.id, view.i_am_mentor, view.i_accepted,
+            view.other_accepted, [exchange.id for exchange in view.exchanges])
+
+
+def exchange_fields(view: services.ExchangeView) -> tuple:
+    return (view.exchange.id, view.host.id, view.visitor.id, view.match.id,
+            view.programme_round and view.programme_round.id, view.reschedule_requested,
+            view.my_feedback and view.my_feedback.id)
+
+
+def test_the_page_reads_what_my_matches_and_my_exchanges_say(db, leader, world):
+    mentored, mentoring, declined, proposed = world
+    matches, exchanges = services.my_matches_and_exchanges(db, leader)
+    assert [match_fields(view) for view in matches] == [
+        match_fields(view) for view in services.my_matches(db, leader)]
+    assert [exchange_fields(view) for view in exchanges] == [
+        exchange_fields(view) for view in services.my_exchanges(db, leader)]
+    # and what they say is the world above: declined last, the proposed match nowhere
+    assert [view.match.id for view in matches][-1] == declined.match.id
+    assert proposed.match.id not in {view.match.id for view in matches}
+    by_match = {view.match.id: view for view in matches}
+    assert by_match[mentored.match.id].i_accepted
+    assert not by_match[mentored.match.id].other_accepted
+    assert by_match[mentoring.match.id].other_organisation is None
+    assert by_match[mentoring.match.id].i_am_mentor
+    by_exchange = {view.exchange.id: view for view in exchanges}
+    assert by_exchange[mentored.upcoming.id].reschedule_requested
+    assert by_exchange[mentored.past.id].my_feedback.rating == 5  # theirs, not the mentor's
+    assert by_exchange[mentoring.past.id].my_feedback is None
+
+
+def test_a_leader_with_nothing_yet_has_empty_lists(db, leader):
+    assert services.my_matches_and_exchanges(db, leader) == ([], [])
+
+
+def test_every_status_is_an_nhs_tag(leader_client, world):
+    html = leader_client.get("/matches").get_data(as_text=True)
+    for colour, text in [("blue", "Waiting for Ben Mentor"), ("green", "Accepted"),
+                         ("grey", "Declined"), ("yellow", "Move requested"),
+                         ("grey", "Cancelled"), ("green", "Taken place")]:
+        assert f'<strong class="nhsuk-tag nhsuk-tag--{colour}">{text}</strong>' in html
+    assert "Eve Proposed" not in html
