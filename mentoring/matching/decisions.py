@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -22,14 +22,16 @@ from sqlmodel import Session, select
 from mentoring import audit
 from mentoring.exchanges.services import cancel_and_release
 from mentoring.matching.problem import (
+    ExchangeTime,
     exchange_slot,
     live_matches,
     parse_slot,
     readable_reason,
-    round_live_exchanges,
+    round_live_exchange_times,
     state_of,
 )
-from mentoring.matching.runs import CONTEXT_KEY, RUNNABLE_ROUND_STATUSES
+from mentoring.matching.proposal import RunDocuments, problem_digest, run_documents
+from mentoring.matching.runs import RUNNABLE_ROUND_STATUSES
 from mentoring.models import (
     Availability,
     Exchange,
@@ -127,9 +129,7 @@ def remove_pair(
     pairs = [p for p in solution["pairs"] if (p["mentor"], p["mentee"]) != (mentor, mentee)]
     if len(pairs) == len(solution["pairs"]):
         raise DecisionError("That pair is not in this proposal")
-    fixed = {(p["mentor"], p["mentee"])
-             for p in (run.problem or {}).get(CONTEXT_KEY, {}).get("fixed", {}).get("pairs", [])}
-    if (mentor, mentee) in fixed:
+    if (mentor, mentee) in problem_digest(session, run).fixed_pairs:
         raise DecisionError("This pair is already approved: it stays as it is")
     solution["pairs"] = pairs
     solution["exchanges"] = [
@@ -155,6 +155,16 @@ def _require_reviewable(run: OptimiserRun) -> None:
 
 
 # --- what approving a run would change ------------------------------------------------------
+
+
+class LiveMatch(NamedTuple):
+    id: int
+    mentor_id: int
+    mentee_id: int
+
+
+STATE_CHANGED = ("Matches or exchanges were approved, cancelled or moved after this run started: "
+                 "run the optimiser again")
 
 
 @dataclass(frozen=True)
@@ -188,69 +198,94 @@ class ChangePlan:
                     or self.cancelled_exchanges)
 
 
-def plan_changes(session: Session, run: OptimiserRun) -> ChangePlan:
+def plan_changes(session: Session, run: OptimiserRun,
+                 documents: RunDocuments | None = None) -> ChangePlan:
     """Compare the run's proposal with what is approved now. For a local run only changes
-    that involve a leader in its scope count; everything else stays exactly as it is."""
+    that involve a leader in its scope count; everything else stays exactly as it is.
+    `documents` are the run's, if the caller has read them already."""
     plan = ChangePlan()
-    if run.status != RunStatus.SUCCEEDED or not run.solution:
+    solution = None
+    if run.status == RunStatus.SUCCEEDED:
+        documents = documents or run_documents(session, run)
+        solution = documents.solution
+    if not solution:
         plan.conflicts.append("This run has no proposal")
         return plan
     programme_round = session.get(ProgrammeRound, run.round_id)
-    # Loaded once, and the matches as bare ids (no JSON to decode): the review page of a round
-    # with 2,000 pairs spent half its time loading them, twice.
-    matches = session.exec(
+    # Loaded once, as bare columns (no JSON to decode, no objects to build): the review page of
+    # a round with 2,000 pairs spent most of its time loading them. Only the exchanges that
+    # approval moves or cancels are loaded whole, at the end.
+    matches = [LiveMatch._make(row) for row in session.connection().execute(
         select(Match.id, Match.mentor_id, Match.mentee_id).where(
             Match.round_id == programme_round.id,
             Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
         )
-    ).all()
-    exchanges = round_live_exchanges(session, programme_round)
-    recorded_state = (run.problem or {}).get(CONTEXT_KEY, {}).get("state")
+    ).all()]
+    exchanges = round_live_exchange_times(session, programme_round)
+    recorded_state = documents.problem.state
     if recorded_state is not None and recorded_state != state_of(matches, exchanges):
-        plan.conflicts.append(
-            "Matches or exchanges were approved, cancelled or moved after this run started: "
-            "run the optimiser again"
-        )
+        plan.conflicts.append(STATE_CHANGED)
     scope = {str(leader_id) for leader_id in run.scope or []}
+    everyone = run.kind != RunKind.LOCAL
 
     def in_scope(*leader_ids: str) -> bool:
-        return run.kind != RunKind.LOCAL or bool(scope & set(leader_ids))
+        return everyone or bool(scope & set(leader_ids))
 
     live_pairs = {(str(m.mentor_id), str(m.mentee_id)) for m in matches}
-    for pair in run.solution["pairs"]:
+    for pair in solution["pairs"]:
         if (pair["mentor"], pair["mentee"]) in live_pairs:
             plan.kept_pairs += 1
         elif in_scope(pair["mentor"], pair["mentee"]):
             plan.new_pairs.append(pair)
 
-    current: dict[tuple[str, str], list[Exchange]] = defaultdict(list)
+    current: dict[tuple[str, str], list[ExchangeTime]] = defaultdict(list)
     for exchange in exchanges:
         current[(str(exchange.host_id), str(exchange.visitor_id))].append(exchange)
     proposed: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for x in run.solution["exchanges"]:
+    for x in solution["exchanges"]:
         proposed[(x["host"], x["visitor"])].append(x["slot"])
-    new_pair_keys = {(p["mentor"], p["mentee"]) for p in plan.new_pairs}
+    # The exchanges of new and live pairs, either way round, may change.
+    changeable = {pair for mentor, mentee in
+                  live_pairs | {(p["mentor"], p["mentee"]) for p in plan.new_pairs}
+                  for pair in ((mentor, mentee), (mentee, mentor))}
+    moved: list[tuple[int, str]] = []  # exchange ids and their new slots
+    cancelled: list[int] = []
     for key in sorted(set(current) | set(proposed)):
         host, visitor = key
-        if not in_scope(host, visitor) or (
-            (host, visitor) not in new_pair_keys and (visitor, host) not in new_pair_keys
-            and (host, visitor) not in live_pairs and (visitor, host) not in live_pairs
-        ):
+        if not in_scope(host, visitor) or key not in changeable:
             plan.kept_exchanges += len(current.get(key, []))
             continue
-        now_slots = {exchange_slot(x): x for x in current.get(key, [])}
         wanted = sorted(proposed.get(key, []))
+        if wanted == sorted(exchange_slot(x) for x in current.get(key, [])):
+            plan.kept_exchanges += len(wanted)  # the usual case: nothing changes
+            continue
+        now_slots = {exchange_slot(x): x for x in current.get(key, [])}
         plan.kept_exchanges += sum(1 for slot in wanted if slot in now_slots)
         gone = [now_slots[slot] for slot in sorted(now_slots) if slot not in wanted]
         added = [slot for slot in wanted if slot not in now_slots]
         # An exchange whose half-day changed is moved (same calendar entry, new time).
         for exchange, slot in zip(gone, added, strict=False):
-            plan.moved_exchanges.append(MovedExchange(exchange, slot))
-        plan.cancelled_exchanges += gone[len(added):]
+            moved.append((exchange.id, slot))
+        cancelled += [exchange.id for exchange in gone[len(added):]]
         plan.new_exchanges += [NewExchange(int(host), int(visitor), slot)
                                for slot in added[len(gone):]]
+    whole = _exchanges(session, [exchange_id for exchange_id, _ in moved] + cancelled)
+    if len(whole) < len(moved) + len(cancelled):  # deleted since they were listed
+        plan.conflicts.append(STATE_CHANGED)
+    plan.moved_exchanges = [MovedExchange(whole[exchange_id], slot)
+                            for exchange_id, slot in moved if exchange_id in whole]
+    plan.cancelled_exchanges = [whole[exchange_id] for exchange_id in cancelled
+                                if exchange_id in whole]
     plan.conflicts += _still_possible(session, programme_round, plan)
     return plan
+
+
+def _exchanges(session: Session, exchange_ids: list[int]) -> dict[int, Exchange]:
+    if not exchange_ids:
+        return {}
+    return {exchange.id: exchange for exchange in session.exec(
+        select(Exchange).where(Exchange.id.in_(exchange_ids))  # type: ignore[union-attr]
+    ).all()}
 
 
 def _still_possible(session: Session, programme_round: ProgrammeRound,

@@ -1,13 +1,25 @@
 """Reading a run: the proposal as a coordinator reviews it, its summary figures, and two runs
 side by side. Leaders are described as they were in the run's problem; names come from the
-database."""
+database.
+
+A run's documents are big: the problem of a round of 5,000 leaders is megabytes of JSON (every
+leader's free half-days), and decoding it and the solution on every view cost the review page
+most of its time. The problem never changes once the worker has written it, so what the pages
+need of it is kept, in each process, for the few runs read last; the solution can still change
+(a pair removed), so it is kept by its content.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased as sa_aliased
@@ -21,19 +33,184 @@ from mentoring.models import (
     OptimiserRun,
     Organisation,
     RoundParticipant,
-    User,
 )
 from mentoring.slots import bounds
 from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, MatchStatus, label
 
 SORTS = {"score": "Score, highest first", "mentee": "Mentee's name", "mentor": "Mentor's name"}
+FILTERS = ("borough", "sector", "profession")
+
+
+# --- a run's documents -----------------------------------------------------------------------
+
+
+class LeaderTraits(NamedTuple):
+    """A leader as the run's problem describes them."""
+
+    profession: str
+    sector: str
+    borough: str
+    priority: bool
+    wants_mentor: bool
+    protected_hours_per_month: float  # None in the document counts as 0
 
 
 @dataclass(frozen=True)
+class ProblemDigest:
+    """What the pages read in a run's problem: everything but the leaders' free half-days."""
+
+    leaders: dict[str, LeaderTraits]
+    mentees: frozenset[str]  # leaders who want a mentor
+    priority_mentees: frozenset[str]
+    present: dict[str, frozenset[str]]  # the boroughs, sectors and professions of the leaders
+    slot_hours: dict[str, float]  # how long each slot is
+    protected_hours_budget: float  # every leader's protected hours, over the slots' months
+    fixed_pairs: frozenset[tuple[str, str]]  # approved before the run: they stay as they are
+    pinned: frozenset[tuple[str, str]]
+    state: list[list[int]] | None  # the approved state the run was built on
+
+
+def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
+    problem = problem or {}
+    leaders = {
+        leader["id"]: LeaderTraits(
+            leader["profession"], leader["sector"], leader["borough"],
+            bool(leader.get("priority")), bool(leader.get("wants_mentor")),
+            leader.get("protected_hours_per_month") or 0)
+        for leader in problem.get("leaders", [])
+    }
+    mentees = frozenset(i for i, leader in leaders.items() if leader.wants_mentor)
+    slots = {slot["id"]: slot for slot in problem.get("slots", [])}
+    months = {slot["start"][:7] for slot in slots.values()}
+    context = problem.get(CONTEXT_KEY, {})
+    return ProblemDigest(
+        leaders=leaders, mentees=mentees,
+        priority_mentees=frozenset(i for i in mentees if leaders[i].priority),
+        present={attribute: frozenset(getattr(leader, attribute) for leader in leaders.values())
+                 for attribute in FILTERS},
+        slot_hours={
+            slot_id: (datetime.fromisoformat(slot["end"])
+                      - datetime.fromisoformat(slot["start"])).total_seconds() / 3600
+            for slot_id, slot in slots.items()
+        },
+        protected_hours_budget=float(sum(leader.protected_hours_per_month * len(months)
+                                         for leader in leaders.values())),
+        fixed_pairs=frozenset((p["mentor"], p["mentee"])
+                              for p in context.get("fixed", {}).get("pairs", [])),
+        pinned=frozenset((p["mentor"], p["mentee"]) for p in problem.get("pinned", [])),
+        state=context.get("state"),
+    )
+
+
+_T = TypeVar("_T")
+
+
+class _Recent:
+    """The values used last, a few at most, shared by the threads of a process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._values
+
+    def get(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = make()  # outside the lock: reading a document takes a while
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+_PROBLEMS = _Recent(4)
+_SOLUTIONS = _Recent(4)
+
+
+def _loaded(run: OptimiserRun, column: str) -> bool:
+    return column not in sa.inspect(run).unloaded
+
+
+def _problem_key(session: Session, run: OptimiserRun) -> tuple[Any, ...] | None:
+    """Where the digest of a finished run's problem is kept (its problem never changes again):
+    by database, run id and the run's start and end times, as test databases reuse ids. None
+    for a run whose problem is loaded already or may still be written."""
+    if _loaded(run, "problem") or run.finished_at is None:
+        return None
+    return (session.get_bind().engine.url.render_as_string(), run.id, run.created_at,
+            run.finished_at)
+
+
+def problem_digest(session: Session, run: OptimiserRun) -> ProblemDigest:
+    """What the pages need of the run's problem."""
+    key = _problem_key(session, run)
+    if key is None:
+        return digest_problem(run.problem)
+    return _PROBLEMS.get(key, lambda: digest_problem(session.exec(
+        select(OptimiserRun.problem).where(OptimiserRun.id == run.id)).first()))
+
+
+def stored_solution(session: Session, run: OptimiserRun) -> dict[str, Any] | None:
+    """The run's solution. Read as text, it is decoded only when that text is new: decoding
+    2,000 pairs takes longer than reading them. A problem not kept yet comes in the same query
+    (the pages that read the solution read the problem too)."""
+    if _loaded(run, "solution"):
+        return run.solution
+    key = _problem_key(session, run)
+    with_problem = key is not None and key not in _PROBLEMS
+    row = session.connection().execute(
+        select(sa.cast(OptimiserRun.solution, sa.Text),
+               *([OptimiserRun.problem] if with_problem else []))
+        .where(OptimiserRun.id == run.id)
+    ).first()
+    if row is None:
+        return None
+    if with_problem:
+        _PROBLEMS.get(key, lambda: digest_problem(row[1]))
+    text = row[0]
+    if text is None:
+        return None
+    content = hashlib.blake2b(text.encode(), digest_size=20).digest()
+    return _SOLUTIONS.get(content, lambda: json.loads(text))
+
+
+class RunDocuments:
+    """A run's solution, and what the pages need of its problem (read when first asked for).
+    Both may be shared with other requests: read them, never change them."""
+
+    def __init__(self, session: Session, run: OptimiserRun) -> None:
+        self._session, self._run = session, run
+
+    @cached_property
+    def solution(self) -> dict[str, Any] | None:
+        return stored_solution(self._session, self._run)
+
+    @cached_property
+    def problem(self) -> ProblemDigest:
+        _ = self.solution  # the same query reads the problem, when it is not kept yet
+        return problem_digest(self._session, self._run)
+
+
+def run_documents(session: Session, run: OptimiserRun) -> RunDocuments:
+    """The run's documents as the pages read them. A run whose documents are not loaded (see
+    `sqlalchemy.orm.defer`) is read without decoding them again; a loaded one as it is."""
+    return RunDocuments(session, run)
+
+
+# --- the proposal ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     id: int
     name: str
-    email: str
     profession: str
     sector: str
     borough: str
@@ -44,7 +221,7 @@ class Person:
         return f"{label(PROFESSIONS, self.profession)}, {self.organisation}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposedExchange:
     host: Person
     visitor: Person
@@ -53,7 +230,7 @@ class ProposedExchange:
     ends_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposedPair:
     mentor: Person
     mentee: Person
@@ -71,7 +248,7 @@ class ProposedPair:
         return value in (getattr(self.mentor, attribute), getattr(self.mentee, attribute))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnmatchedLeader:
     person: Person
     reason: str
@@ -125,110 +302,194 @@ class Proposal:
         return next((pair for pair in self.pairs if pair.mentee.id == mentee_id), None)
 
 
-def _people(session: Session, problem: dict[str, Any], round_id: int) -> dict[str, Person]:
-    leaders = {leader["id"]: leader for leader in problem.get("leaders", [])}
-    # Only the columns shown (whole profile rows cost 0.1 ms each, 0.5 s for 5,000 leaders),
-    # of the round's participants: every leader of the problem is one (a list of thousands of
-    # ids costs more to send than the query takes to run).
-    rows = session.exec(
-        select(LeaderProfile.id, LeaderProfile.name, Organisation.name, User.email)
-        .join(User, User.id == LeaderProfile.user_id)
-        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
-        .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
-        .where(RoundParticipant.round_id == round_id)
-    ).all() if leaders else []
-    found = {str(profile_id): (name, organisation, email)
-             for profile_id, name, organisation, email in rows}
-    people = {}
-    for leader_id, leader in leaders.items():
-        name, organisation, email = found.get(leader_id, (None, None, ""))
-        people[leader_id] = Person(
-            id=int(leader_id),
-            # A leader who has since deleted their account keeps only their id here.
-            name=name if name is not None else f"Leader {leader_id} (account deleted)",
-            email=email,
-            profession=leader["profession"], sector=leader["sector"],
-            borough=leader["borough"], organisation=organisation or "",
-            priority=bool(leader.get("priority")),
-        )
-    return people
+class _People:
+    """The run's leaders as `Person`s, each made when first needed: names and organisations
+    from the database, the rest as the run's problem describes them."""
+
+    def __init__(self, session: Session, problem: ProblemDigest, round_id: int) -> None:
+        self._leaders = problem.leaders
+        # Only the columns shown (whole profile rows cost 0.1 ms each, 0.5 s for 5,000
+        # leaders), of the round's participants: every leader of the problem is one (a list of
+        # thousands of ids costs more to send than the query takes to run). As plain rows (the
+        # ORM's handling of rows costs as much as the query), the ids as text as in the problem.
+        rows = session.connection().execute(
+            select(sa.cast(LeaderProfile.id, sa.String), LeaderProfile.name, Organisation.name)
+            .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+            .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
+            .where(RoundParticipant.round_id == round_id)
+        ).all() if self._leaders else []
+        self._found = {row[0]: row for row in rows}  # id, name and organisation by id
+        self._made: dict[str, Person] = {}
+
+    def __contains__(self, leader_id: str) -> bool:
+        return leader_id in self._leaders
+
+    def __getitem__(self, leader_id: str) -> Person:
+        person = self._made.get(leader_id)
+        if person is None:
+            leader = self._leaders[leader_id]
+            organisation = self._found.get(leader_id, (None, None, None))[2]
+            person = self._made[leader_id] = Person(
+                id=int(leader_id), name=self.name(leader_id),
+                profession=leader.profession, sector=leader.sector, borough=leader.borough,
+                organisation=organisation or "", priority=leader.priority,
+            )
+        return person
+
+    def name(self, leader_id: str) -> str:
+        name = self._found.get(leader_id, (None, None, None))[1]
+        # A leader who has since deleted their account keeps only their id here.
+        return name if name is not None else f"Leader {leader_id} (account deleted)"
+
+
+@lru_cache(maxsize=4096)
+def _slot_bounds(slot: str) -> tuple[datetime, datetime]:
+    # A run's thousands of exchanges fall in a few hundred slots: each is converted once.
+    return bounds(*parse_slot(slot))
+
+
+def _exchanges_by_pair(
+    solution: dict[str, Any], people: _People, leaders: set[str] | None = None,
+) -> dict[frozenset[str], list[ProposedExchange]]:
+    """The solution's exchanges by pair (only those between `leaders`, if given)."""
+    by_pair: dict[frozenset[str], list[ProposedExchange]] = {}
+    for x in solution.get("exchanges", []):
+        if leaders is not None and not (x["host"] in leaders and x["visitor"] in leaders):
+            continue
+        starts_at, ends_at = _slot_bounds(x["slot"])
+        by_pair.setdefault(frozenset((x["host"], x["visitor"])), []).append(ProposedExchange(
+            people[x["host"]], people[x["visitor"]], x["slot"], starts_at, ends_at))
+    return by_pair
+
+
+def _proposed_pair(pair: dict[str, Any], people: _People, problem: ProblemDigest,
+                   by_pair: dict[frozenset[str], list[ProposedExchange]]) -> ProposedPair:
+    key = (pair["mentor"], pair["mentee"])
+    return ProposedPair(
+        mentor=people[pair["mentor"]], mentee=people[pair["mentee"]],
+        score=float(pair.get("score") or 0.0),
+        reasons=tuple(readable_reason(reason) for reason in pair.get("reasons") or ()),
+        exchanges=tuple(sorted(by_pair.get(frozenset(key), []), key=lambda x: x.starts_at)),
+        pinned=key in problem.pinned, approved=key in problem.fixed_pairs,
+    )
+
+
+def _unmatched(solution: dict[str, Any], people: _People) -> list[UnmatchedLeader]:
+    unmatched = [UnmatchedLeader(people[u["id"]], u["reason"])
+                 for u in solution.get("unmatched", []) if u["id"] in people]
+    return sorted(unmatched, key=lambda u: u.person.name)
+
+
+def _chosen(filters: dict[str, str] | None) -> dict[str, str]:
+    return {key: value for key, value in (filters or {}).items() if value and key in FILTERS}
+
+
+def _order(pairs: list[dict[str, Any]], people: _People, problem: ProblemDigest,
+           filters: dict[str, str], sort: str) -> list[int]:
+    """Which of the solution's pairs pass the filters, in the order chosen (by position)."""
+    leaders = problem.leaders
+    shown = [
+        number for number, pair in enumerate(pairs)
+        if all(value in (getattr(leaders[pair["mentor"]], attribute),
+                         getattr(leaders[pair["mentee"]], attribute))
+               for attribute, value in filters.items())
+    ]
+    names: dict[str, str] = {}
+
+    def name(leader_id: str) -> str:
+        if leader_id not in names:
+            names[leader_id] = people.name(leader_id).lower()
+        return names[leader_id]
+
+    if sort == "mentee":
+        return sorted(shown, key=lambda number: name(pairs[number]["mentee"]))
+    if sort == "mentor":
+        return sorted(shown, key=lambda number: (name(pairs[number]["mentor"]),
+                                                 name(pairs[number]["mentee"])))
+    return sorted(shown, key=lambda number: (-float(pairs[number].get("score") or 0.0),
+                                             name(pairs[number]["mentee"])))
+
+
+def _options(problem: ProblemDigest) -> dict[str, list[tuple[str, str]]]:
+    return {attribute: [(key, text) for key, text in vocabulary.items()
+                        if key in problem.present[attribute]]
+            for attribute, vocabulary in (("borough", BOROUGHS), ("sector", SECTORS),
+                                          ("profession", PROFESSIONS))}
 
 
 def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
-                  sort: str = "score") -> Proposal:
-    problem, solution = run.problem or {}, run.solution or {}
-    people = _people(session, problem, run.round_id)
-    fixed_pairs = {(p["mentor"], p["mentee"])
-                   for p in problem.get(CONTEXT_KEY, {}).get("fixed", {}).get("pairs", [])}
-    pinned = {(p["mentor"], p["mentee"]) for p in problem.get("pinned", [])}
-    by_pair: dict[frozenset[str], list[ProposedExchange]] = {}
-    for x in solution.get("exchanges", []):
-        starts_at, ends_at = bounds(*parse_slot(x["slot"]))
-        by_pair.setdefault(frozenset((x["host"], x["visitor"])), []).append(ProposedExchange(
-            people[x["host"]], people[x["visitor"]], x["slot"], starts_at, ends_at))
-    pairs = [
-        ProposedPair(
-            mentor=people[p["mentor"]], mentee=people[p["mentee"]],
-            score=float(p.get("score") or 0.0),
-            reasons=tuple(readable_reason(reason) for reason in p.get("reasons") or ()),
-            exchanges=tuple(sorted(by_pair.get(frozenset((p["mentor"], p["mentee"])), []),
-                                   key=lambda x: x.starts_at)),
-            pinned=(p["mentor"], p["mentee"]) in pinned,
-            approved=(p["mentor"], p["mentee"]) in fixed_pairs,
-        )
-        for p in solution.get("pairs", [])
-    ]
-    unmatched = [UnmatchedLeader(people[u["id"]], u["reason"])
-                 for u in solution.get("unmatched", []) if u["id"] in people]
+                  sort: str = "score", *, documents: RunDocuments | None = None) -> Proposal:
+    documents = documents or run_documents(session, run)
+    problem, solution = documents.problem, documents.solution or {}
+    people = _People(session, problem, run.round_id)
+    by_pair = _exchanges_by_pair(solution, people)
+    pairs = [_proposed_pair(p, people, problem, by_pair) for p in solution.get("pairs", [])]
     proposal = Proposal(
-        run=run, pairs=pairs, unmatched=sorted(unmatched, key=lambda u: u.person.name),
+        run=run, pairs=pairs, unmatched=_unmatched(solution, people),
         summary=summarise(problem, solution),
         removed=[(people[r["mentor"]], people[r["mentee"]]) for r in solution.get("removed", [])
                  if r["mentor"] in people and r["mentee"] in people],
     )
-    proposal.filters = {key: value for key, value in (filters or {}).items()
-                        if value and key in ("borough", "sector", "profession")}
-    proposal.shown = _filtered(pairs, proposal.filters, sort)
-    proposal.options = {
-        "borough": _present(BOROUGHS, (p.borough for p in people.values())),
-        "sector": _present(SECTORS, (p.sector for p in people.values())),
-        "profession": _present(PROFESSIONS, (p.profession for p in people.values())),
-    }
+    proposal.filters = _chosen(filters)
+    proposal.shown = [pairs[number] for number in _order(
+        solution.get("pairs", []), people, problem, proposal.filters, sort)]
+    proposal.options = _options(problem)
     return proposal
 
 
-def _present(vocabulary: dict[str, str], keys: Iterable[str]) -> list[tuple[str, str]]:
-    seen = set(keys)
-    return [(key, text) for key, text in vocabulary.items() if key in seen]
+@dataclass
+class Review:
+    """A run's proposal as its review page shows it. Its pairs become `ProposedPair`s a page at
+    a time (`page`): building all of a big round's pairs, with their exchanges, cost more than
+    the rest of the page."""
+
+    summary: Summary
+    unmatched: list[UnmatchedLeader]
+    filters: dict[str, str]
+    options: dict[str, list[tuple[str, str]]]
+    pair_count: int  # pairs in the proposal
+    _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
+    _solution: dict[str, Any]
+    _problem: ProblemDigest
+    _people: _People
+
+    @property
+    def shown_count(self) -> int:
+        return len(self._shown)
+
+    def page(self, first: int, count: int) -> list[ProposedPair]:
+        """The pairs shown from position `first` (0 is the first), `count` at most."""
+        shown = self._shown[first:first + count]
+        leaders = {leader for pair in shown for leader in (pair["mentor"], pair["mentee"])}
+        by_pair = _exchanges_by_pair(self._solution, self._people, leaders)
+        return [_proposed_pair(pair, self._people, self._problem, by_pair) for pair in shown]
 
 
-def _filtered(pairs: list[ProposedPair], filters: dict[str, str], sort: str) -> list[ProposedPair]:
-    shown = [pair for pair in pairs
-             if all(pair.involves(attribute, value) for attribute, value in filters.items())]
-    if sort == "mentee":
-        return sorted(shown, key=lambda pair: pair.mentee.name.lower())
-    if sort == "mentor":
-        return sorted(shown, key=lambda pair: (pair.mentor.name.lower(), pair.mentee.name.lower()))
-    return sorted(shown, key=lambda pair: (-pair.score, pair.mentee.name.lower()))
+def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
+           sort: str = "score", *, documents: RunDocuments | None = None) -> Review:
+    """What `read_proposal` reads, for the review page: the same pairs, in the same order."""
+    documents = documents or run_documents(session, run)
+    problem, solution = documents.problem, documents.solution or {}
+    people = _People(session, problem, run.round_id)
+    pairs = solution.get("pairs", [])
+    chosen = _chosen(filters)
+    return Review(
+        summary=summarise(problem, solution), unmatched=_unmatched(solution, people),
+        filters=chosen, options=_options(problem), pair_count=len(pairs),
+        _shown=[pairs[number] for number in _order(pairs, people, problem, chosen, sort)],
+        _solution=solution, _problem=problem, _people=people,
+    )
 
 
-def summarise(problem: dict[str, Any], solution: dict[str, Any]) -> Summary:
+def summarise(problem: ProblemDigest, solution: dict[str, Any]) -> Summary:
     """The figures a coordinator judges a proposal by, from the run's own documents."""
-    leaders = {leader["id"]: leader for leader in problem.get("leaders", [])}
-    mentees = {i for i, leader in leaders.items() if leader.get("wants_mentor")}
-    priority = {i for i in mentees if leaders[i].get("priority")}
+    leaders, mentees, priority = problem.leaders, problem.mentees, problem.priority_mentees
     matched = {p["mentee"] for p in solution.get("pairs", [])}
-    slots = {slot["id"]: slot for slot in problem.get("slots", [])}
-    months = {slot["start"][:7] for slot in slots.values()}
     hours_used = 0.0
     for x in solution.get("exchanges", []):
-        slot = slots.get(x["slot"])
-        if slot:
-            length = (datetime.fromisoformat(slot["end"])
-                      - datetime.fromisoformat(slot["start"])).total_seconds() / 3600
+        length = problem.slot_hours.get(x["slot"])
+        if length is not None:
             hours_used += 2 * length  # the host's and the visitor's time
-    budget = sum((leader.get("protected_hours_per_month") or 0) * len(months)
-                 for leader in leaders.values())
     pairs = solution.get("pairs", [])
     return Summary(
         mentees=len(mentees), matched_mentees=len(matched & mentees),
@@ -237,10 +498,10 @@ def summarise(problem: dict[str, Any], solution: dict[str, Any]) -> Summary:
         cross_sector_pairs=sum(
             1 for p in pairs
             if p["mentor"] in leaders and p["mentee"] in leaders
-            and leaders[p["mentor"]]["sector"] != leaders[p["mentee"]]["sector"]
+            and leaders[p["mentor"]].sector != leaders[p["mentee"]].sector
         ),
         exchanges=len(solution.get("exchanges", [])),
-        protected_hours_used=hours_used, protected_hours_budget=float(budget),
+        protected_hours_used=hours_used, protected_hours_budget=problem.protected_hours_budget,
     )
 
 

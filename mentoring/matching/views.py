@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import defer
 
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
@@ -38,7 +39,11 @@ def _round(round_id: int) -> ProgrammeRound:
 
 
 def _run(programme_round: ProgrammeRound, run_id: int) -> OptimiserRun:
-    run = get_session().get(OptimiserRun, run_id)
+    # A big round's problem and solution are megabytes of JSON: they are read when used, and
+    # the proposal pages read them through `proposal.run_documents`, which decodes them only
+    # when they are new to this process.
+    run = get_session().get(OptimiserRun, run_id, options=[
+        defer(OptimiserRun.problem), defer(OptimiserRun.solution)])
     if run is None or run.round_id != programme_round.id:
         abort(404)
     return run
@@ -77,7 +82,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         rules=proposal.pair_rules(db, programme_round.id),
         comparable=[r for r in all_runs if r.solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
-        summaries={r.id: proposal.summarise(r.problem or {}, r.solution or {})
+        summaries={r.id: proposal.summarise(proposal.digest_problem(r.problem), r.solution)
                    for r in all_runs if r.solution},
     )
     return page, status
@@ -110,12 +115,17 @@ def run_page(round_id: int, run_id: int):
     db = get_session()
     programme_round = _round(round_id)
     run = _run(programme_round, run_id)
-    filters = {key: request.args.get(key, "") for key in ("borough", "sector", "profession")}
+    documents = proposal.run_documents(db, run)
+    filters = {key: request.args.get(key, "") for key in proposal.FILTERS}
     sort = request.args.get("sort", "score")
-    review = proposal.read_proposal(db, run, filters, sort if sort in proposal.SORTS else "score")
-    plan = decisions.plan_changes(db, run) if run.status == RunStatus.SUCCEEDED else None
+    review = proposal.review(db, run, filters, sort if sort in proposal.SORTS else "score",
+                             documents=documents) if documents.solution else None
+    # What approval would change is shown only until the run is approved.
+    plan = (decisions.plan_changes(db, run, documents)
+            if review and run.status == RunStatus.SUCCEEDED and run.approved_at is None
+            else None)
     # A big round has thousands of pairs: a page of them at a time keeps the page quick.
-    pages = max(1, -(-len(review.shown) // PAIRS_PER_PAGE))
+    pages = max(1, -(-(review.shown_count if review else 0) // PAIRS_PER_PAGE))
     page = min(max(row_id(request.args.get("page")) or 1, 1), pages)
     first = (page - 1) * PAIRS_PER_PAGE
 
@@ -125,12 +135,14 @@ def run_page(round_id: int, run_id: int):
 
     return render_template(
         "matching/run.html", programme_round=programme_round, run=run, review=review,
-        pairs=review.shown[first:first + PAIRS_PER_PAGE], first=first, page=page, pages=pages,
-        previous_url=page_url(page - 1) if page > 1 else None,
+        pairs=review.page(first, PAIRS_PER_PAGE) if review else [], first=first, page=page,
+        pages=pages, previous_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if page < pages else None,
         plan=plan, sorts=proposal.SORTS, sort=sort,
+        # Pins and bans are offered only until the run is approved.
         rule_of={(r.mentor_id, r.mentee_id): r.rule
-                 for r in proposal.pair_rules(db, programme_round.id)},
+                 for r in proposal.pair_rules(db, programme_round.id)}
+        if review and run.approved_at is None else {},
         active=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
     )
 
@@ -264,8 +276,9 @@ def approve(round_id: int, run_id: int):
                 db.commit()
                 flash(_approved_message(result), "success")
                 return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
-    plan = decisions.plan_changes(db, run)
-    review = proposal.read_proposal(db, run)
+    documents = proposal.run_documents(db, run)
+    plan = decisions.plan_changes(db, run, documents)
+    review = proposal.read_proposal(db, run, documents=documents)
     status = 400 if errors else 200
     return render_template("matching/approve.html", programme_round=programme_round, run=run,
                            plan=plan, review=review, errors=errors, reason=reason), status
