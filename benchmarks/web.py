@@ -23,8 +23,8 @@ sending its next request as soon as the last one is answered:
 * matches: GET /matches (the leader's matches and exchanges);
 * availability save: POST /rounds/<id>/availability (the date form with its CSRF token, adding
   or removing one free half-day each time: a real write), then the page it redirects to;
-* review: GET /rounds/<id>/runs/<run id>, the coordinator's review of the run's 2,000 pairs,
-  as 50 sessions of the coordinator.
+* review: GET /rounds/<id>/runs/<run id>, the coordinator's review of the run's 2,000 pairs
+  (100 a page), as 50 sessions of the coordinator.
 
 A request is an error if it raises (or times out after 60 s), or its status is not the one the
 page gives (200; the save's 302 back to the availability page; a redirect to the sign-in page is
