@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from mentoring import audit
@@ -58,8 +59,11 @@ class RunError(Exception):
 
 
 def runs_of(session: Session, programme_round: ProgrammeRound) -> list[OptimiserRun]:
+    """The round's runs, newest first, without their documents (megabytes of JSON each for a
+    big round: `proposal.run_documents` reads them when needed)."""
     return list(session.exec(
         select(OptimiserRun).where(OptimiserRun.round_id == programme_round.id)
+        .options(defer(OptimiserRun.problem), defer(OptimiserRun.solution))  # type: ignore[arg-type]
         .order_by(OptimiserRun.id.desc())  # type: ignore[union-attr]
     ).all())
 

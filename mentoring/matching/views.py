@@ -74,16 +74,17 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
     db = get_session()
     programme_round = _round(round_id)
     all_runs = runs.runs_of(db, programme_round)
+    documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
     page = render_template(
         "matching/runs.html", programme_round=programme_round, runs=all_runs,
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
         default_time_limit=runs.DEFAULT_TIME_LIMIT, errors=errors or {},
         form=request.form if errors else {},
         rules=proposal.pair_rules(db, programme_round.id),
-        comparable=[r for r in all_runs if r.solution],
+        comparable=[r for r in all_runs if documents[r.id].solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
-        summaries={r.id: proposal.summarise(proposal.digest_problem(r.problem), r.solution)
-                   for r in all_runs if r.solution},
+        summaries={run_id: proposal.summarise(d.problem, d.solution)
+                   for run_id, d in documents.items() if d.solution},
     )
     return page, status
 
