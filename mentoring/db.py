@@ -30,6 +30,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 # Set on a connection's info when its transaction runs anything but a SELECT; see
 # `_close_session` for why it matters.
 WROTE = "mentoring.wrote"
+# The connection a session's current transaction runs on, once it has one.
+CONNECTION = "mentoring.connection"
 
 
 def _note_writes(connection, _cursor, statement: str, *_args) -> None:
@@ -38,8 +40,9 @@ def _note_writes(connection, _cursor, statement: str, *_args) -> None:
 
 
 @sa.event.listens_for(Session, "after_begin")
-def _forget_writes(_session, _transaction, connection) -> None:
+def _forget_writes(session, _transaction, connection) -> None:
     connection.info.pop(WROTE, None)
+    session.info[CONNECTION] = connection
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -89,7 +92,11 @@ def _close_session(exc: BaseException | None) -> None:
     if session is None:
         return
     try:
-        if exc is None and session.in_transaction() and not session.connection().info.get(WROTE):
+        # Only a transaction that has a connection: asking for one here would try to connect
+        # again, and a database that could not be reached has nothing to end.
+        connection = session.info.get(CONNECTION)
+        if (exc is None and session.in_transaction() and connection is not None
+                and not connection.invalidated and not connection.info.get(WROTE)):
             session.commit()
     finally:
         session.close()
