@@ -172,19 +172,10 @@ def live_exchanges(session: Session, matches: list[Match]) -> list[Exchange]:
     ).all())
 
 
-def round_live_exchanges(session: Session, programme_round: ProgrammeRound) -> list[Exchange]:
-    """`live_exchanges` of all the round's live matches, through a join: a list of thousands of
-    match ids costs more to send than the query takes to run."""
-    return list(session.exec(
-        select(Exchange).join(Match, Match.id == Exchange.match_id).where(
-            Match.round_id == programme_round.id,
-            Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
-            Exchange.status != ExchangeStatus.CANCELLED,
-        ).order_by(Exchange.starts_at, Exchange.id)
-    ).all())
-
-
 class ExchangeTime(NamedTuple):
+    """What fingerprinting a round's approved exchanges, and comparing them with a proposal,
+    needs of each."""
+
     id: int
     host_id: int
     visitor_id: int
@@ -194,9 +185,10 @@ class ExchangeTime(NamedTuple):
 
 def round_live_exchange_times(session: Session,
                               programme_round: ProgrammeRound) -> list[ExchangeTime]:
-    """`round_live_exchanges` as bare columns: all that comparing them with a proposal needs.
-    Whole exchanges, thousands of them, cost most of the review page's time in a round of
-    2,000 pairs; so did the ORM's handling of rows (hence `connection().execute`)."""
+    """The exchanges (not cancelled) of the round's live matches, by time, as bare columns,
+    through a join (a list of thousands of match ids costs more to send than the query takes
+    to run). Whole exchanges, thousands of them, cost most of the review page's time in a round
+    of 2,000 pairs; so did the ORM's handling of rows (hence `connection().execute`)."""
     return [ExchangeTime._make(row) for row in session.connection().execute(
         select(Exchange.id, Exchange.host_id, Exchange.visitor_id, Exchange.starts_at,
                Exchange.sequence)
@@ -212,7 +204,7 @@ def live_state(session: Session, programme_round: ProgrammeRound) -> list[list[i
     """A fingerprint of what is approved: live match ids, and their exchanges' ids and
     sequence numbers. A run built on one state must not be approved in another."""
     return state_of(live_matches(session, programme_round),
-                    round_live_exchanges(session, programme_round))
+                    round_live_exchange_times(session, programme_round))
 
 
 def state_of(matches, exchanges) -> list[list[int]]:
