@@ -1,16 +1,19 @@
-"""What the benchmarks share: a scratch PostgreSQL database, and COPY bulk loading."""
+"""What the benchmarks share: a scratch PostgreSQL database, COPY bulk loading, and the
+organisations their generated leaders work for."""
 
 from __future__ import annotations
 
 import json
 import secrets
 from contextlib import contextmanager
+from random import Random
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from mentoring.db import make_engine
 from mentoring.migrate import upgrade
+from mentoring.vocab import BOROUGHS, SECTORS
 
 
 @contextmanager
@@ -63,3 +66,15 @@ def copy_rows(raw, table_name: str, rows: list[dict]) -> None:
                 copy.write_row([value(row[name]) for name in given] + constant)
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table_name}\"', 'id'), "
                        f'(SELECT max(id) FROM "{table_name}"))')
+
+
+def organisations(rng: Random) -> tuple[list[dict], list[int]]:
+    """300 organisations (30 large, 70 medium, 200 small) in random sectors and boroughs, with
+    a weight each for choosing a leader's employer: big organisations employ more leaders."""
+    sizes = ["large"] * 30 + ["medium"] * 70 + ["small"] * 200
+    found = [
+        {"id": i + 1, "name": f"Organisation {i + 1}", "sector": rng.choice(list(SECTORS)),
+         "borough": rng.choice(list(BOROUGHS)), "size": size}
+        for i, size in enumerate(sizes)
+    ]
+    return found, [{"large": 40, "medium": 10, "small": 2}[org["size"]] for org in found]

@@ -18,12 +18,13 @@ from random import Random
 
 import sqlalchemy as sa
 from _scratch import copy_rows
+from _scratch import organisations as scratch_organisations
 
 from mentoring.matching.problem import PROBLEM_FORMAT, slot_id
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import DEFAULT_WEIGHTS
 from mentoring.slots import bounds, half_days, local_bounds
-from mentoring.vocab import BOROUGHS, DEFAULT_PRIORITY_PROFESSIONS, PROFESSIONS, SECTORS, TOPICS
+from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, PROFESSIONS, TOPICS
 
 FREE_HALF_DAYS = 20  # per leader
 ROUND_ID = RUN_ID = COORDINATOR_USER_ID = 1
@@ -63,13 +64,7 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
     if (leaders + 1) // 2 < doubles + (pairs - 2 * doubles) or leaders // 2 < pairs:
         raise ValueError(f"{leaders} leaders are too few for {pairs} pairs")
 
-    sizes = ["large"] * 30 + ["medium"] * 70 + ["small"] * 200
-    organisations = [
-        {"id": i + 1, "name": f"Organisation {i + 1}", "sector": rng.choice(list(SECTORS)),
-         "borough": rng.choice(list(BOROUGHS)), "size": size}
-        for i, size in enumerate(sizes)
-    ]
-    org_weights = [{"large": 40, "medium": 10, "small": 2}[org["size"]] for org in organisations]
+    organisations, org_weights = scratch_organisations(rng)
     coordinator_email = "coordinator@bench.example"
     users = [{"id": COORDINATOR_USER_ID, "email": coordinator_email, "role": "coordinator",
               "password_hash": password_hash, "verified_at": now}]

@@ -36,12 +36,13 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _scratch import copy_rows, scratch_database
+from _scratch import organisations as scratch_organisations
 
 from mentoring import create_app
 from mentoring.config import Settings
 from mentoring.insights import charts, figures
 from mentoring.passwords import hash_password, use_fast_hashing_for_tests
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS
+from mentoring.vocab import PROFESSIONS, TOPICS
 
 TARGET_SECONDS = 0.300
 PASSWORD = "benchmark-password"  # noqa: S105 (a throwaway account in a scratch database)
@@ -55,14 +56,7 @@ def load(engine: sa.Engine, leaders: int, pairs: int, exchanges_per_pair: int,
     rng = Random(seed)
     started = time.perf_counter()
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    sizes = ["large"] * 30 + ["medium"] * 70 + ["small"] * 200
-    organisations = [
-        {"id": i + 1, "name": f"Organisation {i + 1}", "sector": rng.choice(list(SECTORS)),
-         "borough": rng.choice(list(BOROUGHS)), "size": size}
-        for i, size in enumerate(sizes)
-    ]
-    # Big organisations employ more of the leaders.
-    org_weights = [{"large": 40, "medium": 10, "small": 2}[org["size"]] for org in organisations]
+    organisations, org_weights = scratch_organisations(rng)
     users = [{"id": 1, "email": COORDINATOR, "role": "coordinator",
               "password_hash": hash_password(PASSWORD), "verified_at": now}]
     users += [{"id": i + 2, "email": f"leader{i}@bench.example", "role": "leader",
