@@ -104,7 +104,7 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
         mentor = mentors[k // 2] if k < 2 * doubles else mentors[k - doubles]
         mentee = mentees[k]
         slots = _two_slots(rng, window, busy[mentor["id"]] | busy[mentee["id"]])
-        status = "accepted" if rng.random() < 0.6 else "approved"
+        status = "accepted" if rng.random() < 0.6 else "offered"
         score = round(rng.uniform(4, 9.5), 2)
         reasons = [f"{mentor['strengths'][0]}: a strength of the mentor, a goal of the mentee +3",
                    f"crosses sectors: {mentor['sector']} and {mentee['sector']} +2"]

@@ -90,7 +90,7 @@ def load(engine: sa.Engine, leaders: int, pairs: int, exchanges_per_pair: int,
     matches = []
     for i in range(pairs + 300):
         status = ("proposed" if i >= pairs else
-                  rng.choices(["accepted", "approved", "declined"], [60, 30, 10])[0])
+                  rng.choices(["accepted", "offered", "declined"], [60, 30, 10])[0])
         mentee = mentees[i % len(mentees)]
         matches.append({"id": i + 1, "round_id": 1, "mentor_id": mentors[(i // 2) % len(mentors)],
                         "mentee_id": mentee, "status": status, "score": 7.0,
@@ -126,7 +126,7 @@ def load(engine: sa.Engine, leaders: int, pairs: int, exchanges_per_pair: int,
                             "author_profession": profiles[leader - 1]["profession"],
                             "author_sector": profiles[leader - 1]["sector"],
                             "created_at": starts})
-        sides = {"accepted": 2, "approved": rng.choice([0, 1]), "declined": 0}[match["status"]]
+        sides = {"accepted": 2, "offered": rng.choice([0, 1]), "declined": 0}[match["status"]]
         for leader in (match["mentor_id"], match["mentee_id"])[:sides]:
             events.append({"id": len(events) + 1, "at": now, "actor_id": user_of[leader],
                            "action": "match.accepted", "object_type": "Match",

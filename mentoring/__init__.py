@@ -13,6 +13,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` may hold `SETTINGS` (a Settings), `ENGINE`, and Flask config keys."""
     from mentoring import db, web
     from mentoring.config import load_settings
+    from mentoring.notifications.outbox import set_base_url
 
     config = dict(config or {})
     settings = config.pop("SETTINGS", None) or load_settings()
@@ -27,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(web.flask_config(settings))
     app.config.update(config)
     app.extensions["mentoring.settings"] = settings
+    set_base_url(settings.base_url)  # links in emails, from views, the worker and the CLI
 
     db.init_app(app, engine)
     web.init_app(app)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from markupsafe import Markup
 
 from mentoring import vocab
 
@@ -42,7 +43,27 @@ def describe_slot(slot_id: str) -> str:
     return describe(date.fromisoformat(day), period)
 
 
+def stage_tag(stage: str | None) -> Markup:
+    """A match's stage as an NHS.UK tag, named and coloured the same on every page."""
+    if not stage:
+        return Markup("")
+    return Markup('<strong class="nhsuk-tag nhsuk-tag--{}">{}</strong>').format(
+        vocab.MATCH_STAGE_COLOURS[stage], vocab.MATCH_STAGE_LABELS[stage])
+
+
+def programme_contact(round_id: int | None = None):
+    """Whom a leader writes to about a round (or, with no round, the newest round's contact)."""
+    from mentoring.db import get_session
+    from mentoring.notifications.outbox import round_contact
+
+    return round_contact(get_session(), round_id)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(programme_contact, "programme_contact")
+    app.add_template_filter(stage_tag, "stage_tag")
+    app.add_template_global(vocab.MATCH_STAGE_LABELS, "MATCH_STAGE_LABELS")
+    app.add_template_global(vocab.EXCHANGE_STATUS_LABELS, "EXCHANGE_STATUS_LABELS")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(describe_slot, "slot")

@@ -156,22 +156,95 @@ class RunStatus(StrEnum):
 
 
 class MatchStatus(StrEnum):
+    """The match lifecycle: proposed in a run; offered to both leaders when a coordinator
+    approves; accepted once both agree (its exchanges are then booked); or declined by either,
+    or lapsed when nobody answered by the deadline (the coordinator extends or withdraws it)."""
+
     PROPOSED = "proposed"
-    APPROVED = "approved"
+    OFFERED = "offered"
     REJECTED = "rejected"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    LAPSED = "lapsed"
     CANCELLED = "cancelled"
 
 
-# A mentee may hold at most one match in these states per round (enforced by the database).
-LIVE_MATCH_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACCEPTED)
+# A mentee may hold at most one match in these states per round (enforced by the database), and
+# their exchanges hold half-days, protected hours and hosting. A lapsed offer keeps its hold
+# until the coordinator extends or withdraws it.
+LIVE_MATCH_STATUSES = (MatchStatus.OFFERED, MatchStatus.ACCEPTED, MatchStatus.LAPSED)
+
+
+class MatchStage(StrEnum):
+    """What a match is, in the words every page uses: an offer nobody has answered, an offer one
+    leader has accepted, booked (both accepted), declined, lapsed or cancelled."""
+
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    BOOKED = "booked"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
+
+
+MATCH_STAGE_LABELS = {
+    MatchStage.OFFERED: "Offered",
+    MatchStage.ACCEPTED: "Accepted",
+    MatchStage.BOOKED: "Booked",
+    MatchStage.DECLINED: "Declined",
+    MatchStage.LAPSED: "Lapsed",
+    MatchStage.CANCELLED: "Cancelled",
+}
+# NHS.UK tag colours for each stage.
+MATCH_STAGE_COLOURS = {
+    MatchStage.OFFERED: "blue",
+    MatchStage.ACCEPTED: "aqua-green",
+    MatchStage.BOOKED: "green",
+    MatchStage.DECLINED: "red",
+    MatchStage.LAPSED: "orange",
+    MatchStage.CANCELLED: "grey",
+}
 
 
 class ExchangeStatus(StrEnum):
+    """`held` while its match is an offer (the half-day is reserved, no invitation is sent);
+    `scheduled` once both leaders accepted (booked: invitations and reminders go out)."""
+
+    HELD = "held"
     SCHEDULED = "scheduled"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+EXCHANGE_STATUS_LABELS = {
+    ExchangeStatus.HELD: "Held for the offer",
+    ExchangeStatus.SCHEDULED: "Booked",
+    ExchangeStatus.COMPLETED: "Completed",
+    ExchangeStatus.CANCELLED: "Cancelled",
+}
+# Exchanges that still take a half-day: reserved by an offer or booked.
+ACTIVE_EXCHANGE_STATUSES = (ExchangeStatus.HELD, ExchangeStatus.SCHEDULED)
+
+# Why a leader declines an offer: the choices on the decline form (the free text adds detail).
+DECLINE_REASONS = _choices(
+    [
+        ("know_already", "We already know each other or work together"),
+        ("dates", "The proposed dates do not work for me"),
+        ("travel", "The workplace is too far for me to travel"),
+        ("fit", "The match does not fit what I want to develop"),
+        ("capacity", "I do not have the time at the moment"),
+        ("other", "Another reason"),
+    ]
+)
+
+
+class RematchOutcome(StrEnum):
+    """A leader who declined and asked for a different match: what the coordinator did."""
+
+    NONE = ""
+    REQUESTED = "requested"
+    OFFERED = "offered"
+    NOT_POSSIBLE = "not_possible"
 
 
 class NotificationStatus(StrEnum):

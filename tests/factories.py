@@ -116,18 +116,26 @@ class Factory:
                                    leader_id=leader.id, **values))
 
     def matched(self, mentee: LeaderProfile, mentor: LeaderProfile | None = None,
-                status: str = "approved", upcoming_at: datetime | None = None,
+                status: str = "accepted", upcoming_at: datetime | None = None,
                 **match_fields) -> SimpleNamespace:
         """A round with `mentor` (a new one if not given) mentoring `mentee`, an exchange to come
-        (hosted by the mentor, with bookings) and one in the past (hosted by the mentee)."""
+        (hosted by the mentor, with bookings: booked, or held while the match is an offer) and
+        one in the past (hosted by the mentee)."""
         programme_round = self.programme_round()
         mentor = mentor or self.mentor()
         for person in (mentor, mentee):
             self.participant(programme_round, person)
         match = self.match(programme_round, mentor, mentee, status=status, score=7.5,
                            reasons=["Strong overlap of goals and strengths"], **match_fields)
+        if status == "offered":
+            match_fields.setdefault("offered_at", datetime(2027, 1, 8, 9, 0, tzinfo=UTC))
+            match_fields.setdefault("respond_by", datetime(2027, 1, 15, 9, 0, tzinfo=UTC))
+            for name, value in match_fields.items():
+                setattr(match, name, value)
+            self._save(match)
         upcoming = self.exchange(match, upcoming_at or datetime(2030, 3, 5, 9, 0, tzinfo=UTC),
-                                 location="Guy's Hospital", preparation="Read the team's plan")
+                                 location="Guy's Hospital", preparation="Read the team's plan",
+                                 status="held" if status == "offered" else "scheduled")
         for person in (mentor, mentee):
             self._save(ExchangeBooking(exchange_id=upcoming.id, leader_id=person.id,
                                        starts_at=upcoming.starts_at))

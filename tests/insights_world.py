@@ -44,7 +44,7 @@ def build_hand_made(factory) -> SimpleNamespace:
     factory.participant(programme_round, withdrawn, status="withdrawn")
 
     m1_e1 = factory.match(programme_round, m1, e1, status="accepted")
-    m2_e2 = factory.match(programme_round, m2, e2, status="approved")
+    m2_e2 = factory.match(programme_round, m2, e2, status="offered")
     factory.match(programme_round, m1, e3, status="declined", decided_by_id=e3.user_id)
     factory.match(programme_round, m2, e3, status="proposed")
     db = factory.session

@@ -52,8 +52,9 @@ def world(factory, leader) -> World:
     matched = leader_a_matched(factory, leader, mentor, programme_round)
     matched.pop("run")
     enqueue(factory.session, key="matrix:failed", kind="test", recipient_email="x@example.org",
-            subject="A failed email", template="acceptance_nudge", round_id=programme_round.id,
-            context={"name": "X", "other_name": "Y", "round_name": "", "days": 3},
+            subject="A failed email", template="offer_extended", round_id=programme_round.id,
+            context={"name": "X", "other_name": "Y", "respond_by": "1 March 2027",
+                         "match_url": "http://127.0.0.1:5000/matches/1"},
             due_at=datetime(2024, 1, 1, tzinfo=UTC))
     from sqlmodel import select
 

@@ -77,7 +77,7 @@ def test_dates_outside_the_window_or_at_weekends_are_refused_and_nothing_is_save
 def test_removing_a_half_day_with_a_booked_exchange_warns_first(app, db, factory,
                                                                   programme_round, joined):
     mentor = factory.mentor()
-    match = factory.match(programme_round, mentor, joined, status="approved")
+    match = factory.match(programme_round, mentor, joined, status="offered")
     start, end = bounds(date(2027, 1, 12), "am")
     factory.exchange(match, start, ends_at=end)
     client = SignedIn(app, joined.user)

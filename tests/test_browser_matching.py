@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from mentoring.exchanges.services import decline_match
+from mentoring.offers.services import decline_offer
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import LeaderProfile, Match, OptimiserRun, utcnow
 from mentoring.worker_context import WorkerContext
@@ -104,8 +104,8 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
         kept = session.exec(select(Match).where(Match.round_id == round_id,
                                                 Match.id != match.id)).one()
         profile = session.get(LeaderProfile, match.mentee_id)
-        decline_match(session, profile, profile.user, match.id, "We work together already",
-                      True, utcnow() + timedelta(seconds=1))
+        decline_offer(session, profile, profile.user, match.id, choice="other",
+                  reason="We work together already", wants_different_match=True, now=utcnow() + timedelta(seconds=1))
         session.commit()
     page.goto(f"{base}/rounds/{round_id}/changes")
     expect(page.get_by_text("We work together already")).to_be_visible()
@@ -116,4 +116,4 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
     expect(page.get_by_role("heading", name="Summary")).to_be_visible(timeout=15_000)
     assert_accessible(page)
     with live_server.session() as session:
-        assert session.get(Match, kept.id).status == "approved"
+        assert session.get(Match, kept.id).status == "offered"

@@ -22,7 +22,7 @@ def test_a_mentee_cannot_have_two_approved_mentors_in_one_round(db, factory):
     round_ = factory.programme_round()
     mentee = factory.leader()
     first, second = factory.mentor(), factory.mentor()
-    factory.match(round_, first, mentee, status="approved")
+    factory.match(round_, first, mentee, status="offered")
     refused(db, Match(round_id=round_.id, mentor_id=second.id, mentee_id=mentee.id,
                       status="accepted"))
 
@@ -31,9 +31,9 @@ def test_a_mentee_may_have_other_proposals_and_mentors_in_other_rounds(db, facto
     round_, other_round = factory.programme_round(), factory.programme_round()
     mentee = factory.leader()
     first, second = factory.mentor(), factory.mentor()
-    factory.match(round_, first, mentee, status="approved")
+    factory.match(round_, first, mentee, status="offered")
     factory.match(round_, second, mentee, status="proposed")
-    factory.match(other_round, second, mentee, status="approved")
+    factory.match(other_round, second, mentee, status="offered")
     assert db.scalar(sa.select(sa.func.count()).select_from(Match)) == 3
 
 

@@ -100,7 +100,7 @@ def test_create_import_run_pin_rerun_approve_and_the_leaders_see_it(app, db, fac
     approved = coordinator_client.post_form(approve, {"reason": "Pinned as agreed"})
     assert approved.status_code == 302
     matches = db.exec(select(Match).where(Match.round_id == round_id)).all()
-    assert sorted(m.status for m in matches) == ["approved", "approved"]
+    assert sorted(m.status for m in matches) == ["offered", "offered"]
     db.refresh(programme_round)
     assert programme_round.status == "published"
 

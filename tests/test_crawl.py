@@ -46,7 +46,7 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     from mentoring.exchanges.services import create_calendar_token
 
     match = factory.match(
-        programme_round, leader_b, leader_a, status="approved", score=7.5,
+        programme_round, leader_b, leader_a, status="offered", score=7.5,
         reasons=["Ben can help with system leadership, one of Ada's goals"],
     )
     exchange = factory.exchange(match, datetime(2030, 3, 5, 9, 0, tzinfo=UTC),

@@ -384,7 +384,7 @@ def test_the_sign_in_pair_starts_with_an_approved_match_and_two_reciprocal_excha
     mentor, mentee = session.get(LeaderProfile, match.mentor_id), session.get(
         LeaderProfile, match.mentee_id)
     assert (mentor.user.email, mentee.user.email) == (MENTOR_EMAIL, MENTEE_EMAIL)
-    assert match.status == "approved" and match.reasons
+    assert match.status == "offered" and match.reasons
     exchanges = session.exec(select(Exchange).order_by(Exchange.starts_at)).all()
     assert len(exchanges) == 2
     assert {exchange.host_id for exchange in exchanges} == {mentor.id, mentee.id}

@@ -212,7 +212,7 @@ def test_declining_a_match(connection, world, reason, different):
             page = form.client.get(f"/matches/{match_id}").get_data(as_text=True)
             assert not any(raw in page for raw in RAW_MARKUP)
         else:
-            assert stored.status == "approved"
+            assert stored.status == "offered"
 
     form.post({"reason": reason, "wants_different_match": different}, check)
 

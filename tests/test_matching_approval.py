@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from mentoring.exchanges.services import decline_match, my_matches
+from mentoring.exchanges.services import my_matches
+from mentoring.offers.services import decline_offer
 from mentoring.matching.decisions import (
     DecisionError,
     approve_run,
@@ -43,28 +44,29 @@ def count(db, model, *where) -> int:
     return db.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_approval_publishes_matches_books_exchanges_and_queues_emails_at_once(
+def test_approval_offers_matches_holds_exchanges_and_queues_introductions_at_once(
         app, db, small, coordinator):
     run = solved(app, db, small.round, coordinator)
     result = approve_run(db, run, coordinator, NOW, "Looks balanced")
     db.commit()
     assert (result.pairs, result.exchanges) == (2, 4)
     matches = db.exec(select(Match).where(Match.round_id == small.round.id)).all()
-    assert {m.status for m in matches} == {"approved"} and len(matches) == 2
+    assert {m.status for m in matches} == {"offered"} and len(matches) == 2
     assert all(m.run_id == run.id and m.reasons and m.decided_by_id == coordinator.id
                for m in matches)
     exchanges = db.exec(select(Exchange)).all()
-    assert len(exchanges) == 4
-    assert count(db, ExchangeBooking) == 8  # one per leader per exchange
-    # Each exchange: a confirmation to both leaders, reminders and a feedback request.
-    confirmations = db.exec(select(Notification).where(Notification.kind == "exchange-confirmed"))
-    assert len(confirmations.all()) == 8
+    assert len(exchanges) == 4 and {x.status for x in exchanges} == {"held"}
+    assert count(db, ExchangeBooking) == 8  # held: one per leader per exchange
+    # An introduction to each leader, and nothing for a calendar until both accept.
+    offers = db.exec(select(Notification).where(Notification.kind == "match-offer")).all()
+    assert len(offers) == 4 and all(row.ics is None for row in offers)
+    assert count(db, Notification, Notification.kind != "match-offer") == 0
     assert small.round.status == "published" and run.approved_by_id == coordinator.id
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "optimiser.run_approved")).one()
     assert event.detail["reason"] == "Looks balanced" and event.detail["new_pairs"] == 2
     # The leaders see their match.
     mentee = next(p for p in small.mentees if any(m.mentee_id == p.id for m in matches))
-    assert [view.match.status for view in my_matches(db, mentee)] == ["approved"]
+    assert [view.match.status for view in my_matches(db, mentee)] == ["offered"]
 
 
 def test_exchanges_fall_in_both_leaders_free_half_days(app, db, small, coordinator):
@@ -124,7 +126,7 @@ def test_pinned_pairs_stay_and_forbidden_pairs_go_in_the_next_run(app, db, facto
     approve_run(db, run, coordinator, NOW)
     assert count(db, Match, Match.mentor_id == m1.id, Match.mentee_id == e2.id) == 1
     assert db.exec(select(Match.status).where(Match.mentee_id == e2.id,
-                                              Match.mentor_id == m1.id)).one() == "approved"
+                                              Match.mentor_id == m1.id)).one() == "offered"
 
 
 def test_clearing_a_pin_removes_the_rule(db, small, coordinator):
@@ -200,8 +202,8 @@ def test_a_decline_is_re_optimised_locally_and_nothing_else_moves(app, db, facto
     declined = db.exec(select(Match).where(Match.mentee_id == people.mentees[0].id)).one()
     kept = db.exec(select(Match).where(Match.mentee_id == people.mentees[1].id)).one()
     later = NOW + timedelta(hours=1)
-    decline_match(db, people.mentees[0], people.mentees[0].user, declined.id, "Too far",
-                  True, later)
+    decline_offer(db, people.mentees[0], people.mentees[0].user, declined.id, choice="other",
+                  reason="Too far", wants_different_match=True, now=later)
     db.commit()
 
     from mentoring.matching.changes import pending_changes
@@ -222,7 +224,7 @@ def test_a_decline_is_re_optimised_locally_and_nothing_else_moves(app, db, facto
         e.id for e in db.exec(select(Exchange).where(Exchange.match_id == kept.id)).all()}}
     assert kept_exchanges <= after  # the other pair's exchanges are exactly as they were
     db.refresh(kept)
-    assert kept.status == "approved"
+    assert kept.status == "offered"
     assert pending_changes(db, people.round, later + timedelta(minutes=6)) == []
 
 

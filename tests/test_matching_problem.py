@@ -72,7 +72,7 @@ def test_pinned_and_forbidden_pairs_are_passed_on(db, factory, small_round):
 
 def test_approved_pairs_and_their_exchanges_stay_fixed(db, factory, small_round):
     programme_round, mentor, mentee, _ = small_round
-    match = factory.match(programme_round, mentor, mentee, status="approved")
+    match = factory.match(programme_round, mentor, mentee, status="offered")
     start, end = bounds(date(2027, 1, 12), "am")
     factory.exchange(match, start, ends_at=end)
     fixed = fixed_part(db, programme_round)

@@ -47,7 +47,7 @@ def world(factory, db):
     db.add(people.mentors[1])
     mentors, mentees = people.mentors, people.mentees
     for n in (0, 1):
-        match = factory.match(people.round, mentors[n], mentees[n], status="approved", score=6.0)
+        match = factory.match(people.round, mentors[n], mentees[n], status="offered", score=6.0)
         factory.exchange(match, at_nine(DAYS[0]))
         factory.exchange(match, at_nine(DAYS[1]), host_id=mentees[n].id,
                          visitor_id=mentors[n].id)

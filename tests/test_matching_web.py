@@ -150,7 +150,7 @@ def test_approval_shows_what_will_change_then_publishes(app, db, coordinator_cli
     assert response.status_code == 302
     assert "Approved and published: 2 new matches, 4 exchanges booked" in \
         coordinator_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert {m.status for m in db.exec(select(Match)).all()} == {"approved"}
+    assert {m.status for m in db.exec(select(Match)).all()} == {"offered"}
     assert db.exec(select(Notification).where(Notification.kind == "exchange-confirmed")).all()
     again = coordinator_client.post_form(url, {"reason": ""}, form_page=url)
     assert again.status_code == 200 or again.status_code == 400
@@ -203,7 +203,7 @@ def test_compare_two_runs(app, db, coordinator_client, small):
 
 def test_a_decline_shows_on_the_changes_page_and_is_re_optimised_locally(
         app, db, coordinator_client, small):
-    from mentoring.exchanges.services import decline_match
+    from mentoring.offers.services import decline_offer
 
     run = finished_run(app, db, coordinator_client, small)
     url = f"/rounds/{small.round.id}/runs/{run.id}/approve"

@@ -32,45 +32,15 @@ def events(db, action):
 # --- services ------------------------------------------------------------------------------
 
 
-def test_leaders_see_approved_accepted_and_declined_matches_only(db, factory, leader, pair):
+def test_leaders_see_offered_booked_and_ended_matches_but_not_proposals(db, factory, leader,
+                                                                         pair):
     for status in ("proposed", "rejected", "cancelled", "declined"):
         factory.match(pair.round, factory.mentor(), leader, status=status)
     statuses = sorted(view.match.status for view in services.my_matches(db, leader))
-    assert statuses == ["approved", "declined"]
+    assert statuses == ["accepted", "cancelled", "declined"]
     view = services.my_matches(db, leader)[0]
     assert view.other.name == "Ben Mentor" and not view.i_am_mentor
     assert [e.id for e in view.exchanges] == [pair.past.id, pair.upcoming.id]
-
-
-def test_a_match_is_accepted_once_both_leaders_accept(db, leader, pair):
-    view = services.accept_match(db, leader, leader.user, pair.match.id, NOW)
-    assert view.match.status == "approved" and view.i_accepted and not view.other_accepted
-    with pytest.raises(LeaderError):
-        services.accept_match(db, leader, leader.user, pair.match.id, NOW)
-    view = services.accept_match(db, pair.mentor, pair.mentor.user, pair.match.id, NOW)
-    assert view.match.status == "accepted" and view.match.decided_at == NOW
-    assert len(events(db, "match.accepted")) == 2
-
-
-def test_declining_needs_a_reason(db, leader, pair):
-    with pytest.raises(LeaderError) as error:
-        services.decline_match(db, leader, leader.user, pair.match.id, "  ", True, NOW)
-    assert error.value.errors == {"reason": "Enter why you are declining this match"}
-    assert pair.match.status == "approved"
-
-
-def test_declining_is_recorded_for_the_coordinator_and_cancels_future_exchanges(db, leader, pair):
-    view = services.decline_match(db, leader, leader.user, pair.match.id, "Too far", True, NOW)
-    match = view.match
-    assert (match.status, match.decline_reason, match.wants_different_match) == (
-        "declined", "Too far", True)
-    assert match.decided_at == NOW
-    (event,) = events(db, "match.declined")
-    assert event.detail["reason"] == "Too far" and event.detail["wants_different_match"]
-    assert pair.upcoming.status == "cancelled" and pair.past.status == "scheduled"
-    assert not db.exec(select(ExchangeBooking)).all()
-    with pytest.raises(LeaderError):
-        services.decline_match(db, leader, leader.user, pair.match.id, "Again", False, NOW)
 
 
 def test_cancelling_an_exchange_tells_both_leaders_and_frees_the_slot(db, leader, pair):
@@ -121,31 +91,9 @@ def test_exchanges_of_a_declined_match_stay_visible_but_not_of_a_proposed_one(db
 
 def test_the_matches_page_lists_matches_and_exchanges(leader_client, pair):
     html = leader_client.get("/matches").get_data(as_text=True)
-    assert "Ben Mentor" in html and "Waiting for your answer" in html
+    assert "Ben Mentor" in html and "Booked" in html
     assert "Tuesday 5 March 2030, 9:00am to 1:00pm" in html  # London time
     assert "Guy&#39;s Hospital" in html
-
-
-def test_the_match_page_explains_the_match(leader_client, pair):
-    html = leader_client.get(f"/matches/{pair.match.id}").get_data(as_text=True)
-    assert "Strong overlap of goals and strengths" in html
-    assert "Chief pharmacist" in html and "7.5 out of 10" in html
-    assert "Accept this match" in html
-
-
-def test_accepting_from_the_match_page(leader_client, pair):
-    url = f"/matches/{pair.match.id}"
-    response = leader_client.post_form(f"{url}/accept", form_page=url)
-    assert response.status_code == 302
-    html = leader_client.get(url).get_data(as_text=True)
-    assert "We are waiting for Ben Mentor" in html
-    assert "Accept this match" not in html
-
-
-def test_accepting_without_a_csrf_token_changes_nothing(db, leader_client, pair):
-    response = leader_client.client.post(f"/matches/{pair.match.id}/accept")
-    assert response.status_code in (302, 400)
-    assert fresh(db, pair.match).status == "approved"
 
 
 def test_the_decline_form_shows_errors_and_keeps_input(leader_client, pair):
@@ -153,15 +101,21 @@ def test_the_decline_form_shows_errors_and_keeps_input(leader_client, pair):
     response = leader_client.post_form(url, {"reason": "", "wants_different_match": "yes"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "There is a problem" in html and 'href="#reason"' in html
-    assert "Enter why you are declining this match" in html
+    assert "There is a problem" in html and 'href="#choice"' in html
+    assert "Choose why you are declining this match" in html
     assert 'value="yes" checked' in html
+    response = leader_client.post_form(url, {"choice": "other", "reason": "  "})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'href="#reason"' in html
+    assert "Tell us why you are declining this match" in html
+    assert 'value="other" checked' in html
     assert html.startswith("<!DOCTYPE html>") or "<title>Error:" in html
 
 
 def test_declining_through_the_form(db, leader_client, pair):
     url = f"/matches/{pair.match.id}/decline"
-    response = leader_client.post_form(url, {"reason": "We work together already"})
+    response = leader_client.post_form(url, {"choice": "know_already",
+                                             "reason": "We work together already"})
     assert response.status_code == 302
     match = fresh(db, pair.match)
     assert match.status == "declined" and not match.wants_different_match

@@ -103,7 +103,7 @@ def test_withdrawing_ends_live_matches_in_that_round_only(db, factory, leader, p
     assert participant.withdrawn_at == NOW
     assert pair.match.status == "cancelled" and pair.upcoming.status == "cancelled"
     assert pair.past.status == "scheduled"
-    assert elsewhere.match.status == "approved"
+    assert elsewhere.match.status == "offered"
     (event,) = db.exec(select(AuditEvent).where(AuditEvent.action == "round.withdrawn")).all()
     assert event.detail["affected_leader_ids"] == [pair.mentor.id]
     with pytest.raises(LeaderError):

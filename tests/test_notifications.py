@@ -14,7 +14,6 @@ from mentoring.notifications import (
     cancel_exchange,
     dispatch_due,
     enqueue,
-    plan_acceptance_nudges,
     plan_exchange,
     reschedule_exchange,
     retry_notification,
@@ -78,9 +77,10 @@ def calendar_of(text: str):
 
 def test_enqueue_renders_both_bodies_and_is_idempotent(db):
     arguments = {
-        "key": "test:1", "kind": Kind.NUDGE, "recipient_email": "a@example.org",
-        "subject": "Hello", "template": "acceptance_nudge",
-        "context": {"name": "Ada <b>", "other_name": "Ben", "round_name": "R", "days": 5},
+        "key": "test:1", "kind": Kind.REMINDER, "recipient_email": "a@example.org",
+        "subject": "Hello", "template": "offer_extended",
+        "context": {"name": "Ada <b>", "other_name": "Ben", "respond_by": "1 March 2027",
+                    "match_url": "http://127.0.0.1:5000/matches/1"},
         "due_at": NOW,
     }
     assert enqueue(db, **arguments) is True
@@ -94,13 +94,13 @@ def test_enqueue_renders_both_bodies_and_is_idempotent(db):
 def test_enqueue_refuses_naive_times(db):
     with pytest.raises(ValueError, match="aware"):
         enqueue(db, key="k", kind="x", recipient_email="a@example.org", subject="s",
-                template="acceptance_nudge", context={}, due_at=datetime(2027, 1, 1))
+                template="offer_extended", context={}, due_at=datetime(2027, 1, 1))
 
 
 def test_enqueue_with_a_missing_context_value_fails_loudly(db):
     with pytest.raises(Exception, match="undefined"):
         enqueue(db, key="k", kind="x", recipient_email="a@example.org", subject="s",
-                template="acceptance_nudge", context={}, due_at=NOW)
+                template="offer_extended", context={}, due_at=NOW)
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -192,23 +192,6 @@ def test_cancel_withdraws_everything_pending_and_sends_a_cancellation(db, exchan
     assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 1
     assert "The host is unwell" in pending[0].body_text
     assert cancel_exchange(db, exchange, "again", NOW) == 0
-
-
-def test_acceptance_nudges_go_to_both_leaders_and_the_coordinator_once(db, factory):
-    programme_round = factory.programme_round()
-    coordinator = factory.user(email="coord@example.org", role="coordinator")
-    mentor = factory.mentor(name="Mo Mentor")
-    mentee = factory.leader(name="Mia Mentee")
-    slow = factory.match(programme_round, mentor, mentee, status="approved",
-                         decided_at=NOW - timedelta(days=6), decided_by_id=coordinator.id)
-    factory.match(programme_round, mentor, factory.leader(), status="approved",
-                  decided_at=NOW - timedelta(days=2))
-    assert plan_acceptance_nudges(db, NOW) == 3
-    assert plan_acceptance_nudges(db, NOW + timedelta(days=1)) == 0
-    to_coordinator = rows(db, kind=Kind.NUDGE_COORDINATOR)
-    assert [row.recipient_email for row in to_coordinator] == ["coord@example.org"]
-    assert "Mo Mentor" in to_coordinator[0].subject and to_coordinator[0].round_id == slow.round_id
-    assert len(rows(db, kind=Kind.NUDGE)) == 2
 
 
 # --- dispatch with a fake transport ----------------------------------------------------------

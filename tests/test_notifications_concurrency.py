@@ -38,8 +38,9 @@ def committed_outbox(engine, prefix: str, count: int):
         for n in range(count):
             enqueue(session, key=f"{prefix}{n}", kind="test",
                     recipient_email=f"{prefix.rstrip(':')}{n}@example.org",
-                    subject=f"Message {n}", template="acceptance_nudge", due_at=NOW,
-                    context={"name": f"P{n}", "other_name": "X", "round_name": "", "days": 5})
+                    subject=f"Message {n}", template="offer_extended", due_at=NOW,
+                    context={"name": f"P{n}", "other_name": "X", "respond_by": "1 March 2027",
+                         "match_url": "http://127.0.0.1:5000/matches/1"})
         session.commit()
     return cleanup
 

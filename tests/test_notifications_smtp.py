@@ -52,8 +52,9 @@ def exchange(factory):
 def enqueue_many(db, count: int, prefix: str = "bulk") -> None:
     for n in range(count):
         enqueue(db, key=f"{prefix}:{n}", kind="test", recipient_email=f"person{n}@example.org",
-                subject=f"Message {n}", template="acceptance_nudge", due_at=NOW,
-                context={"name": f"Person {n}", "other_name": "X", "round_name": "", "days": 5})
+                subject=f"Message {n}", template="offer_extended", due_at=NOW,
+                context={"name": f"Person {n}", "other_name": "X", "respond_by": "1 March 2027",
+                         "match_url": "http://127.0.0.1:5000/matches/1"})
 
 
 def send(db, server, now=NOW, **kwargs):

@@ -14,8 +14,9 @@ NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 def add(db, round_id, n: int, status: str, error: str = "") -> Notification:
     enqueue(db, key=f"outbox-test:{n}", kind="test", recipient_email=f"person{n}@example.org",
-            subject=f"Message {n}", template="acceptance_nudge", due_at=NOW, round_id=round_id,
-            context={"name": "P", "other_name": "X", "round_name": "", "days": 5})
+            subject=f"Message {n}", template="offer_extended", due_at=NOW, round_id=round_id,
+            context={"name": "P", "other_name": "X", "respond_by": "1 March 2027",
+                         "match_url": "http://127.0.0.1:5000/matches/1"})
     row = db.exec(select(Notification).where(
         Notification.idempotency_key == f"outbox-test:{n}")).one()
     row.status, row.last_error, row.attempts = status, error, 8 if status == "failed" else 0

@@ -24,9 +24,10 @@ def test_outbox_page_is_accessible_and_retry_works(page, live_server):
         for n, status in enumerate(["pending", "sent", "failed"]):
             enqueue(session, key=f"outbox-browser:{n}", kind="test",
                     recipient_email=f"p{n}@example.org", subject=f"Message {n}",
-                    template="acceptance_nudge", due_at=datetime(2027, 3, 1, tzinfo=UTC),
+                    template="offer_extended", due_at=datetime(2027, 3, 1, tzinfo=UTC),
                     round_id=programme_round.id,
-                    context={"name": "P", "other_name": "X", "round_name": "", "days": 5})
+                    context={"name": "P", "other_name": "X", "respond_by": "1 March 2027",
+                         "match_url": "http://127.0.0.1:5000/matches/1"})
             row = session.exec(select(Notification).where(
                 Notification.idempotency_key == f"outbox-browser:{n}")).one()
             row.status, row.last_error = status, "SMTP 451: try later" if n == 2 else ""

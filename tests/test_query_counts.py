@@ -72,7 +72,7 @@ def mentor_with(factory, mentees: int, programme_round):
         mentee = factory.leader(name=f"Mentee {n} of {mentees}")
         factory.participant(programme_round, mentee)
         match = factory.match(programme_round, mentor, mentee,
-                              status="accepted" if n % 2 else "approved", score=7.0,
+                              status="accepted" if n % 2 else "offered", score=7.0,
                               reasons=["Crosses sectors"])
         upcoming = factory.exchange(match, FUTURE + timedelta(days=n), location="Ward 3")
         for person in (mentor, mentee):
@@ -146,7 +146,7 @@ def round_with_run(factory, db, pairs: int):
     days = [MONDAY + timedelta(days=offset) for offset in (1, 8, 15, 22)]
     for n, (mentor, mentee) in enumerate(zip(world.mentors, world.mentees, strict=True)):
         if n % 2 == 0:
-            match = factory.match(world.round, mentor, mentee, status="approved", score=6.0)
+            match = factory.match(world.round, mentor, mentee, status="offered", score=6.0)
             for k, day in enumerate(days[:2]):
                 host, visitor = (mentor, mentee) if k == 0 else (mentee, mentor)
                 factory.exchange(match, datetime(day.year, day.month, day.day, 9,

@@ -20,7 +20,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.slots import HalfDay, half_day_of, half_days
-from mentoring.vocab import ExchangeStatus, ParticipantStatus, RoundStatus
+from mentoring.vocab import ACTIVE_EXCHANGE_STATUSES, ParticipantStatus, RoundStatus
 
 WeeklyPattern = set[tuple[int, str]]  # (weekday 0-4, period)
 
@@ -84,7 +84,8 @@ def free_half_days_if_joined(session: Session, round_id: int,
         .select_from(RoundParticipant)
         .outerjoin(Availability, sa.and_(Availability.round_id == RoundParticipant.round_id,
                                          Availability.leader_id == RoundParticipant.leader_id))
-        .where(RoundParticipant.round_id == round_id, RoundParticipant.leader_id == leader_id)
+        .where(RoundParticipant.round_id == round_id, RoundParticipant.leader_id == leader_id,
+               RoundParticipant.status == ParticipantStatus.JOINED)  # not after leaving
     ).all()
     if not rows:
         return None
@@ -119,7 +120,7 @@ def in_window(programme_round: ProgrammeRound, chosen: Iterable[HalfDay]) -> set
 def scheduled_exchanges(session: Session, leader_id: int) -> list[Exchange]:
     return list(session.exec(
         select(Exchange).where(
-            Exchange.status == ExchangeStatus.SCHEDULED,
+            Exchange.status.in_(ACTIVE_EXCHANGE_STATUSES),  # type: ignore[attr-defined]
             sa.or_(Exchange.host_id == leader_id, Exchange.visitor_id == leader_id),
         ).order_by(Exchange.starts_at)
     ).all())

@@ -17,6 +17,7 @@ from mentoring.forms import CsrfForm
 from mentoring.models import ProgrammeRound
 from mentoring.profile.services import profile_of
 from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, weekdays
+from mentoring.vocab import ParticipantStatus
 
 bp = Blueprint("availability", __name__)
 WEEKDAY_NUMBERS = {str(number) for number in range(len(WEEKDAYS))}
@@ -42,11 +43,15 @@ def index():
     db = get_session()
     profile = profile_of(db, current_user)
     rounds = services.open_rounds(db)
-    joined = {
-        programme_round.id for programme_round in rounds
-        if profile and services.participation(db, programme_round.id, profile.id)
+    taking_part = {
+        programme_round.id: participant for programme_round in rounds
+        if profile and (participant := services.participation(db, programme_round.id, profile.id))
     }
-    return render_template("availability/index.html", rounds=rounds, joined=joined,
+    joined = {round_id for round_id, participant in taking_part.items()
+              if participant.status == ParticipantStatus.JOINED}
+    left = {round_id: participant.withdrawn_at for round_id, participant in taking_part.items()
+            if participant.status == ParticipantStatus.WITHDRAWN}
+    return render_template("availability/index.html", rounds=rounds, joined=joined, left=left,
                            profile=profile, form=CsrfForm())
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.exchanges.reasons import reasons_for_reader
 from mentoring.models import (
     AuditEvent,
     Exchange,
@@ -37,8 +38,11 @@ from mentoring.notifications.calendar import LONDON, PRODID, with_organizer
 from mentoring.notifications.plan import exchange_calendar
 from mentoring.vocab import ExchangeStatus, MatchStatus
 
-# What a leader sees of their matches: the coordinator's proposals stay private until approved.
-VISIBLE_MATCH_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACCEPTED, MatchStatus.DECLINED)
+# What a leader sees of their matches: the coordinator's proposals stay private until offered;
+# a match that ended (declined, lapsed, cancelled) stays readable to both, with its exchanges.
+VISIBLE_MATCH_STATUSES = (MatchStatus.OFFERED, MatchStatus.ACCEPTED, MatchStatus.DECLINED,
+                          MatchStatus.LAPSED, MatchStatus.CANCELLED)
+ENDED_MATCH_STATUSES = (MatchStatus.DECLINED, MatchStatus.CANCELLED)
 RESCHEDULE_REQUESTED = "exchange.reschedule_requested"
 MATCH_ACCEPTED = "match.accepted"
 
@@ -79,17 +83,48 @@ class MatchView:
     other_organisation: Organisation | None
     programme_round: ProgrammeRound | None
     i_am_mentor: bool
-    i_accepted: bool
-    other_accepted: bool
     exchanges: list[Exchange] = field(default_factory=list)
+
+    def _accepted(self, mentor_side: bool) -> bool:
+        match = self.match
+        at = match.mentor_accepted_at if mentor_side else match.mentee_accepted_at
+        return at is not None or match.status == MatchStatus.ACCEPTED
+
+    @property
+    def i_accepted(self) -> bool:
+        return self._accepted(self.i_am_mentor)
+
+    @property
+    def other_accepted(self) -> bool:
+        return self._accepted(not self.i_am_mentor)
 
     @property
     def can_decide(self) -> bool:
-        return self.match.status in (MatchStatus.APPROVED, MatchStatus.ACCEPTED)
+        return self.match.status in (MatchStatus.OFFERED, MatchStatus.ACCEPTED)
 
     @property
     def can_accept(self) -> bool:
-        return self.match.status == MatchStatus.APPROVED and not self.i_accepted
+        return self.match.status == MatchStatus.OFFERED and not self.i_accepted
+
+    @property
+    def declined_by_me(self) -> bool:
+        return self.match.declined_by_id == self.me.id
+
+    @property
+    def is_booked(self) -> bool:
+        return self.match.status == MatchStatus.ACCEPTED
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why we matched them, written to this leader (coordinators see the optimiser's)."""
+        return reasons_for_reader(self.me, self.other, i_am_mentor=self.i_am_mentor,
+                                  my_organisation=self.me.organisation,
+                                  other_organisation=self.other_organisation)
+
+    @property
+    def other_email(self) -> str:
+        """The other leader's address: shared once both have accepted, not before."""
+        return self.other.user.email if self.is_booked and self.other.user else ""
 
 
 def _events_about(
@@ -110,17 +145,6 @@ def _events_about(
         ).all():
             found[action].append((int(object_id), detail))
     return found
-
-
-def _acceptances(match_ids: list[int],
-                 events: list[tuple[int, dict | None]]) -> dict[int, set[int]]:
-    """For each match, the leader profile ids that have accepted it (each side accepts for
-    themself), from the matches' `match.accepted` events."""
-    accepted: dict[int, set[int]] = {match_id: set() for match_id in match_ids}
-    for match_id, detail in events:
-        if "leader_id" in (detail or {}):
-            accepted[match_id].add(int(detail["leader_id"]))
-    return accepted
 
 
 def _by_id(session: Session, model, ids) -> dict:
@@ -144,21 +168,16 @@ def _match_views(
     me: LeaderProfile,
     matches: list[Match],
     *,
-    accepted_events: list[tuple[int, dict | None]] | None = None,
     exchanges_of: dict[int, list[Exchange]] | None = None,
 ) -> list[MatchView]:
     """The views of several matches with a fixed number of queries, however many matches; none
-    for the `match.accepted` events or the exchanges when the caller has read them already."""
+    for the exchanges when the caller has read them already."""
     match_ids = [match.id for match in matches]
     others = _by_id(session, LeaderProfile, (
         match.mentee_id if match.mentor_id == me.id else match.mentor_id for match in matches))
     organisations = _by_id(session, Organisation,
                            (other.organisation_id for other in others.values()))
     rounds = _by_id(session, ProgrammeRound, (match.round_id for match in matches))
-    if accepted_events is None:
-        accepted_events = _events_about(
-            session, {MATCH_ACCEPTED: ("Match", match_ids)})[MATCH_ACCEPTED]
-    accepted_by = _acceptances(match_ids, accepted_events)
     if exchanges_of is None:
         exchanges_of = {match_id: [] for match_id in match_ids}
         if match_ids:
@@ -171,9 +190,6 @@ def _match_views(
     for match in matches:
         i_am_mentor = match.mentor_id == me.id
         other = others[match.mentee_id if i_am_mentor else match.mentor_id]
-        accepted = accepted_by[match.id]
-        if match.status == MatchStatus.ACCEPTED:
-            accepted = {match.mentor_id, match.mentee_id}
         views.append(MatchView(
             match=match,
             me=me,
@@ -181,8 +197,6 @@ def _match_views(
             other_organisation=organisations.get(other.organisation_id),
             programme_round=rounds.get(match.round_id),
             i_am_mentor=i_am_mentor,
-            i_accepted=me.id in accepted,
-            other_accepted=other.id in accepted,
             exchanges=exchanges_of[match.id],
         ))
     return views
@@ -202,7 +216,7 @@ NEWEST_MATCH_FIRST = (Match.created_at.desc(), Match.id.desc())  # type: ignore[
 
 
 def _declined_last(matches: list[Match]) -> list[Match]:
-    live = [m for m in matches if m.status != MatchStatus.DECLINED]  # answered ones last
+    live = [m for m in matches if m.status not in ENDED_MATCH_STATUSES]  # ended ones last
     return live + [m for m in matches if m not in live]
 
 
@@ -221,65 +235,6 @@ def get_match(session: Session, me: LeaderProfile, match_id: int) -> MatchView:
         or match.status not in VISIBLE_MATCH_STATUSES
     ):
         raise NotFound(f"match {match_id}")
-    return _match_view(session, me, match)
-
-
-def accept_match(
-    session: Session, me: LeaderProfile, user: User, match_id: int, now: datetime
-) -> MatchView:
-    """This leader accepts; the match is `accepted` once both leaders have."""
-    view = get_match(session, me, match_id)
-    if not view.can_accept:
-        raise LeaderError("You cannot accept this match now")
-    audit.record(
-        session, MATCH_ACCEPTED, actor=user, obj=view.match,
-        detail={"leader_id": me.id, "side": "mentor" if view.i_am_mentor else "mentee"},
-    )
-    if view.other_accepted:
-        view.match.status = MatchStatus.ACCEPTED
-        view.match.decided_at = now
-        view.match.decided_by_id = user.id
-        session.add(view.match)
-    session.flush()
-    return _match_view(session, me, view.match)
-
-
-def decline_match(
-    session: Session,
-    me: LeaderProfile,
-    user: User,
-    match_id: int,
-    reason: str,
-    wants_different_match: bool,
-    now: datetime,
-) -> MatchView:
-    """Decline with a reason (for the coordinator); future exchanges of the match are cancelled."""
-    view = get_match(session, me, match_id)
-    if not view.can_decide:
-        raise LeaderError("This match has already been declined")
-    reason = _required_text(reason, "reason", "Enter why you are declining this match", 1000)
-    match = view.match
-    match.status = MatchStatus.DECLINED
-    match.decline_reason = reason
-    match.wants_different_match = bool(wants_different_match)
-    match.decided_at = now
-    match.decided_by_id = user.id
-    session.add(match)
-    cancelled = []
-    for exchange in view.exchanges:
-        if exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now:
-            cancel_and_release(session, exchange, f"{me.name} declined the match", now)
-            cancelled.append(exchange.id)
-    audit.record(
-        session, "match.declined", actor=user, obj=match,
-        detail={
-            "leader_id": me.id,
-            "reason": reason,
-            "wants_different_match": match.wants_different_match,
-            "cancelled_exchanges": cancelled,
-        },
-    )
-    session.flush()
     return _match_view(session, me, match)
 
 
@@ -424,13 +379,11 @@ def my_matches_and_exchanges(
         if exchange.match_id in exchanges_of:
             exchanges_of[exchange.match_id].append(exchange)
     events = _events_about(session, {
-        MATCH_ACCEPTED: ("Match", match_ids),
         RESCHEDULE_REQUESTED: ("Exchange", [exchange.id for exchange in mine]),
     })
     # The leaders, organisations, rounds and matches read above are in the session's identity
     # map (held there by match_rows), so building the views reads none of them again.
-    match_views = _match_views(session, me, matches, accepted_events=events[MATCH_ACCEPTED],
-                               exchanges_of=exchanges_of)
+    match_views = _match_views(session, me, matches, exchanges_of=exchanges_of)
     exchange_views = _exchange_views(
         session, me, mine, reschedule_events=events[RESCHEDULE_REQUESTED],
         my_feedback={exchange.id: feedback for exchange, feedback in exchange_rows
@@ -448,9 +401,11 @@ def get_exchange(session: Session, me: LeaderProfile, exchange_id: int) -> Excha
     return _exchange_view(session, me, exchange)
 
 
-def cancel_and_release(session: Session, exchange: Exchange, reason: str, now: datetime) -> None:
-    """Cancel through the notifications plan (status, reason, SEQUENCE, emails); free the slots."""
-    cancel_exchange(session, exchange, reason, now)
+def cancel_and_release(session: Session, exchange: Exchange, reason: str, now: datetime, *,
+                       cause: str = "", left_name: str = "") -> None:
+    """Cancel through the notifications plan (status, reason, SEQUENCE, emails written for the
+    `cause`); free the half-days."""
+    cancel_exchange(session, exchange, reason, now, cause=cause, left_name=left_name)
     session.execute(sa.delete(ExchangeBooking).where(ExchangeBooking.exchange_id == exchange.id))
 
 
@@ -461,7 +416,7 @@ def cancel_my_exchange(
     if not view.is_upcoming(now):
         raise LeaderError("Only an exchange that has not happened yet can be cancelled")
     reason = _required_text(reason, "reason", "Enter why you are cancelling this exchange", 1000)
-    cancel_and_release(session, view.exchange, reason, now)
+    cancel_and_release(session, view.exchange, reason, now, cause="leader")
     audit.record(
         session, "exchange.cancelled", actor=user, obj=view.exchange,
         detail={"leader_id": me.id, "reason": reason},
@@ -516,6 +471,9 @@ def exchange_ics(
 ) -> tuple[str, str]:
     """One exchange as an iCalendar file (REQUEST, or CANCEL once cancelled) and a file name."""
     view = get_exchange(session, me, exchange_id)
+    if view.exchange.status == ExchangeStatus.HELD:
+        # No invitation before both leaders agree.
+        raise NotFound(f"exchange {exchange_id} is not booked yet")
     return _invite(session, view.exchange, mail_from), f"exchange-{view.exchange.id}.ics"
 
 
@@ -555,7 +513,9 @@ def leader_for_token(session: Session, token: str) -> LeaderProfile | None:
 def calendar_feed(session: Session, me: LeaderProfile, mail_from: str) -> str:
     """All the leader's exchanges in one subscribable calendar (cancelled ones marked so)."""
     # Exchanges of matches that ended stay in the feed, cancelled, so calendars drop them.
-    exchanges = _my_exchange_rows(session, me, (*VISIBLE_MATCH_STATUSES, MatchStatus.CANCELLED))
+    # Held exchanges are not in it: nothing reaches a calendar before both leaders agree.
+    exchanges = [exchange for exchange in _my_exchange_rows(session, me)
+                 if exchange.status != ExchangeStatus.HELD]
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -23,6 +23,8 @@ from mentoring.exchanges.services import LeaderError, NotFound
 from mentoring.forms import CsrfForm, row_id
 from mentoring.models import utcnow
 from mentoring.notifications.plan import when
+from mentoring.offers import services as offers
+from mentoring.vocab import DECLINE_REASONS, ExchangeStatus, MatchStatus
 
 bp = Blueprint("exchanges", __name__)
 EXPIRED = {"": "Your form expired. Try again."}
@@ -64,7 +66,9 @@ def my_matches():
         profile=profile,
         matches=matches,
         upcoming=[e for e in exchanges if e.is_upcoming(now)],
-        past=[e for e in exchanges if not e.is_upcoming(now)],
+        held=[e for e in exchanges if e.exchange.status == ExchangeStatus.HELD],
+        past=[e for e in exchanges
+              if not e.is_upcoming(now) and e.exchange.status != ExchangeStatus.HELD],
         now=now,
         form=CsrfForm(),
     )
@@ -90,17 +94,20 @@ def accept_match(match_id: int):
         flash("Your form expired. Try again.", "info")
         return redirect(url_for("exchanges.match", match_id=match_id))
     try:
-        view = services.accept_match(db, me, current_user, match_id, utcnow())
+        view = offers.accept_offer(db, me, current_user, match_id, utcnow())
     except NotFound:
         abort(404)
     except LeaderError as error:
         flash(error.errors[""], "info")
         return redirect(url_for("exchanges.match", match_id=match_id))
     db.commit()
-    if view.match.status == "accepted":
-        flash(f"You and {view.other.name} have both accepted the match.", "success")
+    if view.match.status == MatchStatus.ACCEPTED:
+        flash(f"You and {view.other.name} have both accepted: your exchanges are booked. "
+              "Your calendar invitations and {0}'s contact details are on their way by email."
+              .format(view.other.name), "success")
     else:
-        flash(f"You have accepted the match. We are waiting for {view.other.name}.", "success")
+        flash(f"You have accepted the match. Next, {view.other.name} answers: we will email "
+              "you the calendar invitations as soon as they accept.", "success")
     return redirect(url_for("exchanges.match", match_id=match_id))
 
 
@@ -117,24 +124,28 @@ def decline_match(match_id: int):
         return redirect(url_for("exchanges.match", match_id=match_id))
     form = CsrfForm()
     errors: dict[str, str] = {}
+    choice = request.form.get("choice", "")
     reason = request.form.get("reason", "")
     different = request.form.get("wants_different_match") == "yes"
     if _form_ok(form):
         try:
-            services.decline_match(db, me, current_user, match_id, reason, different, utcnow())
+            offers.decline_offer(db, me, current_user, match_id, choice=choice, reason=reason,
+                                 wants_different_match=different, now=utcnow())
         except LeaderError as error:
             errors = error.errors
         else:
             db.commit()
-            flash("You have declined the match. The programme coordinators have been told.",
+            flash("You have declined the match and its half-days are free again. The programme "
+                  "coordinators have been told" + (
+                      " and will email you about a different match." if different else "."),
                   "success")
             return redirect(url_for("exchanges.my_matches"))
     elif request.method == "POST":
         errors = dict(EXPIRED)
     status = 400 if errors else 200
     return render_template(
-        "exchanges/decline.html", view=view, form=form, errors=errors, reason=reason,
-        wants_different_match=different,
+        "exchanges/decline.html", view=view, form=form, errors=errors, choice=choice,
+        reason=reason, wants_different_match=different, choices=DECLINE_REASONS,
     ), status
 
 

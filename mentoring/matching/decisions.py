@@ -1,8 +1,9 @@
 """A coordinator's decisions on a proposal: pin, forbid or remove a pair, and approve.
 
-Approval is one step and one transaction: the approved pairs become matches the leaders see,
-the exchanges are booked (one booking row per leader per half-day, so the database refuses a
-double booking) and every confirmation and reminder is queued. Approving a run built on an
+Approval is one step and one transaction: the approved pairs become offers both leaders see
+and answer (no done deals), their exchanges are held (one booking row per leader per half-day,
+so the database refuses a double booking, but no calendar invitation until both accept) and
+the introductions are queued. Approving a run built on an
 approved state that has since changed is refused, so two coordinators acting at once cannot
 approve conflicting changes.
 """
@@ -44,9 +45,11 @@ from mentoring.models import (
     User,
 )
 from mentoring.notifications.plan import plan_exchange, reschedule_exchange
+from mentoring.offers.services import make_offer, send_offer
 from mentoring.slots import bounds, describe
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
+    ExchangeStatus,
     MatchStatus,
     ParticipantStatus,
     RoundStatus,
@@ -379,11 +382,13 @@ def approve_run(
 
 def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
            plan: ChangePlan, user: User, now: datetime) -> None:
+    offers = []
     for pair in plan.new_pairs:
         mentor_id, mentee_id = int(pair["mentor"]), int(pair["mentee"])
         match = _pair_row(session, programme_round, mentor_id, mentee_id) or Match(
             round_id=programme_round.id, mentor_id=mentor_id, mentee_id=mentee_id)
-        match.status = MatchStatus.APPROVED
+        make_offer(session, match, programme_round, now)
+        offers.append(match)
         match.run_id = run.id
         match.score = float(pair.get("score") or 0.0)
         match.reasons = [readable_reason(reason) for reason in pair.get("reasons") or []]
@@ -405,11 +410,14 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
             starts_at=starts_at, ends_at=ends_at, uid=f"{uuid.uuid4()}@leadership-exchange",
             location=f"{names.get(new.host_id, 'The host')}'s workplace",
             preparation="Read each other's profiles and agree one question to explore.",
+            # Held while the match is an offer; a match both have accepted books it at once.
+            status=(ExchangeStatus.SCHEDULED if match.status == MatchStatus.ACCEPTED
+                    else ExchangeStatus.HELD),
         )
         session.add(exchange)
         session.flush()
         _book(session, exchange)
-        plan_exchange(session, exchange, now)
+        plan_exchange(session, exchange, now)  # nothing for a held exchange
     for moved in plan.moved_exchanges:
         starts_at, ends_at = bounds(*parse_slot(moved.slot))
         session.execute(sa.delete(ExchangeBooking).where(
@@ -417,8 +425,11 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         reschedule_exchange(session, moved.exchange, starts_at, ends_at, now)
         _book(session, moved.exchange)
     for exchange in plan.cancelled_exchanges:
-        cancel_and_release(session, exchange, "The coordinator re-planned the exchanges", now)
+        cancel_and_release(session, exchange, "The coordinator re-planned the exchanges", now,
+                           cause="coordinator")
     session.flush()  # the no-double-booking constraint speaks here
+    for match in offers:
+        send_offer(session, match, now)
 
 
 def _book(session: Session, exchange: Exchange) -> None:

@@ -7,8 +7,10 @@ from mentoring.models.people import (
     LeaderProfileCreate,
     Organisation,
     OrganisationCreate,
+    ProfileDraft,
 )
 from mentoring.models.rounds import (
+    DEFAULT_ANSWER_WITHIN_DAYS,
     DEFAULT_REMINDER_OFFSETS_HOURS,
     DEFAULT_WEIGHTS,
     Availability,
@@ -17,11 +19,12 @@ from mentoring.models.rounds import (
     ProgrammeRoundCreate,
     RoundParticipant,
 )
-from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun
+from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun, match_stage
 from mentoring.models.notifications import Notification
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 
 __all__ = [
+    "DEFAULT_ANSWER_WITHIN_DAYS",
     "DEFAULT_REMINDER_OFFSETS_HOURS",
     "DEFAULT_WEIGHTS",
     "AuditEvent",
@@ -38,6 +41,7 @@ __all__ = [
     "OptimiserRun",
     "Organisation",
     "OrganisationCreate",
+    "ProfileDraft",
     "ProgrammeRound",
     "ProgrammeRoundCreate",
     "Reflection",
@@ -45,5 +49,6 @@ __all__ = [
     "SignInAttempt",
     "User",
     "UserCreate",
+    "match_stage",
     "utcnow",
 ]

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, in_list, utcnow
-from mentoring.vocab import LIVE_MATCH_STATUSES, ExchangeStatus, MatchStatus, RunKind, RunStatus
+from mentoring.vocab import (
+    LIVE_MATCH_STATUSES,
+    ExchangeStatus,
+    MatchStage,
+    MatchStatus,
+    RematchOutcome,
+    RunKind,
+    RunStatus,
+)
 
 ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
@@ -84,11 +92,39 @@ class Match(SQLModel, table=True):
     status: str = Field(default=MatchStatus.PROPOSED, max_length=20)
     pinned: bool = False
     forbidden: bool = False
-    decline_reason: str = Field(default="", max_length=1000)
+    # The offer: sent when a coordinator approves; each leader answers by `respond_by`.
+    offered_at: datetime | None = None
+    respond_by: datetime | None = None
+    mentor_accepted_at: datetime | None = None
+    mentee_accepted_at: datetime | None = None
+    declined_by_id: int | None = Field(
+        default=None, foreign_key="leader_profile.id", ondelete="SET NULL"
+    )
+    decline_choice: str = Field(default="", max_length=20)  # a key of DECLINE_REASONS
+    decline_reason: str = Field(default="", max_length=1000)  # private to the coordinators
     wants_different_match: bool = False
+    rematch: str = Field(default=RematchOutcome.NONE, max_length=20)
+    rematch_note: str = Field(default="", max_length=1000)  # the coordinator's answer
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+
+    @property
+    def stage(self) -> MatchStage | None:
+        """The stage in the words every page uses (None: still only a proposal)."""
+        return match_stage(self.status, self.mentor_accepted_at is not None
+                           or self.mentee_accepted_at is not None)
+
+
+def match_stage(status: str, someone_accepted: bool) -> MatchStage | None:
+    if status == MatchStatus.OFFERED:
+        return MatchStage.ACCEPTED if someone_accepted else MatchStage.OFFERED
+    return {
+        MatchStatus.ACCEPTED: MatchStage.BOOKED,
+        MatchStatus.DECLINED: MatchStage.DECLINED,
+        MatchStatus.LAPSED: MatchStage.LAPSED,
+        MatchStatus.CANCELLED: MatchStage.CANCELLED,
+    }.get(status)
 
 
 class Exchange(SQLModel, table=True):

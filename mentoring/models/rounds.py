@@ -16,6 +16,7 @@ from optimiser import ScoreWeights
 # The optimiser's own score weights, so a round's weights and the optimiser never disagree.
 DEFAULT_WEIGHTS = asdict(ScoreWeights())
 DEFAULT_REMINDER_OFFSETS_HOURS = [7 * 24, 24]
+DEFAULT_ANSWER_WITHIN_DAYS = 7
 
 
 class ProgrammeRoundBase(SQLModel):
@@ -35,6 +36,15 @@ class ProgrammeRoundBase(SQLModel):
     reminder_offsets_hours: list[int] = Field(
         default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS_HOURS), sa_type=sa.JSON
     )
+    # Leaders answer a match offer within this many days; half-way they get a reminder.
+    answer_within_days: int = Field(default=DEFAULT_ANSWER_WITHIN_DAYS, ge=1, le=60)
+    # The programme's contact, named in every email and wherever leaders are told to ask.
+    contact_name: str = Field(default="", max_length=120)
+    contact_email: str = Field(default="", max_length=254)
+    # The round's timeline, shown to leaders (the exchanges run from starts_on to ends_on).
+    joining_closes_on: date | None = None
+    matching_on: date | None = None
+    offers_on: date | None = None
 
     @model_validator(mode="after")
     def window_in_order(self) -> ProgrammeRoundBase:

@@ -20,6 +20,7 @@ from mentoring.models import (
     Match,
     Notification,
     Organisation,
+    ProfileDraft,
     ProgrammeRound,
     Reflection,
     RoundParticipant,
@@ -27,11 +28,18 @@ from mentoring.models import (
     User,
 )
 from mentoring.passwords import verify_password
+from mentoring.profile.services import ANSWERED
 from mentoring.spreadsheet import csv_text
-from mentoring.vocab import ExchangeStatus, MatchStatus, ParticipantStatus
+from mentoring.vocab import (
+    ACTIVE_EXCHANGE_STATUSES,
+    ExchangeStatus,
+    MatchStatus,
+    ParticipantStatus,
+)
 
 EXPORT_FORMAT = "leadership-exchange-my-data/1"
-LIVE_MATCHES = (MatchStatus.PROPOSED, MatchStatus.APPROVED, MatchStatus.ACCEPTED)
+LIVE_MATCHES = (MatchStatus.PROPOSED, MatchStatus.OFFERED, MatchStatus.ACCEPTED,
+                MatchStatus.LAPSED)
 
 
 def _plain(value: Any) -> Any:
@@ -67,6 +75,7 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         "exported_at": now.isoformat(),
         "account": _row(user, exclude=("password_hash", "session_version")),
         "profile": None,
+        "profile_draft": None,
         "rounds": [],
         "availability": [],
         "matches": [],
@@ -87,6 +96,7 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
     data["audit_events"] = [
         _row(event, exclude=("actor_id",)) for event in _about_me(session, user, profile)
     ]
+    data["profile_draft"] = _draft(session, user)
     if profile is None:
         return data
     data["profile"] = _row(profile, exclude=("calendar_token_hash",))
@@ -166,6 +176,16 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
     return data
 
 
+def _draft(session: Session, user: User) -> dict[str, Any] | None:
+    """Profile answers given but not saved yet (the question pages keep them until 'Save')."""
+    draft = session.exec(select(ProfileDraft).where(ProfileDraft.user_id == user.id)).first()
+    if draft is None:
+        return None
+    answers = {key: _plain(value) for key, value in draft.answers.items() if key != ANSWERED}
+    return {"updated_at": _plain(draft.updated_at), **answers,
+            "pages_answered": list(draft.answers.get(ANSWERED, []))}
+
+
 def export_csv(data: dict[str, Any]) -> str:
     """The same data as one CSV in long form: section, item, field, value (opens in Excel)."""
     def cell(value: Any) -> str:
@@ -219,8 +239,11 @@ def withdraw(
     session: Session, profile: LeaderProfile, user: User, round_id: int, reason: str,
     now: datetime,
 ) -> RoundParticipant:
-    """Leave a round: live matches in it end (cancelled) and future exchanges are cancelled."""
-    participant, _round = get_participation(session, profile, round_id)
+    """Leave a round: live matches in it end (cancelled) and future exchanges are cancelled;
+    the leader is told what happens now (and that they can rejoin while the round is open)."""
+    from mentoring.offers.services import tell_leaver  # offers build on this module
+
+    participant, programme_round = get_participation(session, profile, round_id)
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise LeaderError("You have already left this round")
     reason = (reason or "").strip()
@@ -235,6 +258,7 @@ def withdraw(
         sa.and_(Match.round_id == round_id),
         f"{profile.name} has left the programme round", now,
     )
+    tell_leaver(session, profile, user, programme_round, len(ended["cancelled_matches"]), now)
     audit.record(
         session, "round.withdrawn", actor=user, obj=participant,
         detail={"round_id": round_id, "leader_id": profile.id, "reason": reason, **ended},
@@ -244,7 +268,11 @@ def withdraw(
 
 
 def _end_matches(session: Session, profile: LeaderProfile, where, reason: str, now) -> dict:
-    """Cancel the leader's live matches (matching `where`) and their future exchanges."""
+    """Cancel the leader's live matches (matching `where`) and their exchanges to come (held
+    ones released, booked ones cancelled in both calendars). The partner keeps the match and
+    its cancelled exchanges to read, and both are told what happens now."""
+    from mentoring.offers.services import tell_match_ended  # offers build on this module
+
     matches = session.exec(
         select(Match).where(
             sa.or_(Match.mentor_id == profile.id, Match.mentee_id == profile.id),
@@ -254,6 +282,7 @@ def _end_matches(session: Session, profile: LeaderProfile, where, reason: str, n
     ).all()
     cancelled_exchanges, affected = [], []
     for match in matches:
+        was_shown = match.status != MatchStatus.PROPOSED
         match.status = MatchStatus.CANCELLED
         match.decided_at = now
         session.add(match)
@@ -261,12 +290,15 @@ def _end_matches(session: Session, profile: LeaderProfile, where, reason: str, n
         for exchange in session.exec(
             select(Exchange).where(
                 Exchange.match_id == match.id,
-                Exchange.status == ExchangeStatus.SCHEDULED,
+                Exchange.status.in_(ACTIVE_EXCHANGE_STATUSES),  # type: ignore[attr-defined]
                 Exchange.starts_at > now,
             )
         ).all():
-            cancel_and_release(session, exchange, reason, now)
+            cancel_and_release(session, exchange, reason, now, cause="left",
+                               left_name=profile.name)
             cancelled_exchanges.append(exchange.id)
+        if was_shown:
+            tell_match_ended(session, match, profile, now)
     return {
         "cancelled_matches": [m.id for m in matches],
         "cancelled_exchanges": cancelled_exchanges,

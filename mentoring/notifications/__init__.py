@@ -8,7 +8,6 @@ from mentoring.notifications.outbox import enqueue
 from mentoring.notifications.plan import (
     Kind,
     cancel_exchange,
-    plan_acceptance_nudges,
     plan_exchange,
     reschedule_exchange,
     withdraw_pending,
@@ -24,7 +23,6 @@ __all__ = [
     "cancel_exchange",
     "dispatch_due",
     "enqueue",
-    "plan_acceptance_nudges",
     "plan_exchange",
     "reschedule_exchange",
     "retry_notification",

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from mentoring.db import session_scope
 from mentoring.models import utcnow
 from mentoring.notifications.dispatch import DispatchResult, dispatch_due
-from mentoring.notifications.plan import plan_acceptance_nudges, plan_scheduled_exchanges
+from mentoring.notifications.plan import plan_scheduled_exchanges
 from mentoring.notifications.transport import Transport, transport_for
 from mentoring.worker_context import WorkerContext
 
@@ -57,11 +57,14 @@ def send_due_notifications(context: WorkerContext) -> DispatchResult:
 
 
 def plan_notifications(context: WorkerContext) -> int:
-    """Safety net and nudges: plan every future exchange (idempotent) and nudge slow pairs."""
+    """Safety net and deadlines: plan every future exchange (idempotent); remind leaders of
+    unanswered offers at half-time and let offers lapse to the coordinators at their deadline."""
+    from mentoring.offers.services import plan_offer_deadlines  # offers build on notifications
+
     now = utcnow()
     with session_scope(context.session_factory) as session:
         written = plan_scheduled_exchanges(session, now)
-        written += plan_acceptance_nudges(session, now)
+        written += plan_offer_deadlines(session, now)
     if written:
         log.info("outbox: planned %s new notifications", written)
     return written

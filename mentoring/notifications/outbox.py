@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -19,12 +20,66 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from mentoring.models import Notification, utcnow
+from mentoring.models import Notification, ProgrammeRound, utcnow
 from mentoring.vocab import NotificationStatus
 
 EMAIL_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 KEY_MAX_LENGTH = 255
 NOTIFICATION = Notification.__table__
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+@dataclass
+class _Links:
+    """Where emails point: the public address (`BASE_URL`), set once by `create_app` for the
+    web app, the worker and the CLI alike, so services need no request to write a link."""
+
+    base_url: str = DEFAULT_BASE_URL
+
+
+_links = _Links()
+
+
+def set_base_url(base_url: str) -> None:
+    _links.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+def absolute(path: str) -> str:
+    """An absolute link to a page of the app, for an email."""
+    return f"{_links.base_url}/{path.lstrip('/')}"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Whom a reader writes to: the round's programme contact."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        if self.name and self.email:
+            return f"{self.name} ({self.email})"
+        return self.name or self.email
+
+
+def round_contact(session: Session, round_id: int | None) -> Contact | None:
+    """The round's contact; for an email about no round, the newest round's that names one.
+    Remembered for the transaction (an approval writes thousands of emails of one round)."""
+    cache = session.info.setdefault("mentoring.round_contacts", {})
+    if round_id not in cache:
+        cache[round_id] = _round_contact(session, round_id)
+    return cache[round_id]
+
+
+def _round_contact(session: Session, round_id: int | None) -> Contact | None:
+    rounds = sa.select(ProgrammeRound.contact_name, ProgrammeRound.contact_email).where(
+        ProgrammeRound.contact_email != "")
+    if round_id is not None:
+        row = session.execute(rounds.where(ProgrammeRound.id == round_id)).first()
+        if row is not None:
+            return Contact(*row)
+    row = session.execute(rounds.order_by(ProgrammeRound.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    return Contact(*row) if row is not None else None
 
 
 @cache
@@ -86,6 +141,8 @@ def enqueue(
     """
     if due_at is not None and due_at.tzinfo is None:
         raise ValueError("due_at must be an aware datetime")
+    context = {"base_url": _links.base_url, "link": absolute,
+               "contact": round_contact(session, round_id), **context}
     body_text, body_html = render(template, context)
     now = utcnow()
     session.flush()  # rows the notification points at must exist first

@@ -25,12 +25,13 @@ from mentoring.models import (
     LeaderProfile,
     Match,
     Notification,
+    Organisation,
     ProgrammeRound,
     User,
 )
 from mentoring.notifications.calendar import LONDON, exchange_invite
-from mentoring.notifications.outbox import enqueue, existing_keys, fit_key
-from mentoring.vocab import ExchangeStatus, MatchStatus, NotificationStatus, Role
+from mentoring.notifications.outbox import absolute, enqueue, existing_keys, fit_key
+from mentoring.vocab import ExchangeStatus, NotificationStatus
 
 
 class Kind:
@@ -39,8 +40,6 @@ class Kind:
     UPDATE = "exchange-updated"
     CANCELLATION = "exchange-cancelled"
     FEEDBACK = "feedback-request"
-    NUDGE = "acceptance-nudge"
-    NUDGE_COORDINATOR = "acceptance-nudge-coordinator"
 
 
 # Emails that are only right while the exchange is as it was when they were planned.
@@ -114,6 +113,8 @@ class Person:
     name: str
     email: str
     user_id: int | None
+    job_title: str = ""
+    organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,10 @@ def _person(session: Session, leader_id: int) -> Person:
     if leader is None:
         raise LookupError(f"no leader {leader_id}")
     user = session.get(User, leader.user_id)
-    return Person(leader.name, user.email if user else "", user.id if user else None)
+    organisation = (session.get(Organisation, leader.organisation_id)
+                    if leader.organisation_id else None)
+    return Person(leader.name, user.email if user else "", user.id if user else None,
+                  leader.job_title, organisation.name if organisation else "")
 
 
 def _facts(session: Session, exchange: Exchange) -> ExchangeFacts:
@@ -166,6 +170,11 @@ def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
         "location": exchange.location,
         "preparation": exchange.preparation,
         "round_name": facts.round.name if facts.round else "",
+        # Whom to call: the other leader's details, sent only once both have agreed.
+        "other_email": other.email,
+        "other_job_title": other.job_title,
+        "other_organisation": other.organisation,
+        "exchange_url": absolute(f"/exchanges/{exchange.id}"),
         **extra,
     }
 
@@ -324,6 +333,12 @@ def reschedule_exchange(
         raise ValueError("new_start and new_end must be aware datetimes")
     if new_end <= new_start:
         raise ValueError("an exchange must end after it starts")
+    if exchange.status == ExchangeStatus.HELD:
+        # Only offered so far: no invitation was sent, the offer's page shows the new time.
+        exchange.starts_at, exchange.ends_at = new_start, new_end
+        exchange.updated_at = now
+        session.add(exchange)
+        return 0
     if exchange.status != ExchangeStatus.SCHEDULED:
         raise ValueError("only a scheduled exchange can be moved")
     previous = when(exchange.starts_at, exchange.ends_at)
@@ -346,9 +361,21 @@ def reschedule_exchange(
     return _write(session, facts, planned, now)
 
 
-def cancel_exchange(session: Session, exchange: Exchange, reason: str, now: datetime) -> int:
-    """Cancel: pending emails are withdrawn and a cancellation (METHOD:CANCEL) goes out now."""
+# Why an exchange is cancelled, for the cancellation email's wording.
+CANCEL_CAUSES = ("declined", "left", "withdrawn", "coordinator", "leader")
+
+
+def cancel_exchange(session: Session, exchange: Exchange, reason: str, now: datetime, *,
+                    cause: str = "", left_name: str = "") -> int:
+    """Cancel: pending emails are withdrawn and a cancellation (METHOD:CANCEL) goes out now.
+    A held exchange (only offered) is released quietly: no invitation was ever sent."""
     if exchange.status == ExchangeStatus.CANCELLED:
+        return 0
+    if exchange.status == ExchangeStatus.HELD:
+        exchange.status = ExchangeStatus.CANCELLED
+        exchange.cancel_reason = reason[:1000]
+        exchange.updated_at = now
+        session.add(exchange)
         return 0
     withdraw_pending(session, exchange.id, "Withdrawn: the exchange was cancelled")
     exchange.status = ExchangeStatus.CANCELLED
@@ -361,7 +388,8 @@ def cancel_exchange(session: Session, exchange: Exchange, reason: str, now: date
         _Planned(
             fit_key(f"{Kind.CANCELLATION}:{exchange.id}:{exchange.sequence}:-:{person.email}"),
             Kind.CANCELLATION, person, "Cancelled: your leadership exchange",
-            "exchange_cancelled", now, invite=True, cancel=True, extra={"reason": reason},
+            "exchange_cancelled", now, invite=True, cancel=True,
+            extra={"reason": reason, "cause": cause, "left_name": left_name},
         )
         for person in facts.people
     ]
@@ -376,59 +404,3 @@ def plan_scheduled_exchanges(session: Session, now: datetime) -> int:
         )
     ).all()
     return sum(plan_exchange(session, exchange, now) for exchange in exchanges)
-
-
-def plan_acceptance_nudges(
-    session: Session, now: datetime, after: timedelta = timedelta(days=5)
-) -> int:
-    """Approved matches not accepted within `after`: nudge both leaders, tell the coordinator.
-
-    One nudge per match and person (the key has no time in it).
-    """
-    matches = session.exec(
-        select(Match).where(
-            Match.status == MatchStatus.APPROVED,
-            Match.decided_at.is_not(None),  # type: ignore[union-attr]
-            Match.decided_at <= now - after,  # type: ignore[operator]
-        )
-    ).all()
-    coordinators: list[User] | None = None
-    written = 0
-    for match in matches:
-        mentor, mentee = _person(session, match.mentor_id), _person(session, match.mentee_id)
-        programme_round = session.get(ProgrammeRound, match.round_id)
-        round_name = programme_round.name if programme_round else ""
-        waiting_days = (now - match.decided_at).days if match.decided_at else 0
-        for person, other in ((mentor, mentee), (mentee, mentor)):
-            if not person.email:
-                continue
-            written += enqueue(
-                session, key=fit_key(f"{Kind.NUDGE}:{match.id}:{person.email}"),
-                kind=Kind.NUDGE, recipient_email=person.email,
-                recipient_user_id=person.user_id, round_id=match.round_id,
-                subject="Your leadership exchange match is waiting for you",
-                template="acceptance_nudge", due_at=now,
-                context={"name": person.name, "other_name": other.name,
-                         "round_name": round_name, "days": waiting_days},
-            )
-        decider = session.get(User, match.decided_by_id) if match.decided_by_id else None
-        if decider is not None and decider.is_active and decider.role != Role.LEADER:
-            told = [decider]
-        else:
-            if coordinators is None:
-                coordinators = list(session.exec(
-                    select(User).where(User.role == Role.COORDINATOR, User.is_active)
-                ).all())
-            told = coordinators
-        for user in told:
-            written += enqueue(
-                session,
-                key=fit_key(f"{Kind.NUDGE_COORDINATOR}:{match.id}:{user.email}"),
-                kind=Kind.NUDGE_COORDINATOR, recipient_email=user.email,
-                recipient_user_id=user.id, round_id=match.round_id,
-                subject=f"A match has not been accepted: {mentor.name} and {mentee.name}",
-                template="acceptance_nudge_coordinator", due_at=now,
-                context={"mentor_name": mentor.name, "mentee_name": mentee.name,
-                         "round_name": round_name, "days": waiting_days},
-            )
-    return written
