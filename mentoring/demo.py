@@ -40,6 +40,7 @@ from mentoring.vocab import (
     BOROUGHS,
     TOPICS,
     CareerStage,
+    ExchangeStatus,
     MatchStatus,
     OrganisationSize,
     ParticipantStatus,
@@ -450,6 +451,11 @@ def load_demo(
         starts_on=starts_on,
         ends_on=ends_on,
         status=RoundStatus.OPEN,
+        contact_name="South east London leadership programme",
+        contact_email=f"leadership.programme@{DEMO_DOMAIN}",
+        joining_closes_on=today + timedelta(days=2),
+        matching_on=today + timedelta(days=3),
+        offers_on=today + timedelta(days=4),
     )
     priority = set(demo_round.priority_professions)
 
@@ -516,7 +522,7 @@ def load_demo(
     ]
     if availability:
         session.execute(sa.insert(Availability), availability)
-    _approve_named_pair(session, demo_round, people[:2], profiles[:2], staff[0], now)
+    _demo_matches(session, demo_round, people, profiles, staff[0], now)
     audit.record(
         session,
         "demo.loaded",
@@ -540,28 +546,61 @@ def load_demo(
     )
 
 
-def _approve_named_pair(session, demo_round, people, profiles, coordinator, now) -> None:
-    """The two sign-in leaders start with an approved match and two exchanges booked (one at
-    each workplace), so a demo shows the leader's side at once; the optimiser keeps approved
-    pairs fixed. Their confirmations and reminders are queued like any approval's."""
-    mentor, mentee = profiles
-    common = sorted(set(people[0].free) & set(people[1].free))
+def _demo_matches(session, demo_round, people, profiles, coordinator, now) -> None:
+    """So that a demo shows both states at once: the two sign-in leaders start booked (both
+    accepted, two exchanges, one at each workplace, confirmations and reminders queued), and the
+    mentor also has an offer waiting for an answer (exchanges held, introductions queued). The
+    optimiser keeps both pairs fixed."""
+    from mentoring.offers.services import make_offer, send_offer
+
+    mentor, mentee = profiles[:2]
+    booked = _demo_pair(session, demo_round, (people[0], mentor), (people[1], mentee),
+                        coordinator, now, reasons=[
+        "Grace's strengths cover 2 of Ravi's 3 goals: system leadership, integrated care",
+        "Crosses sectors: primary care and community pharmacy",
+        "Neighbouring boroughs: Lewisham and Greenwich, both within Ravi's travel",
+    ])
+    if booked is None:
+        return
+    booked.status = MatchStatus.ACCEPTED
+    booked.offered_at = booked.mentor_accepted_at = booked.mentee_accepted_at = now
+    for exchange in booked_exchanges(session, booked):
+        exchange.status = ExchangeStatus.SCHEDULED
+        plan_exchange(session, exchange, now)
+    taken = {(x.starts_at.date()) for x in booked_exchanges(session, booked)}
+    for person, profile in zip(people[2:], profiles[2:], strict=True):
+        if not (person.wants_mentor and person.org.name != people[0].org.name
+                and (person.protected_hours or 99) >= 8):
+            continue
+        offer = _demo_pair(session, demo_round, (people[0], mentor), (person, profile),
+                           coordinator, now, avoid_days=taken)
+        if offer is not None:
+            make_offer(session, offer, demo_round, now)
+            send_offer(session, offer, now)
+            return
+
+
+def booked_exchanges(session, match) -> list[Exchange]:
+    return list(session.exec(select(Exchange).where(Exchange.match_id == match.id)).all())
+
+
+def _demo_pair(session, demo_round, mentor_side, mentee_side, coordinator, now, *,
+               reasons=(), avoid_days=frozenset()) -> Match | None:
+    """A match with two held exchanges in half-days both are free (the mentor hosts the first,
+    the mentee the second, in different weeks), or None when they share too few."""
+    (mentor_person, mentor), (mentee_person, mentee) = mentor_side, mentee_side
+    spacing = timedelta(days=max(demo_round.min_days_between_exchanges, 7))
+    common = sorted(slot for slot in set(mentor_person.free) & set(mentee_person.free)
+                    if not {day for day in avoid_days
+                            if abs((day - slot[0]).days) < 7})
     first = next((slot for slot in common if slot[0] >= demo_round.starts_on + timedelta(days=8)),
                  None)
-    second = first and next(
-        (slot for slot in common
-         if slot[0] >= first[0] + timedelta(days=demo_round.min_days_between_exchanges)), None)
+    second = first and next((slot for slot in common if slot[0] >= first[0] + spacing), None)
     if not (first and second):
-        return
-    match = Match(
-        round_id=demo_round.id, mentor_id=mentor.id, mentee_id=mentee.id,
-        status=MatchStatus.APPROVED, score=8.5, decided_at=now, decided_by_id=coordinator.id,
-        reasons=[
-            "Grace's strengths cover 2 of Ravi's 3 goals: system leadership, integrated care",
-            "Crosses sectors: primary care and community pharmacy",
-            "Neighbouring boroughs: Lewisham and Greenwich, both within Ravi's travel",
-        ],
-    )
+        return None
+    match = Match(round_id=demo_round.id, mentor_id=mentor.id, mentee_id=mentee.id,
+                  status=MatchStatus.OFFERED, score=8.5, decided_at=now,
+                  decided_by_id=coordinator.id, reasons=list(reasons))
     session.add(match)
     session.flush()
     for number, ((day, period), host, visitor) in enumerate(
@@ -571,7 +610,7 @@ def _approve_named_pair(session, demo_round, people, profiles, coordinator, now)
         exchange = Exchange(
             match_id=match.id, host_id=host.id, visitor_id=visitor.id, starts_at=starts_at,
             ends_at=ends_at, uid=f"demo-{match.id}-{number}@leadership-exchange",
-            location=f"{host.name}'s workplace",
+            location=f"{host.name}'s workplace", status=ExchangeStatus.HELD,
             preparation="Read each other's profiles and agree one question to explore.",
         )
         session.add(exchange)
@@ -580,7 +619,7 @@ def _approve_named_pair(session, demo_round, people, profiles, coordinator, now)
             ExchangeBooking(exchange_id=exchange.id, leader_id=leader.id, starts_at=starts_at)
             for leader in (host, visitor)
         )
-        plan_exchange(session, exchange, now)
+    return match
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,7 +682,7 @@ def _named_leaders() -> list[_Leader]:
         max_hosted_per_week=1,
         strengths=["system_leadership", "integrated_care", "population_health", "coaching"],
         goals=["digital_data"],
-        protected_hours=8,
+        protected_hours=16,  # both her pairs: four half-days, even in one month
         travel=["lewisham", "greenwich", "southwark"],
         usual=[(1, Period.PM), (3, Period.AM), (3, Period.PM)],
     )

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from mentoring.offers.services import decline_offer
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import LeaderProfile, Match, OptimiserRun, utcnow
+from mentoring.offers.services import decline_offer
 from mentoring.worker_context import WorkerContext
 
 from accessibility import assert_accessible
@@ -90,11 +90,11 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
     page.goto(f"{base}/rounds/{round_id}/runs/{latest.id}")
     page.get_by_role("button", name="Review and approve").click()
     expect(page.locator("h1")).to_contain_text("Approve")
-    expect(page.get_by_text("2 new matches")).to_be_visible()
+    expect(page.get_by_text("2 matches offered")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Reason or comment (optional)").fill("Balanced and pinned as agreed")
     page.get_by_role("button", name="Approve and publish").click()
-    expect(page.get_by_text("Approved and published: 2 new matches, 4 exchanges booked")
+    expect(page.get_by_text("Approved: 2 matches offered, 4 exchanges held")
            ).to_be_visible()
     assert_accessible(page)
 
@@ -105,7 +105,8 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
                                                 Match.id != match.id)).one()
         profile = session.get(LeaderProfile, match.mentee_id)
         decline_offer(session, profile, profile.user, match.id, choice="other",
-                  reason="We work together already", wants_different_match=True, now=utcnow() + timedelta(seconds=1))
+                      reason="We work together already", wants_different_match=True,
+                      now=utcnow() + timedelta(seconds=1))
         session.commit()
     page.goto(f"{base}/rounds/{round_id}/changes")
     expect(page.get_by_text("We work together already")).to_be_visible()

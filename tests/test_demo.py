@@ -375,25 +375,36 @@ def test_a_small_demo_still_works(session):
     assert len(leaders_of(session)) == 5
 
 
-def test_the_sign_in_pair_starts_with_an_approved_match_and_two_reciprocal_exchanges(demo):
+def test_the_demo_shows_a_booked_pair_and_an_offer_at_once(demo):
+    """The sign-in pair starts booked (both accepted, two reciprocal exchanges, confirmations
+    with invitations queued); the mentor also has an offer waiting (exchanges held, only the
+    introductions queued), so both states can be seen on `make run`."""
     from mentoring.models import Exchange, Match, Notification
     from mentoring.slots import half_day_of
 
     session, _ = demo
-    [match] = session.exec(select(Match)).all()
-    mentor, mentee = session.get(LeaderProfile, match.mentor_id), session.get(
-        LeaderProfile, match.mentee_id)
+    booked, offer = session.exec(select(Match).order_by(Match.id)).all()
+    mentor, mentee = session.get(LeaderProfile, booked.mentor_id), session.get(
+        LeaderProfile, booked.mentee_id)
     assert (mentor.user.email, mentee.user.email) == (MENTOR_EMAIL, MENTEE_EMAIL)
-    assert match.status == "offered" and match.reasons
-    exchanges = session.exec(select(Exchange).order_by(Exchange.starts_at)).all()
-    assert len(exchanges) == 2
+    assert booked.status == "accepted" and booked.reasons
+    assert offer.status == "offered" and offer.mentor_id == mentor.id and offer.respond_by
+    exchanges = session.exec(select(Exchange).where(Exchange.match_id == booked.id)
+                             .order_by(Exchange.starts_at)).all()
+    assert len(exchanges) == 2 and {x.status for x in exchanges} == {"scheduled"}
     assert {exchange.host_id for exchange in exchanges} == {mentor.id, mentee.id}
     assert (exchanges[1].starts_at - exchanges[0].starts_at).days >= 14
     free = {(row.day, row.period) for row in session.exec(select(Availability)).all()
             if row.leader_id in {mentor.id, mentee.id}}
     for exchange in exchanges:
         assert half_day_of(exchange.starts_at) in free  # inside both leaders' availability
+    held = session.exec(select(Exchange).where(Exchange.match_id == offer.id)).all()
+    assert len(held) == 2 and {x.status for x in held} == {"held"}
+    assert not {half_day_of(x.starts_at) for x in held} & {half_day_of(x.starts_at)
+                                                           for x in exchanges}
     confirmations = session.exec(
         select(Notification).where(Notification.kind == "exchange-confirmed")).all()
-    assert len(confirmations) == 4  # two exchanges, two leaders
+    assert len(confirmations) == 4  # two booked exchanges, two leaders
     assert all(notification.ics for notification in confirmations)
+    offers = session.exec(select(Notification).where(Notification.kind == "match-offer")).all()
+    assert len(offers) == 2 and not any(notification.ics for notification in offers)

@@ -145,13 +145,14 @@ def test_approval_shows_what_will_change_then_publishes(app, db, coordinator_cli
     run = finished_run(app, db, coordinator_client, small)
     url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
     page = coordinator_client.get(url).get_data(as_text=True)
-    assert "2 new matches" in page and "4 exchanges booked" in page
+    assert "2 matches offered" in page and "4 exchanges held until both leaders accept" in page
     response = coordinator_client.post_form(url, {"reason": "Balanced across sectors"})
     assert response.status_code == 302
-    assert "Approved and published: 2 new matches, 4 exchanges booked" in \
+    assert "Approved: 2 matches offered, 4 exchanges held" in \
         coordinator_client.get(response.headers["Location"]).get_data(as_text=True)
     assert {m.status for m in db.exec(select(Match)).all()} == {"offered"}
-    assert db.exec(select(Notification).where(Notification.kind == "exchange-confirmed")).all()
+    assert len(db.exec(select(Notification).where(Notification.kind == "match-offer")).all()) == 4
+    assert not db.exec(select(Notification).where(Notification.ics.is_not(None))).all()
     again = coordinator_client.post_form(url, {"reason": ""}, form_page=url)
     assert again.status_code == 200 or again.status_code == 400
     assert len(db.exec(select(Match)).all()) == 2
@@ -203,19 +204,23 @@ def test_compare_two_runs(app, db, coordinator_client, small):
 
 def test_a_decline_shows_on_the_changes_page_and_is_re_optimised_locally(
         app, db, coordinator_client, small):
-    from mentoring.offers.services import decline_offer
 
     run = finished_run(app, db, coordinator_client, small)
     url = f"/rounds/{small.round.id}/runs/{run.id}/approve"
     coordinator_client.post_form(url, {"reason": ""})
     match = db.exec(select(Match)).first()
     mentee = next(p for p in small.mentees if p.id == match.mentee_id)
-    decline_match(db, mentee, mentee.user, match.id, "I know them already", True,
-                  utcnow() + timedelta(seconds=1))
+    from mentoring.offers.services import decline_offer
+
+    decline_offer(db, mentee, mentee.user, match.id, choice="know_already",
+                  reason="I know them already", wants_different_match=True,
+                  now=utcnow() + timedelta(seconds=1))
     db.commit()
     changes = f"/rounds/{small.round.id}/changes"
     page = coordinator_client.get(changes).get_data(as_text=True)
     assert "I know them already" in page and "Re-optimise these leaders" in page
+    assert "Asked for a different match" in page  # the request is visible
+    assert "Tell them no other match is possible" in page
     response = coordinator_client.post_form(f"{changes}/reoptimise",
                                             {"leader": [str(match.mentee_id),
                                                         str(match.mentor_id)]})

@@ -202,7 +202,7 @@ def test_a_lapsed_offer_can_be_extended_or_withdrawn(db, offered, coordinator):
     db.commit()
     assert (first.status, first.respond_by) == ("offered", now + timedelta(days=5))
     assert len(mail(db, kind="offer-extended", match=first)) == 2
-    mentor, mentee = sides(db, first)
+    _, mentee = sides(db, first)
     accept_offer(db, mentee, mentee.user, first.id, now)  # they can answer again
 
     withdraw_offer(db, offered.round, second.id, coordinator, "Diaries did not line up", now)

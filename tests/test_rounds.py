@@ -37,8 +37,10 @@ def posted(values: dict, action: str = "save") -> dict:
         "reciprocal": values["reciprocal"],
         "allow_same_organisation": values["allow_same_organisation"],
         "priority_professions": values["priority_professions"], "action": action,
+        "contact_name": values["contact_name"], "contact_email": values["contact_email"],
+        "answer_within_days": values["answer_within_days"],
     }
-    for prefix in ("starts_on", "ends_on"):
+    for prefix in ("starts_on", "ends_on", *services.TIMELINE_FIELDS):
         for part, value in values[prefix].items():
             data[f"{prefix}[{part}]"] = value
     for name, value in values["weights"].items():
@@ -232,6 +234,25 @@ def test_rounds_are_listed_latest_window_first_with_counts(db, factory):
     rows = [row for row in services.list_rounds(db) if row.programme_round in (older, newer)]
     assert [(row.programme_round.name, row.joined) for row in rows] == [("Newer", 1),
                                                                         ("Older", 0)]
+
+
+def test_contact_timeline_and_answer_days_are_saved_and_checked(coordinator_client, db):
+    values = form(contact_name="Leadership programme team", contact_email="not-an-address",
+                  answer_within_days="10", offers_on={"day": "31", "month": "2", "year": "2027"})
+    response = coordinator_client.post_form("/rounds/new", posted(values))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter an email address in the right format" in html
+    assert "The date match offers go out must be a real date" in html
+    assert 'value="Leadership programme team"' in html  # nothing typed is lost
+    values |= {"contact_email": "programme@nhs.net",
+               "offers_on": {"day": "1", "month": "3", "year": "2027"}}
+    assert coordinator_client.post_form("/rounds/new", posted(values)).status_code == 302
+    saved = db.exec(select(ProgrammeRound).where(
+        ProgrammeRound.name == "Spring 2027 exchange")).one()
+    assert (saved.contact_email, saved.answer_within_days, saved.offers_on) == (
+        "programme@nhs.net", 10, date(2027, 3, 1))
+    assert saved.joining_closes_on is None
 
 
 # --- the pages -----------------------------------------------------------------------------

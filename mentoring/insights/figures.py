@@ -65,7 +65,7 @@ SIZE_LABELS = {
 # Where space is short (chart labels, attributions), the two long sector names by their initials.
 SHORT_SECTOR_LABELS = {"vcse": "VCSE", "icb": "ICB"}
 # Matches a leader has been shown, and so is asked to answer.
-SHOWN_MATCH_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACCEPTED, MatchStatus.DECLINED)
+SHOWN_MATCH_STATUSES = (MatchStatus.OFFERED, MatchStatus.ACCEPTED, MatchStatus.DECLINED)
 
 
 def sector_label(key: str) -> str:

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required
 from mentoring.db import get_session
 from mentoring.main import services
 from mentoring.migrate import head_revision
+from mentoring.models import utcnow
+from mentoring.notifications.calendar import LONDON
 from mentoring.vocab import Role
 from mentoring.web import NHSUK_ASSETS_DIR
 
@@ -27,7 +29,9 @@ def index():
 def home():
     db = get_session()
     if current_user.role == Role.LEADER:
-        return render_template("main/home_leader.html", **services.leader_home(db, current_user))
+        now = utcnow()
+        return render_template("main/home_leader.html", **services.leader_home(
+            db, current_user, now.astimezone(LONDON).date(), now))
     if current_user.role == Role.COORDINATOR:
         return render_template("main/home_coordinator.html", **services.coordinator_home(db))
     return render_template("main/home_admin.html", **services.admin_home(db))

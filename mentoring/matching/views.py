@@ -24,6 +24,7 @@ from mentoring.forms import CsrfForm, row_id
 from mentoring.matching import changes as changes_service
 from mentoring.matching import decisions, proposal, runs
 from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
+from mentoring.offers import services as offers
 from mentoring.vocab import Role, RunStatus
 
 bp = Blueprint("matching", __name__)
@@ -286,13 +287,14 @@ def approve(round_id: int, run_id: int):
 
 
 def _approved_message(result: decisions.ApprovalResult) -> str:
-    parts = [f"{result.pairs} new match{'es' if result.pairs != 1 else ''}",
-             f"{result.exchanges} exchange{'s' if result.exchanges != 1 else ''} booked"]
+    parts = [f"{result.pairs} match{'es' if result.pairs != 1 else ''} offered",
+             f"{result.exchanges} exchange{'s' if result.exchanges != 1 else ''} held"]
     if result.moved:
         parts.append(f"{result.moved} moved")
     if result.cancelled:
         parts.append(f"{result.cancelled} cancelled")
-    return "Approved and published: " + ", ".join(parts) + ". Leaders are being emailed."
+    return ("Approved: " + ", ".join(parts) + ". Both leaders of each new match are being "
+            "emailed their offer; exchanges are booked once both accept.")
 
 
 @bp.route("/rounds/<int:round_id>/runs/compare")
@@ -327,7 +329,44 @@ def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 2
         affected=[(leader, names.get(leader, f"Leader {leader}")) for leader in affected],
         since=changes_service.last_approval(db, programme_round), errors=errors or {},
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
+        stages=offers.stage_counts(db, programme_round.id),
+        offers=offers.offers_needing_coordinator(db, programme_round), form=CsrfForm(),
     ), status
+
+
+# --- decisions on offers: extend, withdraw, answer a request for another match ----------------
+
+OFFER_DECISIONS = {
+    "extend": lambda db, r, match_id, form: offers.extend_offer(
+        db, r, match_id, current_user, row_id(form.get("days")) or 0, utcnow()),
+    "withdraw": lambda db, r, match_id, form: offers.withdraw_offer(
+        db, r, match_id, current_user, form.get("note", ""), utcnow()),
+    "rematch": lambda db, r, match_id, form: offers.answer_rematch(
+        db, r, match_id, current_user, form.get("note", ""), utcnow()),
+}
+OFFER_DONE = {"extend": "The offer has more time; both leaders have been emailed.",
+              "withdraw": "The offer is withdrawn, its half-days released; both leaders have "
+                          "been emailed.",
+              "rematch": "The leader has been emailed your answer."}
+
+
+@bp.route("/rounds/<int:round_id>/offers/<int:match_id>/<any(extend, withdraw, rematch):decision>",
+          methods=["POST"])
+@roles_required(*COORDINATORS)
+def offer_decision(round_id: int, match_id: int, decision: str):
+    _checked_post()
+    db = get_session()
+    programme_round = _round(round_id)
+    try:
+        OFFER_DECISIONS[decision](db, programme_round, match_id, request.form)
+    except LookupError:
+        abort(404)
+    except offers.OfferError as exc:
+        db.rollback()
+        return changes(round_id, errors={f"{decision}-{match_id}": str(exc)}, status=400)
+    db.commit()
+    flash(OFFER_DONE[decision], "success")
+    return redirect(url_for("matching.changes", round_id=round_id))
 
 
 @bp.route("/rounds/<int:round_id>/changes/reoptimise", methods=["POST"])

@@ -7,6 +7,7 @@ is saved by `create_round` / `update_round`. Every change is audited in the same
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -18,6 +19,7 @@ from sqlmodel import Session, delete, select
 
 from mentoring import audit
 from mentoring.models import (
+    DEFAULT_ANSWER_WITHIN_DAYS,
     Availability,
     Invitation,
     Match,
@@ -38,16 +40,22 @@ from optimiser import ScoreWeights
 
 # The rules (everything but the name and description) may change only before publication.
 RULES_EDITABLE = (RoundStatus.DRAFT, RoundStatus.OPEN)
-TEXT_FIELDS = ("name", "description")
+# Editable at any time, even once matches are published: the round's words, its programme
+# contact, its timeline and how long leaders have to answer an offer.
+TEXT_FIELDS = ("name", "description", "contact_name", "contact_email", "answer_within_days",
+               "joining_closes_on", "matching_on", "offers_on")
+TIMELINE_FIELDS = {"joining_closes_on": "joining closes", "matching_on": "matching starts",
+                   "offers_on": "match offers go out"}
 RULE_FIELDS = (
     "starts_on", "ends_on", "slot_pattern", "exchanges_per_pair", "min_days_between_exchanges",
     "reciprocal", "allow_same_organisation", "weights", "priority_professions",
 )
 LONGEST_WINDOW = timedelta(days=366)
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 WEIGHT_RANGE = (0.0, 10.0)
 # Matches that a coordinator has approved at some point: the round has been published.
 PUBLISHED_MATCH_STATUSES = (
-    MatchStatus.APPROVED, MatchStatus.ACCEPTED, MatchStatus.DECLINED, MatchStatus.CANCELLED
+    MatchStatus.OFFERED, MatchStatus.ACCEPTED, MatchStatus.DECLINED, MatchStatus.CANCELLED
 )
 
 
@@ -176,6 +184,10 @@ def blank_form() -> dict[str, Any]:
         "allow_same_organisation": "yes" if defaults["allow_same_organisation"].default else "no",
         "weights": {name: f"{value:g}" for name, value in _default_weights().items()},
         "priority_professions": list(DEFAULT_PRIORITY_PROFESSIONS),
+        "contact_name": "",
+        "contact_email": "",
+        "answer_within_days": str(defaults["answer_within_days"].default),
+        **{name: {"day": "", "month": "", "year": ""} for name in TIMELINE_FIELDS},
     }
 
 
@@ -200,6 +212,11 @@ def form_from_round(programme_round: ProgrammeRound) -> dict[str, Any]:
         "allow_same_organisation": "yes" if programme_round.allow_same_organisation else "no",
         "weights": {name: f"{float(weights[name]):g}" for name in WEIGHT_NAMES},
         "priority_professions": list(programme_round.priority_professions),
+        "contact_name": programme_round.contact_name,
+        "contact_email": programme_round.contact_email,
+        "answer_within_days": str(programme_round.answer_within_days),
+        **{name: (parts(value) if (value := getattr(programme_round, name)) else
+                  {"day": "", "month": "", "year": ""}) for name in TIMELINE_FIELDS},
     }
 
 
@@ -223,6 +240,10 @@ def read_round_form(form: Mapping[str, str], getlist: Callable[[str], list[str]]
         "allow_same_organisation": text("allow_same_organisation"),
         "weights": {name: text(f"weight_{name}") for name in WEIGHT_NAMES},
         "priority_professions": [value for value in getlist("priority_professions") if value],
+        "contact_name": text("contact_name"),
+        "contact_email": text("contact_email"),
+        "answer_within_days": text("answer_within_days"),
+        **{name: date_parts(name) for name in TIMELINE_FIELDS},
     }
 
 
@@ -281,6 +302,18 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
     for key in ("reciprocal", "allow_same_organisation"):
         if raw.get(key) not in ("yes", "no"):
             errors[key] = "Select yes or no"
+    timeline: dict[str, date | None] = {}
+    for name, what in TIMELINE_FIELDS.items():
+        parts = raw.get(name) or {}
+        if any((parts.get(key) or "").strip() for key in ("day", "month", "year")):
+            timeline[name], message = _parse_date(parts, what)
+            if message:
+                errors[name] = message.replace(f"the window {what}", f"{what}")
+        else:
+            timeline[name] = None  # optional
+    contact_email = (raw.get("contact_email") or "").strip()
+    if contact_email and not EMAIL_SHAPE.fullmatch(contact_email):
+        errors["contact_email"] = "Enter an email address in the right format, like name@nhs.net"
     candidate = {
         "name": raw["name"],
         "description": raw["description"],
@@ -293,6 +326,11 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
         "allow_same_organisation": raw.get("allow_same_organisation") == "yes",
         "weights": weights,
         "priority_professions": list(dict.fromkeys(raw["priority_professions"])),
+        "contact_name": raw.get("contact_name") or "",
+        "contact_email": contact_email,
+        # Blank means the usual week, as on a new round.
+        "answer_within_days": raw.get("answer_within_days") or DEFAULT_ANSWER_WITHIN_DAYS,
+        **timeline,
     }
     data = None
     try:
@@ -317,6 +355,9 @@ def _round_messages(exc: ValidationError) -> dict[str, str]:
         "description": "Enter a description of no more than 2,000 characters",
         "exchanges_per_pair": "Enter a whole number of exchanges from 0 to 6",
         "min_days_between_exchanges": "Enter a whole number of days from 0 to 60",
+        "answer_within_days": "Enter a whole number of days from 1 to 60",
+        "contact_name": "Enter a contact name of no more than 120 characters",
+        "contact_email": "Enter an email address of no more than 254 characters",
     }
     messages: dict[str, str] = {}
     for item in exc.errors():

@@ -24,6 +24,7 @@ from mentoring.auth.joining import Links
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.models import ProgrammeRound, utcnow
+from mentoring.offers.services import stage_counts
 from mentoring.rounds import exports, imports, participants, services
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
@@ -149,6 +150,7 @@ def overview(round_id: int):
         "rounds/overview.html",
         programme_round=programme_round,
         counts=participants.counts(db, programme_round),
+        stages=stage_counts(db, programme_round.id),
         transitions=services.available_transitions(programme_round),
         weights=services.WEIGHTS,
         weights_summary=services.weights_summary(programme_round.weights or {}),
