@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mentoring.auth.services import end_all_sessions
+from mentoring.auth.tokens import make_token
 from mentoring.models import AuditEvent
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
@@ -106,3 +107,20 @@ def test_session_cookie_is_http_only_and_same_site(client, leader):
     response = sign_in(client, leader.user.email, TEST_PASSWORD)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_confirming_an_email_address_says_so_on_the_page_it_signs_in_to(app, client, db,
+                                                                        factory):
+    # Following the link signs the new leader in, which starts a fresh session: the message
+    # flashed just before must survive it, and say what to do next.
+    user = factory.user(email="new.leader@example.org")
+    user.verified_at = None
+    db.flush()
+    secret = app.extensions["mentoring.settings"].secret_key
+    token = make_token(secret, "verify-email", {"u": user.id, "e": user.email})
+    response = client.get(f"/verify/{token}", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.request.path == "/profile/"
+    assert ("Your email address is confirmed and you are signed in. Next, complete your "
+            "profile: it is how we find you a good match.") in page
+    assert "confirmed" not in client.get("/profile/").get_data(as_text=True)  # shown once

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from accessibility import assert_accessible
+from accessibility import assert_accessible, assert_nhs_font
 from conftest import TEST_PASSWORD, SignedIn
 from matching_world import stored_run
 from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
@@ -220,6 +220,7 @@ def test_every_page_is_accessible_in_a_real_browser(page, live_server, live_worl
         assert response.status == declared.status, f"{declared.endpoint} as {role}"
         assert page.locator("h1").count() == 1, f"{declared.endpoint} needs exactly one h1"
         assert_accessible(page)
+        assert_nhs_font(page)
     # The NHS.UK frontend's JavaScript loads under the strict CSP and marks the page as enhanced.
     assert "nhsuk-frontend-supported" in (page.get_attribute("body", "class") or "")
     assert not [e for e in errors if "Content Security Policy" in e], errors

@@ -3,8 +3,9 @@ reset, one-time sign-in links and throttling. Emails are read from the outbox, a
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from mentoring.auth import joining, throttle
 from mentoring.auth.services import authenticate
 from mentoring.models import AuditEvent, Notification, SignInAttempt, User, utcnow
 
-from conftest import TEST_PASSWORD, csrf_token
+from conftest import TEST_PASSWORD, SignedIn, csrf_token
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -163,3 +164,60 @@ def test_many_failures_from_one_address_lock_that_address(db, factory):
 @pytest.mark.parametrize("path", ["/register", "/reset-password", "/sign-in/link"])
 def test_join_pages_need_csrf(client, path):
     assert client.post(path, data={"email": "a@example.org"}).status_code == 400
+
+
+# --- what comes next: each step's message tells a new leader what happens after it ----------
+
+
+def banner(response) -> str:
+    """The success message on the page a step redirects to."""
+    page = response.get_data(as_text=True)
+    found = re.search(r'nhsuk-notification-banner__content">\s*<p[^>]*>(.*?)</p>', page, re.S)
+    assert found, page[:2000]
+    return " ".join(html.unescape(found.group(1)).split())
+
+
+def save_profile(app, leader):
+    signed_in = SignedIn(app, leader.user)
+    return signed_in, signed_in.post_form("/profile/check", follow_redirects=True)
+
+
+def test_saving_a_profile_says_to_join_a_round_when_one_is_open(app, factory, leader):
+    factory.programme_round(name="Spring exchange")
+    left = factory.programme_round(name="Winter exchange")
+    factory.participant(left, leader, status="withdrawn")  # they may join again
+    _, response = save_profile(app, leader)
+    assert response.request.path == "/profile/"
+    assert banner(response) == ("Your profile is saved. Next, join a round under 'When you are "
+                                "free' and tell us which half-days you are free.")
+
+
+def test_saving_a_profile_when_in_a_round_asks_for_half_days_until_there_are_some(
+        app, factory, leader):
+    programme_round = factory.programme_round(name="Spring exchange")
+    factory.participant(programme_round, leader)
+    signed_in, response = save_profile(app, leader)
+    assert banner(response) == ("Your profile is saved. Next, tell us which half-days you are "
+                                "free in Spring exchange.")
+    factory.availability(programme_round, leader, date(2027, 1, 6), "pm")
+    response = signed_in.post_form("/profile/check", follow_redirects=True)
+    assert banner(response) == ("Your profile is saved. The programme coordinators use it to "
+                                "find you a good match.")
+
+
+def test_saving_a_profile_when_no_round_is_open_says_so(app, factory, leader):
+    factory.programme_round(status="draft")
+    factory.participant(factory.programme_round(status="closed"), leader)
+    _, response = save_profile(app, leader)
+    assert banner(response) == ("Your profile is saved. No round is open at the moment: your "
+                                "coordinator will tell you when the next one opens.")
+
+
+def test_joining_a_round_says_to_choose_half_days_in_its_window(app, factory, leader):
+    programme_round = factory.programme_round(name="Spring exchange")
+    signed_in = SignedIn(app, leader.user)
+    response = signed_in.post_form(f"/rounds/{programme_round.id}/join",
+                                   form_page="/availability", follow_redirects=True)
+    assert response.request.path == f"/rounds/{programme_round.id}/availability"
+    assert banner(response) == ("You have joined Spring exchange. Next, tell us which half-days "
+                                "you are free between 4 January 2027 and 28 March 2027.")

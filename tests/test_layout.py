@@ -57,3 +57,11 @@ def test_signed_out_pages_offer_sign_in_and_the_footer_links(client):
     page = client.get("/sign-in").get_data(as_text=True)
     assert 'href="/sign-in"' in header(page) and "Sign out" not in page
     assert 'href="/accessibility"' in page and 'href="/privacy"' in page
+
+
+def test_the_start_page_offers_sign_in_and_creating_an_account(client):
+    page = client.get("/").get_data(as_text=True)
+    body = page[page.index("<main"):page.index("</main>")]
+    actions = re.findall(r'<a\s+class="nhsuk-action-link"\s+href="([^"]+)"\s*>.*?'
+                         r'<span class="nhsuk-action-link__text">\s*([^<]+?)\s*</span>', body, re.S)
+    assert actions == [("/sign-in", "Sign in"), ("/register", "Create an account")]

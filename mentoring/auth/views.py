@@ -42,7 +42,12 @@ def _ip() -> str:
 
 
 def _start_session(user, next_url: str | None = None):
-    session.clear()  # a fresh session on sign-in: no fixation
+    # A fresh session on sign-in (no fixation), keeping only the messages waiting to be shown:
+    # confirming an email address signs in and says so on the page it lands on.
+    flashes = session.get("_flashes", [])
+    session.clear()
+    if flashes:
+        session["_flashes"] = flashes
     login_user(user)
     mark_signed_in()
     sessions.mark_active()
@@ -165,9 +170,11 @@ def verify(token: str):
     if user is None:
         return render_template("auth/link_invalid.html", what="confirmation link"), 400
     db.commit()
-    flash("Your email address is confirmed.", "success")
     if current_user.is_authenticated:
+        flash("Your email address is confirmed.", "success")
         return redirect(url_for("main.home"))
+    flash("Your email address is confirmed and you are signed in. Next, complete your profile: "
+          "it is how we find you a good match.", "success")
     return _start_session(user, url_for("profile.overview"))
 
 

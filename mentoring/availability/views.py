@@ -13,11 +13,12 @@ from flask_login import current_user
 from mentoring.access import roles_required
 from mentoring.availability import services
 from mentoring.db import get_session
+from mentoring.filters import format_date, to_london
 from mentoring.forms import CsrfForm
-from mentoring.models import ProgrammeRound
+from mentoring.models import ProgrammeRound, User, utcnow
 from mentoring.profile.services import profile_of
 from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, weekdays
-from mentoring.vocab import ParticipantStatus
+from mentoring.vocab import ParticipantStatus, RoundStatus
 
 bp = Blueprint("availability", __name__)
 WEEKDAY_NUMBERS = {str(number) for number in range(len(WEEKDAYS))}
@@ -64,13 +65,16 @@ def join(round_id: int):
     if not CsrfForm().validate_on_submit():
         abort(400)
     db = get_session()
+    programme_round = _round(round_id)
     try:
-        services.join_round(db, _round(round_id), profile, current_user)
+        services.join_round(db, programme_round, profile, current_user)
     except services.AvailabilityError as exc:
         flash(str(exc), "info")
         return redirect(url_for("availability.index"))
     db.commit()
-    flash("You have joined the round. Now tell us when you are free.", "success")
+    flash(f"You have joined {programme_round.name}. Next, tell us which half-days you are free "
+          f"between {format_date(programme_round.starts_on)} and "
+          f"{format_date(programme_round.ends_on)}.", "success")
     return redirect(url_for("availability.edit", round_id=round_id))
 
 
@@ -103,8 +107,7 @@ def edit(round_id: int):
         else:
             if result.saved:
                 db.commit()
-                summary = services.summarise(result.free)
-                flash(f"Saved. {summary.sentence()}.", "success")
+                flash(_saved_message(programme_round, result), "success")
                 return redirect(url_for("availability.edit", round_id=round_id))
             free = result.free  # show what they chose, with the warning
     weeks = _weeks(programme_round.starts_on, programme_round.ends_on)
@@ -123,6 +126,53 @@ def edit(round_id: int):
         error=error,
         form=form,
     ), (400 if error else 200)
+
+
+# --- what comes next: each step's message tells a leader what happens after it -------------
+
+
+def next_step_after_profile(user: User) -> str:
+    """The message when a leader saves their profile (the profile pages flash it)."""
+    db = get_session()
+    profile = profile_of(db, user)
+    rounds = services.open_rounds(db)
+    joined = [programme_round for programme_round in rounds
+              if profile is not None and _joined(db, programme_round, profile.id)]
+    for programme_round in joined:
+        if not services.free_half_days(db, programme_round.id, profile.id):
+            return (f"Your profile is saved. Next, tell us which half-days you are free in "
+                    f"{programme_round.name}.")
+    if joined:
+        return ("Your profile is saved. The programme coordinators use it to find you a good "
+                "match.")
+    if rounds:
+        return ("Your profile is saved. Next, join a round under 'When you are free' and tell "
+                "us which half-days you are free.")
+    return ("Your profile is saved. No round is open at the moment: your coordinator will tell "
+            "you when the next one opens.")
+
+
+def _joined(db, programme_round: ProgrammeRound, leader_id: int) -> bool:
+    participant = services.participation(db, programme_round.id, leader_id)
+    return participant is not None and participant.status == ParticipantStatus.JOINED
+
+
+def _saved_message(programme_round: ProgrammeRound, result: services.SaveResult) -> str:
+    saved = f"Saved. {services.summarise(result.free).sentence()}."
+    if result.affected:  # the leader confirmed removing half-days that hold exchanges
+        return (f"{saved} Your coordinator will be told, and will rearrange the exchanges in "
+                "the half-days you removed.")
+    if programme_round.status not in (RoundStatus.OPEN, RoundStatus.MATCHING):
+        return (f"{saved} This round's match offers have gone out: the programme coordinators "
+                "use these half-days for any new offer or changed exchange.")
+    today = to_london(utcnow()).date()
+    closes = programme_round.joining_closes_on
+    then = (f"Matching starts after joining closes on {format_date(closes)}."
+            if closes is not None and closes >= today
+            else "Next, the programme coordinators match the leaders in this round.")
+    offers = programme_round.offers_on
+    around = f", around {format_date(offers)}" if offers is not None and offers >= today else ""
+    return f"{saved} {then} We will email you when they offer you a match{around}."
 
 
 def _chosen(programme_round: ProgrammeRound) -> set:
