@@ -769,11 +769,6 @@ def test_an_organisation_answer_that_cannot_be_saved_is_refused_on_its_page(
     ).scalar_one() == world.leader_a.organisation_id
 
 
-@pytest.mark.xfail(strict=True, raises=UserWarning, reason=(
-    "Known bug, left for the lead: the profile's draft lives in the session cookie, and long "
-    "answers in a non-Latin script (each character JSON-escaped to 6 bytes) make the cookie "
-    "larger than the 4 KB browsers keep: Werkzeug warns, browsers drop it, and the answers "
-    "are lost. Keeping drafts on the server needs a table (a migration)."))
 def test_long_answers_in_any_script_fit_in_the_session(world):
     client = world.clients["leader"]
     rng = random.Random(8)

@@ -20,11 +20,13 @@ from mentoring.models import (
     LeaderProfile,
     Match,
     Notification,
+    ProfileDraft,
     Reflection,
     RoundParticipant,
     User,
 )
 from mentoring.mydata import services
+from mentoring.profile import services as profile
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
 
@@ -88,6 +90,21 @@ def test_export_downloads(leader_client, pair):
     response = leader_client.get("/my-data/export.csv")
     assert response.mimetype == "text/csv"
     assert "Ada Leader" in response.get_data(as_text=True)
+
+
+def test_answers_not_yet_saved_to_the_profile_are_in_the_export(db, factory):
+    user = factory.user(email="half.way@example.org")
+    assert services.export_data(db, user, NOW)["profile_draft"] is None
+    page = profile.STEP_BY_SLUG["about-you"]
+    assert profile.answer_step(db, user, page, {"name": "Hana \u5c71\u7530",
+                                                "job_title": None}) == {}
+    data = services.export_data(db, user, NOW)
+    draft = data["profile_draft"]
+    assert (draft["name"], draft["pages_answered"]) == ("Hana \u5c71\u7530", ["about-you"])
+    assert draft["updated_at"] and data["profile"] is None
+    json.dumps(data)
+    rows = list(csv.reader(io.StringIO(services.export_csv(data).removeprefix("\ufeff"))))
+    assert ["profile_draft", "1", "name", "Hana \u5c71\u7530"] in rows
 
 
 # --- withdrawing from a round ---------------------------------------------------------------
@@ -185,6 +202,18 @@ def test_delete_account_through_the_form(app, db, factory):
         "email": "leaving@example.org", "password": TEST_PASSWORD, "csrf_token": csrf_token(page)
     })
     assert response.status_code == 400
+
+
+def test_deleting_the_account_deletes_the_profile_draft(db, leader, factory):
+    half_way = factory.user(email="half.way@example.org")
+    staying = factory.user(email="staying@example.org")
+    for user, name in ((leader.user, "Ada L"), (half_way, "Hana"), (staying, "Sam")):
+        profile.answer_step(db, user, profile.STEP_BY_SLUG["about-you"], {"name": name})
+    services.delete_account(db, leader.user, TEST_PASSWORD, NOW)
+    services.delete_account(db, half_way, TEST_PASSWORD, NOW)
+    db.expire_all()
+    # Gone with the account (the database's ON DELETE CASCADE); nobody else's draft goes.
+    assert [d.user_id for d in db.exec(select(ProfileDraft)).all()] == [staying.id]
 
 
 def test_a_leader_without_a_profile_can_export_and_delete(app, db, factory):

@@ -138,3 +138,19 @@ class LeaderProfileCreate(LeaderProfileBase):
         if self.can_host and self.max_hosted_per_week == 0:
             raise ValueError("If you can host visits, host at least one a week")
         return self
+
+
+class ProfileDraft(SQLModel, table=True):
+    """Answers to the profile's question pages that are not saved to the profile yet.
+
+    Kept here, not in the session cookie: long answers in a non-Latin script overflow the 4 KB a
+    browser keeps, and a draft should outlive signing out, the idle timeout and a change of
+    device. One per account; saving the profile deletes it.
+    """
+
+    __tablename__ = "profile_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True, ondelete="CASCADE")
+    answers: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,7 +1,9 @@
 """The leader profile as short question pages: draft answers, per-step validation, saving.
 
-A draft is a plain dict of answers (the view keeps it in the session). Each step validates only
-its own fields, through the same data model the final save uses, so the rules live in one place.
+A draft is a plain dict of answers, kept in the database (one `ProfileDraft` row per account) so
+that nothing typed is lost to a full session cookie, signing out, the idle timeout or a change of
+device. Each step validates only its own fields, through the same data model the final save uses,
+so the rules live in one place.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.auth.joining import join_invited_rounds
 from mentoring.forms import field_errors, row_id
 from mentoring.models import (
+    Invitation,
     LeaderProfile,
     LeaderProfileCreate,
     Organisation,
     OrganisationCreate,
+    ProfileDraft,
     ProgrammeRound,
     User,
     utcnow,
@@ -74,8 +80,8 @@ def parse_step(step: Step, form: Mapping[str, Any], getlist) -> dict[str, Any]:
     """The answers a step's form sent, as plain values (lists, booleans, numbers or None)."""
     answers: dict[str, Any] = {}
     for field in step.fields:
-        if field in _LIST_FIELDS:
-            answers[field] = [value for value in getlist(field) if value]
+        if field in _LIST_FIELDS:  # each choice once: the draft keeps what is sent
+            answers[field] = list(dict.fromkeys(value for value in getlist(field) if value))
         elif field in _BOOL_FIELDS:
             raw = form.get(field)
             answers[field] = None if raw is None else raw == "yes"
@@ -179,6 +185,73 @@ def draft_from_profile(profile: LeaderProfile | None) -> dict[str, Any]:
     return {key: value for key, value in draft.items() if value is not None}
 
 
+def _invitation_prefill(session: Session, user: User) -> dict[str, Any]:
+    """What the coordinator knew when they invited this person (from the invitation they
+    accepted), as a starting draft: only answers to the question pages."""
+    invitation = session.exec(
+        select(Invitation).where(
+            Invitation.email == user.email,
+            Invitation.accepted_at.is_not(None),  # type: ignore[union-attr]
+        ).order_by(Invitation.accepted_at.desc())  # type: ignore[union-attr]
+    ).first()
+    if invitation is None:
+        return {}
+    fields = {field for step in STEPS for field in step.fields}
+    return {key: value for key, value in (invitation.prefill or {}).items()
+            if key in fields and value is not None}
+
+
+def _draft_row(session: Session, user: User, *, for_update: bool = False) -> ProfileDraft | None:
+    query = select(ProfileDraft).where(ProfileDraft.user_id == user.id)
+    return session.exec(query.with_for_update() if for_update else query).first()
+
+
+def _starting_draft(session: Session, user: User) -> dict[str, Any]:
+    profile = profile_of(session, user)
+    if profile is not None:
+        return draft_from_profile(profile)
+    return _invitation_prefill(session, user)
+
+
+def current_draft(session: Session, user: User) -> dict[str, Any]:
+    """The leader's answers so far: their draft if they have one, else their saved profile, else
+    what their invitation pre-filled (nothing, for someone who registered themself)."""
+    row = _draft_row(session, user)
+    return dict(row.answers) if row is not None else _starting_draft(session, user)
+
+
+def answer_step(
+    session: Session, user: User, step: Step, answers: Mapping[str, Any]
+) -> dict[str, str]:
+    """Check one question page's answers against the leader's answers so far and, when they are
+    good, record them in the draft (made by the first answer). Returns the errors, empty when
+    the answers are recorded. The caller commits."""
+    row = _draft_row(session, user, for_update=True)
+    draft = dict(row.answers) if row is not None else _starting_draft(session, user)
+    errors = validate_step(step, draft, answers)
+    if errors:
+        return errors
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ProfileDraft(user_id=user.id,
+                                         answers=record_answers(draft, step, answers)))
+            return {}
+        except IntegrityError:  # another tab or device made the draft a moment ago: add to it
+            row = _draft_row(session, user, for_update=True)
+            if row is None:
+                raise
+    row.answers = record_answers(dict(row.answers), step, answers)
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return {}
+
+
+def discard_draft(session: Session, user: User) -> None:
+    session.execute(sa.delete(ProfileDraft).where(ProfileDraft.user_id == user.id))
+
+
 def answered_steps(draft: Mapping[str, Any]) -> list[Step]:
     """Pages the leader has been through whose answers are still valid."""
     seen = set(draft.get(ANSWERED, []))
@@ -252,6 +325,7 @@ def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> Lead
                  obj=profile)
     if created:  # an invited leader takes part in the round they were invited to
         join_invited_rounds(session, profile, user)
+    discard_draft(session, user)  # saved: the answers live in the profile now
     return profile
 
 

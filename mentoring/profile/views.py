@@ -6,14 +6,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from mentoring.access import roles_required
-from mentoring.availability.views import next_step_after_profile
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.profile import services
 from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
-DRAFT_KEY = "profile_draft"
+# Drafts live in the database, not the session cookie (services.current_draft). Accepting an
+# invitation still leaves the invitation's answers in the session under this key: they are read
+# from the invitation itself, and the key is dropped so the cookie carries no answers.
+OLD_DRAFT_KEY = "profile_draft"
 
 
 def _profile():
@@ -21,9 +23,9 @@ def _profile():
 
 
 def _draft() -> dict:
-    if DRAFT_KEY not in session:
-        session[DRAFT_KEY] = services.draft_from_profile(_profile())
-    return dict(session[DRAFT_KEY])
+    if OLD_DRAFT_KEY in session:
+        session.pop(OLD_DRAFT_KEY)
+    return services.current_draft(get_session(), current_user)
 
 
 def _choices() -> dict:
@@ -65,10 +67,11 @@ def step(slug: str):
         if not form.validate_on_submit():
             abort(400)
         answers = services.parse_step(step, request.form, request.form.getlist)
-        errors = services.validate_step(step, draft, answers)
+        db = get_session()
+        errors = services.answer_step(db, current_user, step, answers)
         values = {**draft, **answers}
         if not errors:
-            session[DRAFT_KEY] = services.record_answers(draft, step, answers)
+            db.commit()
             following = services.next_step(step.slug)
             if request.args.get("change") or following is None:
                 return redirect(url_for("profile.check"))
@@ -98,10 +101,9 @@ def check():
     form = CsrfForm()
     if request.method == "POST" and form.validate_on_submit():
         db = get_session()
-        services.save_profile(db, current_user, draft)
+        services.save_profile(db, current_user, draft)  # and deletes the draft
         db.commit()
-        session.pop(DRAFT_KEY, None)
-        flash(next_step_after_profile(current_user), "success")
+        flash("Your profile is saved.", "success")
         return redirect(url_for("profile.overview"))
     return render_template(
         "profile/check.html",
