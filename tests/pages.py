@@ -205,6 +205,9 @@ ACTIONS = [
     Page("matching.remove_pair", COORDINATOR, _run("/remove"), method="POST"),
     Page("matching.pair_rule", COORDINATOR, _round("/pairs"), method="POST"),
     Page("matching.reoptimise", COORDINATOR, _round("/changes/reoptimise"), method="POST"),
+    Page("matching.offer_decision", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/offers/{world.match.id}/extend",
+         method="POST"),
     Page("insights.unpublish_you_said_we_did", COORDINATOR, _round("/you-said-we-did/unpublish"),
          method="POST"),
 ]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from mentoring.matching.runs import run_queued_optimisations
-from mentoring.models import Match, Notification, OptimiserRun, ProgrammeRound
+from mentoring.models import LeaderProfile, Match, Notification, OptimiserRun, ProgrammeRound
 
 from conftest import SignedIn
 from matching_world import MONDAY, worker
@@ -104,15 +104,25 @@ def test_create_import_run_pin_rerun_approve_and_the_leaders_see_it(app, db, fac
     db.refresh(programme_round)
     assert programme_round.status == "published"
 
-    # The pinned mentee sees their match; emails with calendar invitations are queued.
+    # The pinned mentee sees their offer; introductions are queued, no calendar invitation yet.
     mentee = next(p for p in mentees if str(p.id) == left_out)
     mentee_client = SignedIn(app, mentee.user)
     page = mentee_client.get("/matches").get_data(as_text=True)
-    assert "Mentor 1" in page
+    assert "Mentor 1" in page and "Waiting for your answer" in page
+    offers = db.exec(select(Notification).where(
+        Notification.kind == "match-offer", Notification.round_id == round_id)).all()
+    assert len(offers) == 2 * 2 and not any(n.ics for n in offers)  # 2 pairs, 2 leaders
+    # Both leaders of the pinned pair accept: only then are their exchanges booked.
+    match = next(m for m in matches if str(m.mentee_id) == left_out)
+    mentor_client = SignedIn(app, db.get(LeaderProfile, match.mentor_id).user)
+    for client in (mentee_client, mentor_client):
+        url = f"/matches/{match.id}"
+        assert client.post_form(f"{url}/accept", form_page=url).status_code == 302
     confirmations = db.exec(select(Notification).where(
         Notification.kind == "exchange-confirmed", Notification.round_id == round_id)).all()
-    assert len(confirmations) == 2 * 2 * 2  # 2 pairs, 2 exchanges, 2 leaders
+    assert len(confirmations) == 2 * 2  # 2 exchanges, 2 leaders
     assert all(n.ics for n in confirmations)
+    assert "Booked" in mentee_client.get(f"/matches/{match.id}").get_data(as_text=True)
     # The exports carry the approved matches.
     export = coordinator_client.get(f"{overview}/export/matches.csv")
     assert export.status_code == 200 and mentee.name in export.get_data(as_text=True)

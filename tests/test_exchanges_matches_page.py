@@ -13,14 +13,11 @@ from mentoring.exchanges import services
 
 @pytest.fixture
 def world(db, factory, leader):
-    """The leader mentored (accepted by them only; a move asked for; their feedback on the past
-    exchange and the mentor's), mentoring someone with no organisation (accepted by both, one
-    exchange cancelled), a declined match, and a proposed one they must not see."""
-    mentored = factory.matched(leader, factory.mentor(name="Ben Mentor"))
-    audit.record(db, services.MATCH_ACCEPTED, actor=leader.user, obj=mentored.match,
-                 detail={"leader_id": leader.id, "side": "mentee"})
-    audit.record(db, services.RESCHEDULE_REQUESTED, actor=leader.user, obj=mentored.upcoming,
-                 detail={"leader_id": leader.id, "sequence": mentored.upcoming.sequence})
+    """The leader mentored (an offer accepted by them only, its exchange held; their feedback on
+    the past exchange and the mentor's), mentoring someone with no organisation (booked: a move
+    asked for, one exchange cancelled), a declined match, and a proposed one they must not see."""
+    mentored = factory.matched(leader, factory.mentor(name="Ben Mentor"), status="offered",
+                               mentee_accepted_at=datetime(2027, 1, 9, tzinfo=UTC))
     factory.feedback(mentored.past, leader, rating=5)
     factory.feedback(mentored.past, mentored.mentor, rating=2)
     mentee = factory.leader(name="Cara Mentee", organisation_id=None)
@@ -28,6 +25,8 @@ def world(db, factory, leader):
                                 upcoming_at=datetime(2030, 3, 6, 9, 0, tzinfo=UTC))
     mentoring.past.status = "cancelled"
     db.add(mentoring.past)
+    audit.record(db, services.RESCHEDULE_REQUESTED, actor=leader.user, obj=mentoring.upcoming,
+                 detail={"leader_id": leader.id, "sequence": mentoring.upcoming.sequence})
     declined = factory.matched(leader, factory.mentor(name="Dev Declined"), status="declined",
                                upcoming_at=datetime(2030, 3, 7, 9, 0, tzinfo=UTC))
     proposed = factory.matched(leader, factory.mentor(name="Eve Proposed"), status="proposed",
@@ -64,7 +63,7 @@ def test_the_page_reads_what_my_matches_and_my_exchanges_say(db, leader, world):
     assert by_match[mentoring.match.id].other_organisation is None
     assert by_match[mentoring.match.id].i_am_mentor
     by_exchange = {view.exchange.id: view for view in exchanges}
-    assert by_exchange[mentored.upcoming.id].reschedule_requested
+    assert by_exchange[mentoring.upcoming.id].reschedule_requested
     assert by_exchange[mentored.past.id].my_feedback.rating == 5  # theirs, not the mentor's
     assert by_exchange[mentoring.past.id].my_feedback is None
 
@@ -75,8 +74,9 @@ def test_a_leader_with_nothing_yet_has_empty_lists(db, leader):
 
 def test_every_status_is_an_nhs_tag(leader_client, world):
     html = leader_client.get("/matches").get_data(as_text=True)
-    for colour, text in [("blue", "Waiting for Ben Mentor"), ("green", "Accepted"),
-                         ("grey", "Declined"), ("yellow", "Move requested"),
-                         ("grey", "Cancelled"), ("green", "Taken place")]:
+    for colour, text in [("aqua-green", "Accepted"), ("green", "Booked"), ("red", "Declined"),
+                         ("yellow", "Move requested"), ("white", "Held for the offer"),
+                         ("grey", "Cancelled"), ("grey", "Taken place")]:
         assert f'<strong class="nhsuk-tag nhsuk-tag--{colour}">{text}</strong>' in html
     assert "Eve Proposed" not in html
+    assert "You have accepted. Waiting for Ben Mentor to answer by 15 January 2027." in html

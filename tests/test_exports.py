@@ -112,7 +112,7 @@ def test_matches_include_proposals_marked_pinned_or_forbidden(coordinator_client
     assert other.match.id not in rows
     approved = rows[matched.match.id]
     assert (approved["status"], approved["pinned"], approved["forbidden"]) == (
-        "offered", "no", "no")
+        "accepted", "no", "no")
     assert approved["mentor_name"] == "Mo Mentor" and approved["mentee_email"] == "mentee@nhs.net"
     assert approved["mentor_sector"] == "Community pharmacy"
     assert approved["mentee_priority_group"] == "yes"
@@ -138,7 +138,7 @@ def test_exchanges_are_in_time_order_in_london_time(coordinator_client, factory,
     assert rows[2]["location"] == "'@Lewisham"
     assert upcoming["host_name"] == "Mo Mentor" and upcoming["visitor_email"] == "mentee@nhs.net"
     assert upcoming["visitor_organisation"] == "'=HYPERLINK(\"http://evil\")"
-    assert upcoming["match_status"] == "offered" and upcoming["status"] == "scheduled"
+    assert upcoming["match_status"] == "accepted" and upcoming["status"] == "scheduled"
 
 
 @pytest.mark.parametrize(("value", "cell"), [

@@ -214,7 +214,8 @@ def test_declining_a_match(connection, world, reason, different):
         else:
             assert stored.status == "offered"
 
-    form.post({"reason": reason, "wants_different_match": different}, check)
+    # "Another reason" makes the free text required: empty or blank is refused.
+    form.post({"choice": "other", "reason": reason, "wants_different_match": different}, check)
 
 
 # --- the reflection log, from text and from raw bytes --------------------------------------------

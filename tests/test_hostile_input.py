@@ -195,8 +195,9 @@ FORMS: list[Form] = [
     Form("accept a match", "leader", lambda w: f"/matches/{w.match.id}/accept",
          page=lambda w: f"/matches/{w.match.id}"),
     Form("decline a match", "leader", lambda w: f"/matches/{w.match.id}/decline",
-         lambda w: {"reason": "We work in the same team", "wants_different_match": "yes"},
-         fields=("reason", "wants_different_match"),
+         lambda w: {"choice": "know_already", "reason": "We work in the same team",
+                    "wants_different_match": "yes"},
+         fields=("choice", "reason", "wants_different_match"),
          shown_on=(("leader", lambda w: f"/matches/{w.match.id}"),
                    ("coordinator", _round("/changes")))),
     Form("cancel an exchange", "leader", lambda w: f"/exchanges/{w.exchange.id}/cancel",
@@ -275,6 +276,18 @@ FORMS: list[Form] = [
          lambda w: {"leader": str(w.leader_a.id), "note": "Ada's match declined"},
          fields=("note",), ids=("leader",), page=_round("/changes"),
          shown_on=(("coordinator", _round("/runs")),)),
+    Form("give an offer more time", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/offers/{w.match.id}/extend", lambda w: {"days": "5"},
+         fields=("days",), page=_round("/changes"),
+         shown_on=(("leader", lambda w: f"/matches/{w.match.id}"),)),
+    Form("withdraw an offer", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/offers/{w.match.id}/withdraw",
+         lambda w: {"note": "Your diaries did not line up"}, fields=("note",),
+         page=_round("/changes"), shown_on=(("leader", lambda w: f"/matches/{w.match.id}"),)),
+    Form("answer a request for another match", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/offers/{w.declined.id}/rematch",
+         lambda w: {"note": "Everyone else is matched this round"}, fields=("note",),
+         page=_round("/changes"), shown_on=(("coordinator", _round("/changes")),)),
     Form("you said, we did", "coordinator", _round("/you-said-we-did"),
          lambda w: {"text": "You said: more notice.\n\nWe did: four weeks.", "action": "publish"},
          fields=("text", "action"),
@@ -325,7 +338,8 @@ def form_endpoint(app, form: Form) -> str:
     return adapter.match(path, method="POST")[0]
 
 
-WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "exchange",
+WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
+                 "exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive")
 
 
@@ -345,6 +359,12 @@ def hostile_world(app, factory, leader, coordinator, admin):
         factory.participant(programme_round, person)
     crawl = leader_a_matched(factory, leader, leader_b, programme_round)
     proposal = stored_run(factory.session, programme_round, leader_b, leader_c)
+    # Leader D declined Ben and asked for another match: a request a coordinator answers.
+    leader_d = factory.leader(email="leader.d@example.org", name="Di Declined")
+    factory.participant(programme_round, leader_d)
+    declined = factory.match(programme_round, leader_b, leader_d, status="declined",
+                             declined_by_id=leader_d.id, wants_different_match=True,
+                             rematch="requested", decline_reason="We work together")
     inactive = factory.user(email="gone@example.org", is_active=False)
     failed_email = Notification(
         idempotency_key="hostile:failed", kind="round_reminder",
@@ -369,7 +389,8 @@ def hostile_world(app, factory, leader, coordinator, admin):
     return SimpleNamespace(
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
         other_round=factory.programme_round(name="Another round"),
-        proposal=proposal, inactive=inactive, failed_email=failed_email, clients=clients,
+        proposal=proposal, inactive=inactive, declined=declined, failed_email=failed_email,
+        clients=clients,
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),
         join_path=_link(factory.session, "/join/"), **crawl)

@@ -153,7 +153,8 @@ def test_balance_between_large_organisations_and_small_units(dashboard):
 def test_answers_and_feedback_rates(dashboard):
     rates = dashboard.rates
     assert dict(rates.match_statuses) == {"proposed": 1, "offered": 1, "rejected": 0,
-                                          "accepted": 1, "declined": 1, "cancelled": 0}
+                                          "accepted": 1, "declined": 1, "lapsed": 0,
+                                          "cancelled": 0}
     # Shown: M1-E1, M2-E2, M1-E3 (6 sides). Answered: M1 and E1 (accepted, each once although
     # also in the audit log), E2 (audit log), E3 (declined).
     assert (rates.answers_expected, rates.answered, rates.declined) == (6, 4, 1)

@@ -63,7 +63,7 @@ def test_other_leaders_objects_cannot_be_changed(db, leader_client, mine, theirs
         assert response.status_code == 404, url
     for row in (theirs.match, theirs.upcoming, theirs.past):
         db.refresh(row)
-    assert theirs.match.status == "offered" and theirs.match.decline_reason == ""
+    assert theirs.match.status == "accepted" and theirs.match.decline_reason == ""
     assert theirs.upcoming.status == "scheduled"
     assert not db.exec(select(Feedback)).all() and not db.exec(select(Reflection)).all()
     assert not db.exec(select(AuditEvent).where(

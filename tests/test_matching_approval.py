@@ -9,7 +9,6 @@ import pytest
 from sqlmodel import func, select
 
 from mentoring.exchanges.services import my_matches
-from mentoring.offers.services import decline_offer
 from mentoring.matching.decisions import (
     DecisionError,
     approve_run,
@@ -20,6 +19,7 @@ from mentoring.matching.decisions import (
 from mentoring.matching.proposal import compare, read_proposal
 from mentoring.matching.runs import request_run, run_queued_optimisations
 from mentoring.models import AuditEvent, Exchange, ExchangeBooking, Match, Notification
+from mentoring.offers.services import decline_offer
 
 from matching_world import make_round, worker
 
@@ -233,9 +233,14 @@ def test_an_exchange_that_no_longer_fits_is_moved_not_rebooked(app, db, factory,
     from mentoring.models import Availability
     from mentoring.slots import half_day_of
 
+    from mentoring.offers.services import accept_offer
+
     people = make_round(factory, mentors=1, mentees=1, days=(1, 8, 15, 22, 29))
     run = solved(app, db, people.round, coordinator)
     approve_run(db, run, coordinator, NOW)
+    (match,) = db.exec(select(Match)).all()
+    for leader in (people.mentors[0], people.mentees[0]):  # booked: both accepted
+        accept_offer(db, leader, leader.user, match.id, NOW)
     db.commit()
     first = db.exec(select(Exchange).order_by(Exchange.starts_at)).first()
     uid, sequence = first.uid, first.sequence

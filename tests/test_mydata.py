@@ -120,7 +120,7 @@ def test_withdrawing_ends_live_matches_in_that_round_only(db, factory, leader, p
     assert participant.withdrawn_at == NOW
     assert pair.match.status == "cancelled" and pair.upcoming.status == "cancelled"
     assert pair.past.status == "scheduled"
-    assert elsewhere.match.status == "offered"
+    assert elsewhere.match.status == "accepted"
     (event,) = db.exec(select(AuditEvent).where(AuditEvent.action == "round.withdrawn")).all()
     assert event.detail["affected_leader_ids"] == [pair.mentor.id]
     with pytest.raises(LeaderError):
@@ -173,7 +173,7 @@ def test_deleting_anonymises_feedback_and_removes_the_rest(db, leader, history):
     # The other leader hears that the exchange to come is off; nothing is left for the deleted one.
     emails = db.exec(select(Notification)).all()
     assert {n.recipient_email for n in emails} == {other_email}
-    assert {n.kind for n in emails} == {"exchange-cancelled"}
+    assert {n.kind for n in emails} == {"exchange-cancelled", "partner-left"}
     assert not db.exec(select(AuditEvent).where(AuditEvent.actor_email == email)).all()
     (event,) = db.exec(select(AuditEvent).where(AuditEvent.action == "account.deleted")).all()
     assert event.detail["feedback_anonymised"] == 1

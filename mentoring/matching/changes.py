@@ -27,7 +27,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.slots import describe, half_day_of
-from mentoring.vocab import ExchangeStatus, MatchStatus, ParticipantStatus
+from mentoring.vocab import ACTIVE_EXCHANGE_STATUSES, ExchangeStatus, MatchStatus, ParticipantStatus
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def _availability_conflicts(session, programme_round, now, names) -> list[Change
 def _future_exchanges(session, programme_round, now) -> list[Exchange]:
     return [exchange for exchange in live_exchanges(session, live_matches(session,
                                                                           programme_round))
-            if exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now]
+            if exchange.status in ACTIVE_EXCHANGE_STATUSES and exchange.starts_at > now]
 
 
 def _unfit_exchanges(session, programme_round, now) -> list[tuple[Exchange, list[int]]]:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from mentoring.access import roles_required
+from mentoring.availability.views import next_step_after_profile
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.profile import services
@@ -103,7 +104,7 @@ def check():
         db = get_session()
         services.save_profile(db, current_user, draft)  # and deletes the draft
         db.commit()
-        flash("Your profile is saved.", "success")
+        flash(next_step_after_profile(current_user), "success")
         return redirect(url_for("profile.overview"))
     return render_template(
         "profile/check.html",
