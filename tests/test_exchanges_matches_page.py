@@ -23,7 +23,7 @@ def world(db, factory, leader):
     mentee = factory.leader(name="Cara Mentee", organisation_id=None)
     mentoring = factory.matched(mentee, leader, status="accepted",
                                 upcoming_at=datetime(2030, 3, 6, 9, 0, tzinfo=UTC))
-    mentoring.past.status = "cancelled"
+    mentoring.past.status, mentoring.past.sequence = "cancelled", 1  # as cancelling does
     db.add(mentoring.past)
     audit.record(db, services.RESCHEDULE_REQUESTED, actor=leader.user, obj=mentoring.upcoming,
                  detail={"leader_id": leader.id, "sequence": mentoring.upcoming.sequence})

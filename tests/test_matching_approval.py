@@ -231,9 +231,8 @@ def test_a_decline_is_re_optimised_locally_and_nothing_else_moves(app, db, facto
 def test_an_exchange_that_no_longer_fits_is_moved_not_rebooked(app, db, factory, coordinator):
     from mentoring.matching.changes import pending_changes
     from mentoring.models import Availability
-    from mentoring.slots import half_day_of
-
     from mentoring.offers.services import accept_offer
+    from mentoring.slots import half_day_of
 
     people = make_round(factory, mentors=1, mentees=1, days=(1, 8, 15, 22, 29))
     run = solved(app, db, people.round, coordinator)

@@ -88,7 +88,10 @@ def edit(round_id: int):
     programme_round = _round(round_id)
     free = services.free_half_days_if_joined(db, round_id, profile.id)
     if free is None:
-        flash("Join this round first.", "info")
+        participant = services.participation(db, round_id, profile.id)
+        flash("You have left this round: rejoin it to tell us when you are free."
+              if participant is not None and participant.status == ParticipantStatus.WITHDRAWN
+              else "Join this round first.", "info")
         return redirect(url_for("availability.index"))
     form = CsrfForm()
     result = None

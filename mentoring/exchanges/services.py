@@ -471,9 +471,9 @@ def exchange_ics(
 ) -> tuple[str, str]:
     """One exchange as an iCalendar file (REQUEST, or CANCEL once cancelled) and a file name."""
     view = get_exchange(session, me, exchange_id)
-    if view.exchange.status == ExchangeStatus.HELD:
-        # No invitation before both leaders agree.
-        raise NotFound(f"exchange {exchange_id} is not booked yet")
+    if not view.exchange.was_booked:
+        # No invitation before both leaders agree, nor a cancellation of one never sent.
+        raise NotFound(f"exchange {exchange_id} was never booked")
     return _invite(session, view.exchange, mail_from), f"exchange-{view.exchange.id}.ics"
 
 
@@ -514,8 +514,7 @@ def calendar_feed(session: Session, me: LeaderProfile, mail_from: str) -> str:
     """All the leader's exchanges in one subscribable calendar (cancelled ones marked so)."""
     # Exchanges of matches that ended stay in the feed, cancelled, so calendars drop them.
     # Held exchanges are not in it: nothing reaches a calendar before both leaders agree.
-    exchanges = [exchange for exchange in _my_exchange_rows(session, me)
-                 if exchange.status != ExchangeStatus.HELD]
+    exchanges = [exchange for exchange in _my_exchange_rows(session, me) if exchange.was_booked]
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -67,8 +67,8 @@ def my_matches():
         matches=matches,
         upcoming=[e for e in exchanges if e.is_upcoming(now)],
         held=[e for e in exchanges if e.exchange.status == ExchangeStatus.HELD],
-        past=[e for e in exchanges
-              if not e.is_upcoming(now) and e.exchange.status != ExchangeStatus.HELD],
+        # Half-days only held for an offer and then released are on the match's page only.
+        past=[e for e in exchanges if not e.is_upcoming(now) and e.exchange.was_booked],
         now=now,
         form=CsrfForm(),
     )

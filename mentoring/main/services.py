@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mentoring.exchanges.services import VISIBLE_MATCH_STATUSES
 from mentoring.insights.you_said import published_for_leader
 from mentoring.models import (
     Availability,
@@ -23,7 +24,6 @@ from mentoring.models import (
 from mentoring.notifications.plan import when
 from mentoring.offers.services import answer_date
 from mentoring.vocab import (
-    LIVE_MATCH_STATUSES,
     ExchangeStatus,
     MatchStatus,
     ParticipantStatus,
@@ -133,7 +133,7 @@ def leader_home(session: Session, user: User, today: date, now: datetime) -> dic
         matches = list(session.exec(
             select(Match).where(
                 sa.or_(Match.mentor_id == profile.id, Match.mentee_id == profile.id),
-                Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
+                Match.status.in_(VISIBLE_MATCH_STATUSES),  # type: ignore[attr-defined]
             ).order_by(Match.respond_by, Match.id)
         ).all())
         others = dict(session.exec(select(LeaderProfile.id, LeaderProfile.name).where(

@@ -27,7 +27,13 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.slots import describe, half_day_of
-from mentoring.vocab import ACTIVE_EXCHANGE_STATUSES, ExchangeStatus, MatchStatus, ParticipantStatus
+from mentoring.vocab import (
+    ACTIVE_EXCHANGE_STATUSES,
+    DECLINE_REASONS,
+    ExchangeStatus,
+    MatchStatus,
+    ParticipantStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,16 @@ class Change:
 
 
 def last_approval(session: Session, programme_round: ProgrammeRound) -> datetime | None:
-    return session.exec(
+    """When the round's matches were last approved: its newest approved run, or, for matches
+    offered without a run (made by hand or loaded), the first offer."""
+    approved = session.exec(
         select(sa.func.max(OptimiserRun.approved_at))
         .where(OptimiserRun.round_id == programme_round.id)
+    ).one()
+    if approved is not None:
+        return approved
+    return session.exec(
+        select(sa.func.min(Match.offered_at)).where(Match.round_id == programme_round.id)
     ).one()
 
 
@@ -78,17 +91,21 @@ def _declines(session, programme_round, since, names) -> list[Change]:
         select(Match).where(Match.round_id == programme_round.id,
                             Match.status == MatchStatus.DECLINED, Match.decided_at > since)
     ).all()
-    return [
-        Change(
+    changes = []
+    for match in matches:
+        by = match.declined_by_id or match.mentee_id
+        other = match.mentor_id if by == match.mentee_id else match.mentee_id
+        reason = DECLINE_REASONS.get(match.decline_choice, "")
+        words = (f" In their words: \u201c{match.decline_reason}\u201d"
+                 if match.decline_reason else "")
+        changes.append(Change(
             "declined", match.decided_at,
-            f"{names.get(match.mentee_id, '?')} and {names.get(match.mentor_id, '?')}: "
-            "match declined",
-            f"Reason: {match.decline_reason}"
+            f"{names.get(by, '?')} declined their match with {names.get(other, '?')}",
+            (f"Reason: {reason}." if reason else "") + words
             + (" They would like a different match." if match.wants_different_match else ""),
             (match.mentor_id, match.mentee_id),
-        )
-        for match in matches
-    ]
+        ))
+    return changes
 
 
 def _withdrawals(session, programme_round, since, names) -> list[Change]:

@@ -84,6 +84,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         rules=proposal.pair_rules(db, programme_round.id),
         comparable=[r for r in all_runs if documents[r.id].solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
+        offered=changes_service.last_approval(db, programme_round) is not None,
         summaries={run_id: proposal.summarise(d.problem, d.solution)
                    for run_id, d in documents.items() if d.solution},
     )

@@ -152,6 +152,15 @@ class Exchange(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def was_booked(self) -> bool:
+        """Has it ever been in the leaders' calendars? A held exchange has not; one released
+        from an offer is cancelled without its SEQUENCE going up (no cancellation was sent),
+        while cancelling a booked one always raises it."""
+        if self.status == ExchangeStatus.CANCELLED:
+            return self.sequence > 0
+        return self.status != ExchangeStatus.HELD
+
 
 class ExchangeBooking(SQLModel, table=True):
     """One row per leader per live exchange, so the database refuses a double-booked half-day."""

@@ -63,6 +63,7 @@ class Kind:
     REMATCH_OUTCOME = "rematch-outcome"
     PARTNER_LEFT = "partner-left"
     YOU_LEFT = "you-left"
+    LEFT_COORDINATOR = "left-coordinator"
 
 
 # --- what a match is, in the words every page uses ------------------------------------------
@@ -297,7 +298,8 @@ def decline_offer(
     match.rematch = RematchOutcome.REQUESTED if wants_different_match else RematchOutcome.NONE
     match.decided_at, match.decided_by_id = now, user.id
     session.add(match)
-    released = release_exchanges(session, match, f"{me.name} declined the match", now,
+    # The partner reads this reason on the exchange: it says no more than the email does.
+    released = release_exchanges(session, match, "The match will not go ahead", now,
                                  cause="declined")
     audit.record(session, "match.declined", actor=user, obj=match, detail={
         "leader_id": me.id, "choice": choice, "reason": reason,
@@ -501,6 +503,17 @@ class OfferRow:
     def stage(self) -> MatchStage | None:
         return self.match.stage
 
+    @property
+    def partner_name(self) -> str:
+        """The other leader of a declined match (not the one who declined)."""
+        if self.declined_by_name == self.mentor_name:
+            return self.mentee_name
+        return self.mentor_name
+
+    @property
+    def decline_choice(self) -> str:
+        return DECLINE_REASONS.get(self.match.decline_choice, "")
+
 
 def offers_needing_coordinator(session: Session, programme_round: ProgrammeRound) -> dict:
     """What waits for a coordinator: lapsed offers (extend or withdraw), requests for a
@@ -547,7 +560,20 @@ def tell_match_ended(session: Session, match: Match, leaver: LeaderProfile,
 
 def tell_leaver(session: Session, leaver: LeaderProfile, user: User,
                 programme_round: ProgrammeRound, ended_matches: int, now: datetime) -> bool:
-    """The leader who left a round: what happens now, and how to come back."""
+    """The leader who left a round: what happens now, and how to come back. The coordinators
+    hear of it too, when it ended a match (its partner may need a new one)."""
+    if ended_matches:
+        for coordinator in coordinators(session):
+            enqueue(
+                session, key=fit_key(f"{Kind.LEFT_COORDINATOR}:{programme_round.id}:"
+                                     f"{leaver.id}:{_stamp(now)}:{coordinator.email}"),
+                kind=Kind.LEFT_COORDINATOR, recipient_email=coordinator.email,
+                recipient_user_id=coordinator.user_id, round_id=programme_round.id,
+                subject=f"{leaver.name} has left {programme_round.name}",
+                template="left_coordinator", due_at=now, context={
+                    "name": coordinator.name, "leader_name": leaver.name,
+                    "ended_matches": ended_matches,
+                    "changes_url": absolute(f"/rounds/{programme_round.id}/changes")})
     return enqueue(
         session, key=fit_key(f"{Kind.YOU_LEFT}:{programme_round.id}:{_stamp(now)}:{user.email}"),
         kind=Kind.YOU_LEFT, recipient_email=user.email, recipient_user_id=user.id,
