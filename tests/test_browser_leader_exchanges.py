@@ -77,7 +77,8 @@ def test_a_leader_accepts_a_match_and_follows_it_through(page, live_server, jour
         accept_offer(session, gus, gus.user, journey["match_id"], utcnow())
         session.commit()
     page.reload()
-    expect(page.get_by_text("You have both accepted. Your exchanges are booked and")).to_be_visible()
+    expect(page.get_by_text("You have both accepted. Your exchanges are booked and")
+           ).to_be_visible()
     expect(page.get_by_role("link", name="guide@example.org")).to_be_visible()
     assert_accessible(page)
 
