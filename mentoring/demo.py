@@ -569,7 +569,10 @@ def _demo_matches(session, demo_round, people, profiles, coordinator, now) -> No
         plan_exchange(session, exchange, now)
     taken = {(x.starts_at.date()) for x in booked_exchanges(session, booked)}
     for person, profile in zip(people[2:], profiles[2:], strict=True):
-        if not (person.wants_mentor and person.org.name != people[0].org.name
+        # An emerging leader Grace can help: one of her strengths is one of their goals.
+        if not (person.wants_mentor and not person.experienced
+                and person.org.name != people[0].org.name
+                and set(person.goals) & set(people[0].strengths)
                 and (person.protected_hours or 99) >= 8):
             continue
         offer = _demo_pair(session, demo_round, (people[0], mentor), (person, profile),
