@@ -67,11 +67,19 @@ def test_an_exchange_that_has_happened_cannot_be_cancelled_or_moved(db, leader, 
         services.request_reschedule(db, leader, leader.user, pair.past.id, "Late", "", NOW)
 
 
-def test_a_reschedule_request_is_recorded_until_the_exchange_moves(db, leader, pair):
+def test_a_reschedule_request_is_recorded_until_the_exchange_moves(db, factory, leader, pair):
+    factory.user(email="coord@example.org", role="coordinator")
     view = services.request_reschedule(
         db, leader, leader.user, pair.upcoming.id, "Clinic moved", "Any Tuesday", NOW
     )
     assert view.reschedule_requested
+    # The partner and the coordinators are emailed; the coordinators get the reason.
+    sent = {n.kind: n for n in db.exec(select(Notification)).all()}
+    assert sent["move-requested-partner"].recipient_email == pair.mentor.user.email
+    assert "Clinic moved" not in sent["move-requested-partner"].body_text
+    to_coordinator = sent["move-requested-coordinator"]
+    assert to_coordinator.recipient_email == "coord@example.org"
+    assert "Clinic moved" in to_coordinator.body_text and "Any Tuesday" in to_coordinator.body_text
     (event,) = events(db, "exchange.reschedule_requested")
     assert event.detail["reason"] == "Clinic moved" and event.detail["preferred"] == "Any Tuesday"
     pair.upcoming.sequence += 1  # the coordinator moved it

@@ -249,6 +249,8 @@ def test_a_leader_who_left_an_open_round_is_not_asked_for_availability_and_can_r
     assert page.status_code == 302  # no longer asked when they are free
     html = leader_client.get("/availability").get_data(as_text=True)
     assert "You left this round" in html and "Rejoin this round" in html
+    assert "You have left Spring round" in leader_client.get("/matches").get_data(as_text=True)
+    assert "Rejoin the round" in leader_client.get("/home").get_data(as_text=True)
     response = leader_client.post_form(f"/rounds/{programme_round.id}/join",
                                        form_page="/availability")
     assert response.status_code == 302

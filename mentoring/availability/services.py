@@ -43,6 +43,18 @@ def open_rounds(session: Session) -> list[ProgrammeRound]:
     ).all())
 
 
+def left_open_rounds(session: Session, leader_id: int) -> list[ProgrammeRound]:
+    """Open rounds this leader has left: they can still rejoin them."""
+    return list(session.exec(
+        select(ProgrammeRound).join(RoundParticipant,
+                                    RoundParticipant.round_id == ProgrammeRound.id)
+        .where(RoundParticipant.leader_id == leader_id,
+               RoundParticipant.status == ParticipantStatus.WITHDRAWN,
+               ProgrammeRound.status == RoundStatus.OPEN)
+        .order_by(ProgrammeRound.starts_on)
+    ).all())
+
+
 def participation(session: Session, round_id: int, leader_id: int) -> RoundParticipant | None:
     return session.exec(
         select(RoundParticipant).where(

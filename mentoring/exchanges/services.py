@@ -452,6 +452,10 @@ def request_reschedule(
             "starts_at": view.exchange.starts_at.isoformat(),
         },
     )
+    from mentoring.offers.services import tell_move_requested  # offers build on this module
+
+    tell_move_requested(session, view.match, view.exchange, me, view.other, reason, preferred,
+                        now)
     session.flush()
     return _exchange_view(session, me, view.exchange)
 

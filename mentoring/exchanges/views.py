@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from mentoring.access import roles_required
+from mentoring.availability.services import left_open_rounds
 from mentoring.db import get_session
 from mentoring.exchanges import services
 from mentoring.exchanges.services import LeaderError, NotFound
@@ -70,6 +71,7 @@ def my_matches():
         # Half-days only held for an offer and then released are on the match's page only.
         past=[e for e in exchanges if not e.is_upcoming(now) and e.exchange.was_booked],
         now=now,
+        left=left_open_rounds(db, profile.id) if profile else [],
         form=CsrfForm(),
     )
 

@@ -64,6 +64,8 @@ class Kind:
     PARTNER_LEFT = "partner-left"
     YOU_LEFT = "you-left"
     LEFT_COORDINATOR = "left-coordinator"
+    MOVE_REQUESTED_PARTNER = "move-requested-partner"
+    MOVE_REQUESTED_COORDINATOR = "move-requested-coordinator"
 
 
 # --- what a match is, in the words every page uses ------------------------------------------
@@ -584,3 +586,26 @@ def tell_leaver(session: Session, leaver: LeaderProfile, user: User,
             "can_rejoin": programme_round.status == RoundStatus.OPEN,
             "availability_url": absolute("/availability"),
         })
+
+
+# --- a request to move an exchange ------------------------------------------------------------
+
+
+def tell_move_requested(session: Session, match: Match, exchange: Exchange,
+                        asker: LeaderProfile, partner: LeaderProfile, reason: str,
+                        preferred: str, now: datetime) -> None:
+    """The partner hears that the exchange may move; the coordinators, who move it, get the
+    reason and the times that would suit."""
+    moment = when(exchange.starts_at, exchange.ends_at)
+    key = f"{exchange.id}-{exchange.sequence}"
+    _tell(session, Kind.MOVE_REQUESTED_PARTNER, match, _reader(session, partner),
+          f"{asker.name} has asked to move your leadership exchange", "move_requested_partner",
+          {"other_name": asker.name, "when": moment,
+           "exchange_url": absolute(f"/exchanges/{exchange.id}")}, key_extra=key, due_at=now)
+    for coordinator in coordinators(session):
+        _tell(session, Kind.MOVE_REQUESTED_COORDINATOR, match, coordinator,
+              f"Move requested: {asker.name} and {partner.name}, {moment}",
+              "move_requested_coordinator", {
+                  "leader_name": asker.name, "partner_name": partner.name, "when": moment,
+                  "reason": reason, "preferred": preferred,
+                  "changes_url": _round_changes_url(match)}, key_extra=key, due_at=now)
