@@ -569,8 +569,10 @@ def _demo_matches(session, demo_round, people, profiles, coordinator, now) -> No
         plan_exchange(session, exchange, now)
     taken = {(x.starts_at.date()) for x in booked_exchanges(session, booked)}
     for person, profile in zip(people[2:], profiles[2:], strict=True):
-        # An emerging leader Grace can help: one of her strengths is one of their goals.
+        # An emerging leader Grace can help (one of her strengths is one of their goals) who
+        # can host her in return: the optimiser keeps this pair fixed, so it must be feasible.
         if not (person.wants_mentor and not person.experienced
+                and person.can_host and person.max_hosted_per_week != 0
                 and person.org.name != people[0].org.name
                 and set(person.goals) & set(people[0].strengths)
                 and (person.protected_hours or 99) >= 8):
