@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
-from mentoring.calendar_days import closed_days
+from mentoring.calendar_days import ClosedDays, closed_days
 from mentoring.models import (
     Availability,
     Exchange,
@@ -148,16 +148,18 @@ def save_availability(
     chosen: Iterable[HalfDay],
     *,
     confirm: bool = False,
+    closed: ClosedDays | None = None,
 ) -> SaveResult:
     """Replace the leader's free half-days. Removing a half-day that holds a scheduled exchange
     is only done with `confirm`; otherwise the affected exchanges are returned and nothing saved.
 
     Closed days (bank holidays, blackouts) are left alone: never saved, and half-days already
-    saved on them stay as they are (ignored while the day is closed)."""
+    saved on them stay as they are (ignored while the day is closed). `closed`: the round's
+    closed days, if the caller has them already."""
     current = free_half_days_if_joined(session, programme_round.id, leader.id)
     if current is None:
         raise AvailabilityError("Join the round before setting your availability")
-    closed = closed_days(session, programme_round)
+    closed = closed_days(session, programme_round) if closed is None else closed
     current = closed.open(current)
     chosen = closed.open(in_window(programme_round, chosen))
     removed, added = current - chosen, chosen - current

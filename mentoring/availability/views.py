@@ -106,7 +106,7 @@ def edit(round_id: int):
             chosen = _chosen(programme_round, closed)
             result = services.save_availability(
                 db, programme_round, profile, current_user, chosen,
-                confirm=request.form.get("confirm") == "yes",
+                confirm=request.form.get("confirm") == "yes", closed=closed,
             )
         except services.AvailabilityError as exc:
             error = str(exc)
