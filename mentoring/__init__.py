@@ -11,7 +11,7 @@ __all__ = ["create_app"]
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` may hold `SETTINGS` (a Settings), `ENGINE`, and Flask config keys."""
-    from mentoring import db, web
+    from mentoring import calendar_days, db, web
     from mentoring.config import load_settings
     from mentoring.notifications.outbox import set_base_url
 
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.extensions["mentoring.settings"] = settings
     set_base_url(settings.base_url)  # links in emails, from views, the worker and the CLI
+    calendar_days.set_region(settings.bank_holiday_region)  # likewise: whose bank holidays
 
     db.init_app(app, engine)
     web.init_app(app)

@@ -11,6 +11,14 @@ from typing import Any
 ENVIRONMENTS = ("development", "testing", "production")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# BANK_HOLIDAY_REGION: its name, and the `holidays` package's United Kingdom subdivision.
+# Wales shares England's bank holidays, so the package's ENG covers both.
+REGIONS: dict[str, tuple[str, str]] = {
+    "england-and-wales": ("ENG", "England and Wales"),
+    "scotland": ("SCT", "Scotland"),
+    "northern-ireland": ("NIR", "Northern Ireland"),
+}
+DEFAULT_REGION = "england-and-wales"
 # Placeholder values people copy from examples; never accepted as a real secret.
 KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development", "test"}
 MIN_SECRET_LENGTH = 32
@@ -37,6 +45,8 @@ class Settings:
     trusted_proxies: int = 0
     log_format: str = "json"
     log_level: str = "INFO"
+    # Whose bank holidays are closed days: england-and-wales, scotland or northern-ireland.
+    bank_holiday_region: str = DEFAULT_REGION
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,6 +105,11 @@ def load_settings(
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+    region = env.get("BANK_HOLIDAY_REGION", DEFAULT_REGION).strip().lower() or DEFAULT_REGION
+    if region not in REGIONS:
+        raise ConfigError(
+            f"BANK_HOLIDAY_REGION must be one of {', '.join(REGIONS)}, not {region!r}"
+        )
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -109,6 +124,7 @@ def load_settings(
         trusted_proxies=_whole_number(env, "TRUSTED_PROXIES", 0, minimum=0),
         log_format=log_format,
         log_level=log_level,
+        bank_holiday_region=region,
     )
 
 

@@ -12,7 +12,7 @@ nothing the app sends to a demo leader can reach a real person.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from mentoring import audit
+from mentoring.calendar_days import closed_between
 from mentoring.models import (
     Availability,
     Exchange,
@@ -29,6 +30,7 @@ from mentoring.models import (
     Match,
     Organisation,
     ProgrammeRound,
+    RoundBlackout,
     RoundParticipant,
     User,
     utcnow,
@@ -430,11 +432,16 @@ def load_demo(
     days = [starts_on + timedelta(days=offset) for offset in range((ends_on - starts_on).days + 1)]
     weekdays = [day for day in days if day.weekday() < 5]
 
+    # No demo leader is free on a bank holiday or in Christmas week, so none is offered or
+    # booked then (the problem builder would leave such days out anyway).
+    blackouts = _christmas_weeks(starts_on, ends_on)
+    closed = closed_between(starts_on, ends_on, blackouts)
+
     people = _named_leaders() + _generate_leaders(rng, max(leaders, 0))
     for person in people:
         if not person.usual:
             person.usual = _usual_half_days(rng)
-        person.free = _availability(rng, person.usual, weekdays)
+        person.free = _availability(rng, person.usual, weekdays, closed)
     _avoid_existing_emails(session, people)
 
     now = utcnow()
@@ -476,6 +483,10 @@ def load_demo(
     session.flush()
     demo_round.created_by_id = staff[0].id
     session.add(demo_round)
+    session.flush()
+    session.add_all(RoundBlackout(round_id=demo_round.id, starts_on=first, ends_on=last,
+                                  reason=reason, created_by_id=staff[0].id)
+                    for first, last, reason in blackouts)
 
     profiles = [
         LeaderProfile(
@@ -860,8 +871,21 @@ def _usual_half_days(rng: Random) -> list[tuple[int, str]]:
     return sorted(usual)
 
 
+def _christmas_weeks(starts_on: date, ends_on: date) -> list[tuple[date, date, str]]:
+    """A "Christmas week" blackout (24 December to 1 January) for each Christmas the window
+    reaches, cut to the window; only where it holds a weekday (a blackout must)."""
+    weeks = []
+    for year in range(starts_on.year - 1, ends_on.year + 1):
+        first = max(date(year, 12, 24), starts_on)
+        last = min(date(year + 1, 1, 1), ends_on)
+        if first <= last and any(
+                (first + timedelta(days=n)).weekday() < 5 for n in range((last - first).days + 1)):
+            weeks.append((first, last, "Christmas week"))
+    return weeks
+
+
 def _availability(
-    rng: Random, usual: list[tuple[int, str]], weekdays: list[date]
+    rng: Random, usual: list[tuple[int, str]], weekdays: list[date], closed: Container[date]
 ) -> list[tuple[date, str]]:
     usual_set = set(usual)
     weeks = sorted({(day - weekdays[0]).days // 7 for day in weekdays}) if weekdays else []
@@ -871,7 +895,8 @@ def _availability(
         on_leave = (day - weekdays[0]).days // 7 in leave
         for period in (Period.AM, Period.PM):
             chance = 0.8 if (day.weekday(), period) in usual_set else 0.1
-            if rng.random() < chance and not on_leave:  # draw anyway: leave keeps the stream
+            # Draw anyway: leave and closed days keep the stream (and so the demo) the same.
+            if rng.random() < chance and not on_leave and day not in closed:
                 free.append((day, period.value))
     return free
 

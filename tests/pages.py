@@ -103,6 +103,9 @@ PAGES = [
          html=False),
     Page("rounds.readiness", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/readiness"),
+    # Bank holidays and blackout dates (issue 14).
+    Page("rounds.blackouts_page", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/blackouts"),
     Page("rounds.export_participants", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/export/participants.csv", html=False),
     Page("rounds.export_matches", COORDINATOR,
@@ -183,6 +186,7 @@ ACTIONS = [
         "exchanges.decline_match", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
         "exchanges.feedback", "exchanges.reflections", "mydata.withdraw", "mydata.delete_account",
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
+        "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
         "admin.change_role", "admin.end_sessions",
     }
@@ -200,6 +204,7 @@ ACTIONS = [
     Page("rounds.import_good_rows", COORDINATOR, _round("/participants/import/confirm"),
          method="POST"),
     Page("rounds.send_reminders", COORDINATOR, _round("/readiness/remind"), method="POST"),
+    Page("rounds.remove_blackout", COORDINATOR, _round("/blackouts/remove"), method="POST"),
     Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),
     Page("matching.cancel_run", COORDINATOR, _run("/cancel"), method="POST"),
     Page("matching.remove_pair", COORDINATOR, _run("/remove"), method="POST"),

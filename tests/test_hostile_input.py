@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
@@ -36,7 +37,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from mentoring.auth import joining
-from mentoring.models import LeaderProfile, Notification, User
+from mentoring.models import LeaderProfile, Notification, RoundBlackout, User
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
 from matching_world import stored_run
@@ -249,6 +250,17 @@ FORMS: list[Form] = [
          fields=("upload", "filename"), page=_round("/participants/import"),
          shown_on=(("coordinator", _round("/participants")),)),
     Form("send reminders", "coordinator", _round("/readiness/remind"), page=_round("/readiness")),
+    Form("add blackout dates", "coordinator", _round("/blackouts"),
+         lambda w: {"starts_on[day]": "1", "starts_on[month]": "3", "starts_on[year]": "2027",
+                    "ends_on[day]": "5", "ends_on[month]": "3", "ends_on[year]": "2027",
+                    "reason": "Winter pressures"},
+         fields=("starts_on[day]", "starts_on[month]", "starts_on[year]", "ends_on[day]",
+                 "ends_on[month]", "ends_on[year]", "reason"),
+         shown_on=(("coordinator", _round("/blackouts")), ("coordinator", _round()),
+                   ("leader", _round("/availability")))),
+    Form("remove blackout dates", "coordinator", _round("/blackouts/remove"),
+         lambda w: {"blackout_id": str(w.blackout.id)}, ids=("blackout_id",),
+         page=_round("/blackouts"), shown_on=(("coordinator", _round("/blackouts")),)),
     Form("retry an email", "coordinator", lambda w: f"/notifications/{w.failed_email.id}/retry",
          page=_round("/outbox")),
     # --- matching (coordinator) ---
@@ -339,7 +351,7 @@ def form_endpoint(app, form: Form) -> str:
 
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
-                 "exchange",
+                 "exchange", "blackout",
                  "past_exchange", "run", "proposal", "failed_email", "inactive")
 
 
@@ -366,6 +378,8 @@ def hostile_world(app, factory, leader, coordinator, admin):
                              declined_by_id=leader_d.id, wants_different_match=True,
                              rematch="requested", decline_reason="We work together")
     inactive = factory.user(email="gone@example.org", is_active=False)
+    blackout = factory._save(RoundBlackout(round_id=programme_round.id, reason="Half term",
+                                           starts_on=date(2027, 2, 15), ends_on=date(2027, 2, 19)))
     failed_email = Notification(
         idempotency_key="hostile:failed", kind="round_reminder",
         recipient_email=leader.user.email, round_id=programme_round.id, subject="Reminder",
@@ -390,6 +404,7 @@ def hostile_world(app, factory, leader, coordinator, admin):
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
         other_round=factory.programme_round(name="Another round"),
         proposal=proposal, inactive=inactive, declined=declined, failed_email=failed_email,
+        blackout=blackout,
         clients=clients,
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.calendar_days import ClosedDays, closed_days
 from mentoring.models import (
     Availability,
     Exchange,
@@ -104,12 +105,13 @@ def free_half_days_if_joined(session: Session, round_id: int,
     return {(day, period) for day, period in rows if day is not None}  # None: joined, none free
 
 
-def apply_pattern(programme_round: ProgrammeRound, pattern: WeeklyPattern) -> set[HalfDay]:
-    """Every half-day in the window that matches the weekly pattern."""
+def apply_pattern(programme_round: ProgrammeRound, pattern: WeeklyPattern,
+                  closed: Container[date] = frozenset()) -> set[HalfDay]:
+    """Every half-day in the window that matches the weekly pattern, but for closed days."""
     return {
         (day, period)
         for day, period in half_days(programme_round.starts_on, programme_round.ends_on)
-        if (day.weekday(), period) in pattern
+        if (day.weekday(), period) in pattern and day not in closed
     }
 
 
@@ -146,13 +148,20 @@ def save_availability(
     chosen: Iterable[HalfDay],
     *,
     confirm: bool = False,
+    closed: ClosedDays | None = None,
 ) -> SaveResult:
     """Replace the leader's free half-days. Removing a half-day that holds a scheduled exchange
-    is only done with `confirm`; otherwise the affected exchanges are returned and nothing saved."""
+    is only done with `confirm`; otherwise the affected exchanges are returned and nothing saved.
+
+    Closed days (bank holidays, blackouts) are left alone: never saved, and half-days already
+    saved on them stay as they are (ignored while the day is closed). `closed`: the round's
+    closed days, if the caller has them already."""
     current = free_half_days_if_joined(session, programme_round.id, leader.id)
     if current is None:
         raise AvailabilityError("Join the round before setting your availability")
-    chosen = in_window(programme_round, chosen)
+    closed = closed_days(session, programme_round) if closed is None else closed
+    current = closed.open(current)
+    chosen = closed.open(in_window(programme_round, chosen))
     removed, added = current - chosen, chosen - current
     # Only a removed half-day can hold an exchange: adding needs no look at the exchanges.
     affected = [

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from mentoring.access import roles_required
 from mentoring.availability import services
+from mentoring.calendar_days import ClosedDays, closed_days
 from mentoring.db import get_session
 from mentoring.filters import format_date, to_london
 from mentoring.forms import CsrfForm
@@ -93,6 +94,8 @@ def edit(round_id: int):
               if participant is not None and participant.status == ParticipantStatus.WITHDRAWN
               else "Join this round first.", "info")
         return redirect(url_for("availability.index"))
+    closed = closed_days(db, programme_round)
+    free = closed.open(free)  # what is saved on a closed day is kept, but does not count
     form = CsrfForm()
     result = None
     error = ""
@@ -100,10 +103,10 @@ def edit(round_id: int):
         if not form.validate_on_submit():
             abort(400)
         try:
-            chosen = _chosen(programme_round)
+            chosen = _chosen(programme_round, closed)
             result = services.save_availability(
                 db, programme_round, profile, current_user, chosen,
-                confirm=request.form.get("confirm") == "yes",
+                confirm=request.form.get("confirm") == "yes", closed=closed,
             )
         except services.AvailabilityError as exc:
             error = str(exc)
@@ -113,7 +116,7 @@ def edit(round_id: int):
                 flash(_saved_message(programme_round, result), "success")
                 return redirect(url_for("availability.edit", round_id=round_id))
             free = result.free  # show what they chose, with the warning
-    weeks = _weeks(programme_round.starts_on, programme_round.ends_on)
+    weeks = _weeks(programme_round.starts_on, programme_round.ends_on, closed)
     return render_template(
         "availability/edit.html",
         programme_round=programme_round,
@@ -122,6 +125,7 @@ def edit(round_id: int):
                  services.usual_pattern(free, len(weeks))},
         pattern_boxes=PATTERN_BOXES,
         weeks=weeks,
+        any_closed=any(day.closed for week in weeks for day in week.days),
         periods=PERIOD_HOURS,
         period_labels=PERIOD_LABELS,
         summary=services.summarise(free),
@@ -178,8 +182,9 @@ def _saved_message(programme_round: ProgrammeRound, result: services.SaveResult)
     return f"{saved} {then} We will email you when they offer you a match{around}."
 
 
-def _chosen(programme_round: ProgrammeRound) -> set:
-    """The half-days the form chose: a weekly pattern, or individual dates."""
+def _chosen(programme_round: ProgrammeRound, closed: ClosedDays) -> set:
+    """The half-days the form chose: a weekly pattern (closed days skipped), or individual
+    dates (the service ignores closed days)."""
     if request.form.get("action") == "pattern":
         pattern = set()
         for value in request.form.getlist("pattern"):
@@ -188,7 +193,7 @@ def _chosen(programme_round: ProgrammeRound) -> set:
             if weekday not in WEEKDAY_NUMBERS or period not in PERIOD_HOURS:
                 raise services.AvailabilityError("Choose half-days from the list")
             pattern.add((int(weekday), period))
-        return services.apply_pattern(programme_round, pattern)
+        return services.apply_pattern(programme_round, pattern, closed)
     chosen = set()
     for value in request.form.getlist("free"):
         day, _, period = value.partition(":")
@@ -214,6 +219,7 @@ class Checkbox(NamedTuple):
 class GridDay(NamedTuple):
     label: str  # "Monday 4 January": the row header, and each checkbox's hidden context
     half_days: tuple[Checkbox, ...]
+    closed: str = ""  # "Bank holiday: Christmas Day": shown instead of the checkboxes
 
 
 class GridWeek(NamedTuple):
@@ -233,20 +239,24 @@ PATTERN_BOXES = tuple(
 
 
 @lru_cache(maxsize=64)
-def _weeks(starts_on: date, ends_on: date) -> tuple[GridWeek, ...]:
-    """The window's weekdays grouped by ISO week, each with its half-days' checkboxes."""
+def _weeks(starts_on: date, ends_on: date, closed: ClosedDays) -> tuple[GridWeek, ...]:
+    """The window's weekdays grouped by ISO week, each with its half-days' checkboxes, or
+    why the day is closed."""
     weeks: dict[tuple[int, int], list[date]] = {}
     for day in weekdays(starts_on, ends_on):
         weeks.setdefault(day.isocalendar()[:2], []).append(day)
-    return tuple(GridWeek(starts_on=days[0], days=tuple(_grid_day(day) for day in days))
+    return tuple(GridWeek(starts_on=days[0],
+                          days=tuple(_grid_day(day, closed.label(day)) for day in days))
                  for days in weeks.values())
 
 
-def _grid_day(day: date) -> GridDay:
+def _grid_day(day: date, closed: str) -> GridDay:
     iso = day.isoformat()
     return GridDay(
         label=f"{day:%A} {day.day} {day:%B}",
-        half_days=tuple(Checkbox(value=f"{iso}:{period}", field_id=f"free-{iso}-{period}",
-                                 label=PERIOD_LABELS[period].capitalize())
-                        for period in PERIOD_HOURS),
+        half_days=() if closed else tuple(
+            Checkbox(value=f"{iso}:{period}", field_id=f"free-{iso}-{period}",
+                     label=PERIOD_LABELS[period].capitalize())
+            for period in PERIOD_HOURS),
+        closed=closed,
     )

@@ -1,5 +1,6 @@
 """What has changed since the coordinator last approved: declines, withdrawals, cancelled
-exchanges, requests to move, and exchanges that no longer fit a leader's availability.
+exchanges, requests to move, exchanges that no longer fit a leader's availability, and exchanges
+on a day that has closed (a bank holiday, or blackout dates added since).
 
 Each change names the leaders it affects; a local run re-optimises just those leaders, with
 every other approved pair and exchange fixed.
@@ -13,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mentoring.calendar_days import ClosedDays, closed_days
 from mentoring.exchanges.services import RESCHEDULE_REQUESTED
 from mentoring.matching.problem import live_exchanges, live_matches
 from mentoring.models import (
@@ -38,7 +40,7 @@ from mentoring.vocab import (
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # declined, withdrew, cancelled, reschedule, unavailable
+    kind: str  # declined, withdrew, cancelled, reschedule, unavailable, closed
     at: datetime | None
     summary: str
     detail: str
@@ -68,12 +70,14 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
     if since is None:
         return []
     names = names_of(session, programme_round)
+    upcoming = _upcoming(session, programme_round, now)
     changes = [
         *_declines(session, programme_round, since, names),
         *_withdrawals(session, programme_round, since, names),
         *_leader_cancellations(session, programme_round, since, names),
         *_move_requests(session, programme_round, since, now, names),
-        *_availability_conflicts(session, programme_round, now, names),
+        *_availability_conflicts(session, names, upcoming),
+        *_closed_day_exchanges(names, upcoming),
     ]
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
 
@@ -190,7 +194,7 @@ def _request_open(event: AuditEvent, exchange: Exchange, now: datetime) -> bool:
             and (event.detail or {}).get("sequence") == exchange.sequence)
 
 
-def _availability_conflicts(session, programme_round, now, names) -> list[Change]:
+def _availability_conflicts(session, names, upcoming: _Upcoming) -> list[Change]:
     return [
         Change(
             "unavailable", None,
@@ -200,24 +204,62 @@ def _availability_conflicts(session, programme_round, now, names) -> list[Change
             + " no longer free then",
             (exchange.host_id, exchange.visitor_id), exchange.id,
         )
-        for exchange, unavailable in _unfit_exchanges(session, programme_round, now)
+        for exchange, unavailable in _unfit_exchanges(session, upcoming)
     ]
 
 
-def _future_exchanges(session, programme_round, now) -> list[Exchange]:
-    return [exchange for exchange in live_exchanges(session, live_matches(session,
-                                                                          programme_round))
-            if exchange.status in ACTIVE_EXCHANGE_STATUSES and exchange.starts_at > now]
+def _closed_day_exchanges(names, upcoming: _Upcoming) -> list[Change]:
+    return [
+        Change(
+            "closed", None,
+            f"{names.get(exchange.visitor_id, '?')} visiting {names.get(exchange.host_id, '?')}:"
+            f" on a closed day",
+            f"{_when(exchange)}. {upcoming.closed.label(half_day_of(exchange.starts_at)[0])}",
+            (exchange.host_id, exchange.visitor_id), exchange.id,
+        )
+        for exchange in upcoming.on_closed_days
+    ]
 
 
-def _unfit_exchanges(session, programme_round, now) -> list[tuple[Exchange, list[int]]]:
-    exchanges = _future_exchanges(session, programme_round, now)
+@dataclass(frozen=True)
+class _Upcoming:
+    """The round's exchanges to come (held or booked), split by whether their day has closed:
+    a bank holiday, or blackout dates added since they were planned."""
+
+    programme_round: ProgrammeRound
+    closed: ClosedDays
+    on_open_days: list[Exchange]
+    on_closed_days: list[Exchange]
+
+
+def _upcoming(session, programme_round, now) -> _Upcoming:
+    closed = closed_days(session, programme_round)
+    future = [exchange for exchange in live_exchanges(session, live_matches(session,
+                                                                            programme_round))
+              if exchange.status in ACTIVE_EXCHANGE_STATUSES and exchange.starts_at > now]
+    on_open: list[Exchange] = []
+    on_closed: list[Exchange] = []
+    for exchange in future:
+        (on_closed if half_day_of(exchange.starts_at)[0] in closed else on_open).append(exchange)
+    return _Upcoming(programme_round, closed, on_open, on_closed)
+
+
+def exchanges_on_closed_days(session: Session, programme_round: ProgrammeRound,
+                             now: datetime) -> list[Exchange]:
+    """Exchanges to come (held or booked) on a bank holiday or blackout day of the round."""
+    return _upcoming(session, programme_round, now).on_closed_days
+
+
+def _unfit_exchanges(session, upcoming: _Upcoming) -> list[tuple[Exchange, list[int]]]:
+    """Exchanges to come that a leader is no longer free for. Those on a closed day are listed
+    as such instead: availability there no longer counts."""
+    exchanges = upcoming.on_open_days
     leaders = {leader for x in exchanges for leader in (x.host_id, x.visitor_id)}
     if not leaders:
         return []
     free = set(session.exec(
         select(Availability.leader_id, Availability.day, Availability.period).where(
-            Availability.round_id == programme_round.id,
+            Availability.round_id == upcoming.programme_round.id,
             Availability.leader_id.in_(leaders),  # type: ignore[attr-defined]
         )
     ).all())
@@ -234,9 +276,13 @@ def _unfit_exchanges(session, programme_round, now) -> list[tuple[Exchange, list
 def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
                          scope: set[int], now: datetime | None = None) -> frozenset[int]:
     """Future exchanges of the scoped leaders that a local run may move: those that no longer
-    fit their leaders' availability, and those a leader asked to move."""
+    fit their leaders' availability, those on a closed day, and those a leader asked to
+    move."""
     now = now or utcnow()
-    released = {exchange.id for exchange, _ in _unfit_exchanges(session, programme_round, now)
+    upcoming = _upcoming(session, programme_round, now)
+    moving = [exchange for exchange, _ in _unfit_exchanges(session, upcoming)]
+    moving += upcoming.on_closed_days
+    released = {exchange.id for exchange in moving
                 if {exchange.host_id, exchange.visitor_id} & scope}
     released |= {exchange.id for event, exchange in _round_exchange_events(
         session, programme_round, RESCHEDULE_REQUESTED)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.calendar_days import closed_days
 from mentoring.exchanges.services import cancel_and_release
 from mentoring.matching.problem import (
     ExchangeTime,
@@ -293,7 +294,8 @@ def _exchanges(session: Session, exchange_ids: list[int]) -> dict[int, Exchange]
 
 def _still_possible(session: Session, programme_round: ProgrammeRound,
                     plan: ChangePlan) -> list[str]:
-    """Leaders may have left the round or changed their availability since the run."""
+    """Leaders may have left the round or changed their availability since the run, and days
+    may have closed."""
     leader_ids = {int(p[k]) for p in plan.new_pairs for k in ("mentor", "mentee")}
     leader_ids |= {x.host_id for x in plan.new_exchanges} | {x.visitor_id
                                                             for x in plan.new_exchanges}
@@ -318,8 +320,13 @@ def _still_possible(session: Session, programme_round: ProgrammeRound,
     ).all())
     wanted = [(x.host_id, x.visitor_id, x.slot) for x in plan.new_exchanges] + [
         (m.exchange.host_id, m.exchange.visitor_id, m.slot) for m in plan.moved_exchanges]
+    closed = closed_days(session, programme_round)
     for host, visitor, slot in wanted:
         day, period = parse_slot(slot)
+        if day in closed:  # blackout dates added since the run
+            problems.append(f"{describe(day, period)} is now closed ({closed.label(day)}): "
+                            "run the optimiser again")
+            continue
         for leader in (host, visitor):
             if leader in joined and (leader, day, period) not in free:
                 problems.append(f"{joined[leader]} is no longer free on "

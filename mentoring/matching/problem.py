@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mentoring.calendar_days import closed_days
 from mentoring.models import (
     Availability,
     Exchange,
@@ -67,11 +68,21 @@ def readable_reason(reason: str) -> str:
 
 def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str, Any]:
     """The round as a `mentoring-problem/1` document: every joined leader with a profile and
-    consent, their free half-days, the round's rules, pinned and forbidden pairs."""
+    consent, their free half-days, the round's rules, pinned and forbidden pairs.
+
+    Closed days (bank holidays, blackouts) are never offered: their half-days are left out, and
+    so is availability saved on them. A half-day that still holds one of the round's exchanges
+    stays a slot (with nobody free in it), so that the exchange can stay fixed, or be moved by
+    a run that releases it."""
+    closed = closed_days(session, programme_round)
+    held = ({half_day_of(exchange.starts_at)
+             for exchange in round_live_exchange_times(session, programme_round)}
+            if closed else set())
     slots = [
         {"id": slot_id(day, period), "start": start.isoformat(timespec="minutes"),
          "end": end.isoformat(timespec="minutes")}
         for day, period in half_days(programme_round.starts_on, programme_round.ends_on)
+        if day not in closed or (day, period) in held
         for start, end in [local_bounds(day, period)]
     ]
     rows = session.exec(
@@ -91,7 +102,8 @@ def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str
         .where(Availability.round_id == programme_round.id)
         .order_by(Availability.day, Availability.period)
     ).all():
-        free[leader_id].append(slot_id(day, period))
+        if day not in closed:
+            free[leader_id].append(slot_id(day, period))
     priority = set(programme_round.priority_professions)
     leaders = [
         {

@@ -17,6 +17,7 @@ from mentoring.models.rounds import (
     Invitation,
     ProgrammeRound,
     ProgrammeRoundCreate,
+    RoundBlackout,
     RoundParticipant,
 )
 from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun, match_stage
@@ -45,6 +46,7 @@ __all__ = [
     "ProgrammeRound",
     "ProgrammeRoundCreate",
     "Reflection",
+    "RoundBlackout",
     "RoundParticipant",
     "SignInAttempt",
     "User",

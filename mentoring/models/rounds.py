@@ -119,3 +119,19 @@ class Availability(SQLModel, table=True):
     leader_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
     day: date
     period: str = Field(max_length=2)
+
+
+class RoundBlackout(SQLModel, table=True):
+    """Days of a round's window when no exchange can take place (Christmas week, winter
+    pressures): like bank holidays, never offered, and exchanges on them are flagged."""
+
+    __tablename__ = "round_blackout"
+    __table_args__ = (sa.CheckConstraint("ends_on >= starts_on", name="in_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="programme_round.id", index=True, ondelete="CASCADE")
+    starts_on: date
+    ends_on: date
+    reason: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")

@@ -19,13 +19,16 @@ from flask import (
 )
 from flask_login import current_user
 
+from mentoring import calendar_days
 from mentoring.access import roles_required
 from mentoring.auth.joining import Links
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm
+from mentoring.filters import format_date
+from mentoring.forms import CsrfForm, row_id
+from mentoring.matching.changes import exchanges_on_closed_days
 from mentoring.models import ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
-from mentoring.rounds import exports, imports, participants, services
+from mentoring.rounds import blackouts, exports, imports, participants, services
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
@@ -149,6 +152,7 @@ def overview(round_id: int):
     return render_template(
         "rounds/overview.html",
         programme_round=programme_round,
+        closed=_closed_summary(db, programme_round),
         counts=participants.counts(db, programme_round),
         stages=stage_counts(db, programme_round.id),
         transitions=services.available_transitions(programme_round),
@@ -175,6 +179,74 @@ def change_status(round_id: int):
         db.commit()
         flash(f"The round is now {new_status}.", "success")
     return redirect(url_for("rounds.overview", round_id=round_id))
+
+
+# --- closed days: bank holidays and blackout dates -----------------------------------------
+
+
+def _closed_summary(db, programme_round: ProgrammeRound) -> dict:
+    """What the overview and the blackouts page say about the window's closed days."""
+    closed = calendar_days.closed_days(db, programme_round)
+    return {
+        "region": calendar_days.region_name(),
+        # Only weekdays matter: exchanges never take place at weekends.
+        "bank_holidays": [day for day in closed.values()
+                          if day.bank_holiday and day.day.weekday() < 5],
+        "blackouts": calendar_days.blackouts(db, programme_round.id),
+        "exchanges": len(exchanges_on_closed_days(db, programme_round, utcnow())),
+    }
+
+
+def _blackouts_page(programme_round: ProgrammeRound, values: dict, errors: dict):
+    return render_template(
+        "rounds/blackouts.html", programme_round=programme_round, values=values, errors=errors,
+        closed=_closed_summary(get_session(), programme_round), form=CsrfForm(),
+    ), (400 if errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/blackouts", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def blackouts_page(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    if request.method == "GET":
+        return _blackouts_page(programme_round, blackouts.blank_form(), {})
+    values = blackouts.read_form(request.form)
+    if not CsrfForm().validate_on_submit():
+        return _blackouts_page(programme_round, values, dict(EXPIRED))
+    try:
+        blackout = blackouts.add_blackout(db, programme_round, values, current_user, ip=_ip())
+    except RoundError as error:
+        return _blackouts_page(programme_round, values, error.errors)
+    db.commit()
+    dates = (format_date(blackout.starts_on) if blackout.starts_on == blackout.ends_on
+             else f"{format_date(blackout.starts_on)} to {format_date(blackout.ends_on)}")
+    message = f"Closed {dates}: {blackout.reason}."
+    affected = len(exchanges_on_closed_days(db, programme_round, utcnow()))
+    if affected:
+        message += (f" {affected} exchange{' is' if affected == 1 else 's are'} on closed "
+                    "days: see the changes since approval.")
+    flash(message, "success")
+    return redirect(url_for("rounds.blackouts_page", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/blackouts/remove", methods=["POST"])
+@roles_required(*COORDINATORS)
+def remove_blackout(round_id: int):
+    db = get_session()
+    programme_round = _round(round_id)
+    if not CsrfForm().validate_on_submit():
+        return _blackouts_page(programme_round, blackouts.blank_form(), dict(EXPIRED))
+    try:
+        blackout = blackouts.remove_blackout(db, programme_round,
+                                             row_id(request.form.get("blackout_id")),
+                                             current_user, ip=_ip())
+    except RoundError as error:
+        return _blackouts_page(programme_round, blackouts.blank_form(), error.errors)
+    db.commit()
+    flash(f"'{blackout.reason}' removed: those days can be offered again (bank holidays stay "
+          "closed).", "success")
+    return redirect(url_for("rounds.blackouts_page", round_id=round_id))
 
 
 # --- participants --------------------------------------------------------------------------
