@@ -31,7 +31,7 @@ GRACE = {
 }
 WHERE = "Deptford Creek Health Centre, 27 Creekside Walk, Deptford, London SE8 4QX"
 EXCHANGE_FORM = {
-    "location": "Creekside Annexe", "address": "29 Creekside Walk\nLondon SE8 4QX",
+    "location": "Creekside Annexe", "address": "29 Creekside Walk\r\nLondon SE8 4QX",
     "directions": "Next door to the health centre", "meeting": "Ring the bell: Jo meets you",
     "bring": "Photo ID", "accessibility": "Step-free", "phone": "020 7946 0999",
 }
@@ -159,6 +159,7 @@ def test_visit_details_are_kept_in_the_draft_and_saved_with_the_profile(db, new_
     assert "27 Creekside Walk\nDeptford" in page and 'value="020 7946 0321"' in page
     check = text_of(new_host.get("/profile/check").get_data(as_text=True))
     assert "Site for visits Deptford Creek Health Centre" in check
+    assert "Address 27 Creekside Walk, Deptford, London SE8 4QX" in check
     assert "Phone number 07700 900 982" in check
     assert new_host.post_form("/profile/check").status_code == 302
     profile = db.exec(select(LeaderProfile).where(LeaderProfile.user_id == new_host.user.id)).one()
@@ -188,11 +189,11 @@ def test_the_profile_phone_is_checked(new_host):
 
 def test_approval_copies_each_hosts_details_and_booking_fills_the_gaps(app, db, factory,
                                                                       coordinator):
-    from matching_world import make_round, worker
-
     from mentoring.matching.decisions import approve_run
     from mentoring.matching.runs import request_run, run_queued_optimisations
     from mentoring.models import Match
+
+    from matching_world import make_round, worker
 
     small = make_round(factory)
     for number, person in enumerate(small.mentors + small.mentees):
@@ -300,6 +301,7 @@ def test_the_host_changes_a_booked_exchanges_details_and_both_calendars_are_upda
     assert response.status_code == 302
     db.refresh(upcoming)
     assert upcoming.location == "Creekside Annexe" and upcoming.sequence == 1
+    assert upcoming.address == "29 Creekside Walk\nLondon SE8 4QX"  # a browser's CRLF as LF
     # The profile keeps Grace's usual details.
     db.refresh(grace)
     assert grace.visit_site == GRACE["visit_site"]
@@ -337,6 +339,19 @@ def test_saving_the_same_details_sends_nothing(db, grace, booked, grace_client):
     db.refresh(upcoming)
     assert upcoming.sequence == 0
     assert not mail(db, "exchange-updated", "grace@example.org")
+
+
+def test_a_leaders_data_export_has_their_exchanges_visit_details_and_note(db, leader, grace,
+                                                                           booked):
+    from mentoring.mydata.services import export_data
+
+    visits.save_note(db, grace, grace.user, booked.upcoming.id, "What does a good day look like?",
+                     "", NOW)
+    [exchange] = [x for x in export_data(db, leader.user, NOW)["exchanges"]
+                  if x["id"] == booked.upcoming.id]
+    assert exchange["address"] == GRACE["visit_address"]
+    assert exchange["phone_on_the_day"] == GRACE["visit_phone"]
+    assert exchange["shared_note"] == "What does a good day look like?"
 
 
 def test_wrong_details_are_refused_with_errors_and_change_nothing(db, booked, grace_client):

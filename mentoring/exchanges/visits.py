@@ -85,7 +85,9 @@ def fill_from_host(exchange: Exchange, host: LeaderProfile) -> None:
 
 
 def parse_details(form: Mapping[str, str]) -> dict[str, str]:
-    return {field: (form.get(field) or "").strip() for field in DETAIL_FIELDS}
+    # Text areas send CRLF line ends: kept as LF, as the profile keeps them.
+    return {field: (form.get(field) or "").replace("\r\n", "\n").strip()
+            for field in DETAIL_FIELDS}
 
 
 def validate_details(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:

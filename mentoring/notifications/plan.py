@@ -420,8 +420,9 @@ def visit_details_changed(session: Session, exchange: Exchange, now: datetime) -
         )
         for person in facts.people
     ]
-    if exchange.starts_at > now:
-        planned += _reminders(facts, now)
+    # The withdrawn reminders and feedback request, again (only the feedback once it started).
+    planned += [p for p in _reminders(facts, now)
+                if exchange.starts_at > now or p.kind == Kind.FEEDBACK]
     return _write(session, facts, planned, now)
 
 

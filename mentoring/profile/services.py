@@ -105,8 +105,8 @@ def parse_step(step: Step, form: Mapping[str, Any], getlist) -> dict[str, Any]:
         elif field in _BOOL_FIELDS:
             raw = form.get(field)
             answers[field] = None if raw is None else raw == "yes"
-        else:
-            raw = (form.get(field) or "").strip()
+        else:  # text areas send CRLF line ends: kept as LF
+            raw = (form.get(field) or "").replace("\r\n", "\n").strip()
             answers[field] = raw if raw != "" else None
     if step.slug == "hosting" and answers.get("can_host") is False:
         answers["max_hosted_per_week"] = None
