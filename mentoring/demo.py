@@ -22,6 +22,7 @@ from sqlmodel import Session, func, select
 
 from mentoring import audit
 from mentoring.calendar_days import closed_between
+from mentoring.exchanges.visits import copy_from_host
 from mentoring.models import (
     Availability,
     Exchange,
@@ -298,6 +299,69 @@ NEIGHBOURS = {
     "southwark": ("lambeth", "lewisham", "bromley"),
 }
 
+# Visit details: invented addresses on invented streets, in real places, with the nearest real
+# station. Phone numbers are from Ofcom's ranges kept for drama (020 7946 0000-0999, 07700 900000-
+# 900999), so no demo number rings anyone.
+# borough: (area, postcode district, nearest station), ...
+PLACES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "bexley": (("Bexleyheath", "DA6", "Bexleyheath station"), ("Erith", "DA8", "Erith station"),
+               ("Sidcup", "DA14", "Sidcup station"), ("Welling", "DA16", "Welling station"),
+               ("Crayford", "DA1", "Crayford station")),
+    "bromley": (("Bromley", "BR1", "Bromley South station"),
+                ("Orpington", "BR6", "Orpington station"),
+                ("Beckenham", "BR3", "Beckenham Junction station"),
+                ("Penge", "SE20", "Penge West station"),
+                ("Chislehurst", "BR7", "Chislehurst station")),
+    "greenwich": (("Woolwich", "SE18", "Woolwich Arsenal station"),
+                  ("Eltham", "SE9", "Eltham station"),
+                  ("Greenwich", "SE10", "Cutty Sark DLR station"),
+                  ("Thamesmead", "SE28", "Abbey Wood station (Elizabeth line)"),
+                  ("Plumstead", "SE18", "Plumstead station")),
+    "lambeth": (("Brixton", "SW2", "Brixton Underground station"),
+                ("Stockwell", "SW9", "Stockwell Underground station"),
+                ("Kennington", "SE11", "Kennington Underground station"),
+                ("Streatham", "SW16", "Streatham station"),
+                ("West Norwood", "SE27", "West Norwood station")),
+    "lewisham": (("Deptford", "SE8", "Deptford Bridge DLR station"),
+                 ("Catford", "SE6", "Catford station"), ("Lewisham", "SE13", "Lewisham station"),
+                 ("Forest Hill", "SE23", "Forest Hill station"), ("Lee", "SE12", "Lee station")),
+    "southwark": (("Peckham", "SE15", "Peckham Rye station"),
+                  ("Bermondsey", "SE16", "Bermondsey Underground station"),
+                  ("Camberwell", "SE5", "Denmark Hill station"),
+                  ("Walworth", "SE17", "Elephant & Castle station"),
+                  ("East Dulwich", "SE22", "East Dulwich station")),
+}
+STREETS = ("Orchard Way", "Mill Lane", "Beacon Road", "Station Parade", "Heron Walk",
+           "Lantern Court", "Kestrel Road", "Willow Terrace", "Foundry Street", "Chapel Row",
+           "Lamplighter Close", "Ropemaker Road", "Cressfield Avenue", "Tannery Lane")
+BUILDINGS = ("Riverside House", "Orchard Building", "Beacon Wing", "Cedar Unit", "Harbour House",
+             "Thames View Building", "Linden Centre")
+POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters an inward code uses
+TRAVEL_NOTES = (
+    "No visitor parking: please come by public transport.",
+    "Pay-and-display parking on {street}.",
+    "A few visitor spaces behind the building: ask at reception for a permit.",
+    "Cycle racks by the main entrance.",
+)
+MEETING_NOTES = (
+    "Report to main reception and ask for {first}.",
+    "Come to the staff entrance on {street} and ring the bell; {first} meets you there.",
+    "Sign in at reception on the ground floor. {first}, or a colleague from the team, meets you.",
+)
+BRING_NOTES = (
+    "Photo ID. Smart casual; no uniform.",
+    "Photo ID. Comfortable shoes: we are on our feet a lot.",
+    "Photo ID. Please do not wear your own organisation's uniform. Bring your own lunch.",
+    "Photo ID. Smart casual. Tea and coffee provided.",
+)
+ACCESS_NOTES = (
+    "Step-free entrance, lift to all floors, accessible toilet on the ground floor.",
+    "Step-free on the ground floor, with a lift to the meeting rooms. Hearing loop at reception.",
+    "Two steps at the front door, with a ramp at the side entrance (ring the bell). Accessible "
+    "toilet on the ground floor.",
+    "Fully step-free. A quiet room is available if you need a break.",
+)
+
 # Invented people, each drawn mostly (not only) from one naming tradition, as London's are.
 NAME_POOLS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (  # West African
@@ -408,6 +472,8 @@ class _Leader:
     travel: list[str] = field(default_factory=list)
     usual: list[tuple[int, str]] = field(default_factory=list)  # (weekday, period)
     free: list[tuple[date, str]] = field(default_factory=list)
+    phone: str = ""
+    visit: dict[str, str] = field(default_factory=dict)  # LeaderProfile's visit_* fields
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,6 +508,8 @@ def load_demo(
         if not person.usual:
             person.usual = _usual_half_days(rng)
         person.free = _availability(rng, person.usual, weekdays, closed)
+        if not person.visit:
+            _visit_details(seed, person)
     _avoid_existing_emails(session, people)
 
     now = utcnow()
@@ -507,6 +575,8 @@ def load_demo(
             protected_hours_per_month=person.protected_hours,
             profession_preference=person.preference,
             travel_boroughs=person.travel,
+            phone=person.phone,
+            **person.visit,
             priority_group=person.profession in priority,
             consent_at=now,
             created_at=now,
@@ -626,9 +696,10 @@ def _demo_pair(session, demo_round, mentor_side, mentee_side, coordinator, now, 
         exchange = Exchange(
             match_id=match.id, host_id=host.id, visitor_id=visitor.id, starts_at=starts_at,
             ends_at=ends_at, uid=f"demo-{match.id}-{number}@leadership-exchange",
-            location=f"{host.name}'s workplace", status=ExchangeStatus.HELD,
+            status=ExchangeStatus.HELD,
             preparation="Read each other's profiles and agree one question to explore.",
         )
+        copy_from_host(exchange, host)
         session.add(exchange)
         session.flush()
         session.add_all(
@@ -701,6 +772,21 @@ def _named_leaders() -> list[_Leader]:
         protected_hours=16,  # both her pairs: four half-days, even in one month
         travel=["lewisham", "greenwich", "southwark"],
         usual=[(1, Period.PM), (3, Period.AM), (3, Period.PM)],
+        phone="07700 900 123",
+        visit={
+            "visit_site": "Deptford Creek Health Centre",
+            "visit_address": "27 Creekside Walk\nDeptford\nLondon SE8 4QX",
+            "visit_directions": "Deptford Bridge DLR is a 5-minute walk. Buses 47, 53, 177 and "
+                                "453 stop on Deptford Church Street. No visitor parking.",
+            "visit_meeting": "Main reception, ground floor: ask for Grace Mensah. If Grace is "
+                             "with a patient, Jo Adeyemi, the practice manager, meets you.",
+            "visit_bring": "Photo ID. Smart casual; no uniform. Lunch is not provided, but "
+                           "there are cafés on Deptford High Street.",
+            "visit_accessibility": "Step-free entrance on Creekside Walk, lift to all floors, "
+                                   "accessible toilet on the ground floor, hearing loop at "
+                                   "reception.",
+            "visit_phone": "020 7946 0321",
+        },
     )
     mentee = _Leader(
         name="Ravi Sivakumar",
@@ -719,6 +805,22 @@ def _named_leaders() -> list[_Leader]:
         protected_hours=8,  # room for both booked exchanges if they fall in one month
         travel=["greenwich", "lewisham", "bexley"],
         usual=[(1, Period.PM), (3, Period.PM)],
+        phone="07700 900 456",
+        visit={
+            "visit_site": "Thamesmead Health Pharmacy",
+            "visit_address": "Unit 4, Lakeside Parade\nThamesmead\nLondon SE28 8RN",
+            "visit_directions": "From Abbey Wood station (Elizabeth line), bus 229 or 469 to "
+                                "Lakeside Parade, about 10 minutes. Free parking in front of the "
+                                "parade.",
+            "visit_meeting": "Come to the pharmacy counter and ask for Ravi, who takes you "
+                             "through to the consultation room.",
+            "visit_bring": "Photo ID. Smart casual. There is a spare pharmacy tunic if you "
+                           "would like to work behind the counter.",
+            "visit_accessibility": "Step-free entrance with an automatic door; the consultation "
+                                   "room is on the ground floor. No accessible toilet on site: "
+                                   "the health centre next door has one.",
+            "visit_phone": "020 7946 0654",
+        },
     )
     return [mentor, mentee]
 
@@ -857,6 +959,44 @@ def _fill_profile(rng: Random, person: _Leader) -> None:
 HALF_DAYS = [(weekday, period) for weekday in range(5) for period in (Period.AM, Period.PM)]
 # Tuesday to Thursday afternoons are the commonest protected time; Monday mornings the rarest.
 HALF_DAY_WEIGHTS = [2, 3, 4, 6, 5, 7, 4, 6, 3, 3]
+
+
+def _site_name(rng: Random, org: _Org, area: str) -> str:
+    if org.kind == "pcn":
+        return org.name.removesuffix(" PCN") + " Health Centre"
+    if org.kind in ("practice", "pharmacy", "vcse"):
+        return org.name
+    if org.kind == "council":
+        return f"{area} Civic Offices, adult social care"
+    return f"{rng.choice(BUILDINGS)}, {org.name}"
+
+
+def _visit_details(seed: int, person: _Leader) -> None:
+    """A phone for most leaders and, for a host, visit details at one of their organisation's
+    sites in their borough. Drawn from a generator of their own, so adding these left every
+    other demo value as it was."""
+    rng = Random(f"{seed}:visit:{person.email}")
+    if rng.random() < 0.6:
+        person.phone = f"07700 900 {rng.randrange(1000):03d}"
+    if not person.can_host:
+        return
+    area, district, station = rng.choice(PLACES[person.borough])
+    street = rng.choice(STREETS)
+    inward = f"{rng.randrange(1, 10)}{''.join(rng.choices(POSTCODE_LETTERS, k=2))}"
+    town = "London" if district.startswith("S") else area
+    lines = [f"{rng.randrange(2, 180)} {street}", *([area] if town != area else []),
+             f"{town} {district} {inward}"]
+    first = person.name.split(" ")[0]
+    person.visit = {
+        "visit_site": _site_name(rng, person.org, area),
+        "visit_address": "\n".join(lines),
+        "visit_directions": f"{station} is a {rng.randrange(3, 15)}-minute walk. "
+                            + rng.choice(TRAVEL_NOTES).format(street=street),
+        "visit_meeting": rng.choice(MEETING_NOTES).format(first=first, street=street),
+        "visit_bring": rng.choice(BRING_NOTES),
+        "visit_accessibility": rng.choice(ACCESS_NOTES),
+        "visit_phone": f"020 7946 0{rng.randrange(1000):03d}",
+    }
 
 
 def _usual_half_days(rng: Random) -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from mentoring import vocab
+from mentoring.models.people import tel_uri
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -35,6 +36,13 @@ def format_datetime(value: datetime | None) -> str:
     return f"{local.day} {local:%B %Y} at {local:%H:%M}"
 
 
+def day_and_time(value: datetime) -> str:
+    """'9am on Wednesday 6 March 2030' in London time."""
+    local = to_london(value)
+    clock = f"{local:%I:%M%p}".lstrip("0").lower().replace(":00", "")
+    return f"{clock} on {local:%A} {local.day} {local:%B %Y}"
+
+
 def describe_slot(slot_id: str) -> str:
     """'2027-01-05-am' → 'Tuesday 5 January morning' (the optimiser's slot ids)."""
     from mentoring.slots import describe
@@ -51,6 +59,12 @@ def stage_tag(stage: str | None) -> Markup:
         vocab.MATCH_STAGE_COLOURS[stage], vocab.MATCH_STAGE_LABELS[stage])
 
 
+def lines(text: str | None) -> Markup:
+    """Text someone typed on several lines (an address), escaped, its line breaks kept."""
+    parts = [part.strip() for part in (text or "").replace("\r", "").split("\n")]
+    return Markup("<br>").join(part for part in parts if part)
+
+
 def programme_contact(round_id: int | None = None):
     """Whom a leader writes to about a round (or, with no round, the newest round's contact)."""
     from mentoring.db import get_session
@@ -65,6 +79,9 @@ def init_app(app: Flask) -> None:
     app.add_template_global(vocab.MATCH_STAGE_LABELS, "MATCH_STAGE_LABELS")
     app.add_template_global(vocab.EXCHANGE_STATUS_LABELS, "EXCHANGE_STATUS_LABELS")
     app.add_template_filter(format_date, "date")
+    app.add_template_filter(lines, "lines")
+    app.add_template_filter(day_and_time, "day_and_time")
+    app.add_template_filter(tel_uri, "tel")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(describe_slot, "slot")
     app.add_template_filter(lambda key: vocab.label(vocab.BOROUGHS, key), "borough")

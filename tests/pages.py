@@ -76,6 +76,9 @@ PAGES = [
          lambda world: f"/exchanges/{world.exchange.id}/reschedule"),
     Page("exchanges.feedback", LEADER,
          lambda world: f"/exchanges/{world.past_exchange.id}/feedback"),
+    # Visit details (issue 14): the host changes them for one exchange (leader A hosts this one).
+    Page("exchanges.visit_details", LEADER,
+         lambda world: f"/exchanges/{world.hosted_exchange.id}/visit-details"),
     Page("exchanges.calendar", LEADER),
     Page("exchanges.calendar_feed", ANYONE, lambda world: f"/calendar/{world.calendar_token}.ics",
          html=False),
@@ -184,7 +187,8 @@ ACTIONS = [
         "auth.link_request", "auth.link_sign_in", "auth.join", "auth.confirm_sign_in",
         "auth.change_password", "profile.step", "profile.check", "availability.edit",
         "exchanges.decline_match", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
-        "exchanges.feedback", "exchanges.reflections", "mydata.withdraw", "mydata.delete_account",
+        "exchanges.feedback", "exchanges.reflections", "exchanges.visit_details",
+        "mydata.withdraw", "mydata.delete_account",
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
@@ -194,6 +198,8 @@ ACTIONS = [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
     Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
     Page("exchanges.accept_match", LEADER, lambda world: f"/matches/{world.match.id}/accept",
+         method="POST"),
+    Page("exchanges.shared_note", LEADER, lambda world: f"/exchanges/{world.exchange.id}/note",
          method="POST"),
     Page("exchanges.new_calendar_link", LEADER, "/calendar/new", method="POST"),
     Page("exchanges.revoke_calendar_link", LEADER, "/calendar/revoke", method="POST"),
@@ -222,5 +228,6 @@ ACTIONS = [
 LEADER_A_OWNS = {
     "exchanges.match", "exchanges.decline_match", "exchanges.accept_match", "exchanges.exchange",
     "exchanges.exchange_ics", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
-    "exchanges.feedback", "mydata.withdraw", "insights.read_you_said_we_did",
+    "exchanges.feedback", "exchanges.visit_details", "exchanges.shared_note", "mydata.withdraw",
+    "insights.read_you_said_we_did",
 }

@@ -35,6 +35,7 @@ class World:
     match: object = None
     exchange: object = None
     past_exchange: object = None
+    hosted_exchange: object = None
     calendar_token: str = ""
     run: object = None
     notification: object = None

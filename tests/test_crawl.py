@@ -25,6 +25,7 @@ class World:
     match: object = None
     exchange: object = None
     past_exchange: object = None
+    hosted_exchange: object = None  # one to come that leader A hosts
     calendar_token: str = ""  # leader A's calendar feed secret
     run: object = None  # a finished optimisation run of the round
 
@@ -53,6 +54,9 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
                                 location="Lewisham Hospital", preparation="Read the brief")
     past = factory.exchange(match, datetime(2024, 3, 5, 9, 0, tzinfo=UTC),
                             host_id=leader_a.id, visitor_id=leader_b.id)
+    hosted = factory.exchange(match, datetime(2030, 3, 19, 13, 0, tzinfo=UTC),
+                              host_id=leader_a.id, visitor_id=leader_b.id,
+                              location="Hilly Fields Surgery", address="1 Hilly Fields\nSE4 1AA")
     token = create_calendar_token(factory.session, leader_a, leader_a.user)
     # Insights (issue 7): leader B's feedback on the past exchange, and a published "you said,
     # we did" page that leader A can read.
@@ -62,8 +66,8 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     factory.session.add(programme_round)
     factory.session.flush()
     run = stored_run(factory.session, programme_round, leader_b, leader_a)
-    return {"match": match, "exchange": exchange, "past_exchange": past, "calendar_token": token,
-            "run": run}
+    return {"match": match, "exchange": exchange, "past_exchange": past, "hosted_exchange": hosted,
+            "calendar_token": token, "run": run}
 
 
 def page_url(app, page: Page, world=None) -> str:

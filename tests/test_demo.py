@@ -408,3 +408,38 @@ def test_the_demo_shows_a_booked_pair_and_an_offer_at_once(demo):
     assert all(notification.ics for notification in confirmations)
     offers = session.exec(select(Notification).where(Notification.kind == "match-offer")).all()
     assert len(offers) == 2 and not any(notification.ics for notification in offers)
+
+
+def test_demo_hosts_give_visit_details_and_the_booked_exchanges_carry_them(demo):
+    """Every demo host has a site with an invented south east London address and a drama-range
+    phone number; the sign-in pair's booked exchanges, their emails and calendar events say
+    where to go."""
+    import re
+
+    from icalendar import Calendar
+
+    from mentoring.models import Exchange, Notification
+
+    session, _ = demo
+    hosts = [leader for leader in leaders_of(session) if leader.can_host]
+    assert hosts
+    postcode = re.compile(r"\n(London|[A-Z][a-z]+) (SE|SW|BR|DA)\d{1,2} \d[A-Z]{2}$")
+    for host in hosts:
+        assert host.visit_site and postcode.search(host.visit_address), host.visit_address
+        assert host.visit_directions and host.visit_meeting and host.visit_accessibility
+        assert host.visit_phone.startswith("020 7946 0")  # Ofcom's drama numbers
+    phones = [leader.phone for leader in leaders_of(session) if leader.phone]
+    assert phones and all(phone.startswith("07700 900") for phone in phones)
+    grace = session.exec(select(LeaderProfile).join(User).where(User.email == MENTOR_EMAIL)).one()
+    hosted = session.exec(select(Exchange).where(Exchange.host_id == grace.id,
+                                                 Exchange.status == "scheduled")).all()
+    assert hosted and all(x.location == "Deptford Creek Health Centre" for x in hosted)
+    assert all("London SE8 4QX" in x.address and x.phone for x in hosted)
+    email = session.exec(select(Notification).where(
+        Notification.kind == "exchange-confirmed", Notification.exchange_id == hosted[0].id,
+        Notification.recipient_email == MENTEE_EMAIL)).one()
+    assert "27 Creekside Walk, Deptford, London SE8 4QX" in email.body_text
+    event = Calendar.from_ical(email.ics).walk("VEVENT")[0]
+    assert str(event["LOCATION"]) == ("Deptford Creek Health Centre, 27 Creekside Walk, "
+                                      "Deptford, London SE8 4QX")
+    assert "Jo Adeyemi" in str(event["DESCRIPTION"])

@@ -114,6 +114,11 @@ ROUND_FORM = {
 }
 ROUND_TEXT = tuple(key for key in ROUND_FORM if key not in (
     "reciprocal", "allow_same_organisation", "priority_professions", "action"))
+VISIT_DETAILS = {
+    "site": "Hilly Fields Surgery", "address": "1 Hilly Fields Crescent\nLondon SE4 1QA",
+    "directions": "Ladywell station, 10 minutes", "meeting": "Reception: ask for Ada",
+    "bring": "Photo ID", "accessibility": "Step-free", "phone": "020 7946 0999",
+}
 ROUND_CHOICES = ("reciprocal", "allow_same_organisation", "priority_professions", "action")
 
 FORMS: list[Form] = [
@@ -149,8 +154,9 @@ FORMS: list[Form] = [
     Form("sign out", "leader", lambda w: "/sign-out", page=lambda w: "/home"),
     # --- the profile's question pages (leader) ---
     Form("profile: about you", "leader", lambda w: "/profile/about-you",
-         lambda w: {"name": "Ada Leader", "job_title": "Clinical director"},
-         fields=("name", "job_title"), shown_on=(("leader", lambda w: "/profile/check"),)),
+         lambda w: {"name": "Ada Leader", "job_title": "Clinical director",
+                    "phone": "07700 900 982"},
+         fields=("name", "job_title", "phone"), shown_on=(("leader", lambda w: "/profile/check"),)),
     Form("profile: profession", "leader", lambda w: "/profile/profession",
          lambda w: {"profession": "nurse"}, fields=("profession",)),
     Form("profile: organisation", "leader", lambda w: "/profile/organisation",
@@ -166,6 +172,10 @@ FORMS: list[Form] = [
     Form("profile: hosting", "leader", lambda w: "/profile/hosting",
          lambda w: {"can_host": "yes", "max_hosted_per_week": "2"},
          fields=("can_host", "max_hosted_per_week")),
+    Form("profile: visit details", "leader", lambda w: "/profile/visit-details",
+         lambda w: {f"visit_{key}": value for key, value in VISIT_DETAILS.items()},
+         fields=tuple(f"visit_{key}" for key in VISIT_DETAILS),
+         shown_on=(("leader", lambda w: "/profile/check"),)),
     Form("profile: strengths", "leader", lambda w: "/profile/strengths",
          lambda w: {"strengths": "system_leadership", "strengths_other": "Board work"},
          fields=("strengths", "strengths_other"),
@@ -209,6 +219,17 @@ FORMS: list[Form] = [
          lambda w: {"reason": "Annual leave", "preferred": "Any Tuesday in April"},
          fields=("reason", "preferred"),
          shown_on=(("coordinator", _round("/changes")),)),
+    Form("change an exchange's visit details", "leader",
+         lambda w: f"/exchanges/{w.hosted_exchange.id}/visit-details",
+         lambda w: {("location" if key == "site" else key): value
+                    for key, value in VISIT_DETAILS.items()},
+         fields=("location", "address", "directions", "meeting", "bring", "accessibility",
+                 "phone"),
+         shown_on=(("leader", lambda w: f"/exchanges/{w.hosted_exchange.id}"),)),
+    Form("shared note", "leader", lambda w: f"/exchanges/{w.exchange.id}/note",
+         lambda w: {"note": "How do you decide what to stop doing?", "version": ""},
+         fields=("note", "version"), page=lambda w: f"/exchanges/{w.exchange.id}",
+         shown_on=(("leader", lambda w: f"/exchanges/{w.exchange.id}"),)),
     Form("feedback", "leader", lambda w: f"/exchanges/{w.past_exchange.id}/feedback",
          lambda w: {"rating": "4", "learned": "How huddles work",
                     "will_do_differently": "Ask more", "for_coordinators": "More notice",
@@ -351,7 +372,7 @@ def form_endpoint(app, form: Form) -> str:
 
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
-                 "exchange", "blackout",
+                 "exchange", "blackout", "hosted_exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive")
 
 
@@ -364,6 +385,9 @@ def hostile_world(app, factory, leader, coordinator, admin):
     leader C (a mentee a second run proposes for B), another open round, a deactivated user,
     a failed email, and links for C (password reset, sign-in) and for an invitation."""
     programme_round = factory.programme_round(name="Hostile round")
+    # Leader A hosts visits, so the profile asks them for their visit details.
+    leader.can_host, leader.max_hosted_per_week = True, 1
+    leader.visit_site, leader.visit_address = "Hilly Fields Surgery", "1 Hilly Fields Crescent"
     leader_b = factory.mentor(email="leader.b@example.org", name="Ben Mentor", sector="acute")
     leader_c = factory.leader(email="leader.c@example.org", name="Cy Mentee",
                               sector="mental_health")

@@ -20,6 +20,10 @@ ANSWERS = {
     "experience": {"career_stage": "emerging"},
     "mentoring": {"mentor_capacity": "0", "wants_mentor": "yes"},
     "hosting": {"can_host": "yes", "max_hosted_per_week": "1"},
+    "visit-details": {"visit_site": "Catford Pharmacy",
+                      "visit_address": "12 Rushey Green\nLondon SE6 4AS",
+                      "visit_directions": "Catford station, 5 minutes", "visit_meeting": "",
+                      "visit_bring": "", "visit_accessibility": "", "visit_phone": ""},
     "strengths": {"strengths": ["medicines_optimisation"], "strengths_other": ""},
     "goals": {"goals": ["system_leadership", "influencing"], "goals_other": "Board papers"},
     "time": {"protected_hours_per_month": "8"},
@@ -155,10 +159,15 @@ def test_completeness_counts_answered_pages():
     assert services.completeness({}) == 0
     draft = services.record_answers({}, services.STEP_BY_SLUG["about-you"], {"name": "A"})
     draft = services.record_answers(draft, services.STEP_BY_SLUG["time"], {})
-    assert services.completeness(draft) == round(100 * 2 / len(services.STEPS))
+    asked = len(services.STEPS) - 1  # the visit details are asked of hosts only
+    assert services.completeness(draft) == round(100 * 2 / asked)
     # a page that was answered but whose answer is no longer valid does not count
     draft["name"] = ""
-    assert services.completeness(draft) == round(100 * 1 / len(services.STEPS))
+    assert services.completeness(draft) == round(100 * 1 / asked)
+    # a host is asked one more page
+    draft = services.record_answers(draft, services.STEP_BY_SLUG["hosting"],
+                                    {"can_host": True, "max_hosted_per_week": 1})
+    assert services.completeness(draft) == round(100 * 2 / len(services.STEPS))
 
 
 def test_unknown_steps_are_not_found(new_leader):
@@ -199,7 +208,7 @@ def assert_draft_shown(client) -> None:
     assert 'value="Catford Pharmacy"' in client.get("/profile/organisation").get_data(
         as_text=True)
     overview = client.get("/profile/").get_data(as_text=True)
-    assert f"{round(100 * 3 / len(services.STEPS))}% complete" in overview
+    assert f"{round(100 * 3 / (len(services.STEPS) - 1))}% complete" in overview
     assert "Continue your profile" in overview
     # Check answers sends them on to the first question they have not answered yet.
     assert client.get("/profile/check").headers["Location"] == "/profile/experience"

@@ -35,7 +35,7 @@ from mentoring.models import (
 )
 from mentoring.notifications import cancel_exchange
 from mentoring.notifications.calendar import LONDON, PRODID, with_organizer
-from mentoring.notifications.plan import exchange_calendar
+from mentoring.notifications.plan import exchange_calendar, feedback_opens_at, where
 from mentoring.vocab import ExchangeStatus, MatchStatus
 
 # What a leader sees of their matches: the coordinator's proposals stay private until offered;
@@ -125,6 +125,11 @@ class MatchView:
     def other_email(self) -> str:
         """The other leader's address: shared once both have accepted, not before."""
         return self.other.user.email if self.is_booked and self.other.user else ""
+
+    @property
+    def other_phone(self) -> str:
+        """The other leader's phone, if they gave one: shared once both have accepted."""
+        return self.other.phone if self.is_booked else ""
 
 
 def _events_about(
@@ -263,8 +268,31 @@ class ExchangeView:
     def is_upcoming(self, now: datetime) -> bool:
         return self.exchange.status == ExchangeStatus.SCHEDULED and self.exchange.starts_at > now
 
+    @property
+    def is_booked(self) -> bool:
+        """Both leaders have accepted the match: each may see the other's contact details."""
+        return self.match.status == MatchStatus.ACCEPTED
+
+    @property
+    def other_email(self) -> str:
+        return self.other.user.email if self.is_booked and self.other.user else ""
+
+    @property
+    def other_phone(self) -> str:
+        return self.other.phone if self.is_booked else ""
+
+    @property
+    def where(self) -> str:
+        return where(self.exchange)
+
+    @property
+    def feedback_opens_at(self) -> datetime:
+        """9am London time the morning after, when the feedback request is emailed."""
+        return feedback_opens_at(self.exchange)
+
     def feedback_open(self, now: datetime) -> bool:
-        return self.exchange.status != ExchangeStatus.CANCELLED and self.exchange.starts_at <= now
+        return (self.exchange.status != ExchangeStatus.CANCELLED
+                and now >= self.feedback_opens_at)
 
 
 def _reschedule_requests(events: list[tuple[int, dict | None]]) -> set[tuple[int, int]]:

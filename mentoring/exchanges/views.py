@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from mentoring.access import roles_required
 from mentoring.availability.services import left_open_rounds
 from mentoring.db import get_session
-from mentoring.exchanges import services
+from mentoring.exchanges import services, visits
 from mentoring.exchanges.services import LeaderError, NotFound
+from mentoring.filters import day_and_time
 from mentoring.forms import CsrfForm, row_id
-from mentoring.models import utcnow
+from mentoring.models import NOTE_MAX_LENGTH, utcnow
 from mentoring.notifications.plan import when
 from mentoring.offers import services as offers
 from mentoring.vocab import DECLINE_REASONS, ExchangeStatus, MatchStatus
@@ -161,12 +162,85 @@ def _exchange(exchange_id: int):
         abort(404)
 
 
+def _exchange_page(view, *, note: str | None = None, note_version: str | None = None,
+                   errors: dict[str, str] | None = None):
+    """The exchange page; `note` and `note_version` keep what a leader wrote when the shared
+    note was not saved."""
+    now = utcnow()
+    return render_template(
+        "exchanges/exchange.html", view=view, now=now, form=CsrfForm(), errors=errors or {},
+        note=view.exchange.note if note is None else note,
+        note_version=visits.note_version(view.exchange) if note_version is None
+        else note_version,
+        can_edit_note=visits.can_edit_note(view),
+        can_change_details=visits.can_change_details(view, now),
+        note_max_length=NOTE_MAX_LENGTH,
+    ), 400 if errors else 200
+
+
 @bp.route("/exchanges/<int:exchange_id>")
 @roles_required("leader")
 def exchange(exchange_id: int):
+    return _exchange_page(_exchange(exchange_id))
+
+
+@bp.route("/exchanges/<int:exchange_id>/note", methods=["POST"])
+@roles_required("leader")
+def shared_note(exchange_id: int):
+    """Either leader of the pair saves the note they share ("the question we will explore")."""
+    db = get_session()
+    me = _me()
+    view = _exchange(exchange_id)
+    # CSRF is checked before any view runs (mentoring.web).
+    text = request.form.get("note", "")
+    version = request.form.get("version", "")
+    try:
+        saved = visits.save_note(db, me, current_user, exchange_id, text, version, utcnow())
+    except LeaderError as error:
+        return _exchange_page(view, note=text, note_version=version, errors=error.errors)
+    db.commit()
+    if saved:
+        flash(f"Your shared note is saved. {view.other.name} sees it on this page.", "success")
+    return redirect(url_for("exchanges.exchange", exchange_id=exchange_id) + "#note")
+
+
+@bp.route("/exchanges/<int:exchange_id>/visit-details", methods=["GET", "POST"])
+@roles_required("leader")
+def visit_details(exchange_id: int):
+    """The host changes where to go and what to know for this one exchange."""
+    db = get_session()
+    me = _me()
+    try:
+        view = visits.hosted_exchange(db, me, exchange_id)
+    except NotFound:
+        abort(404)
+    now = utcnow()
+    if not visits.can_change_details(view, now):
+        return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = visits.details_of(view.exchange)
+    if request.method == "POST":  # CSRF is checked before any view runs (mentoring.web)
+        values = visits.parse_details(request.form)
+        try:
+            changed = visits.change_details(db, me, current_user, exchange_id, values, now)
+        except LeaderError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            if not changed:
+                flash("Nothing has changed.", "info")
+            elif view.exchange.status == ExchangeStatus.SCHEDULED:
+                flash(f"The visit details are saved. We have emailed {view.visitor.name} and "
+                      "you the new details, with the updated calendar invitation.", "success")
+            else:
+                flash(f"The visit details are saved. {view.visitor.name} sees them on the "
+                      "exchange's page, and they go in the calendar invitation when it is "
+                      "booked.", "success")
+            return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
     return render_template(
-        "exchanges/exchange.html", view=_exchange(exchange_id), now=utcnow(), form=CsrfForm()
-    )
+        "exchanges/visit_details.html", view=view, form=form, errors=errors, values=values,
+    ), (400 if errors else 200)
 
 
 @bp.route("/exchanges/<int:exchange_id>.ics")
@@ -298,6 +372,8 @@ def feedback(exchange_id: int):
     view = _exchange(exchange_id)
     now = utcnow()
     if not view.feedback_open(now) or view.my_feedback is not None:
+        if view.my_feedback is None and view.exchange.status != ExchangeStatus.CANCELLED:
+            flash(f"The feedback form opens at {day_and_time(view.feedback_opens_at)}.", "info")
         return redirect(url_for("exchanges.exchange", exchange_id=exchange_id))
     form = CsrfForm()
     errors: dict[str, str] = {}

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from mentoring import audit
 from mentoring.calendar_days import closed_days
 from mentoring.exchanges.services import cancel_and_release
+from mentoring.exchanges.visits import copy_from_host
 from mentoring.matching.problem import (
     ExchangeTime,
     exchange_slot,
@@ -403,11 +404,10 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         session.add(match)
     session.flush()  # the one-live-mentor-per-mentee index speaks here
     match_of = {(m.mentor_id, m.mentee_id): m for m in live_matches(session, programme_round)}
-    hosts = {new.host_id for new in plan.new_exchanges}
-    names = dict(session.exec(
-        select(LeaderProfile.id, LeaderProfile.name)
-        .where(LeaderProfile.id.in_(hosts))  # type: ignore[union-attr]
-    ).all()) if hosts else {}
+    host_ids = {new.host_id for new in plan.new_exchanges}
+    hosts = {host.id: host for host in session.exec(
+        select(LeaderProfile).where(LeaderProfile.id.in_(host_ids))  # type: ignore[union-attr]
+    ).all()} if host_ids else {}
     for new in plan.new_exchanges:
         match = match_of.get((new.host_id, new.visitor_id)) or match_of[(new.visitor_id,
                                                                          new.host_id)]
@@ -415,12 +415,12 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         exchange = Exchange(
             match_id=match.id, host_id=new.host_id, visitor_id=new.visitor_id,
             starts_at=starts_at, ends_at=ends_at, uid=f"{uuid.uuid4()}@leadership-exchange",
-            location=f"{names.get(new.host_id, 'The host')}'s workplace",
             preparation="Read each other's profiles and agree one question to explore.",
             # Held while the match is an offer; a match both have accepted books it at once.
             status=(ExchangeStatus.SCHEDULED if match.status == MatchStatus.ACCEPTED
                     else ExchangeStatus.HELD),
         )
+        copy_from_host(exchange, hosts[new.host_id])  # where to go: the host's visit details
         session.add(exchange)
         session.flush()
         _book(session, exchange)

@@ -20,7 +20,15 @@ from mentoring.models.rounds import (
     RoundBlackout,
     RoundParticipant,
 )
-from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun, match_stage
+from mentoring.models.matching import (
+    NOTE_MAX_LENGTH,
+    Exchange,
+    ExchangeBooking,
+    Match,
+    OptimiserRun,
+    VisitDetails,
+    match_stage,
+)
 from mentoring.models.notifications import Notification
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 
@@ -28,6 +36,7 @@ __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
     "DEFAULT_REMINDER_OFFSETS_HOURS",
     "DEFAULT_WEIGHTS",
+    "NOTE_MAX_LENGTH",
     "AuditEvent",
     "Availability",
     "Exchange",
@@ -51,6 +60,7 @@ __all__ = [
     "SignInAttempt",
     "User",
     "UserCreate",
+    "VisitDetails",
     "match_stage",
     "utcnow",
 ]

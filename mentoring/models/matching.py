@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, in_list, utcnow
+from mentoring.models.people import PhoneNumber
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
     ExchangeStatus,
@@ -142,8 +143,22 @@ class Exchange(SQLModel, table=True):
     visitor_id: int = Field(foreign_key="leader_profile.id", index=True, ondelete="CASCADE")
     starts_at: datetime = Field(index=True)
     ends_at: datetime
+    # Where to go and what to know on the day: a copy of the host's visit details (their
+    # profile) that the host can change for this exchange. `location` is the site's name.
     location: str = Field(default="", max_length=300)
+    address: str = Field(default="", max_length=300)
+    directions: str = Field(default="", max_length=1000)
+    meeting: str = Field(default="", max_length=500)
+    bring: str = Field(default="", max_length=500)
+    accessibility: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=30)
     preparation: str = Field(default="", max_length=2000)
+    # The pair's shared note ("the question we will explore"): either leader edits it.
+    note: str = Field(default="", max_length=500)
+    note_updated_at: datetime | None = None
+    note_updated_by_id: int | None = Field(
+        default=None, foreign_key="leader_profile.id", ondelete="SET NULL"
+    )
     status: str = Field(default=ExchangeStatus.SCHEDULED, max_length=20)
     # iCalendar identity: UID never changes, SEQUENCE goes up with every change.
     uid: str = Field(max_length=120, unique=True)
@@ -160,6 +175,22 @@ class Exchange(SQLModel, table=True):
         if self.status == ExchangeStatus.CANCELLED:
             return self.sequence > 0
         return self.status != ExchangeStatus.HELD
+
+
+NOTE_MAX_LENGTH = 500
+
+
+class VisitDetails(SQLModel):
+    """The visit details of one exchange, as its host gives or changes them. The host's profile
+    holds the same details under `visit_*` names (`mentoring.exchanges.visits.PROFILE_FIELDS`)."""
+
+    location: str = Field(min_length=1, max_length=160)  # the site's name
+    address: str = Field(min_length=1, max_length=300)
+    directions: str = Field(default="", max_length=1000)
+    meeting: str = Field(default="", max_length=500)
+    bring: str = Field(default="", max_length=500)
+    accessibility: str = Field(default="", max_length=1000)
+    phone: PhoneNumber = Field(default="", max_length=30)
 
 
 class ExchangeBooking(SQLModel, table=True):

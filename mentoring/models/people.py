@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` here: SQLModel resolves relationship annotations
 # at runtime.
 
+import re
 from datetime import datetime
 from typing import Annotated, Self
 
@@ -34,6 +35,33 @@ BoroughKey = Annotated[str, AfterValidator(lambda value: _one_of(BOROUGHS, "boro
 ProfessionKey = Annotated[
     str, AfterValidator(lambda value: _one_of(PROFESSIONS, "profession", value))
 ]
+
+# A phone number as people write it: digits with spaces, brackets, hyphens, a leading + and an
+# optional extension ("020 7946 0000 ext 123"). Only people read it (nothing dials it), so the
+# check is for typing slips, not for a real number plan: 10 to 15 digits before any extension.
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()-]*(?:\s*(?:ext\.?|extension|x)\s*[0-9]{1,6})?",
+                    re.IGNORECASE)
+PHONE_EXAMPLE = "like 020 7946 0000 or 07700 900 982"
+
+
+def _phone_number(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        return ""
+    main = re.split(r"(?i)\s*(?:ext|x)", value)[0]
+    digits = sum(char.isdigit() for char in main)
+    if not _PHONE.fullmatch(value) or not 10 <= digits <= 15:
+        raise ValueError(f"Enter a phone number, {PHONE_EXAMPLE}")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
+
+
+def tel_uri(phone: str) -> str:
+    """A `tel:` link for a phone number as written (its extension, if any, left off)."""
+    main = re.split(r"(?i)\s*(?:ext|x)", phone or "")[0]
+    return "tel:" + "".join(char for char in main if char.isdigit() or char == "+")
 
 
 class OrganisationBase(SQLModel):
@@ -78,6 +106,17 @@ class LeaderProfileBase(SQLModel):
     protected_hours_per_month: float | None = Field(default=None, ge=0, le=160)
     profession_preference: str = Field(default=ProfessionPreference.ANY, max_length=10)
     travel_boroughs: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # Shared with a partner only once both have accepted their match.
+    phone: PhoneNumber = Field(default="", max_length=30)
+    # Visit details a host gives once: each exchange they host takes a copy, which the host can
+    # change for that exchange (`VisitDetails`, `mentoring.exchanges.visits`).
+    visit_site: str = Field(default="", max_length=160)
+    visit_address: str = Field(default="", max_length=300)
+    visit_directions: str = Field(default="", max_length=1000)
+    visit_meeting: str = Field(default="", max_length=500)
+    visit_bring: str = Field(default="", max_length=500)
+    visit_accessibility: str = Field(default="", max_length=1000)
+    visit_phone: PhoneNumber = Field(default="", max_length=30)
 
     @field_validator("strengths", "goals")
     @classmethod

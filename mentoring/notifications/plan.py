@@ -29,6 +29,7 @@ from mentoring.models import (
     ProgrammeRound,
     User,
 )
+from mentoring.models.people import tel_uri
 from mentoring.notifications.calendar import LONDON, exchange_invite
 from mentoring.notifications.outbox import absolute, enqueue, existing_keys, fit_key
 from mentoring.vocab import ExchangeStatus, NotificationStatus
@@ -115,6 +116,7 @@ class Person:
     user_id: int | None
     job_title: str = ""
     organisation: str = ""
+    phone: str = ""  # shared with the partner once both have accepted
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _person(session: Session, leader_id: int) -> Person:
     organisation = (session.get(Organisation, leader.organisation_id)
                     if leader.organisation_id else None)
     return Person(leader.name, user.email if user else "", user.id if user else None,
-                  leader.job_title, organisation.name if organisation else "")
+                  leader.job_title, organisation.name if organisation else "", leader.phone)
 
 
 def _facts(session: Session, exchange: Exchange) -> ExchangeFacts:
@@ -155,6 +157,26 @@ def _facts(session: Session, exchange: Exchange) -> ExchangeFacts:
         exchange, programme_round, _person(session, exchange.host_id),
         _person(session, exchange.visitor_id),
     )
+
+
+def feedback_opens_at(exchange: Exchange) -> datetime:
+    """The feedback form opens, and its request is sent, at 9am London time the day after."""
+    end_local = exchange.ends_at.astimezone(LONDON)
+    return datetime.combine(
+        end_local.date() + timedelta(days=1), FEEDBACK_LOCAL_TIME, tzinfo=LONDON
+    ).astimezone(UTC)
+
+
+def one_line(text: str) -> str:
+    """A multi-line address on one line, as a calendar's LOCATION and a table cell show it."""
+    parts = [part.strip().rstrip(",") for part in text.replace("\r", "").split("\n")]
+    return ", ".join(part for part in parts if part)
+
+
+def where(exchange: Exchange) -> str:
+    """The site's name and address on one line ('' when the host has not said)."""
+    parts = [exchange.location.strip(), one_line(exchange.address)]
+    return ", ".join(part for part in parts if part)
 
 
 def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
@@ -169,9 +191,20 @@ def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
         "when": when(exchange.starts_at, exchange.ends_at),
         "location": exchange.location,
         "preparation": exchange.preparation,
+        # The host's visit details for this exchange (`mentoring.exchanges.visits`).
+        "where": where(exchange),
+        "address": exchange.address,
+        "directions": exchange.directions,
+        "meeting": exchange.meeting,
+        "bring": exchange.bring,
+        "accessibility": exchange.accessibility,
+        "day_phone": exchange.phone,
+        "day_phone_tel": tel_uri(exchange.phone),
         "round_name": facts.round.name if facts.round else "",
         # Whom to call: the other leader's details, sent only once both have agreed.
         "other_email": other.email,
+        "other_phone": other.phone,
+        "other_phone_tel": tel_uri(other.phone),
         "other_job_title": other.job_title,
         "other_organisation": other.organisation,
         "exchange_url": absolute(f"/exchanges/{exchange.id}"),
@@ -193,8 +226,17 @@ def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str
         f"{facts.visitor.name} spends time in {facts.host.name}'s setting "
         "('walking in their shoes')."
     )
-    if exchange.preparation:
-        description += f"\n\nTo prepare: {exchange.preparation}"
+    for label, text in (
+        ("How to get there", exchange.directions),
+        ("When you arrive", exchange.meeting),
+        ("What to bring or wear", exchange.bring),
+        ("Accessibility", exchange.accessibility),
+        ("Phone on the day", exchange.phone),
+        ("To prepare", exchange.preparation),
+    ):
+        if text:
+            description += f"\n\n{label}: {text}"
+    description += f"\n\nThe exchange, with contacts: {absolute(f'/exchanges/{exchange.id}')}"
     return exchange_invite(
         uid=exchange.uid,
         sequence=exchange.sequence,
@@ -203,7 +245,7 @@ def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str
         ends_at=exchange.ends_at,
         summary=("Cancelled: " + summary) if cancel else summary,
         description=description,
-        location=exchange.location,
+        location=where(exchange),
         attendees=[(p.name, p.email) for p in facts.people if p.email],
         stamp=now,
         cancelled=cancel,
@@ -273,10 +315,7 @@ def _reminders(facts: ExchangeFacts, now: datetime) -> list[_Planned]:
                 "exchange_reminder", due, invite=True,
                 extra={"offset": describe_offset(hours)},
             ))
-    end_local = exchange.ends_at.astimezone(LONDON)
-    feedback_due = datetime.combine(
-        end_local.date() + timedelta(days=1), FEEDBACK_LOCAL_TIME, tzinfo=LONDON
-    ).astimezone(UTC)
+    feedback_due = feedback_opens_at(exchange)
     for person in facts.people:
         planned.append(_Planned(
             exchange_key(Kind.FEEDBACK, exchange, person.email), Kind.FEEDBACK, person,
@@ -358,6 +397,32 @@ def reschedule_exchange(
     ]
     if new_start > now:
         planned += _reminders(facts, now)
+    return _write(session, facts, planned, now)
+
+
+def visit_details_changed(session: Session, exchange: Exchange, now: datetime) -> int:
+    """The host changed a booked exchange's visit details (its time is the same): SEQUENCE goes
+    up so that calendars take the new LOCATION and DESCRIPTION, emails written with the old
+    details are withdrawn, both leaders get an update with the invitation (the host's calendar
+    needs it too) and the reminders are planned again. A held exchange has nothing to update."""
+    if exchange.status != ExchangeStatus.SCHEDULED:
+        return 0
+    withdraw_pending(session, exchange.id, "Withdrawn: the visit details changed")
+    exchange.sequence += 1
+    exchange.updated_at = now
+    session.add(exchange)
+    facts = _facts(session, exchange)
+    planned = [
+        _Planned(
+            exchange_key(Kind.UPDATE, exchange, person.email), Kind.UPDATE, person,
+            "New visit details for your leadership exchange", "exchange_details_changed", now,
+            invite=True,
+        )
+        for person in facts.people
+    ]
+    # The withdrawn reminders and feedback request, again (only the feedback once it started).
+    planned += [p for p in _reminders(facts, now)
+                if exchange.starts_at > now or p.kind == Kind.FEEDBACK]
     return _write(session, facts, planned, now)
 
 

@@ -21,6 +21,7 @@ from mentoring.exchanges.services import (
     cancel_and_release,
     get_match,
 )
+from mentoring.exchanges.visits import fill_from_host
 from mentoring.models import (
     DEFAULT_ANSWER_WITHIN_DAYS,
     Exchange,
@@ -266,6 +267,8 @@ def _book(session: Session, match: Match, user: User, now: datetime) -> None:
     for exchange in _exchanges_of(session, match, ExchangeStatus.HELD):
         exchange.status = ExchangeStatus.SCHEDULED
         exchange.updated_at = now
+        # Visit details the host has given since the offer go into the invitation too.
+        fill_from_host(exchange, session.get(LeaderProfile, exchange.host_id))
         session.add(exchange)
         plan_exchange(session, exchange, now)
     audit.record(session, "match.booked", actor=user, obj=match)

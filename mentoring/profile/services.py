@@ -8,7 +8,7 @@ so the rules live in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,21 +34,36 @@ from mentoring.models import (
 from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, RoundStatus
 
 
+def _always(_draft: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _hosts(draft: Mapping[str, Any]) -> bool:
+    return draft.get("can_host") is True
+
+
 @dataclass(frozen=True)
 class Step:
     slug: str
     title: str
     fields: tuple[str, ...]
+    # Whether the leader is asked this page, given their answers so far (a question for hosts
+    # only is skipped, and not counted, for someone who cannot host).
+    applies: Callable[[Mapping[str, Any]], bool] = _always
 
+
+VISIT_DETAIL_FIELDS = ("visit_site", "visit_address", "visit_directions", "visit_meeting",
+                       "visit_bring", "visit_accessibility", "visit_phone")
 
 STEPS: tuple[Step, ...] = (
-    Step("about-you", "About you", ("name", "job_title")),
+    Step("about-you", "About you", ("name", "job_title", "phone")),
     Step("profession", "Your profession", ("profession",)),
     Step("organisation", "Where you work", ("organisation_id", "new_organisation", "sector",
                                              "borough")),
     Step("experience", "Your leadership experience", ("career_stage",)),
     Step("mentoring", "Mentoring", ("mentor_capacity", "wants_mentor")),
     Step("hosting", "Hosting visits", ("can_host", "max_hosted_per_week")),
+    Step("visit-details", "Visit details", VISIT_DETAIL_FIELDS, applies=_hosts),
     Step("strengths", "What you can offer", ("strengths", "strengths_other")),
     Step("goals", "What you want to develop", ("goals", "goals_other")),
     Step("time", "Your protected time", ("protected_hours_per_month",)),
@@ -66,14 +81,19 @@ _LIST_FIELDS = {"strengths", "goals", "travel_boroughs"}
 _BOOL_FIELDS = {"wants_mentor", "can_host", "consent"}
 
 
-def next_step(slug: str) -> Step | None:
-    index = [step.slug for step in STEPS].index(slug)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+def steps_for(draft: Mapping[str, Any]) -> list[Step]:
+    """The question pages this leader is asked, given their answers so far."""
+    return [step for step in STEPS if step.applies(draft)]
 
 
-def previous_step(slug: str) -> Step | None:
+def next_step(slug: str, draft: Mapping[str, Any]) -> Step | None:
     index = [step.slug for step in STEPS].index(slug)
-    return STEPS[index - 1] if index > 0 else None
+    return next((step for step in STEPS[index + 1:] if step.applies(draft)), None)
+
+
+def previous_step(slug: str, draft: Mapping[str, Any]) -> Step | None:
+    index = [step.slug for step in STEPS].index(slug)
+    return next((step for step in reversed(STEPS[:index]) if step.applies(draft)), None)
 
 
 def parse_step(step: Step, form: Mapping[str, Any], getlist) -> dict[str, Any]:
@@ -85,8 +105,8 @@ def parse_step(step: Step, form: Mapping[str, Any], getlist) -> dict[str, Any]:
         elif field in _BOOL_FIELDS:
             raw = form.get(field)
             answers[field] = None if raw is None else raw == "yes"
-        else:
-            raw = (form.get(field) or "").strip()
+        else:  # text areas send CRLF line ends: kept as LF
+            raw = (form.get(field) or "").replace("\r\n", "\n").strip()
             answers[field] = raw if raw != "" else None
     if step.slug == "hosting" and answers.get("can_host") is False:
         answers["max_hosted_per_week"] = None
@@ -123,8 +143,12 @@ def _required_answers(step: Step, answers: Mapping[str, Any]) -> dict[str, str]:
         "wants_mentor": "Select whether you would like a mentor",
         "can_host": "Select whether you can host visits",
         "consent": "Confirm that you agree to take part",
+        "visit_site": "Enter the name of the site your visitors come to",
+        "visit_address": "Enter the address of the site",
     }
-    errors = {f: m for f, m in required.items() if f in step.fields and answers.get(f) is None}
+    # A saved profile's unanswered text is "" (a question added since it was saved).
+    errors = {f: m for f, m in required.items()
+              if f in step.fields and answers.get(f) in (None, "")}
     if step.slug == "consent" and answers.get("consent") is False:
         errors["consent"] = required["consent"]
     if step.slug == "hosting" and answers.get("can_host") and not answers.get(
@@ -256,7 +280,7 @@ def answered_steps(draft: Mapping[str, Any]) -> list[Step]:
     """Pages the leader has been through whose answers are still valid."""
     seen = set(draft.get(ANSWERED, []))
     return [
-        step for step in STEPS
+        step for step in steps_for(draft)
         if step.slug in seen and not validate_step(step, draft, _step_answers(step, draft))
     ]
 
@@ -267,12 +291,12 @@ def _step_answers(step: Step, draft: Mapping[str, Any]) -> dict[str, Any]:
 
 def first_unanswered(draft: Mapping[str, Any]) -> Step | None:
     done = {step.slug for step in answered_steps(draft)}
-    return next((step for step in STEPS if step.slug not in done), None)
+    return next((step for step in steps_for(draft) if step.slug not in done), None)
 
 
 def completeness(draft: Mapping[str, Any]) -> int:
     """Percentage of question pages answered, for the progress indicator."""
-    return round(100 * len(answered_steps(draft)) / len(STEPS))
+    return round(100 * len(answered_steps(draft)) / len(steps_for(draft)))
 
 
 def profile_of(session: Session, user: User) -> LeaderProfile | None:

@@ -49,7 +49,7 @@ def overview():
         draft=draft,
         completeness=services.completeness(draft),
         next_step=services.first_unanswered(draft),
-        steps=services.STEPS,
+        steps=services.steps_for(draft),
         answered={step.slug for step in services.answered_steps(draft)},
     )
 
@@ -61,6 +61,8 @@ def step(slug: str):
     if step is None:
         abort(404)
     draft = _draft()
+    if not step.applies(draft):  # a question for hosts, to someone who cannot host
+        return redirect(url_for("profile.overview"))
     form = CsrfForm()
     errors: dict[str, str] = {}
     values = draft
@@ -73,11 +75,12 @@ def step(slug: str):
         values = {**draft, **answers}
         if not errors:
             db.commit()
-            following = services.next_step(step.slug)
+            following = services.next_step(step.slug, values)
             if request.args.get("change") or following is None:
                 return redirect(url_for("profile.check"))
             return redirect(url_for("profile.step", slug=following.slug))
-    back = services.previous_step(step.slug)
+    back = services.previous_step(step.slug, values)
+    steps = services.steps_for(values)
     return render_template(
         "profile/step.html",
         step=step,
@@ -85,8 +88,8 @@ def step(slug: str):
         errors=errors,
         form=form,
         back_url=url_for("profile.step", slug=back.slug) if back else url_for("profile.overview"),
-        number=services.STEPS.index(step) + 1,
-        total=len(services.STEPS),
+        number=steps.index(step) + 1,
+        total=len(steps),
         **_choices(),
     ), (400 if errors else 200)
 
@@ -111,5 +114,5 @@ def check():
         draft=draft,
         form=form,
         organisation_name=services.organisation_name(get_session(), draft),
-        steps=services.STEPS,
+        steps=services.steps_for(draft),
     )
