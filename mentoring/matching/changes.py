@@ -27,6 +27,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.slots import describe, half_day_of
+from mentoring.visits.checks import at_risk
 from mentoring.vocab import (
     ACTIVE_EXCHANGE_STATUSES,
     DECLINE_REASONS,
@@ -38,7 +39,7 @@ from mentoring.vocab import (
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # declined, withdrew, cancelled, reschedule, unavailable
+    kind: str  # declined, withdrew, cancelled, reschedule, unavailable, at_risk
     at: datetime | None
     summary: str
     detail: str
@@ -74,6 +75,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
         *_leader_cancellations(session, programme_round, since, names),
         *_move_requests(session, programme_round, since, now, names),
         *_availability_conflicts(session, programme_round, now, names),
+        *_at_risk(session, programme_round, now),
     ]
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
 
@@ -201,6 +203,17 @@ def _availability_conflicts(session, programme_round, now, names) -> list[Change
             (exchange.host_id, exchange.visitor_id), exchange.id,
         )
         for exchange, unavailable in _unfit_exchanges(session, programme_round, now)
+    ]
+
+
+def _at_risk(session, programme_round, now) -> list[Change]:
+    """Booked exchanges whose host has not confirmed every check three working days before
+    (a local run cannot mend these: the coordinator chases the host)."""
+    return [
+        Change("at_risk", None, f"{x.visitor_name} visiting {x.host_name}: at risk",
+               f"{describe(*half_day_of(x.starts_at))}. Not yet confirmed: "
+               f"{', '.join(x.open_items)}.", (), x.exchange_id)
+        for x in at_risk(session, now, programme_round.id)
     ]
 
 

@@ -7,6 +7,7 @@ from mentoring.models.people import (
     LeaderProfileCreate,
     Organisation,
     OrganisationCreate,
+    OrganisationHostChecks,
     ProfileDraft,
 )
 from mentoring.models.rounds import (
@@ -21,6 +22,7 @@ from mentoring.models.rounds import (
 )
 from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun, match_stage
 from mentoring.models.notifications import Notification
+from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "Availability",
     "Exchange",
     "ExchangeBooking",
+    "ExchangeCheck",
     "Feedback",
     "FeedbackCreate",
     "Invitation",
@@ -41,6 +44,7 @@ __all__ = [
     "OptimiserRun",
     "Organisation",
     "OrganisationCreate",
+    "OrganisationHostChecks",
     "ProfileDraft",
     "ProgrammeRound",
     "ProgrammeRoundCreate",

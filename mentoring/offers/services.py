@@ -33,6 +33,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.outbox import absolute, enqueue, fit_key
 from mentoring.notifications.plan import plan_exchange, when
+from mentoring.visits.checks import open_checklist
 from mentoring.vocab import (
     DECLINE_REASONS,
     PROFESSIONS,
@@ -268,6 +269,7 @@ def _book(session: Session, match: Match, user: User, now: datetime) -> None:
         exchange.updated_at = now
         session.add(exchange)
         plan_exchange(session, exchange, now)
+        open_checklist(session, exchange, now)
     audit.record(session, "match.booked", actor=user, obj=match)
 
 
