@@ -256,6 +256,12 @@ ACCESS_ROUTES = _choices(
         (AccessRoute.HONORARY_CONTRACT, "Honorary contract"),
     ]
 )
+# "... lets leaders from outside observe <phrase>"
+ACCESS_ROUTE_PHRASES = {
+    AccessRoute.ESCORTED_VISITOR: "as escorted visitors",
+    AccessRoute.LETTER_OF_ACCESS: "with a letter of access",
+    AccessRoute.HONORARY_CONTRACT: "on an honorary contract",
+}
 ACCESS_ROUTE_HINTS = {
     AccessRoute.ESCORTED_VISITOR: "Someone from the setting meets the visitor and stays with "
                                   "them throughout.",
@@ -293,18 +299,19 @@ CHECKLIST_ITEMS = _choices(
 )
 CHECKLIST_HINTS = {
     AccessRoute.ESCORTED_VISITOR: "Someone will meet the visitor on arrival and stay with them.",
-    AccessRoute.LETTER_OF_ACCESS: "Your organisation has issued the visitor a letter of access "
-                                  "for the day.",
-    AccessRoute.HONORARY_CONTRACT: "The visitor holds an honorary contract with your "
+    AccessRoute.LETTER_OF_ACCESS: "The host's organisation has issued the visitor a letter of "
+                                  "access for the day.",
+    AccessRoute.HONORARY_CONTRACT: "The visitor holds an honorary contract with the host's "
                                    "organisation for the day.",
-    "confidentiality": "The visitor has signed your organisation's confidentiality agreement.",
+    "confidentiality": "The visitor has signed the host organisation's confidentiality "
+                       "agreement.",
     "photo_id": "The visitor knows to bring photo ID, and who checks it on arrival.",
-    "infection_control": "The visitor has done the infection-control induction your setting "
+    "infection_control": "The visitor has done the infection-control induction the setting "
                          "asks for, or it is booked for their arrival.",
     "patients_told": "Patients and service users will be told an observer is there, and can "
                      "say no.",
-    "dbs": "You have seen confirmation of the visitor's DBS check at the level your setting "
-           "needs. Do not send or upload the certificate: only confirm it here.",
+    "dbs": "The host has seen confirmation of the visitor's DBS check at the level the setting "
+           "needs. Never send or upload the certificate: only confirm it here.",
 }
 
 # What an organisation of each sector usually needs, until an admin or coordinator says

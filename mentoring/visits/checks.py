@@ -36,6 +36,7 @@ from mentoring.notifications.outbox import absolute, enqueue, fit_key
 from mentoring.notifications.plan import local_offset, when
 from mentoring.slots import LONDON
 from mentoring.vocab import (
+    ACCESS_ROUTE_PHRASES,
     ACCESS_ROUTES,
     CHECKLIST_HINTS,
     CHECKLIST_ITEMS,
@@ -113,6 +114,10 @@ class HostSettings:
     @property
     def route_label(self) -> str:
         return ACCESS_ROUTES.get(self.access_route, self.access_route)
+
+    @property
+    def route_phrase(self) -> str:
+        return ACCESS_ROUTE_PHRASES.get(self.access_route, self.route_label.lower())
 
 
 def settings_for(host: LeaderProfile, organisation: Organisation | None) -> HostSettings:

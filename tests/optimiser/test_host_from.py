@@ -30,6 +30,14 @@ def test_a_host_hosts_nothing_before_host_from():
     _, sol = solve_doc(doc)
     # Without the notice either could host either day; with it the mentee hosts in week one.
     assert hosts_by_slot(sol) == {"s0": "e", "s12": "m"}
+    # ... even when an earlier solution, which the solver prefers to keep, had it otherwise.
+    earlier = Solution("optimal", sol.objective, sol.bound, sol.pairs,
+                       (ExchangeResult("m", "e", "s0"), ExchangeResult("e", "m", "s12")))
+    _, again = solve_doc(doc, previous=earlier)
+    assert hosts_by_slot(again) == {"s0": "e", "s12": "m"}
+    del doc["leaders"][0]["host_from"]
+    _, free = solve_doc(doc, previous=earlier)
+    assert hosts_by_slot(free) == {"s0": "m", "s12": "e"}  # the earlier solution, kept
 
 
 def test_no_exchange_where_neither_may_host_yet():
