@@ -25,8 +25,10 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     Role.LEADER: (("main.home", "Home"), ("profile.overview", "Your profile"),
                   ("availability.index", "When you are free"),
                   ("exchanges.my_matches", "Matches and exchanges"), ("mydata.index", "Your data")),
-    Role.COORDINATOR: (("main.home", "Home"), ("rounds.index", "Rounds")),
-    Role.ADMIN: (("main.home", "Home"), ("rounds.index", "Rounds"), ("admin.users", "Users"),
+    Role.COORDINATOR: (("main.home", "Home"), ("rounds.index", "Rounds"),
+                       ("admin.organisations", "Organisations")),
+    Role.ADMIN: (("main.home", "Home"), ("rounds.index", "Rounds"),
+                 ("admin.organisations", "Organisations"), ("admin.users", "Users"),
                  ("admin.audit_log", "Audit log")),
 }
 # Plain characters that autoescaping leaves alone and no real page contains.

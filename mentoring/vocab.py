@@ -238,6 +238,111 @@ DECLINE_REASONS = _choices(
 )
 
 
+# --- the host's checks (issue 14) ---------------------------------------------------------------
+
+class AccessRoute(StrEnum):
+    """How an organisation lets an outside leader observe: escorted throughout, with a letter of
+    access (for people employed elsewhere in the NHS), or on an honorary contract."""
+
+    ESCORTED_VISITOR = "escorted_visitor"
+    LETTER_OF_ACCESS = "letter_of_access"
+    HONORARY_CONTRACT = "honorary_contract"
+
+
+ACCESS_ROUTES = _choices(
+    [
+        (AccessRoute.ESCORTED_VISITOR, "Escorted visitor"),
+        (AccessRoute.LETTER_OF_ACCESS, "Letter of access"),
+        (AccessRoute.HONORARY_CONTRACT, "Honorary contract"),
+    ]
+)
+# "... lets leaders from outside observe <phrase>"
+ACCESS_ROUTE_PHRASES = {
+    AccessRoute.ESCORTED_VISITOR: "as escorted visitors",
+    AccessRoute.LETTER_OF_ACCESS: "with a letter of access",
+    AccessRoute.HONORARY_CONTRACT: "on an honorary contract",
+}
+ACCESS_ROUTE_HINTS = {
+    AccessRoute.ESCORTED_VISITOR: "Someone from the setting meets the visitor and stays with "
+                                  "them throughout.",
+    AccessRoute.LETTER_OF_ACCESS: "For visitors employed elsewhere in the NHS: the "
+                                  "organisation's research or HR team issues a letter for the day.",
+    AccessRoute.HONORARY_CONTRACT: "The visitor holds an honorary contract with the "
+                                   "organisation for the day.",
+}
+
+# The checks an organisation may need before an outsider observes (besides its access route).
+HOST_CHECKS = _choices(
+    [
+        ("confidentiality", "Confidentiality agreement"),
+        ("photo_id", "Photo ID"),
+        ("infection_control", "Infection-control induction"),
+        ("patients_told", "Patients told and free to refuse"),
+        ("dbs", "DBS check"),
+    ]
+)
+
+# Each item of an exchange's checklist, as the host confirms it: the access route (one of
+# ACCESS_ROUTES) and then the organisation's checks. Only "confirmed on this date, by this
+# person" is kept: never a certificate, a DBS number or a copy of an ID.
+CHECKLIST_ITEMS = _choices(
+    [
+        (AccessRoute.ESCORTED_VISITOR, "Escort arranged"),
+        (AccessRoute.LETTER_OF_ACCESS, "Letter of access issued"),
+        (AccessRoute.HONORARY_CONTRACT, "Honorary contract in place"),
+        ("confidentiality", "Confidentiality agreement signed"),
+        ("photo_id", "Photo ID arranged"),
+        ("infection_control", "Infection-control induction done"),
+        ("patients_told", "Patients told and free to refuse"),
+        ("dbs", "DBS check confirmed"),
+    ]
+)
+CHECKLIST_HINTS = {
+    AccessRoute.ESCORTED_VISITOR: "Someone will meet the visitor on arrival and stay with them.",
+    AccessRoute.LETTER_OF_ACCESS: "The host's organisation has issued the visitor a letter of "
+                                  "access for the day.",
+    AccessRoute.HONORARY_CONTRACT: "The visitor holds an honorary contract with the host's "
+                                   "organisation for the day.",
+    "confidentiality": "The visitor has signed the host organisation's confidentiality "
+                       "agreement.",
+    "photo_id": "The visitor knows to bring photo ID, and who checks it on arrival.",
+    "infection_control": "The visitor has done the infection-control induction the setting "
+                         "asks for, or it is booked for their arrival.",
+    "patients_told": "Patients and service users will be told an observer is there, and can "
+                     "say no.",
+    "dbs": "The host has seen confirmation of the visitor's DBS check at the level the setting "
+           "needs. Never send or upload the certificate: only confirm it here.",
+}
+
+# What an organisation of each sector usually needs, until an admin or coordinator says
+# otherwise: (access route, notice in weeks, checks). Hospital and mental-health trusts need
+# the most; a GP practice or community pharmacy escorts a visitor with a couple of weeks'
+# notice; councils, charities and the ICB need little beyond confidentiality and ID (and a DBS
+# check where the setting is social care).
+ALL_HOST_CHECKS = tuple(HOST_CHECKS)
+HOST_CHECK_DEFAULTS: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "acute": (AccessRoute.LETTER_OF_ACCESS, 4, ALL_HOST_CHECKS),
+    "mental_health": (AccessRoute.LETTER_OF_ACCESS, 4, ALL_HOST_CHECKS),
+    "community_health": (AccessRoute.LETTER_OF_ACCESS, 3,
+                         ("confidentiality", "photo_id", "infection_control", "patients_told")),
+    "primary_care": (AccessRoute.ESCORTED_VISITOR, 2,
+                     ("confidentiality", "photo_id", "patients_told")),
+    "community_pharmacy": (AccessRoute.ESCORTED_VISITOR, 2,
+                           ("confidentiality", "photo_id", "patients_told")),
+    "social_care": (AccessRoute.ESCORTED_VISITOR, 1, ("confidentiality", "photo_id", "dbs")),
+    "vcse": (AccessRoute.ESCORTED_VISITOR, 1, ("confidentiality", "photo_id")),
+    "icb": (AccessRoute.ESCORTED_VISITOR, 1, ("confidentiality", "photo_id")),
+}
+OTHER_HOST_CHECK_DEFAULTS = (AccessRoute.ESCORTED_VISITOR, 2, ("confidentiality", "photo_id"))
+DEFAULT_NOTICE_WEEKS = OTHER_HOST_CHECK_DEFAULTS[1]
+MAX_NOTICE_WEEKS = 26
+
+
+def host_check_defaults(sector: str) -> tuple[str, int, tuple[str, ...]]:
+    """(access route, notice in weeks, checks) an organisation of this sector starts with."""
+    return HOST_CHECK_DEFAULTS.get(sector, OTHER_HOST_CHECK_DEFAULTS)
+
+
 class RematchOutcome(StrEnum):
     """A leader who declined and asked for a different match: what the coordinator did."""
 

@@ -86,6 +86,7 @@ def init_app(app: Flask) -> None:
     from mentoring.notifications.views import bp as outbox_bp
     from mentoring.profile.views import bp as profile_bp
     from mentoring.rounds.views import bp as rounds_bp
+    from mentoring.visits.views import bp as visits_bp
 
     filters.init_app(app)
     app.url_map.converters["int"] = RowIdConverter  # before any route uses it
@@ -100,6 +101,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(matching_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(visits_bp)
     init_errors(app)
 
     app.before_request(refuse_nul_characters)  # after the nonce: it may render a page

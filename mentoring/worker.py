@@ -21,6 +21,7 @@ from mentoring.db import session_scope
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import SignInAttempt, utcnow
 from mentoring.notifications.jobs import plan_notifications, send_due_notifications
+from mentoring.visits.checks import chase_host_checks
 from mentoring.worker_context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ JOBS: list[Job] = [
     Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600),
     Job("send-notifications", send_due_notifications, 60),
     Job("plan-notifications", plan_notifications, 900),
+    Job("chase-host-checks", chase_host_checks, 900),
     # Coordinators wait for this one: look for queued optimisation runs every few seconds.
     Job("run-optimiser", run_queued_optimisations, 3),
 ]

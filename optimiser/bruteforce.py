@@ -83,6 +83,9 @@ def _options(problem, m, e, L, slots):
         for hosts in itertools.product((m, e), repeat=K):
             if rules.reciprocal and K >= 2 and set(hosts) != {m, e}:
                 continue
+            if any(L[h].host_from is not None and slots[s].start < L[h].host_from
+                   for s, h in zip(combo, hosts, strict=True)):
+                continue  # a host cannot host before their host_from (notice)
             out.append(list(zip(combo, hosts, strict=True)))
     return out
 

@@ -60,15 +60,15 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
     fixed_dates = [data.date[s] for s, _ in fixed_ex]
     if not fixed_dates and data.leaders[m].max_hosted_per_week != 0 and \
             data.leaders[e].max_hosted_per_week != 0 and not data.used_hosted[m] and \
-            not data.used_hosted[e]:
+            not data.used_hosted[e] and \
+            min(data.first_host_slot[m], data.first_host_slot[e]) <= min(common):
         return sorted(common)  # nothing else can rule a slot out
     out = []
     for s in sorted(common):
         if d > 0 and any(abs(data.date[s] - f) < d for f in fixed_dates):
             continue
-        w = data.week[s]
-        if data.hosting_left(m, w) <= 0 and data.hosting_left(e, w) <= 0:
-            continue
+        if not data.may_host(m, s) and not data.may_host(e, s):
+            continue  # neither may host then (hosting limits, or notice: host_from)
         out.append(s)
     return out
 
@@ -82,8 +82,7 @@ def schedulable(data: Data, pair: Pair) -> bool:
     if data.rules.reciprocal and data.K >= 2:
         hosts = {h for _, h in pair.fixed_ex}
         for side in (pair.m, pair.e):
-            if side not in hosts and not any(data.hosting_left(side, data.week[s]) > 0
-                                             for s in pair.slots):
+            if side not in hosts and not any(data.may_host(side, s) for s in pair.slots):
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
             return False

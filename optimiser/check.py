@@ -6,17 +6,19 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 
-from .model import Problem, Solution
+from .model import Fixed, Problem, Solution
 from .scoring import score_pair
 
 
-def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1e-6
-                   ) -> list[str]:
+def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1e-6,
+                   fixed: Fixed | None = None) -> list[str]:
     """Return every violation of the problem's rules by ``solution`` (empty when valid).
 
     Checks pairs (roles, organisation, exclusions, pins, capacities, scores), exchanges
     (count, common availability, one per leader per slot, protected hours per month,
-    hosting per ISO week, days between exchanges, reciprocal hosting) and the objective.
+    hosting per ISO week, no hosting before the host's ``host_from``, days between
+    exchanges, reciprocal hosting) and the objective. The exchanges of ``fixed`` (a
+    re-optimisation's) were approved earlier: ``host_from`` does not apply to them.
     """
     out: list[str] = []
     if solution.status not in ("optimal", "feasible"):
@@ -32,6 +34,7 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
     if problem.scores is not None:
         scored = {(s.mentor, s.mentee): s.score for s in problem.scores}
     weights = rules.weights
+    approved = {(x.host, x.visitor, x.slot) for x in fixed.exchanges} if fixed else set()
 
     mentor_of: dict[str, str] = {}
     mentees_of: dict[str, list[str]] = defaultdict(list)
@@ -109,6 +112,12 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
             out.append(f"{where}: the two leaders are not a formed pair")
             continue
         per_pair[frozenset(key)].append((s, x.host))
+        host_from = leaders[x.host].host_from
+        if host_from is not None and s.start < host_from and \
+                (x.host, x.visitor, x.slot) not in approved:
+            out.append(f"{where}: {x.host!r} cannot host before "
+                       f"{host_from.isoformat(timespec='minutes')} "
+                       "(host_from)")
         for lid in (x.host, x.visitor):
             if x.slot not in leaders[lid].available:
                 out.append(f"{where}: {lid!r} is not available in that slot")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 
 from .model import Fixed, Leader, Problem, ProblemError, ScoreWeights
@@ -32,6 +33,11 @@ class Data:
         self.leaders: list[Leader] = list(problem.leaders)
         self.lidx = {ld.id: i for i, ld in enumerate(self.leaders)}
         self.avail = [frozenset(self.sidx[a] for a in ld.available) for ld in self.leaders]
+        # the first slot (in start order) each leader may host in: host_from, the notice
+        # their organisation needs (0: any)
+        starts = [s.start for s in self.slots]
+        self.first_host_slot = [0 if ld.host_from is None else bisect_left(starts, ld.host_from)
+                                for ld in self.leaders]
         n = len(self.leaders)
         # consumed by fixed exchanges
         self.busy: list[set[int]] = [set() for _ in range(n)]
@@ -99,6 +105,11 @@ class Data:
         if cap is None:
             return math.inf
         return cap - self.used_hosted[ld][week]
+
+    def may_host(self, ld: int, s: int) -> bool:
+        """Could ``ld`` host a new exchange in slot ``s`` (hosting left that week, and not
+        before their ``host_from``)?"""
+        return s >= self.first_host_slot[ld] and self.hosting_left(ld, self.week[s]) > 0
 
     def usable(self, ld: int) -> set[int]:
         """Slots in which ``ld`` could still take part in an exchange."""

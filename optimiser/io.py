@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from .model import (
@@ -80,6 +80,20 @@ def _parse_time(v: Any, loc: str, err: _Errors) -> datetime | None:
         return None
     # Local wall-clock time is what counts for dates, weeks and months.
     return t.replace(tzinfo=None)
+
+
+def _parse_host_from(v: Any, loc: str, err: _Errors) -> datetime | None:
+    """Optional: an ISO 8601 date (midnight) or local date-time; null or missing = no limit."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v).replace(tzinfo=None)
+        except ValueError:
+            pass
+    err.add(loc, f"must be an ISO 8601 date or date-time string (like '2027-01-18'), "
+                 f"got {v!r:.40}")
+    return None
 
 
 def _str_list(obj: dict, key: str, where: str, err: _Errors) -> tuple[str, ...]:
@@ -255,6 +269,7 @@ def load_problem(data: dict) -> Problem:
         hosted = _get(ld, "max_hosted_per_week", where, err, "int", None)
         if hosted is not None and hosted < 0:
             err.add(f"{where}.max_hosted_per_week", f"must be >= 0, got {hosted}")
+        host_from = _parse_host_from(ld.get("host_from"), f"{where}.host_from", err)
         if len(err.items) > n_before or lid is None or leader_ids.get(lid) != i:
             continue
         leaders.append(Leader(
@@ -263,7 +278,7 @@ def load_problem(data: dict) -> Problem:
             strengths=strengths, goals=goals,
             available=tuple(dict.fromkeys(a for a in avail if a in slot_ids)),
             protected_hours_per_month=float(hours) if hours is not None else None,
-            max_hosted_per_week=hosted,
+            max_hosted_per_week=hosted, host_from=host_from,
         ))
     # ids of leaders that exist in the document, even if invalid, so that references
     # to them are not reported as unknown a second time
@@ -389,6 +404,9 @@ def problem_to_dict(problem: Problem) -> dict:
             d["protected_hours_per_month"] = _num(ld.protected_hours_per_month)
         if ld.max_hosted_per_week is not None:
             d["max_hosted_per_week"] = ld.max_hosted_per_week
+        if ld.host_from is not None:
+            d["host_from"] = (ld.host_from.date().isoformat() if ld.host_from.time() == time()
+                              else ld.host_from.isoformat(timespec="minutes"))
         out["leaders"].append(d)
     if problem.scores is not None:
         out["scores"] = [{"mentor": s.mentor, "mentee": s.mentee, "score": _num(s.score)}

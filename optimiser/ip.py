@@ -6,8 +6,9 @@ Variables
               both leaders are free (and have protected time and hosting left) get a
               variable.  The host is split into two variables only where it matters
               (a hosting limit that can bind, together with reciprocal hosting or a
-              limit on both sides); elsewhere a single variable stands for the
-              exchange and the host is chosen after solving.
+              limit on both sides, or a slot before one leader's ``host_from``);
+              elsewhere a single variable stands for the exchange and the host is chosen
+              after solving.
 
 Families realised by omission rather than rows: excluded pairs and same-organisation
 pairs (when not allowed) get no variable; a slot where a leader is unavailable gets no
@@ -57,6 +58,13 @@ class Model:
 def _host_leader(model: Model, ev: ExVar) -> int | None:
     p = model.pairs[ev.pair]
     return p.m if ev.side == MENTOR else p.e if ev.side == MENTEE else None
+
+
+def _before_host_from(data: Data, p: Pair) -> bool:
+    """Does one of the pair's slots come before a leader's ``host_from``? (Its slots are
+    sorted by start, as the slot indices are.)"""
+    return bool(p.slots) and p.slots[0] < max(data.first_host_slot[p.m],
+                                              data.first_host_slot[p.e])
 
 
 # -- matching -----------------------------------------------------------------------------
@@ -128,7 +136,9 @@ def add_exchange_variables(model: Model) -> None:
         if p.need == 0 or not p.slots:
             continue
         bm, be = p.m in model.hosting_binds, p.e in model.hosting_binds
-        if not bm and not be:
+        if _before_host_from(data, p):
+            sides = [MENTOR, MENTEE]  # add_host_from says who may host when
+        elif not bm and not be:
             sides = [EITHER]
         elif reciprocal or (bm and be):
             sides = [MENTOR, MENTEE]
@@ -203,6 +213,20 @@ def add_max_hosted_per_week(model: Model) -> None:
             if len({ev.slot for ev in group}) > left:
                 model.add([(ev.var, 1.0) for ev in group], pulp.LpConstraintLE, left,
                           f"hosted_{ld}_{w}")
+
+
+def add_host_from(model: Model) -> None:
+    """A leader hosts no new exchange in a slot before their ``host_from`` (the notice their
+    organisation needs): one row per such leader, over the exchanges they would host too
+    soon. Fixed exchanges are not variables, so they stay as they were approved."""
+    data = model.data
+    too_soon: dict[int, list[ExVar]] = defaultdict(list)
+    for ev in model.ex:
+        host = _host_leader(model, ev)
+        if host is not None and ev.slot < data.first_host_slot[host]:
+            too_soon[host].append(ev)
+    for ld, group in too_soon.items():
+        model.add([(ev.var, 1.0) for ev in group], LE, 0, f"host_from_{ld}")
 
 
 def add_min_days_between_exchanges(model: Model) -> None:
@@ -285,6 +309,7 @@ def build_model(data: Data, pairs: list[Pair],
         add_one_exchange_per_leader_per_slot(model)
         add_protected_hours_per_month(model)
         add_max_hosted_per_week(model)
+        add_host_from(model)
         add_min_days_between_exchanges(model)
         add_reciprocal_hosting(model)
         add_exchange_capacity(model)

@@ -54,6 +54,9 @@ class Leader:
     available: tuple[str, ...] = ()
     protected_hours_per_month: float | None = None
     max_hosted_per_week: int | None = None
+    # The leader hosts no exchange in a slot that starts before this (local wall-clock time):
+    # the notice their organisation needs. None: no such limit.
+    host_from: datetime | None = None
 
 
 @dataclass(frozen=True)

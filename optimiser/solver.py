@@ -90,7 +90,8 @@ def _precheck(data: Data, cands: Candidates) -> list[str]:
                 msgs.append(f"{name(p)}: no common free slots")
             else:
                 msgs.append(f"{name(p)}: the {len(common)} common free slots are all taken "
-                            "by fixed exchanges or over protected time or hosting limits")
+                            "by fixed exchanges, over protected time or hosting limits, or "
+                            "before both leaders' host_from (notice)")
             continue
         if not schedulable(data, p):
             most = data.spaced_count(p.slots)
@@ -100,7 +101,7 @@ def _precheck(data: Data, cands: Candidates) -> list[str]:
                     f"exchange(s) at least {data.d} days apart; {p.need} needed")
             else:
                 msgs.append(f"{name(p)}: reciprocal hosting is impossible (a leader cannot "
-                            "host in any common slot: max_hosted_per_week)")
+                            "host in any common slot: max_hosted_per_week or host_from)")
     # protected time / slots per leader over all forced pairs
     need: Counter[int] = Counter()
     for p in forced:

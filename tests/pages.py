@@ -160,6 +160,12 @@ PAGES = [
     Page("admin.audit_log", ADMIN),
     Page("admin.audit_csv", ADMIN, html=False),
     Page("main.readyz", ANYONE, html=False),
+    # --- visits that can really happen: the host's checks (issue 14) ---
+    Page("admin.organisations", COORDINATOR),
+    Page("admin.organisation", COORDINATOR,
+         lambda world: f"/admin/organisations/{world.leader_a.organisation_id}"),
+    Page("visits.round_checks", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/exchanges/{world.exchange.id}/checks"),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
@@ -192,7 +198,7 @@ ACTIONS = [
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
-        "admin.change_role", "admin.end_sessions",
+        "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
@@ -221,6 +227,9 @@ ACTIONS = [
          method="POST"),
     Page("insights.unpublish_you_said_we_did", COORDINATOR, _round("/you-said-we-did/unpublish"),
          method="POST"),
+    # The host ticks their checklist: leader A hosts the past exchange.
+    Page("visits.confirm_checks", LEADER,
+         lambda world: f"/exchanges/{world.past_exchange.id}/checks", method="POST"),
 ]
 
 # Pages and actions on leader A's own objects (their match, exchanges, round membership): any
@@ -230,4 +239,5 @@ LEADER_A_OWNS = {
     "exchanges.exchange_ics", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
     "exchanges.feedback", "exchanges.visit_details", "exchanges.shared_note", "mydata.withdraw",
     "insights.read_you_said_we_did",
+    "visits.confirm_checks",
 }

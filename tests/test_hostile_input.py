@@ -37,7 +37,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from mentoring.auth import joining
-from mentoring.models import LeaderProfile, Notification, RoundBlackout, User
+from mentoring.models import LeaderProfile, Notification, Organisation, RoundBlackout, User
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
 from matching_world import stored_run
@@ -346,6 +346,25 @@ FORMS: list[Form] = [
     Form("invite staff", "admin", lambda w: "/admin/invite",
          lambda w: {"email": "new.coordinator@example.org", "role": "coordinator"},
          fields=("email", "role"), shown_on=(("admin", lambda w: "/admin/invite"),)),
+    # --- the host's checks (issue 14) ---
+    Form("what an organisation needs before a visit", "coordinator",
+         lambda w: f"/admin/organisations/{w.organisation.id}",
+         lambda w: {"access_route": "letter_of_access", "notice_weeks": "4",
+                    "host_checks": ["confidentiality", "dbs"]},
+         fields=("access_route", "notice_weeks", "host_checks"),
+         also={"notice_weeks": ("27", "-1", "2.5")},
+         shown_on=(("coordinator", lambda w: "/admin/organisations"),
+                   ("leader", lambda w: f"/exchanges/{w.past_exchange.id}"))),
+    Form("the host confirms their checks", "leader",
+         lambda w: f"/exchanges/{w.past_exchange.id}/checks",
+         lambda w: {"confirmed": ["escorted_visitor", "photo_id"]}, fields=("confirmed",),
+         page=lambda w: f"/exchanges/{w.past_exchange.id}",
+         shown_on=(("leader", lambda w: f"/exchanges/{w.past_exchange.id}"),)),
+    Form("a coordinator confirms a host's checks", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/exchanges/{w.exchange.id}/checks",
+         lambda w: {"confirmed": ["escorted_visitor"]}, fields=("confirmed",),
+         shown_on=(("leader", lambda w: f"/exchanges/{w.exchange.id}"),
+                   ("coordinator", _round("/changes")))),
 ]
 
 
@@ -373,7 +392,7 @@ def form_endpoint(app, form: Form) -> str:
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
                  "exchange", "blackout", "hosted_exchange",
-                 "past_exchange", "run", "proposal", "failed_email", "inactive")
+                 "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
 
 
 # --- the world, the clients and the checks --------------------------------------------------
@@ -429,7 +448,7 @@ def hostile_world(app, factory, leader, coordinator, admin):
         other_round=factory.programme_round(name="Another round"),
         proposal=proposal, inactive=inactive, declined=declined, failed_email=failed_email,
         blackout=blackout,
-        clients=clients,
+        clients=clients, organisation=factory.session.get(Organisation, leader.organisation_id),
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),
         join_path=_link(factory.session, "/join/"), **crawl)

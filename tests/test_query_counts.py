@@ -181,8 +181,8 @@ def test_the_review_page_needs_the_same_queries_for_2_or_20_pairs(engine, db, fa
                                                 coordinator_client.get(url))
         assert response.status_code == 200
         assert f"{size} of {size} pairs" in response.get_data(as_text=True)
-    # 12: approval's check that no proposed exchange is on a day closed since the run (one
-    # query for the round's blackout dates) runs on the review page too.
+    # 13: approval's checks run on the review page too: no proposed exchange on a day closed
+    # since the run (the round's blackout dates), and the notice each new host needs.
     assert_constant(counts, 12, "review page")
 
 

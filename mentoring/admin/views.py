@@ -1,5 +1,6 @@
-"""Admin pages: users, roles, deactivation, sessions, invitations and the audit log. Thin views
-over `mentoring.admin.services`."""
+"""Admin pages: users, roles, deactivation, sessions, invitations, the audit log, and what each
+organisation needs before a visit. Thin views over `mentoring.admin.services` and
+`mentoring.admin.organisations`."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from flask import (
 from flask_login import current_user
 
 from mentoring.access import recent_sign_in_required, roles_required
+from mentoring.admin import organisations as orgs
 from mentoring.admin import services
 from mentoring.admin.services import AdminError, NotFound
 from mentoring.auth import joining
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
 from mentoring.models import utcnow
-from mentoring.vocab import Role
+from mentoring.vocab import ACCESS_ROUTE_HINTS, ACCESS_ROUTES, HOST_CHECKS, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 EXPIRED = {"": "Your form expired. Try again."}
@@ -250,3 +252,47 @@ def audit_csv():
         text, mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-log-{stamp}-utc.csv"'},
     )
+
+
+# --- organisations: what each needs before an outside leader observes there ------------------
+
+
+@bp.route("/organisations")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
+def organisations():
+    return render_template("admin/organisations.html",
+                           organisations=orgs.all_organisations(get_session()),
+                           routes=ACCESS_ROUTES, checks=HOST_CHECKS)
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR, Role.ADMIN)
+def organisation(organisation_id: int):
+    db = get_session()
+    try:
+        found = orgs.get_organisation(db, organisation_id)
+    except NotFound:
+        abort(404)
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    values = orgs.VisitNeedsForm.from_organisation(found)
+    if request.method == "POST" and form.validate_on_submit():
+        values = orgs.VisitNeedsForm.from_form(
+            request.form.get("access_route", ""), request.form.get("notice_weeks", ""),
+            request.form.getlist("host_checks"))
+        try:
+            changed = orgs.update_visit_needs(db, _me(), found, values, utcnow(), ip=_ip())
+        except AdminError as error:
+            errors = error.errors
+        else:
+            db.commit()
+            flash(f"Saved what {found.name} needs before a visit."
+                  + (f" {changed} checklist{'s' if changed != 1 else ''} of visits to come "
+                     "updated." if changed else ""), "success")
+            return redirect(url_for("admin.organisations"))
+    elif request.method == "POST":
+        errors = dict(EXPIRED)
+    return render_template(
+        "admin/organisation.html", organisation=found, values=values, errors=errors,
+        routes=ACCESS_ROUTES, route_hints=ACCESS_ROUTE_HINTS, checks=HOST_CHECKS,
+    ), (400 if errors else 200)

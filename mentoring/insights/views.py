@@ -12,6 +12,7 @@ from mentoring.forms import CsrfForm
 from mentoring.insights import charts, feedback, figures, report, you_said
 from mentoring.insights.you_said import NotFound, YouSaidError
 from mentoring.models import utcnow
+from mentoring.visits import checks
 from mentoring.vocab import Role
 
 bp = Blueprint("insights", __name__)
@@ -40,7 +41,8 @@ def _formatting() -> dict:
 def dashboard(round_id: int):
     found = _figures(round_id)
     return render_template("insights/dashboard.html", figures=found,
-                           charts=charts.dashboard_charts(found))
+                           charts=charts.dashboard_charts(found),
+                           at_risk=checks.at_risk(get_session(), found.computed_at, round_id))
 
 
 @bp.route("/rounds/<int:round_id>/feedback")

@@ -29,6 +29,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.slots import describe, half_day_of
+from mentoring.visits.checks import at_risk
 from mentoring.vocab import (
     ACTIVE_EXCHANGE_STATUSES,
     DECLINE_REASONS,
@@ -40,7 +41,7 @@ from mentoring.vocab import (
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # declined, withdrew, cancelled, reschedule, unavailable, closed
+    kind: str  # declined, withdrew, cancelled, reschedule, unavailable, closed, at_risk
     at: datetime | None
     summary: str
     detail: str
@@ -78,6 +79,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
         *_move_requests(session, programme_round, since, now, names),
         *_availability_conflicts(session, names, upcoming),
         *_closed_day_exchanges(names, upcoming),
+        *_at_risk(session, programme_round, now),
     ]
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
 
@@ -218,6 +220,17 @@ def _closed_day_exchanges(names, upcoming: _Upcoming) -> list[Change]:
             (exchange.host_id, exchange.visitor_id), exchange.id,
         )
         for exchange in upcoming.on_closed_days
+    ]
+
+
+def _at_risk(session, programme_round, now) -> list[Change]:
+    """Booked exchanges whose host has not confirmed every check three working days before
+    (a local run cannot mend these: the coordinator chases the host)."""
+    return [
+        Change("at_risk", None, f"{x.visitor_name} visiting {x.host_name}: at risk",
+               f"{describe(*half_day_of(x.starts_at))}. Not yet confirmed: "
+               f"{', '.join(x.open_items)}.", (), x.exchange_id)
+        for x in at_risk(session, now, programme_round.id)
     ]
 
 

@@ -45,10 +45,13 @@ from mentoring.models import (
     ProgrammeRound,
     RoundParticipant,
     User,
+    utcnow,
 )
 from mentoring.notifications.plan import plan_exchange, reschedule_exchange
 from mentoring.offers.services import make_offer, send_offer
 from mentoring.slots import bounds, describe
+from mentoring.visits.checks import open_checklist
+from mentoring.visits.notice import london_date, notice_conflicts
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
     ExchangeStatus,
@@ -204,10 +207,11 @@ class ChangePlan:
 
 
 def plan_changes(session: Session, run: OptimiserRun,
-                 documents: RunDocuments | None = None) -> ChangePlan:
-    """Compare the run's proposal with what is approved now. For a local run only changes
-    that involve a leader in its scope count; everything else stays exactly as it is.
-    `documents` are the run's, if the caller has read them already."""
+                 documents: RunDocuments | None = None, *,
+                 now: datetime | None = None) -> ChangePlan:
+    """Compare the run's proposal with what is approved now (`now`: the time of approval). For
+    a local run only changes that involve a leader in its scope count; everything else stays
+    exactly as it is. `documents` are the run's, if the caller has read them already."""
     plan = ChangePlan()
     solution = None
     if run.status == RunStatus.SUCCEEDED:
@@ -282,6 +286,7 @@ def plan_changes(session: Session, run: OptimiserRun,
     plan.cancelled_exchanges = [whole[exchange_id] for exchange_id in cancelled
                                 if exchange_id in whole]
     plan.conflicts += _still_possible(session, programme_round, plan)
+    plan.conflicts += _too_soon(session, plan, now or utcnow())
     return plan
 
 
@@ -335,6 +340,14 @@ def _still_possible(session: Session, programme_round: ProgrammeRound,
     return problems
 
 
+def _too_soon(session: Session, plan: ChangePlan, now: datetime) -> list[str]:
+    """The notice a host's organisation needs is a hard rule from the day of approval (the run
+    may have been built days before)."""
+    hosted = [(x.host_id, *parse_slot(x.slot)) for x in plan.new_exchanges] + [
+        (m.exchange.host_id, *parse_slot(m.slot)) for m in plan.moved_exchanges]
+    return notice_conflicts(session, hosted, london_date(now)) if hosted else []
+
+
 # --- approval --------------------------------------------------------------------------------
 
 
@@ -359,7 +372,7 @@ def approve_run(
     _require_reviewable(run)
     if programme_round.status not in APPROVABLE_ROUND_STATUSES:
         raise DecisionError(f"A {programme_round.status} round cannot take new matches")
-    plan = plan_changes(session, run)
+    plan = plan_changes(session, run, now=now)
     if plan.conflicts:
         raise DecisionError(" ".join(dict.fromkeys(plan.conflicts)))
     if plan.is_empty:
@@ -425,6 +438,7 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         session.flush()
         _book(session, exchange)
         plan_exchange(session, exchange, now)  # nothing for a held exchange
+        open_checklist(session, exchange, now)  # nor here
     for moved in plan.moved_exchanges:
         starts_at, ends_at = bounds(*parse_slot(moved.slot))
         session.execute(sa.delete(ExchangeBooking).where(

@@ -24,8 +24,10 @@ from mentoring.models import (
     Organisation,
     ProgrammeRound,
     RoundParticipant,
+    utcnow,
 )
 from mentoring.slots import half_day_of, half_days, local_bounds
+from mentoring.visits.notice import host_from, london_date, notice_weeks
 from mentoring.vocab import (
     BOROUGHS,
     LIVE_MATCH_STATUSES,
@@ -66,14 +68,20 @@ def readable_reason(reason: str) -> str:
     return _KEYS.sub(lambda found: _KEY_LABELS[found.group(1)], reason)
 
 
-def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str, Any]:
+def build_problem(session: Session, programme_round: ProgrammeRound,
+                  approval_date: date | None = None) -> dict[str, Any]:
     """The round as a `mentoring-problem/1` document: every joined leader with a profile and
     consent, their free half-days, the round's rules, pinned and forbidden pairs.
 
     Closed days (bank holidays, blackouts) are never offered: their half-days are left out, and
     so is availability saved on them. A half-day that still holds one of the round's exchanges
     stays a slot (with nobody free in it), so that the exchange can stay fixed, or be moved by
-    a run that releases it."""
+    a run that releases it.
+
+    Each host's `host_from` is `approval_date` (the day the run is requested; today by default)
+    plus the notice their organisation needs: the optimiser gives them no visit to host before
+    it."""
+    approval_date = approval_date or london_date(utcnow())
     closed = closed_days(session, programme_round)
     held = ({half_day_of(exchange.starts_at)
              for exchange in round_live_exchange_times(session, programme_round)}
@@ -86,7 +94,7 @@ def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str
         for start, end in [local_bounds(day, period)]
     ]
     rows = session.exec(
-        select(LeaderProfile, Organisation.name)
+        select(LeaderProfile, Organisation.name, Organisation.notice_weeks)
         .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
         .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
         .where(
@@ -121,8 +129,10 @@ def build_problem(session: Session, programme_round: ProgrammeRound) -> dict[str
             "protected_hours_per_month": profile.protected_hours_per_month,
             # Leaders who cannot host visits host none; hosts may have no weekly limit.
             "max_hosted_per_week": profile.max_hosted_per_week if profile.can_host else 0,
+            **({"host_from": host_from(approval_date, notice_weeks(weeks, profile.sector))
+                .isoformat()} if profile.can_host else {}),
         }
-        for profile, organisation in rows
+        for profile, organisation, weeks in rows
     ]
     in_problem = {int(leader["id"]) for leader in leaders}
     pinned, excluded = _pins(session, programme_round, in_problem)

@@ -34,6 +34,7 @@ from mentoring.matching.problem import (
 )
 from mentoring.models import OptimiserRun, ProgrammeRound, User, utcnow
 from mentoring.models.matching import ACTIVE_RUN_STATUSES
+from mentoring.visits.notice import london_date
 from mentoring.vocab import RoundStatus, RunKind, RunStatus
 from mentoring.worker_context import WorkerContext
 
@@ -189,7 +190,8 @@ class PreparedRun:
 def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
     """The run's problem as the database holds it now, and what must stay fixed."""
     programme_round = session.get(ProgrammeRound, run.round_id)
-    problem = build_problem(session, programme_round)
+    # The notice hosts need counts from the day the coordinator asked for the run.
+    problem = build_problem(session, programme_round, london_date(run.created_at))
     in_problem = {int(leader["id"]) for leader in problem["leaders"]}
     released: frozenset[int] = frozenset()
     if run.kind == RunKind.LOCAL:

@@ -7,6 +7,7 @@ from mentoring.models.people import (
     LeaderProfileCreate,
     Organisation,
     OrganisationCreate,
+    OrganisationHostChecks,
     ProfileDraft,
 )
 from mentoring.models.rounds import (
@@ -30,6 +31,7 @@ from mentoring.models.matching import (
     match_stage,
 )
 from mentoring.models.notifications import Notification
+from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Availability",
     "Exchange",
     "ExchangeBooking",
+    "ExchangeCheck",
     "Feedback",
     "FeedbackCreate",
     "Invitation",
@@ -51,6 +54,7 @@ __all__ = [
     "OptimiserRun",
     "Organisation",
     "OrganisationCreate",
+    "OrganisationHostChecks",
     "ProfileDraft",
     "ProgrammeRound",
     "ProgrammeRoundCreate",

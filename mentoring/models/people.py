@@ -5,7 +5,7 @@
 
 import re
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, field_validator, model_validator
@@ -15,12 +15,17 @@ from mentoring.models.accounts import User
 from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.vocab import (
     BOROUGHS,
+    HOST_CHECKS,
+    MAX_NOTICE_WEEKS,
+    OTHER_HOST_CHECK_DEFAULTS,
     PROFESSIONS,
     SECTORS,
     TOPICS,
+    AccessRoute,
     CareerStage,
     OrganisationSize,
     ProfessionPreference,
+    host_check_defaults,
 )
 
 
@@ -64,7 +69,25 @@ def tel_uri(phone: str) -> str:
     return "tel:" + "".join(char for char in main if char.isdigit() or char == "+")
 
 
-class OrganisationBase(SQLModel):
+class HostChecksBase(SQLModel):
+    """What an organisation needs before an outside leader may observe there: its access route,
+    the notice it needs (a hard scheduling rule: no exchange at a host sooner than the approval
+    date plus this) and which checks apply. Validation lives here, not on the table."""
+
+    access_route: str = Field(default=OTHER_HOST_CHECK_DEFAULTS[0], max_length=20)
+    notice_weeks: int = Field(default=OTHER_HOST_CHECK_DEFAULTS[1], ge=0, le=MAX_NOTICE_WEEKS)
+    host_checks: list[str] = Field(default_factory=lambda: list(OTHER_HOST_CHECK_DEFAULTS[2]),
+                                   sa_type=sa.JSON)
+
+    @field_validator("host_checks")
+    @classmethod
+    def known_checks(cls, values: list[str]) -> list[str]:
+        if any(value not in HOST_CHECKS for value in values):
+            raise ValueError("Choose checks from the list")
+        return [key for key in HOST_CHECKS if key in values]  # in the list's order, once each
+
+
+class OrganisationBase(HostChecksBase):
     name: str = Field(min_length=2, max_length=160)
     sector: SectorKey = Field(max_length=40)
     borough: BoroughKey = Field(max_length=40)
@@ -75,15 +98,40 @@ class Organisation(OrganisationBase, table=True):
     __table_args__ = (
         sa.UniqueConstraint("name"),
         enum_check("size", OrganisationSize),
+        enum_check("access_route", AccessRoute),
         sa.CheckConstraint(in_list("sector", list(SECTORS)), name="sector"),
         sa.CheckConstraint(in_list("borough", list(BOROUGHS)), name="borough"),
+        sa.CheckConstraint(f"notice_weeks >= 0 AND notice_weeks <= {MAX_NOTICE_WEEKS}",
+                           name="notice_weeks_range"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
 
+    @property
+    def checklist(self) -> list[str]:
+        """The items a host at this organisation confirms before each visit."""
+        return [self.access_route, *self.host_checks]
+
 
 class OrganisationCreate(OrganisationBase):
     size: OrganisationSize = OrganisationSize.SMALL
+    access_route: AccessRoute = AccessRoute(OTHER_HOST_CHECK_DEFAULTS[0])
+
+    @model_validator(mode="before")
+    @classmethod
+    def sector_defaults(cls, data: Any) -> Any:
+        """A new organisation starts with what its sector usually needs."""
+        if isinstance(data, dict) and data.get("sector") in SECTORS:
+            route, weeks, checks = host_check_defaults(data["sector"])
+            data = {"access_route": route, "notice_weeks": weeks, "host_checks": list(checks),
+                    **data}
+        return data
+
+
+class OrganisationHostChecks(HostChecksBase):
+    """The organisation page's form: access route, notice and checks."""
+
+    access_route: AccessRoute
 
 
 class LeaderProfileBase(SQLModel):

@@ -34,6 +34,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.outbox import absolute, enqueue, fit_key
 from mentoring.notifications.plan import plan_exchange, when
+from mentoring.visits.checks import open_checklist
 from mentoring.vocab import (
     DECLINE_REASONS,
     PROFESSIONS,
@@ -271,6 +272,7 @@ def _book(session: Session, match: Match, user: User, now: datetime) -> None:
         fill_from_host(exchange, session.get(LeaderProfile, exchange.host_id))
         session.add(exchange)
         plan_exchange(session, exchange, now)
+        open_checklist(session, exchange, now)
     audit.record(session, "match.booked", actor=user, obj=match)
 
 

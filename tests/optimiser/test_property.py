@@ -54,6 +54,11 @@ def problems(draw, scores: bool = False):
         hosted = draw(st.sampled_from([None, None, None, 0, 1]))
         if hosted is not None:
             leaders[-1]["max_hosted_per_week"] = hosted
+        # the notice a host's organisation needs: no hosting before this
+        host_from = draw(st.sampled_from([None, None, None, "2026-01-30", "2026-02-03T13:00",
+                                          "2026-02-09"]))
+        if host_from is not None:
+            leaders[-1]["host_from"] = host_from
     rules = {"exchanges_per_pair": draw(st.sampled_from([0, 1, 2, 2, 2])),
              "min_days_between_exchanges": draw(st.sampled_from([0, 1, 3, 7])),
              "reciprocal": draw(st.booleans()),
