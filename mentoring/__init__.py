@@ -14,6 +14,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mentoring import db, web
     from mentoring.config import load_settings
     from mentoring.notifications.outbox import set_base_url
+    from mentoring.releases.services import set_link_secret
 
     config = dict(config or {})
     settings = config.pop("SETTINGS", None) or load_settings()
@@ -29,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.extensions["mentoring.settings"] = settings
     set_base_url(settings.base_url)  # links in emails, from views, the worker and the CLI
+    set_link_secret(settings.secret_key)  # and the line managers' signed links among them
 
     db.init_app(app, engine)
     web.init_app(app)

@@ -154,6 +154,8 @@ PAGES = [
     Page("admin.audit_log", ADMIN),
     Page("admin.audit_csv", ADMIN, html=False),
     Page("main.readyz", ANYONE, html=False),
+    # --- a line manager releases a leader's time: public, the signed link is the key (issue 14)
+    Page("release.decide", ANYONE, "/release/not-a-valid-token", status=400),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
@@ -184,7 +186,7 @@ ACTIONS = [
         "exchanges.feedback", "exchanges.reflections", "mydata.withdraw", "mydata.delete_account",
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
-        "admin.change_role", "admin.end_sessions",
+        "admin.change_role", "admin.end_sessions", "release.decide",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),

@@ -1,5 +1,6 @@
 """What has changed since the coordinator last approved: declines, withdrawals, cancelled
-exchanges, requests to move, and exchanges that no longer fit a leader's availability.
+exchanges, requests to move, line managers who cannot release the time, and exchanges that no
+longer fit a leader's availability.
 
 Each change names the leaders it affects; a local run re-optimises just those leaders, with
 every other approved pair and exchange fixed.
@@ -26,6 +27,7 @@ from mentoring.models import (
     RoundParticipant,
     utcnow,
 )
+from mentoring.releases.services import open_declines
 from mentoring.slots import describe, half_day_of
 from mentoring.vocab import (
     ACTIVE_EXCHANGE_STATUSES,
@@ -38,7 +40,7 @@ from mentoring.vocab import (
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # declined, withdrew, cancelled, reschedule, unavailable
+    kind: str  # declined, withdrew, cancelled, reschedule, release_declined, unavailable
     at: datetime | None
     summary: str
     detail: str
@@ -73,6 +75,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
         *_withdrawals(session, programme_round, since, names),
         *_leader_cancellations(session, programme_round, since, names),
         *_move_requests(session, programme_round, since, now, names),
+        *_release_declines(session, programme_round, since, now, names),
         *_availability_conflicts(session, programme_round, now, names),
     ]
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
@@ -184,6 +187,25 @@ def _move_requests(session, programme_round, since, now, names) -> list[Change]:
     ]
 
 
+def _release_declines(session, programme_round, since, now, names) -> list[Change]:
+    """A line manager who cannot release a leader's time: like a request to move, open while
+    the exchanges asked about are still to come as they were."""
+    changes = []
+    for found in open_declines(session, programme_round.id, now, since):
+        release, match = found.release, found.match
+        partner = match.mentee_id if release.leader_id == match.mentor_id else match.mentor_id
+        manager = release.manager_name or release.manager_email
+        changes.append(Change(
+            "release_declined", release.decided_at,
+            f"{names.get(release.leader_id, '?')}'s line manager cannot release their time",
+            f"{manager} ({release.manager_email}), about the exchanges with "
+            f"{names.get(partner, '?')} on {'; '.join(line.when for line in found.lines)}. "
+            f"Reason: \u201c{release.reason}\u201d",
+            (match.mentor_id, match.mentee_id),
+        ))
+    return changes
+
+
 def _request_open(event: AuditEvent, exchange: Exchange, now: datetime) -> bool:
     """Still about the exchange as it is (moving it answers the request), still to come."""
     return (exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now
@@ -234,7 +256,8 @@ def _unfit_exchanges(session, programme_round, now) -> list[tuple[Exchange, list
 def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
                          scope: set[int], now: datetime | None = None) -> frozenset[int]:
     """Future exchanges of the scoped leaders that a local run may move: those that no longer
-    fit their leaders' availability, and those a leader asked to move."""
+    fit their leaders' availability, those a leader asked to move, and those a line manager
+    cannot release the time for."""
     now = now or utcnow()
     released = {exchange.id for exchange, _ in _unfit_exchanges(session, programme_round, now)
                 if {exchange.host_id, exchange.visitor_id} & scope}
@@ -242,6 +265,9 @@ def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
         session, programme_round, RESCHEDULE_REQUESTED)
         if _request_open(event, exchange, now) and {exchange.host_id, exchange.visitor_id}
         & scope}
+    released |= {exchange_id for found in open_declines(session, programme_round.id, now)
+                 if {found.match.mentor_id, found.match.mentee_id} & scope
+                 for exchange_id in found.exchange_ids}
     return frozenset(released)
 
 

@@ -22,6 +22,7 @@ from mentoring.models.rounds import (
 from mentoring.models.matching import Exchange, ExchangeBooking, Match, OptimiserRun, match_stage
 from mentoring.models.notifications import Notification
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
+from mentoring.models.releases import TimeRelease
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -47,6 +48,7 @@ __all__ = [
     "Reflection",
     "RoundParticipant",
     "SignInAttempt",
+    "TimeRelease",
     "User",
     "UserCreate",
     "match_stage",

@@ -33,6 +33,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.outbox import absolute, enqueue, fit_key
 from mentoring.notifications.plan import plan_exchange, when
+from mentoring.releases.services import request_releases
 from mentoring.vocab import (
     DECLINE_REASONS,
     PROFESSIONS,
@@ -269,6 +270,7 @@ def _book(session: Session, match: Match, user: User, now: datetime) -> None:
         session.add(exchange)
         plan_exchange(session, exchange, now)
     audit.record(session, "match.booked", actor=user, obj=match)
+    request_releases(session, match, now)  # the line managers, where the round asks
 
 
 def decline_offer(
