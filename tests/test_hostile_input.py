@@ -109,11 +109,11 @@ ROUND_FORM = {
     "reciprocal": "yes", "allow_same_organisation": "no",
     "weight_goals": "3", "weight_cross_profession": "2", "weight_cross_sector": "2",
     "weight_cross_organisation": "1", "weight_same_borough": "1",
-    "priority_professions": "nurse", "action": "save",
+    "priority_professions": "nurse", "action": "save", "ask_line_manager_release": "yes",
 }
-ROUND_TEXT = tuple(key for key in ROUND_FORM if key not in (
-    "reciprocal", "allow_same_organisation", "priority_professions", "action"))
-ROUND_CHOICES = ("reciprocal", "allow_same_organisation", "priority_professions", "action")
+ROUND_CHOICES = ("reciprocal", "allow_same_organisation", "priority_professions", "action",
+                 "ask_line_manager_release")
+ROUND_TEXT = tuple(key for key in ROUND_FORM if key not in ROUND_CHOICES)
 
 FORMS: list[Form] = [
     # --- signing in and joining (anyone) ---

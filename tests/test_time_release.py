@@ -277,6 +277,29 @@ def test_the_decision_is_made_once_and_a_second_use_shows_it(app, db, factory, c
     assert (other.status, other.reason) == ("declined", "Board week")
 
 
+def test_nothing_to_answer_once_the_exchanges_are_not_going_ahead(app, db, factory, client):
+    pair = book(factory, db)
+    token = manager_token(db)
+    pair.upcoming.starts_at += timedelta(days=7)  # moved: still to answer, at its new date
+    pair.upcoming.ends_at += timedelta(days=7)
+    pair.upcoming.sequence += 1
+    db.add(pair.upcoming)
+    db.flush()
+    page = client.get(f"/release/{token}").get_data(as_text=True)
+    assert "Tuesday 12 March 2030" in page and "Can you release this time?" in page
+    pair.upcoming.status = "cancelled"
+    db.add(pair.upcoming)
+    db.flush()
+    page = client.get(f"/release/{token}").get_data(as_text=True)
+    assert "Nothing to answer" in page and "Can you release this time?" not in page
+    form_token = csrf_token(client.get("/sign-in").get_data(as_text=True))
+    response = client.post(f"/release/{token}", data={"csrf_token": form_token,
+                                                      "decision": "release"})
+    assert response.status_code == 200
+    assert release_of(db, pair, pair.mentee).status == "requested"
+    assert not services.for_leader(db, pair.match, pair.mentee).release.decided_at
+
+
 # --- release and decline -------------------------------------------------------------------------
 
 

@@ -149,12 +149,14 @@ def _asked_exchanges(session: Session, release: TimeRelease) -> list[Exchange]:
     ).all())
 
 
+def _booked_to_come(exchanges: list[Exchange], now: datetime) -> list[Exchange]:
+    return [x for x in exchanges if x.status == ExchangeStatus.SCHEDULED and x.starts_at > now]
+
+
 def _still_as_asked(release: TimeRelease, exchanges: list[Exchange], now: datetime) -> list[int]:
     """The asked-about exchanges that are still to come, booked, and not moved since."""
     asked = {exchange_id: sequence for exchange_id, sequence in release.exchanges}
-    return [x.id for x in exchanges
-            if x.status == ExchangeStatus.SCHEDULED and x.starts_at > now
-            and asked.get(x.id) == x.sequence]
+    return [x.id for x in _booked_to_come(exchanges, now) if asked.get(x.id) == x.sequence]
 
 
 # --- asking --------------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ class LinkState:
     OPEN = "open"  # waiting for the manager's answer
     ANSWERED = "answered"
     EXPIRED = "expired"  # no answer by the end of the link's life
-    ENDED = "ended"  # the match or its exchanges are no longer going ahead as asked
+    ENDED = "ended"  # the match or all its exchanges to come are no longer going ahead
 
 
 @dataclass
@@ -300,7 +302,8 @@ def open_link(session: Session, token: str, now: datetime) -> ReleaseLink:
     exchanges = _asked_exchanges(session, release)
     if release.status != ReleaseStatus.REQUESTED:
         state = LinkState.ANSWERED
-    elif match.status != MatchStatus.ACCEPTED or not _still_as_asked(release, exchanges, now):
+    elif match.status != MatchStatus.ACCEPTED or not _booked_to_come(exchanges, now):
+        # (An exchange moved since the email is still to answer: the page shows its new date.)
         state = LinkState.ENDED
     elif now >= release.expires_at:
         state = LinkState.EXPIRED
