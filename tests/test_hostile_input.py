@@ -139,7 +139,8 @@ FORMS: list[Form] = [
     Form("release a leader's time", "anonymous", lambda w: w.release_path,
          lambda w: {"decision": "decline", "reason": "Our inspection is that week"},
          fields=("decision", "reason"),
-         shown_on=(("coordinator", _round("/changes")), ("coordinator", _round("/dashboard")),
+         shown_on=(("coordinator", lambda w: f"/rounds/{w.booked.round_id}/changes"),
+                   ("coordinator", lambda w: f"/rounds/{w.booked.round_id}/dashboard"),
                    ("leader", lambda w: f"/matches/{w.booked.id}"))),
     # --- your account (anyone signed in) ---
     Form("confirm sign-in", "leader", lambda w: "/sign-in/confirm?next=/home",
@@ -396,8 +397,9 @@ def hostile_world(app, factory, leader, coordinator, admin):
     joining.request_sign_in_link(factory.session, links, leader_c.user.email)
     joining.invite(factory.session, links, "ivy.invited@example.org", invited_by=coordinator,
                    programme_round=programme_round, prefill={"name": "Ivy Invited"})
-    # Leader A's booked match with leader D, in a round that asks line managers (issue 14).
-    booked = _booked_with_release(factory, programme_round, leader, leader_d)
+    # Leader A's booked match with leader D, in another round, one that asks line managers to
+    # release the time (issue 14): this round's proposals stay as they were.
+    booked = _booked_with_release(factory, leader, leader_d)
     factory.session.flush()
     return SimpleNamespace(
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
@@ -410,16 +412,19 @@ def hostile_world(app, factory, leader, coordinator, admin):
         release_path=_link(factory.session, "/release/"), booked=booked, **crawl)
 
 
-def _booked_with_release(factory, programme_round, leader_a, partner):
+def _booked_with_release(factory, leader_a, partner):
     """Leader A mentors `partner` in a booked match; leader A's line manager has been asked to
     release the time."""
     from datetime import UTC, datetime
 
     from mentoring.releases.services import request_releases
 
-    programme_round.ask_line_manager_release = True
+    programme_round = factory.programme_round(name="Release round",
+                                              ask_line_manager_release=True)
+    for person in (leader_a, partner):
+        factory.participant(programme_round, person)
     leader_a.line_manager_name, leader_a.line_manager_email = "Helen Okafor", "h.okafor@nhs.net"
-    factory.session.add_all([programme_round, leader_a])
+    factory.session.add(leader_a)
     match = factory.match(programme_round, leader_a, partner, status="accepted")
     factory.exchange(match, datetime(2030, 4, 2, 8, 0, tzinfo=UTC), host_id=partner.id,
                      visitor_id=leader_a.id, status="scheduled")
