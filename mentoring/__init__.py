@@ -14,6 +14,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mentoring import calendar_days, db, web
     from mentoring.config import load_settings
     from mentoring.notifications.outbox import set_base_url
+    from mentoring.releases.services import set_link_secret
 
     config = dict(config or {})
     settings = config.pop("SETTINGS", None) or load_settings()
@@ -30,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["mentoring.settings"] = settings
     set_base_url(settings.base_url)  # links in emails, from views, the worker and the CLI
     calendar_days.set_region(settings.bank_holiday_region)  # likewise: whose bank holidays
+    set_link_secret(settings.secret_key)  # and the line managers' signed links among them
 
     db.init_app(app, engine)
     web.init_app(app)

@@ -38,6 +38,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.plan import plan_exchange
 from mentoring.passwords import hash_password
+from mentoring.releases.services import request_releases
 from mentoring.slots import bounds
 from mentoring.vocab import (
     BOROUGHS,
@@ -471,6 +472,8 @@ class _Leader:
     preference: str = ProfessionPreference.ANY
     travel: list[str] = field(default_factory=list)
     usual: list[tuple[int, str]] = field(default_factory=list)  # (weekday, period)
+    line_manager_name: str = ""
+    line_manager_email: str = ""
     free: list[tuple[date, str]] = field(default_factory=list)
     phone: str = ""
     visit: dict[str, str] = field(default_factory=dict)  # LeaderProfile's visit_* fields
@@ -528,6 +531,7 @@ def load_demo(
         status=RoundStatus.OPEN,
         contact_name="South east London leadership programme",
         contact_email=f"leadership.programme@{DEMO_DOMAIN}",
+        ask_line_manager_release=True,
         joining_closes_on=today + timedelta(days=2),
         matching_on=today + timedelta(days=3),
         offers_on=today + timedelta(days=4),
@@ -577,6 +581,8 @@ def load_demo(
             travel_boroughs=person.travel,
             phone=person.phone,
             **person.visit,
+            line_manager_name=person.line_manager_name,
+            line_manager_email=person.line_manager_email,
             priority_group=person.profession in priority,
             consent_at=now,
             created_at=now,
@@ -648,6 +654,7 @@ def _demo_matches(session, demo_round, people, profiles, coordinator, now) -> No
     for exchange in booked_exchanges(session, booked):
         exchange.status = ExchangeStatus.SCHEDULED
         plan_exchange(session, exchange, now)
+    request_releases(session, booked, now)  # their line managers' links, in the outbox
     taken = {(x.starts_at.date()) for x in booked_exchanges(session, booked)}
     for person, profile in zip(people[2:], profiles[2:], strict=True):
         # An emerging leader Grace can help (one of her strengths is one of their goals) who
@@ -787,6 +794,8 @@ def _named_leaders() -> list[_Leader]:
                                    "reception.",
             "visit_phone": "020 7946 0321",
         },
+        line_manager_name="Dr Kwame Asante",
+        line_manager_email=f"kwame.asante@{DEMO_DOMAIN}",
     )
     mentee = _Leader(
         name="Ravi Sivakumar",
@@ -821,6 +830,8 @@ def _named_leaders() -> list[_Leader]:
                                    "the health centre next door has one.",
             "visit_phone": "020 7946 0654",
         },
+        line_manager_name="Helen Okafor",
+        line_manager_email=f"helen.okafor@{DEMO_DOMAIN}",
     )
     return [mentor, mentee]
 

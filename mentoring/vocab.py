@@ -352,6 +352,21 @@ class RematchOutcome(StrEnum):
     NOT_POSSIBLE = "not_possible"
 
 
+class ReleaseStatus(StrEnum):
+    """A line manager's answer to a request to release a leader's time for their exchanges."""
+
+    REQUESTED = "requested"  # emailed, waiting for an answer
+    RELEASED = "released"
+    DECLINED = "declined"
+
+
+RELEASE_STATUS_LABELS = {
+    ReleaseStatus.REQUESTED: "Waiting for an answer",
+    ReleaseStatus.RELEASED: "Time released",
+    ReleaseStatus.DECLINED: "Time not released",
+}
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

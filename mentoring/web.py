@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
     from mentoring.mydata.views import bp as mydata_bp
     from mentoring.notifications.views import bp as outbox_bp
     from mentoring.profile.views import bp as profile_bp
+    from mentoring.releases.views import bp as release_bp
     from mentoring.rounds.views import bp as rounds_bp
     from mentoring.visits.views import bp as visits_bp
 
@@ -102,6 +103,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(insights_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(visits_bp)
+    app.register_blueprint(release_bp)
     init_errors(app)
 
     app.before_request(refuse_nul_characters)  # after the nonce: it may render a page

@@ -24,10 +24,14 @@ from mentoring.config import Settings
 from mentoring.db import make_engine
 from mentoring.migrate import upgrade
 from mentoring.passwords import use_fast_hashing_for_tests
+from mentoring.releases.services import set_link_secret
 
 from factories import Factory
 
 use_fast_hashing_for_tests()
+# Services sign line managers' links with the secret create_app sets; tests that build no app
+# (the demo loader's) need one too.
+set_link_secret(secrets.token_urlsafe(48))
 
 TEST_PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

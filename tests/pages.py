@@ -166,6 +166,8 @@ PAGES = [
          lambda world: f"/admin/organisations/{world.leader_a.organisation_id}"),
     Page("visits.round_checks", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/exchanges/{world.exchange.id}/checks"),
+    # --- a line manager releases a leader's time: public, the signed link is the key (issue 14)
+    Page("release.decide", ANYONE, "/release/not-a-valid-token", status=400),
 ]
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
@@ -199,6 +201,7 @@ ACTIONS = [
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
         "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",
+        "release.decide",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),

@@ -85,6 +85,9 @@ def test_a_new_leader_joins_and_sets_twelve_weeks_in_a_few_clicks(page, live_ser
     continue_(page)
     page.get_by_label("How many hours a month").fill("8")
     continue_(page)
+    page.get_by_label("Your line manager's email address (optional)").fill("h.okafor@nhs.net")
+    assert_accessible(page)
+    continue_(page)
     assert_accessible(page)
     continue_(page)  # preferences: anyone, anywhere
     page.get_by_label("I agree to take part").check()

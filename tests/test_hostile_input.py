@@ -110,16 +110,16 @@ ROUND_FORM = {
     "reciprocal": "yes", "allow_same_organisation": "no",
     "weight_goals": "3", "weight_cross_profession": "2", "weight_cross_sector": "2",
     "weight_cross_organisation": "1", "weight_same_borough": "1",
-    "priority_professions": "nurse", "action": "save",
+    "priority_professions": "nurse", "action": "save", "ask_line_manager_release": "yes",
 }
-ROUND_TEXT = tuple(key for key in ROUND_FORM if key not in (
-    "reciprocal", "allow_same_organisation", "priority_professions", "action"))
+ROUND_CHOICES = ("reciprocal", "allow_same_organisation", "priority_professions", "action",
+                 "ask_line_manager_release")
+ROUND_TEXT = tuple(key for key in ROUND_FORM if key not in ROUND_CHOICES)
 VISIT_DETAILS = {
     "site": "Hilly Fields Surgery", "address": "1 Hilly Fields Crescent\nLondon SE4 1QA",
     "directions": "Ladywell station, 10 minutes", "meeting": "Reception: ask for Ada",
     "bring": "Photo ID", "accessibility": "Step-free", "phone": "020 7946 0999",
 }
-ROUND_CHOICES = ("reciprocal", "allow_same_organisation", "priority_professions", "action")
 
 FORMS: list[Form] = [
     # --- signing in and joining (anyone) ---
@@ -141,6 +141,13 @@ FORMS: list[Form] = [
     Form("accept an invitation", "anonymous", lambda w: w.join_path,
          lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
          fields=("password", "confirm")),
+    # A line manager answers a request to release leader A's time (issue 14): no account.
+    Form("release a leader's time", "anonymous", lambda w: w.release_path,
+         lambda w: {"decision": "decline", "reason": "Our inspection is that week"},
+         fields=("decision", "reason"),
+         shown_on=(("coordinator", lambda w: f"/rounds/{w.booked.round_id}/changes"),
+                   ("coordinator", lambda w: f"/rounds/{w.booked.round_id}/dashboard"),
+                   ("leader", lambda w: f"/matches/{w.booked.id}"))),
     # --- your account (anyone signed in) ---
     Form("confirm sign-in", "leader", lambda w: "/sign-in/confirm?next=/home",
          lambda w: {"password": TEST_PASSWORD}, fields=("password",),
@@ -185,6 +192,10 @@ FORMS: list[Form] = [
          fields=("goals", "goals_other"), shown_on=(("leader", lambda w: "/profile/check"),)),
     Form("profile: time", "leader", lambda w: "/profile/time",
          lambda w: {"protected_hours_per_month": "8"}, fields=("protected_hours_per_month",)),
+    Form("profile: line manager", "leader", lambda w: "/profile/line-manager",
+         lambda w: {"line_manager_name": "Helen Okafor", "line_manager_email": "h.okafor@nhs.net"},
+         fields=("line_manager_name", "line_manager_email"),
+         shown_on=(("leader", lambda w: "/profile/check"),)),
     Form("profile: preferences", "leader", lambda w: "/profile/preferences",
          lambda w: {"profession_preference": "different", "travel_boroughs": "bexley"},
          fields=("profession_preference", "travel_boroughs")),
@@ -384,14 +395,15 @@ def test_every_form_is_in_the_table(app):
 def form_endpoint(app, form: Form) -> str:
     world = SimpleNamespace(**{name: SimpleNamespace(id=1, user=SimpleNamespace(id=1, email=""))
                                for name in WORLD_OBJECTS}, reset_path="/reset-password/t",
-                            link_path="/sign-in/link/t", join_path="/join/t")
+                            link_path="/sign-in/link/t", join_path="/join/t",
+                            release_path="/release/t")
     path = form.url(world).split("?")[0]
     adapter = app.url_map.bind("localhost")
     return adapter.match(path, method="POST")[0]
 
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
-                 "exchange", "blackout", "hosted_exchange",
+                 "booked", "exchange", "blackout", "hosted_exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
 
 
@@ -442,6 +454,9 @@ def hostile_world(app, factory, leader, coordinator, admin):
     joining.request_sign_in_link(factory.session, links, leader_c.user.email)
     joining.invite(factory.session, links, "ivy.invited@example.org", invited_by=coordinator,
                    programme_round=programme_round, prefill={"name": "Ivy Invited"})
+    # Leader A's booked match with leader D, in another round, one that asks line managers to
+    # release the time (issue 14): this round's proposals stay as they were.
+    booked = _booked_with_release(factory, leader, leader_d)
     factory.session.flush()
     return SimpleNamespace(
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
@@ -451,7 +466,28 @@ def hostile_world(app, factory, leader, coordinator, admin):
         clients=clients, organisation=factory.session.get(Organisation, leader.organisation_id),
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),
-        join_path=_link(factory.session, "/join/"), **crawl)
+        join_path=_link(factory.session, "/join/"),
+        release_path=_link(factory.session, "/release/"), booked=booked, **crawl)
+
+
+def _booked_with_release(factory, leader_a, partner):
+    """Leader A mentors `partner` in a booked match; leader A's line manager has been asked to
+    release the time."""
+    from datetime import UTC, datetime
+
+    from mentoring.releases.services import request_releases
+
+    programme_round = factory.programme_round(name="Release round",
+                                              ask_line_manager_release=True)
+    for person in (leader_a, partner):
+        factory.participant(programme_round, person)
+    leader_a.line_manager_name, leader_a.line_manager_email = "Helen Okafor", "h.okafor@nhs.net"
+    factory.session.add(leader_a)
+    match = factory.match(programme_round, leader_a, partner, status="accepted")
+    factory.exchange(match, datetime(2030, 4, 2, 8, 0, tzinfo=UTC), host_id=partner.id,
+                     visitor_id=leader_a.id, status="scheduled")
+    request_releases(factory.session, match, datetime(2030, 3, 1, tzinfo=UTC))
+    return match
 
 
 def _link(db, prefix: str) -> str:

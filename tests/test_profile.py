@@ -27,6 +27,7 @@ ANSWERS = {
     "strengths": {"strengths": ["medicines_optimisation"], "strengths_other": ""},
     "goals": {"goals": ["system_leadership", "influencing"], "goals_other": "Board papers"},
     "time": {"protected_hours_per_month": "8"},
+    "line-manager": {"line_manager_name": "Helen Okafor", "line_manager_email": "h.okafor@nhs.net"},
     "preferences": {"profession_preference": "different", "travel_boroughs": ["lewisham",
                                                                                 "greenwich"]},
     "consent": {"consent": "yes"},

@@ -11,6 +11,9 @@ MAX_AGE_SECONDS = {
     "reset-password": 3600,
     "sign-in-link": 15 * 60,
     "invitation": 30 * 24 * 3600,
+    # A line manager's link to release a leader's time (mentoring.releases): it also ends with
+    # the last exchange it is about, and once answered it only shows the answer.
+    "time-release": 30 * 24 * 3600,
 }
 
 

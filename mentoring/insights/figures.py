@@ -16,7 +16,9 @@ Definitions (the pages repeat them where they matter):
   each participant's protected hours a month times the months in the round's window;
 - *answers*: each side of a match shown to leaders (approved, accepted, declined) is asked to
   answer; a side has answered when it accepted (recorded in the audit log) or declined;
-- *feedback rate*: feedback given on exchanges that have taken place, over two per exchange.
+- *feedback rate*: feedback given on exchanges that have taken place, over two per exchange;
+- *time released*: each booked leader's line manager's answer (released, declined, or waiting),
+  where the round asks; leaders who named no manager are "not asked".
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from mentoring.models import (
     ProgrammeRound,
     RoundParticipant,
 )
+from mentoring.releases.services import ReleaseCounts, release_counts
 from mentoring.vocab import (
     BOROUGHS,
     LIVE_MATCH_STATUSES,
@@ -282,6 +285,7 @@ class Dashboard:
     balance: Balance
     rates: Rates
     ratings: Ratings
+    releases: ReleaseCounts | None = None
 
     @property
     def gaps(self) -> list[str]:
@@ -317,6 +321,7 @@ def dashboard(session: Session, round_id: int, now: datetime) -> Dashboard | Non
         balance=_balance(budgets.by_size, pairs, legs, timeline),
         rates=_rates(session, round_id, timeline, feedback_given),
         ratings=round_ratings,
+        releases=release_counts(session, programme_round),
     )
 
 

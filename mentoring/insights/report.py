@@ -83,6 +83,12 @@ def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         yield "protected hours", "used", row.label, row.used
         yield "protected hours", "booked", row.label, row.booked
         yield "protected hours", "participants with no limit set", row.label, row.without_limit
+    releases = figures.releases
+    if releases is not None and releases.shown:
+        yield "protected hours", "line managers' answers", "released", releases.released
+        yield "protected hours", "line managers' answers", "declined", releases.declined
+        yield "protected hours", "line managers' answers", "waiting", releases.waiting
+        yield "protected hours", "line managers' answers", "not asked", releases.not_asked
 
     balance = figures.balance
     for row in balance.rows:

@@ -1,6 +1,7 @@
 """What has changed since the coordinator last approved: declines, withdrawals, cancelled
-exchanges, requests to move, exchanges that no longer fit a leader's availability, and exchanges
-on a day that has closed (a bank holiday, or blackout dates added since).
+exchanges, requests to move, line managers who cannot release the time, exchanges that no
+longer fit a leader's availability, and exchanges on a day that has closed (a bank holiday, or
+blackout dates added since).
 
 Each change names the leaders it affects; a local run re-optimises just those leaders, with
 every other approved pair and exchange fixed.
@@ -28,6 +29,7 @@ from mentoring.models import (
     RoundParticipant,
     utcnow,
 )
+from mentoring.releases.services import open_declines
 from mentoring.slots import describe, half_day_of
 from mentoring.visits.checks import at_risk
 from mentoring.vocab import (
@@ -41,7 +43,8 @@ from mentoring.vocab import (
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # declined, withdrew, cancelled, reschedule, unavailable, closed, at_risk
+    kind: str  # declined, withdrew, cancelled, reschedule, release_declined, unavailable,
+    # closed, at_risk
     at: datetime | None
     summary: str
     detail: str
@@ -77,6 +80,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
         *_withdrawals(session, programme_round, since, names),
         *_leader_cancellations(session, programme_round, since, names),
         *_move_requests(session, programme_round, since, now, names),
+        *_release_declines(session, programme_round, since, now, names),
         *_availability_conflicts(session, names, upcoming),
         *_closed_day_exchanges(names, upcoming),
         *_at_risk(session, programme_round, now),
@@ -190,6 +194,25 @@ def _move_requests(session, programme_round, since, now, names) -> list[Change]:
     ]
 
 
+def _release_declines(session, programme_round, since, now, names) -> list[Change]:
+    """A line manager who cannot release a leader's time: like a request to move, open while
+    the exchanges asked about are still to come as they were."""
+    changes = []
+    for found in open_declines(session, programme_round.id, now, since):
+        release, match = found.release, found.match
+        partner = match.mentee_id if release.leader_id == match.mentor_id else match.mentor_id
+        manager = release.manager_name or release.manager_email
+        changes.append(Change(
+            "release_declined", release.decided_at,
+            f"{names.get(release.leader_id, '?')}'s line manager cannot release their time",
+            f"{manager} ({release.manager_email}), about the exchanges with "
+            f"{names.get(partner, '?')} on {'; '.join(line.when for line in found.lines)}. "
+            f"Reason: \u201c{release.reason}\u201d",
+            (match.mentor_id, match.mentee_id),
+        ))
+    return changes
+
+
 def _request_open(event: AuditEvent, exchange: Exchange, now: datetime) -> bool:
     """Still about the exchange as it is (moving it answers the request), still to come."""
     return (exchange.status == ExchangeStatus.SCHEDULED and exchange.starts_at > now
@@ -289,8 +312,8 @@ def _unfit_exchanges(session, upcoming: _Upcoming) -> list[tuple[Exchange, list[
 def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
                          scope: set[int], now: datetime | None = None) -> frozenset[int]:
     """Future exchanges of the scoped leaders that a local run may move: those that no longer
-    fit their leaders' availability, those on a closed day, and those a leader asked to
-    move."""
+    fit their leaders' availability, those on a closed day, those a leader asked to move,
+    and those a line manager cannot release the time for."""
     now = now or utcnow()
     upcoming = _upcoming(session, programme_round, now)
     moving = [exchange for exchange, _ in _unfit_exchanges(session, upcoming)]
@@ -301,6 +324,9 @@ def exchanges_to_release(session: Session, programme_round: ProgrammeRound,
         session, programme_round, RESCHEDULE_REQUESTED)
         if _request_open(event, exchange, now) and {exchange.host_id, exchange.visitor_id}
         & scope}
+    released |= {exchange_id for found in open_declines(session, programme_round.id, now)
+                 if {found.match.mentor_id, found.match.mentee_id} & scope
+                 for exchange_id in found.exchange_ids}
     return frozenset(released)
 
 

@@ -33,6 +33,7 @@ from mentoring.models.matching import (
 from mentoring.models.notifications import Notification
 from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
+from mentoring.models.releases import TimeRelease
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -62,6 +63,7 @@ __all__ = [
     "RoundBlackout",
     "RoundParticipant",
     "SignInAttempt",
+    "TimeRelease",
     "User",
     "UserCreate",
     "VisitDetails",

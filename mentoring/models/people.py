@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, field_validator, model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -165,6 +166,22 @@ class LeaderProfileBase(SQLModel):
     visit_bring: str = Field(default="", max_length=500)
     visit_accessibility: str = Field(default="", max_length=1000)
     visit_phone: PhoneNumber = Field(default="", max_length=30)
+    # Whom a round that asks for it emails to release the time for booked exchanges (optional).
+    line_manager_name: str = Field(default="", max_length=120)
+    line_manager_email: str = Field(default="", max_length=254)
+
+    @field_validator("line_manager_email")
+    @classmethod
+    def manager_email_shape(cls, value: str) -> str:
+        value = (value or "").strip()
+        if not value:
+            return ""
+        try:  # the shape only: a manager's address is not looked up in the DNS
+            checked = validate_email(value, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValueError("Enter an email address in the correct format, like name@nhs.net"
+                             ) from None
+        return checked.normalized.lower()
 
     @field_validator("strengths", "goals")
     @classmethod

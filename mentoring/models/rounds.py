@@ -41,6 +41,8 @@ class ProgrammeRoundBase(SQLModel):
     # The programme's contact, named in every email and wherever leaders are told to ask.
     contact_name: str = Field(default="", max_length=120)
     contact_email: str = Field(default="", max_length=254)
+    # Once both leaders accept, ask each one's line manager to release the time (a signed link).
+    ask_line_manager_release: bool = False
     # The round's timeline, shown to leaders (the exchanges run from starts_on to ends_on).
     joining_closes_on: date | None = None
     matching_on: date | None = None

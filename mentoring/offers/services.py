@@ -34,6 +34,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.outbox import absolute, enqueue, fit_key
 from mentoring.notifications.plan import plan_exchange, when
+from mentoring.releases.services import request_releases
 from mentoring.visits.checks import open_checklist
 from mentoring.vocab import (
     DECLINE_REASONS,
@@ -274,6 +275,7 @@ def _book(session: Session, match: Match, user: User, now: datetime) -> None:
         plan_exchange(session, exchange, now)
         open_checklist(session, exchange, now)
     audit.record(session, "match.booked", actor=user, obj=match)
+    request_releases(session, match, now)  # the line managers, where the round asks
 
 
 def decline_offer(

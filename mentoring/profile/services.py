@@ -31,6 +31,7 @@ from mentoring.models import (
     User,
     utcnow,
 )
+from mentoring.releases.services import ask_after_profile_change
 from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, RoundStatus
 
 
@@ -67,6 +68,7 @@ STEPS: tuple[Step, ...] = (
     Step("strengths", "What you can offer", ("strengths", "strengths_other")),
     Step("goals", "What you want to develop", ("goals", "goals_other")),
     Step("time", "Your protected time", ("protected_hours_per_month",)),
+    Step("line-manager", "Your line manager", ("line_manager_name", "line_manager_email")),
     Step("preferences", "Your preferences", ("profession_preference", "travel_boroughs")),
     Step("consent", "Taking part", ("consent",)),
 )
@@ -155,6 +157,11 @@ def _required_answers(step: Step, answers: Mapping[str, Any]) -> dict[str, str]:
         "max_hosted_per_week"
     ):
         errors["max_hosted_per_week"] = "Enter how many visits you could host in a week"
+    if step.slug == "line-manager" and answers.get("line_manager_name") and not answers.get(
+        "line_manager_email"
+    ):  # optional, but a name alone asks nobody
+        errors["line_manager_email"] = ("Enter your line manager's email address, or leave "
+                                        "both empty")
     return errors
 
 
@@ -253,6 +260,10 @@ def answer_step(
     row = _draft_row(session, user, for_update=True)
     draft = dict(row.answers) if row is not None else _starting_draft(session, user)
     errors = validate_step(step, draft, answers)
+    if _is_own_address(user, answers.get("line_manager_email")):
+        # The manager's link releases the leader's time: the leader cannot answer it themself.
+        errors.setdefault("line_manager_email", "Enter your line manager's email address, "
+                                                "not your own")
     if errors:
         return errors
     if row is None:
@@ -270,6 +281,10 @@ def answer_step(
     session.add(row)
     session.flush()
     return {}
+
+
+def _is_own_address(user: User, email: str | None) -> bool:
+    return bool(email) and email.strip().lower() == user.email.strip().lower()
 
 
 def discard_draft(session: Session, user: User) -> None:
@@ -349,6 +364,8 @@ def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> Lead
                  obj=profile)
     if created:  # an invited leader takes part in the round they were invited to
         join_invited_rounds(session, profile, user)
+    # A line manager named (or corrected) now is asked about matches already booked.
+    ask_after_profile_change(session, profile, utcnow())
     discard_draft(session, user)  # saved: the answers live in the profile now
     return profile
 

@@ -27,7 +27,9 @@ from mentoring.models import (
     ProgrammeRoundCreate,
     RoundParticipant,
     User,
+    utcnow,
 )
+from mentoring.releases.services import request_for_round
 from mentoring.slots import weekdays
 from mentoring.vocab import (
     DEFAULT_PRIORITY_PROFESSIONS,
@@ -41,9 +43,10 @@ from optimiser import ScoreWeights
 # The rules (everything but the name and description) may change only before publication.
 RULES_EDITABLE = (RoundStatus.DRAFT, RoundStatus.OPEN)
 # Editable at any time, even once matches are published: the round's words, its programme
-# contact, its timeline and how long leaders have to answer an offer.
+# contact, its timeline, how long leaders have to answer an offer, and whether line managers
+# are asked to release the time (turning it on asks for the matches already booked).
 TEXT_FIELDS = ("name", "description", "contact_name", "contact_email", "answer_within_days",
-               "joining_closes_on", "matching_on", "offers_on")
+               "joining_closes_on", "matching_on", "offers_on", "ask_line_manager_release")
 TIMELINE_FIELDS = {"joining_closes_on": "joining closes", "matching_on": "matching starts",
                    "offers_on": "match offers go out"}
 RULE_FIELDS = (
@@ -187,6 +190,8 @@ def blank_form() -> dict[str, Any]:
         "contact_name": "",
         "contact_email": "",
         "answer_within_days": str(defaults["answer_within_days"].default),
+        "ask_line_manager_release": "yes" if defaults["ask_line_manager_release"].default
+        else "",
         **{name: {"day": "", "month": "", "year": ""} for name in TIMELINE_FIELDS},
     }
 
@@ -215,6 +220,7 @@ def form_from_round(programme_round: ProgrammeRound) -> dict[str, Any]:
         "contact_name": programme_round.contact_name,
         "contact_email": programme_round.contact_email,
         "answer_within_days": str(programme_round.answer_within_days),
+        "ask_line_manager_release": "yes" if programme_round.ask_line_manager_release else "",
         **{name: (parts(value) if (value := getattr(programme_round, name)) else
                   {"day": "", "month": "", "year": ""}) for name in TIMELINE_FIELDS},
     }
@@ -243,6 +249,8 @@ def read_round_form(form: Mapping[str, str], getlist: Callable[[str], list[str]]
         "contact_name": text("contact_name"),
         "contact_email": text("contact_email"),
         "answer_within_days": text("answer_within_days"),
+        # A single checkbox: sent as "yes" when ticked, not sent at all when not.
+        "ask_line_manager_release": "yes" if text("ask_line_manager_release") == "yes" else "",
         **{name: date_parts(name) for name in TIMELINE_FIELDS},
     }
 
@@ -330,6 +338,7 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
         "contact_email": contact_email,
         # Blank means the usual week, as on a new round.
         "answer_within_days": raw.get("answer_within_days") or DEFAULT_ANSWER_WITHIN_DAYS,
+        "ask_line_manager_release": raw.get("ask_line_manager_release") == "yes",
         **timeline,
     }
     data = None
@@ -418,10 +427,15 @@ def update_round(
                        Availability.day > programme_round.ends_on),
             )
         ).rowcount or 0
+    asked = 0
+    if "ask_line_manager_release" in changed and programme_round.ask_line_manager_release:
+        asked = request_for_round(session, programme_round, utcnow())
     if changed:
         detail: dict[str, Any] = {"changed": changed}
         if removed:
             detail["removed_availability"] = removed
+        if asked:
+            detail["line_managers_asked"] = asked
         audit.record(session, "round.updated", actor=actor, obj=programme_round, detail=detail,
                      ip=ip)
     session.flush()

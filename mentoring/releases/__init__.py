@@ -1,0 +1,1 @@
+"""Line managers release leaders' protected time for booked exchanges (issue 14)."""
