@@ -160,7 +160,8 @@ def test_someone_who_already_had_an_account_joins_when_they_finish_their_profile
              "can_host": False, "strengths": [], "goals": [], "profession_preference": "any",
              "travel_boroughs": [], "consent": True,
              "_answered": ["about-you", "profession", "organisation", "experience", "mentoring",
-                           "hosting", "strengths", "goals", "time", "preferences", "consent"]}
+                           "hosting", "strengths", "goals", "time", "line-manager", "preferences",
+                           "consent"]}
     profile = save_profile(db, user, draft)
     assert participant_of(db, programme_round, profile).status == "joined"
     assert participant_of(db, closed, profile) is None  # a closed round takes nobody new

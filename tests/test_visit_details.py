@@ -105,12 +105,12 @@ def test_a_host_is_asked_for_visit_details_after_hosting_and_others_are_not(new_
     assert response.headers["Location"] == "/profile/visit-details"
     page = new_host.get("/profile/visit-details").get_data(as_text=True)
     assert "Visit details" in page and "Phone number on the day (optional)" in page
-    assert "question 7 of 12" in page
+    assert "question 7 of 13" in page
     response = answer(new_host, "hosting", {"can_host": "no"})
     assert response.headers["Location"] == "/profile/strengths"
     # Someone who cannot host is not asked (and is sent back to their profile if they try).
     assert new_host.get("/profile/visit-details").headers["Location"] == "/profile/"
-    assert "question 7 of 11" in new_host.get("/profile/strengths").get_data(as_text=True)
+    assert "question 7 of 12" in new_host.get("/profile/strengths").get_data(as_text=True)
     overview = new_host.get("/profile/").get_data(as_text=True)
     assert "Visit details" not in overview
 
@@ -203,7 +203,8 @@ def test_approval_copies_each_hosts_details_and_booking_fills_the_gaps(app, db, 
     db.commit()
     run_queued_optimisations(worker(app))
     db.refresh(run)
-    approve_run(db, run, coordinator, NOW)
+    # Approved well before the round (its hosts' notice), booked later at NOW.
+    approve_run(db, run, coordinator, datetime(2029, 12, 1, 12, 0, tzinfo=UTC))
     db.commit()
     held = db.exec(select(Exchange)).all()
     assert held
