@@ -75,8 +75,28 @@ def _required_text(value: str, field_name: str, message: str, limit: int) -> str
 # --- matches -------------------------------------------------------------------------------
 
 
+class _PartnerContact:
+    """The other leader's contact details, shared once both have accepted the match (booked),
+    never before: on the match page and on each exchange's page alike."""
+
+    match: Match
+    other: LeaderProfile
+
+    @property
+    def is_booked(self) -> bool:
+        return self.match.status == MatchStatus.ACCEPTED
+
+    @property
+    def other_email(self) -> str:
+        return self.other.user.email if self.is_booked and self.other.user else ""
+
+    @property
+    def other_phone(self) -> str:
+        return self.other.phone if self.is_booked else ""
+
+
 @dataclass
-class MatchView:
+class MatchView(_PartnerContact):
     match: Match
     me: LeaderProfile
     other: LeaderProfile
@@ -111,25 +131,11 @@ class MatchView:
         return self.match.declined_by_id == self.me.id
 
     @property
-    def is_booked(self) -> bool:
-        return self.match.status == MatchStatus.ACCEPTED
-
-    @property
     def reasons(self) -> list[str]:
         """Why we matched them, written to this leader (coordinators see the optimiser's)."""
         return reasons_for_reader(self.me, self.other, i_am_mentor=self.i_am_mentor,
                                   my_organisation=self.me.organisation,
                                   other_organisation=self.other_organisation)
-
-    @property
-    def other_email(self) -> str:
-        """The other leader's address: shared once both have accepted, not before."""
-        return self.other.user.email if self.is_booked and self.other.user else ""
-
-    @property
-    def other_phone(self) -> str:
-        """The other leader's phone, if they gave one: shared once both have accepted."""
-        return self.other.phone if self.is_booked else ""
 
 
 def _events_about(
@@ -247,7 +253,7 @@ def get_match(session: Session, me: LeaderProfile, match_id: int) -> MatchView:
 
 
 @dataclass
-class ExchangeView:
+class ExchangeView(_PartnerContact):
     exchange: Exchange
     me: LeaderProfile
     host: LeaderProfile
@@ -267,19 +273,6 @@ class ExchangeView:
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.exchange.status == ExchangeStatus.SCHEDULED and self.exchange.starts_at > now
-
-    @property
-    def is_booked(self) -> bool:
-        """Both leaders have accepted the match: each may see the other's contact details."""
-        return self.match.status == MatchStatus.ACCEPTED
-
-    @property
-    def other_email(self) -> str:
-        return self.other.user.email if self.is_booked and self.other.user else ""
-
-    @property
-    def other_phone(self) -> str:
-        return self.other.phone if self.is_booked else ""
 
     @property
     def where(self) -> str:

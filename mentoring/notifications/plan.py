@@ -381,46 +381,38 @@ def reschedule_exchange(
     if exchange.status != ExchangeStatus.SCHEDULED:
         raise ValueError("only a scheduled exchange can be moved")
     previous = when(exchange.starts_at, exchange.ends_at)
-    withdraw_pending(session, exchange.id, "Withdrawn: the exchange moved")
     exchange.starts_at, exchange.ends_at = new_start, new_end
-    exchange.sequence += 1
-    exchange.updated_at = now
-    session.add(exchange)
-    facts = _facts(session, exchange)
-    planned = [
-        _Planned(
-            exchange_key(Kind.UPDATE, exchange, person.email), Kind.UPDATE, person,
-            "Your leadership exchange has moved", "exchange_updated", now, invite=True,
-            extra={"previous_when": previous},
-        )
-        for person in facts.people
-    ]
-    if new_start > now:
-        planned += _reminders(facts, now)
-    return _write(session, facts, planned, now)
+    return _send_update(session, exchange, now, "Withdrawn: the exchange moved",
+                        "Your leadership exchange has moved", "exchange_updated",
+                        {"previous_when": previous})
 
 
 def visit_details_changed(session: Session, exchange: Exchange, now: datetime) -> int:
-    """The host changed a booked exchange's visit details (its time is the same): SEQUENCE goes
-    up so that calendars take the new LOCATION and DESCRIPTION, emails written with the old
-    details are withdrawn, both leaders get an update with the invitation (the host's calendar
-    needs it too) and the reminders are planned again. A held exchange has nothing to update."""
+    """The host changed a booked exchange's visit details (its time is the same): calendars
+    take the new LOCATION and DESCRIPTION from an update to both leaders (the host's calendar
+    needs it too). A held exchange has nothing to update."""
     if exchange.status != ExchangeStatus.SCHEDULED:
         return 0
-    withdraw_pending(session, exchange.id, "Withdrawn: the visit details changed")
+    return _send_update(session, exchange, now, "Withdrawn: the visit details changed",
+                        "New visit details for your leadership exchange",
+                        "exchange_details_changed")
+
+
+def _send_update(session: Session, exchange: Exchange, now: datetime, withdrawn_because: str,
+                 subject: str, template: str, extra: dict | None = None) -> int:
+    """A booked exchange changed: SEQUENCE goes up, emails written about it as it was are
+    withdrawn, an update with the changed invitation goes to both leaders now, and the
+    reminders and feedback request are planned again (only the feedback once it started)."""
+    withdraw_pending(session, exchange.id, withdrawn_because)
     exchange.sequence += 1
     exchange.updated_at = now
     session.add(exchange)
     facts = _facts(session, exchange)
     planned = [
-        _Planned(
-            exchange_key(Kind.UPDATE, exchange, person.email), Kind.UPDATE, person,
-            "New visit details for your leadership exchange", "exchange_details_changed", now,
-            invite=True,
-        )
+        _Planned(exchange_key(Kind.UPDATE, exchange, person.email), Kind.UPDATE, person,
+                 subject, template, now, invite=True, extra=extra)
         for person in facts.people
     ]
-    # The withdrawn reminders and feedback request, again (only the feedback once it started).
     planned += [p for p in _reminders(facts, now)
                 if exchange.starts_at > now or p.kind == Kind.FEEDBACK]
     return _write(session, facts, planned, now)
