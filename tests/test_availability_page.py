@@ -109,7 +109,15 @@ def save(client, programme_round, free: list[str], **extra) -> str:
 def test_saving_in_an_open_round_says_the_coordinators_match_next(client, programme_round):
     assert save(client, programme_round, ["2027-01-06:pm", "2027-01-07:am"]) == (
         "Saved. 2 half-days free: 2 in January. Next, the programme coordinators match the "
-        "leaders in this round. We will email you when they offer you a match.")
+        "leaders in this round. We will email you when the programme coordinators offer you a "
+        "match.")
+
+
+def test_saving_once_matched_promises_no_new_offer(factory, client, programme_round, leader):
+    factory.match(programme_round, factory.mentor(), leader, status="accepted")
+    message = save(client, programme_round, ["2027-01-06:pm"])
+    assert "offer you a match" not in message
+    assert "use these half-days for any new offer or changed exchange" in message
 
 
 def test_saving_names_the_rounds_dates_still_to_come(db, client, programme_round):
@@ -120,15 +128,15 @@ def test_saving_names_the_rounds_dates_still_to_come(db, client, programme_round
     db.flush()
     assert save(client, programme_round, ["2027-01-06:pm"]) == (
         f"Saved. 1 half-day free: 1 in January. Matching starts after joining closes on "
-        f"{format_date(closes)}. We will email you when they offer you a match, around "
-        f"{format_date(offers)}.")
+        f"{format_date(closes)}. We will email you when the programme coordinators offer you a "
+        f"match, around {format_date(offers)}.")
     # Dates that have passed are not promised again.
     programme_round.joining_closes_on = programme_round.offers_on = today - timedelta(days=1)
     db.add(programme_round)
     db.flush()
     assert save(client, programme_round, ["2027-01-06:pm"]).endswith(
         "Next, the programme coordinators match the leaders in this round. We will email you "
-        "when they offer you a match.")
+        "when the programme coordinators offer you a match.")
 
 
 def test_saving_after_offers_have_gone_out_says_so(db, client, programme_round):

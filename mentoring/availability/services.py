@@ -16,12 +16,18 @@ from mentoring.models import (
     Availability,
     Exchange,
     LeaderProfile,
+    Match,
     ProgrammeRound,
     RoundParticipant,
     User,
 )
 from mentoring.slots import HalfDay, half_day_of, half_days
-from mentoring.vocab import ACTIVE_EXCHANGE_STATUSES, ParticipantStatus, RoundStatus
+from mentoring.vocab import (
+    ACTIVE_EXCHANGE_STATUSES,
+    LIVE_MATCH_STATUSES,
+    ParticipantStatus,
+    RoundStatus,
+)
 
 WeeklyPattern = set[tuple[int, str]]  # (weekday 0-4, period)
 
@@ -42,6 +48,17 @@ def open_rounds(session: Session) -> list[ProgrammeRound]:
         select(ProgrammeRound).where(ProgrammeRound.status == RoundStatus.OPEN)
         .order_by(ProgrammeRound.starts_on)
     ).all())
+
+
+def has_live_match(session: Session, round_id: int, leader_id: int) -> bool:
+    """Is this leader already offered or booked in the round (no "we will offer you a match")?"""
+    return session.exec(
+        select(Match.id).where(
+            Match.round_id == round_id,
+            sa.or_(Match.mentor_id == leader_id, Match.mentee_id == leader_id),
+            Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
+        ).limit(1)
+    ).first() is not None
 
 
 def left_open_rounds(session: Session, leader_id: int) -> list[ProgrammeRound]:

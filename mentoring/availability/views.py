@@ -113,7 +113,9 @@ def edit(round_id: int):
         else:
             if result.saved:
                 db.commit()
-                flash(_saved_message(programme_round, result), "success")
+                flash(_saved_message(programme_round, result,
+                                     services.has_live_match(db, round_id, profile.id)),
+                      "success")
                 return redirect(url_for("availability.edit", round_id=round_id))
             free = result.free  # show what they chose, with the warning
     weeks = _weeks(programme_round.starts_on, programme_round.ends_on, closed)
@@ -164,12 +166,13 @@ def _joined(db, programme_round: ProgrammeRound, leader_id: int) -> bool:
     return participant is not None and participant.status == ParticipantStatus.JOINED
 
 
-def _saved_message(programme_round: ProgrammeRound, result: services.SaveResult) -> str:
+def _saved_message(programme_round: ProgrammeRound, result: services.SaveResult,
+                   matched: bool = False) -> str:
     saved = f"Saved. {services.summarise(result.free).sentence()}."
     if result.affected:  # the leader confirmed removing half-days that hold exchanges
         return (f"{saved} Your coordinator will be told, and will rearrange the exchanges in "
                 "the half-days you removed.")
-    if programme_round.status not in (RoundStatus.OPEN, RoundStatus.MATCHING):
+    if matched or programme_round.status not in (RoundStatus.OPEN, RoundStatus.MATCHING):
         return (f"{saved} This round's match offers have gone out: the programme coordinators "
                 "use these half-days for any new offer or changed exchange.")
     today = to_london(utcnow()).date()
@@ -179,7 +182,8 @@ def _saved_message(programme_round: ProgrammeRound, result: services.SaveResult)
             else "Next, the programme coordinators match the leaders in this round.")
     offers = programme_round.offers_on
     around = f", around {format_date(offers)}" if offers is not None and offers >= today else ""
-    return f"{saved} {then} We will email you when they offer you a match{around}."
+    return (f"{saved} {then} We will email you when the programme coordinators offer you a "
+            f"match{around}.")
 
 
 def _chosen(programme_round: ProgrammeRound, closed: ClosedDays) -> set:
