@@ -91,7 +91,7 @@ def test_confirmations_arrive_once_with_recipients_parts_and_invitation(db, exch
     received = smtp.received[0]
     message = received.message
     assert received.mail_from == "exchange@nhs.example"
-    assert message["Subject"] == "Your leadership exchange is booked"
+    assert message["Subject"] == "Your leadership exchange is booked: Tuesday 30 March"
     assert message["Message-ID"] and message["Date"]
     types = [part.get_content_type() for part in message.walk()]
     assert types == ["multipart/alternative", "text/plain", "text/html", "text/calendar"]

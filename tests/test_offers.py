@@ -119,6 +119,7 @@ def test_no_calendar_invitation_before_both_accept_then_booking_goes_out(db, off
     assert {x.status for x in exchanges(db, match)} == {"scheduled"} and bookings(db, match) == 4
     confirmations = mail(db, kind="exchange-confirmed")
     assert len(confirmations) == 4  # two exchanges, two leaders
+    assert len({row.subject for row in confirmations}) == 2  # each names its date
     assert all(row.ics_method == "REQUEST" and "METHOD:REQUEST" in row.ics
                for row in confirmations)
     to_mentee = [row for row in confirmations if row.recipient_email == mentee.user.email]

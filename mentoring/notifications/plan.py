@@ -333,10 +333,13 @@ def plan_exchange(session: Session, exchange: Exchange, now: datetime) -> int:
     if exchange.status != ExchangeStatus.SCHEDULED:
         return 0
     facts = _facts(session, exchange)
+    # A pair's exchanges are booked together: the date tells their confirmations apart.
+    day = exchange.starts_at.astimezone(LONDON)
     planned = [
         _Planned(
             exchange_key(Kind.CONFIRMATION, exchange, person.email), Kind.CONFIRMATION, person,
-            "Your leadership exchange is booked", "exchange_confirmed", now, invite=True,
+            f"Your leadership exchange is booked: {day:%A} {day.day} {day:%B}",
+            "exchange_confirmed", now, invite=True,
         )
         for person in facts.people
     ]
