@@ -98,6 +98,12 @@ def describe_offset(hours: int) -> str:
     return f"in {hours} hours"
 
 
+def long_date(moment: datetime) -> str:
+    """'Tuesday 30 March 2027' in London time."""
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y}"
+
+
 def when(start: datetime, end: datetime) -> str:
     """'Tuesday 30 March 2027, 9:00am to 1:00pm' in London time."""
     start_local, end_local = start.astimezone(LONDON), end.astimezone(LONDON)
@@ -105,8 +111,7 @@ def when(start: datetime, end: datetime) -> str:
     def clock(moment: datetime) -> str:
         return moment.strftime("%I:%M%p").lstrip("0").lower()
 
-    day = f"{start_local:%A} {start_local.day} {start_local:%B %Y}"
-    return f"{day}, {clock(start_local)} to {clock(end_local)}"
+    return f"{long_date(start)}, {clock(start_local)} to {clock(end_local)}"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from mentoring.models import (
     match_stage,
 )
 from mentoring.notifications.outbox import absolute, enqueue, fit_key
-from mentoring.notifications.plan import plan_exchange, when
+from mentoring.notifications.plan import long_date, plan_exchange, when
 from mentoring.releases.services import request_releases
 from mentoring.visits.checks import open_checklist
 from mentoring.vocab import (
@@ -131,13 +131,8 @@ def _tell(session: Session, kind: str, match: Match, reader: Reader, subject: st
 
 
 def answer_date(moment: datetime | None) -> str:
-    """'Thursday 14 January 2027' in London time."""
-    from mentoring.notifications.calendar import LONDON
-
-    if moment is None:
-        return ""
-    local = moment.astimezone(LONDON)
-    return f"{local:%A} {local.day} {local:%B %Y}"
+    """'Thursday 14 January 2027' in London time, or nothing."""
+    return long_date(moment) if moment is not None else ""
 
 
 def _sides(session: Session, match: Match) -> tuple[LeaderProfile, LeaderProfile]:
