@@ -8,7 +8,8 @@ figure shows the same number.
 
 Definitions (the pages repeat them where they matter):
 - a *participant* has joined the round (invited and withdrawn leaders are counted apart);
-- a participant is *matched* when they are in a live match of the round (offered, booked, or lapsed and awaiting the coordinator);
+- a participant is *matched* when they are in a live match of the round (offered, booked,
+  or lapsed and awaiting the coordinator);
 - an exchange *has taken place* once it has started (the moment feedback opens), unless it
   was cancelled; one that has taken place but is still `scheduled` is "not marked done";
 - *hours*: each exchange takes `ends_at - starts_at` out of the protected time of each of its
