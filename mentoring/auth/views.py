@@ -41,7 +41,11 @@ def _ip() -> str:
     return request.remote_addr or ""
 
 
-def _start_session(user, next_url: str | None = None):
+def _start_session(user, next_url: str | None = None, *, method: str = "password",
+                   second_factor: bool = False):
+    """Every way of signing in ends here: `method` names how the user proved who they are
+    (password, email link, invitation, an identity provider) and `second_factor` whether that
+    proof already included a second factor (an identity provider that asserts MFA)."""
     # A fresh session on sign-in (no fixation), keeping only the messages waiting to be shown:
     # confirming an email address signs in and says so on the page it lands on.
     flashes = session.get("_flashes", [])
@@ -51,6 +55,7 @@ def _start_session(user, next_url: str | None = None):
     login_user(user)
     mark_signed_in()
     sessions.mark_active()
+    session["sign_in_method"] = method
     return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
 
 
@@ -175,7 +180,7 @@ def verify(token: str):
         return redirect(url_for("main.home"))
     flash("Your email address is confirmed and you are signed in. Next, complete your profile: "
           "it is how we find you a good match.", "success")
-    return _start_session(user, url_for("profile.overview"))
+    return _start_session(user, url_for("profile.overview"), method="email-link")
 
 
 # --- password reset --------------------------------------------------------------------------
@@ -260,7 +265,7 @@ def link_sign_in(token: str):
         if user is None:
             return render_template("auth/link_invalid.html", what="sign-in link"), 400
         db.commit()
-        return _start_session(user)
+        return _start_session(user, method="email-link")
     return render_template("auth/link_confirm.html", form=form)
 
 
@@ -287,8 +292,8 @@ def join(token: str):
             else:
                 db.commit()
                 if user.role != Role.LEADER:  # a coordinator or admin an admin invited
-                    return _start_session(user)
-                response = _start_session(user, url_for("profile.overview"))
+                    return _start_session(user, method="invitation")
+                response = _start_session(user, url_for("profile.overview"), method="invitation")
                 session["profile_draft"] = dict(invitation.prefill)
                 return response
     return render_template("auth/new_password.html", form=form, errors=errors,
