@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
+from mentoring import logs
+
 ERROR_PAGES = {
     400: "There is a problem with your request",
     403: "You do not have permission to see this page",
@@ -23,12 +25,15 @@ def init_app(app: Flask) -> None:
 
 def _handler(code: int):
     def handle(_error):
+        if code == 403:
+            logs.security_event("access.refused", "Access refused")
         return render_template("errors/error.html", code=code, title=ERROR_PAGES[code]), code
 
     return handle
 
 
-def _csrf_error(_error):
+def _csrf_error(error):
+    logs.security_event("csrf.refused", f"Form refused: {error.description}")
     return (
         render_template(
             "errors/error.html",

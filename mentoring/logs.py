@@ -24,8 +24,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # smuggle text into log lines, so we make our own.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 ACCESS_LOGGER = "mentoring.access"
+# Refused access and forged or expired forms: what a monitoring system alerts on (ASVS 16.3).
+SECURITY_LOGGER = "mentoring.security"
 # Fields taken from the request (or the access log's `extra`) when a record carries them.
-REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id")
+REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id", "event")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Endpoints not worth an access line each: load balancers poll the health checks every few
 # seconds, and the assets are fetched with every page.
@@ -72,6 +74,12 @@ def set_user(user_id: int | None) -> None:
     """Called once the signed-in user is known, so log records can carry their id (never their
     email)."""
     g.log_user_id = user_id
+
+
+def security_event(event: str, message: str) -> None:
+    """A warning on the security logger; the request filter adds who, where and which request.
+    `message` must not carry what the user typed (it may be a password or a token)."""
+    logging.getLogger(SECURITY_LOGGER).warning(message, extra={"event": event})
 
 
 class RequestContextFilter(logging.Filter):

@@ -148,6 +148,27 @@ def test_secret_tokens_in_paths_are_not_logged(client, log_lines):
     assert paths == ["/calendar/<token>.ics", "/reset-password/<token>"]
 
 
+def test_refused_access_is_logged_as_a_security_event(app, leader, log_lines):
+    """ASVS 16.3.2: a failed authorisation leaves a warning naming who tried what."""
+    signed = SignedIn(app, leader.user)
+    log_lines()  # (sign-in lines)
+    response = signed.get("/admin/users")
+    assert response.status_code == 403
+    [event] = [line for line in log_lines() if line["logger"] == logs.SECURITY_LOGGER]
+    assert event["level"] == "WARNING" and event["event"] == "access.refused"
+    assert event["user_id"] == leader.user.id and event["path"] == "/admin/users"
+    assert event["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_forged_or_expired_form_is_logged_as_a_security_event(client, log_lines):
+    """ASVS 16.3.3: an attempt to get round CSRF protection is logged (a form without its token)."""
+    response = client.post("/sign-in", data={"email": "a@example.org", "password": "x"})
+    assert response.status_code == 400
+    [event] = [line for line in log_lines() if line["logger"] == logs.SECURITY_LOGGER]
+    assert event["event"] == "csrf.refused" and event["method"] == "POST"
+    assert "a@example.org" not in json.dumps(event)
+
+
 def test_health_checks_and_assets_make_no_log_lines(client, log_lines):
     """Load balancers poll these every few seconds: not a line each, of any kind."""
     client.get("/healthz")
