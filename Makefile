@@ -6,7 +6,7 @@ ASSETS := mentoring/static/vendor/nhsuk
 CSS := mentoring/static/vendor/app.css
 FRONTEND := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: setup run test lint format clean bench bench-web
+.PHONY: setup run test lint format clean bench bench-web dist
 
 setup: $(VENV)/.installed $(ASSETS)/.copied $(CSS)
 
@@ -55,5 +55,10 @@ bench: setup
 bench-web: setup
 	$(BIN)/python benchmarks/web.py
 
+# The release: one wheel carrying the templates, migrations and built assets (docs/operations.md).
+dist: setup
+	rm -rf build dist
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+
 clean:
-	rm -rf $(VENV) node_modules mentoring/static/vendor instance
+	rm -rf $(VENV) node_modules mentoring/static/vendor instance build dist

@@ -15,8 +15,9 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mentoring.config import Settings
+from mentoring.resources import project_folder
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = project_folder("templates")
 NHSUK_ASSETS_DIR = Path(__file__).resolve().parent / "static" / "vendor" / "nhsuk"
 
 csrf = CSRFProtect()
