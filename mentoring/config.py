@@ -47,6 +47,11 @@ class Settings:
     log_level: str = "INFO"
     # Whose bank holidays are closed days: england-and-wales, scotland or northern-ireland.
     bank_holiday_region: str = DEFAULT_REGION
+    # How long personal data is kept (mentoring.retention; the privacy notice names them).
+    retention_closed_round_months: int = 24
+    retention_inactive_account_months: int = 24
+    retention_audit_months: int = 72
+    retention_sent_email_days: int = 180
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -125,6 +130,13 @@ def load_settings(
         log_format=log_format,
         log_level=log_level,
         bank_holiday_region=region,
+        retention_closed_round_months=_whole_number(env, "RETENTION_CLOSED_ROUND_MONTHS", 24,
+                                                    minimum=1),
+        retention_inactive_account_months=_whole_number(
+            env, "RETENTION_INACTIVE_ACCOUNT_MONTHS", 24, minimum=1),
+        retention_audit_months=_whole_number(env, "RETENTION_AUDIT_MONTHS", 72, minimum=1),
+        retention_sent_email_days=_whole_number(env, "RETENTION_SENT_EMAIL_DAYS", 180,
+                                                minimum=1),
     )
 
 

@@ -21,6 +21,7 @@ from mentoring.db import session_scope
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import SignInAttempt, utcnow
 from mentoring.notifications.jobs import plan_notifications, send_due_notifications
+from mentoring.retention import RetentionPeriods, apply_retention
 from mentoring.visits.checks import chase_host_checks
 from mentoring.worker_context import WorkerContext
 
@@ -43,11 +44,18 @@ def prune_sign_in_attempts(context: WorkerContext) -> int:
         return result.rowcount or 0
 
 
+def retention_job(context: WorkerContext) -> dict[str, int]:
+    """Daily: remove personal data past its retention period (mentoring.retention)."""
+    with session_scope(context.session_factory) as session:
+        return apply_retention(session, RetentionPeriods.from_settings(context.settings), utcnow())
+
+
 JOBS: list[Job] = [
     Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600),
     Job("send-notifications", send_due_notifications, 60),
     Job("plan-notifications", plan_notifications, 900),
     Job("chase-host-checks", chase_host_checks, 900),
+    Job("apply-retention", retention_job, 24 * 3600),
     # Coordinators wait for this one: look for queued optimisation runs every few seconds.
     Job("run-optimiser", run_queued_optimisations, 3),
 ]

@@ -86,6 +86,12 @@ def test_the_wheel_installed_alone_upgrades_a_database_and_serves_the_app(wheel,
     for development_only in ("pytest", "playwright", "ruff", "aiosmtpd"):
         assert f"{development_only}==" not in installed, development_only
 
+    # Emails render from the installed templates too (not from a checkout that is not there).
+    subprocess.run([str(bin_dir / "python"), "-c",
+                    "from mentoring.notifications.outbox import render; "
+                    "print(render('you_left.txt', {'base_url': 'x', 'contact': None, 'name': 'A', "
+                    "'round_name': 'r', 'ended_matches': 0, 'can_rejoin': False})[0])"],
+                   check=True, cwd=tmp_path, capture_output=True)
     port = _free_port()
     workdir = tmp_path / "elsewhere"  # not the checkout: nothing may be found through it
     workdir.mkdir()

@@ -29,6 +29,10 @@ class User(UserBase, table=True):
     last_sign_in_at: datetime | None = None
     # Bumped by sign-out-everywhere, password change or deactivation: every older session ends.
     session_version: int = 1
+    # Retention (mentoring.retention): when we last warned that an unused account will be
+    # anonymised, and when it was.
+    inactivity_warned_at: datetime | None = None
+    anonymised_at: datetime | None = None
 
     @property
     def is_verified(self) -> bool:

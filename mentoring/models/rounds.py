@@ -70,6 +70,8 @@ class ProgrammeRound(ProgrammeRoundBase, table=True):
     # participants once published.
     you_said_we_did: str = Field(default="", sa_type=sa.Text)
     you_said_we_did_published_at: datetime | None = None
+    # When retention removed the personal data a closed round no longer needs.
+    personal_data_removed_at: datetime | None = None
 
 
 class ProgrammeRoundCreate(ProgrammeRoundBase):

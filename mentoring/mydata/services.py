@@ -67,6 +67,19 @@ def _about_me(session: Session, user: User, profile: LeaderProfile | None) -> li
     ).all())
 
 
+def forget_in_audit_trail(session: Session, user: User, profile: LeaderProfile | None) -> None:
+    """The audit trail keeps what happened, not who: the person's email address goes from it
+    (as actor and in details), and so do their sign-in attempts. Used when an account is
+    deleted and when retention anonymises an unused one."""
+    for event in _about_me(session, user, profile):
+        if event.actor_id == user.id:
+            event.actor_id, event.actor_email = None, ""
+        if user.email in (event.detail or {}).values():
+            event.detail = {k: v for k, v in event.detail.items() if v != user.email}
+        session.add(event)
+    session.execute(sa.delete(SignInAttempt).where(SignInAttempt.email == user.email))
+
+
 def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
     """Everything the service holds about this person, as plain JSON-ready data."""
     profile = profile_of(session, user)
@@ -360,14 +373,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime) -
                    Notification.recipient_email == user.email)
         )
     )
-    # The audit trail keeps what happened, not who: their email address goes from it.
-    for event in _about_me(session, user, profile):
-        if event.actor_id == user.id:
-            event.actor_id, event.actor_email = None, ""
-        if user.email in (event.detail or {}).values():
-            event.detail = {k: v for k, v in event.detail.items() if v != user.email}
-        session.add(event)
-    session.execute(sa.delete(SignInAttempt).where(SignInAttempt.email == user.email))
+    forget_in_audit_trail(session, user, profile)
     audit.record(
         session, "account.deleted", obj=None,
         detail={"role": user.role, **_plain(summary)},

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from mentoring.models import Notification, ProgrammeRound, utcnow
+from mentoring.resources import project_folder
 from mentoring.vocab import NotificationStatus
 
-EMAIL_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+EMAIL_TEMPLATES_DIR = project_folder("templates") / "email"
 KEY_MAX_LENGTH = 255
 NOTIFICATION = Notification.__table__
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
