@@ -191,6 +191,11 @@ def summary(seconds: list[float]) -> str:
 
 
 def signed_in_client(engine: sa.Engine, folder: Path):
+    return signed_in_client_as(engine, folder, COORDINATOR, PASSWORD)
+
+
+def signed_in_client_as(engine: sa.Engine, folder: Path, email: str, password: str):
+    """A Flask test client of a fresh app on `engine`, signed in as `email`."""
     settings = Settings(
         environment="testing", secret_key=secrets.token_urlsafe(48),
         database_url=engine.url.render_as_string(hide_password=False), smtp_url=None,
@@ -201,9 +206,9 @@ def signed_in_client(engine: sa.Engine, folder: Path):
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/sign-in", data={"email": COORDINATOR, "password": PASSWORD,
+    response = client.post("/sign-in", data={"email": email, "password": password,
                                              "csrf_token": token})
-    assert response.status_code == 302, "could not sign in as the coordinator"
+    assert response.status_code == 302, f"could not sign in as {email}"
     return client
 
 
