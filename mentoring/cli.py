@@ -69,6 +69,52 @@ def db_current() -> None:
     click.echo(current_revision(current_app.extensions["mentoring.engine"]) or "empty")
 
 
+@main.group("config")
+def config_group() -> None:
+    """The configuration (vocabularies, organisations, programme text) as one JSON file."""
+
+
+@config_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def config_export(file: str) -> None:
+    """Write the whole configuration to FILE ('-' for standard output)."""
+    from mentoring.configuration import transfer
+    from mentoring.db import session_scope
+
+    with session_scope(_session_factory()) as session:
+        text = transfer.dumps(transfer.export(session))
+    with click.open_file(file, "w", encoding="utf-8") as out:
+        out.write(text)
+    if file != "-":
+        click.echo(f"Wrote the configuration to {file}.")
+
+
+@config_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--check", is_flag=True, help="Only check the file and say what would change.")
+def config_import(file: str, check: bool) -> None:
+    """Make the configuration FILE's: terms it leaves out are retired, never deleted."""
+    from mentoring.configuration import transfer
+    from mentoring.db import session_scope
+
+    with click.open_file(file, "rb") as source:
+        data = source.read()
+    with session_scope(_session_factory()) as session:
+        plan = transfer.plan_import(session, data)
+        if not plan.ok:
+            for where, message in plan.problems:
+                click.echo(f"Error: {where}: {message}", err=True)
+            click.echo(f"{len(plan.problems)} problem(s): nothing imported.", err=True)
+            sys.exit(2)
+        for what, count in plan.summary().items():
+            click.echo(f"  {what.replace('_', ' ')}: {count}")
+        if check:
+            click.echo("Checked: nothing imported (--check).")
+            return
+        transfer.apply_import(session, plan, None)
+    click.echo(f"Imported the configuration from {file}.")
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="At least 12 characters.")

@@ -9,6 +9,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from mentoring import vocab
+from mentoring.configuration.vocabularies import current as vocabularies
 from mentoring.models.people import tel_uri
 
 LONDON = ZoneInfo("Europe/London")
@@ -66,11 +67,25 @@ def lines(text: str | None) -> Markup:
 
 
 def programme_contact(round_id: int | None = None):
-    """Whom a leader writes to about a round (or, with no round, the newest round's contact)."""
+    """Whom a leader writes to about a round (or, with no round, the newest round's contact;
+    with no round naming one, the programme's contact)."""
     from mentoring.db import get_session
-    from mentoring.notifications.outbox import round_contact
+    from mentoring.layout import programme_text
+    from mentoring.notifications.outbox import Contact, round_contact
 
-    return round_contact(get_session(), round_id)
+    contact = round_contact(get_session(), round_id)
+    if contact is None:
+        texts = programme_text()
+        if texts.get("contact_email") or texts.get("contact_name"):
+            contact = Contact(texts.get("contact_name", ""), texts.get("contact_email", ""))
+    return contact
+
+
+def _labeller(kind: str):
+    """A template filter from a key to its label, in the vocabularies of this request."""
+    def label(key: str | None) -> str:
+        return vocabularies().label(kind, key)
+    return label
 
 
 def init_app(app: Flask) -> None:
@@ -84,7 +99,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(tel_uri, "tel")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(describe_slot, "slot")
-    app.add_template_filter(lambda key: vocab.label(vocab.BOROUGHS, key), "borough")
-    app.add_template_filter(lambda key: vocab.label(vocab.SECTORS, key), "sector")
-    app.add_template_filter(lambda key: vocab.label(vocab.PROFESSIONS, key), "profession")
-    app.add_template_filter(lambda key: vocab.label(vocab.TOPICS, key), "topic")
+    app.add_template_filter(_labeller("place"), "borough")
+    app.add_template_filter(_labeller("sector"), "sector")
+    app.add_template_filter(_labeller("profession"), "profession")
+    app.add_template_filter(_labeller("topic"), "topic")

@@ -17,9 +17,10 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from mentoring.configuration.programme import FALLBACK_SERVICE_NAME
 from mentoring.vocab import Role
 
-SERVICE_NAME = "Leadership exchange"
+SERVICE_NAME = FALLBACK_SERVICE_NAME  # until the database's programme text says otherwise
 # Navigation per role: (endpoint, label).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     Role.LEADER: (("main.home", "Home"), ("profile.overview", "Your profile"),
@@ -29,7 +30,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
                        ("admin.organisations", "Organisations")),
     Role.ADMIN: (("main.home", "Home"), ("rounds.index", "Rounds"),
                  ("admin.organisations", "Organisations"), ("admin.users", "Users"),
-                 ("admin.audit_log", "Audit log")),
+                 ("configuration.index", "Configuration"), ("admin.audit_log", "Audit log")),
 }
 # Plain characters that autoescaping leaves alone and no real page contains.
 CSRF_PLACEHOLDER = "csrf-token-to-be-filled-in-4f1c9a"
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_layout_context)
     app.add_template_global(page_header)
     app.add_template_global(page_footer)
+    app.add_template_global(programme_text)
 
 
 def _render_part(template: str, **context: Any) -> Markup:
@@ -55,21 +57,49 @@ def _render_part(template: str, **context: Any) -> Markup:
         template, request.script_root, **context)
 
 
+def programme_text() -> dict[str, str]:
+    """The programme's text for this request (one query, on first use). A page about a failure
+    (the database unreachable, a transaction that failed) still renders, with the defaults."""
+    if "programme_text" not in g:
+        import sqlalchemy as sa
+
+        from mentoring.configuration.views import CACHE
+        from mentoring.db import get_session
+
+        try:
+            g.programme_text = current_app.extensions[CACHE].get(get_session()).texts
+        except sa.exc.SQLAlchemyError:
+            g.programme_text = {}
+    return g.programme_text
+
+
+def service_name() -> str:
+    return programme_text().get("service_name") or SERVICE_NAME
+
+
+def area_name() -> str:
+    """The area the system covers, as running text says it ("anywhere in south east London")."""
+    return programme_text().get("area") or "the area"
+
+
 def _layout_context() -> dict[str, Any]:
-    return {"service_name": SERVICE_NAME, "csp_nonce": g.get("csp_nonce", "")}
+    return {"service_name": service_name(), "area_name": area_name,
+            "csp_nonce": g.get("csp_nonce", "")}
 
 
 def page_header() -> Markup:
     if not current_user.is_authenticated:
         return _render_part("partials/header.html", email="", navigation=(),
-                            current_endpoint=None, service_name=SERVICE_NAME)
+                            current_endpoint=None, service_name=service_name())
     html = _render_part(
         "partials/header.html", email=current_user.email,
         navigation=NAVIGATION.get(current_user.role, ()), current_endpoint=request.endpoint,
-        service_name=SERVICE_NAME, csrf_value=CSRF_PLACEHOLDER,
+        service_name=service_name(), csrf_value=CSRF_PLACEHOLDER,
     )
     return html.replace(CSRF_PLACEHOLDER, generate_csrf())  # Markup.replace escapes the token
 
 
 def page_footer() -> Markup:
-    return _render_part("partials/footer.html")
+    # The footer's organisation is part of the cache key: a change shows on the next page.
+    return _render_part("partials/footer.html",
+                        footer_organisation=programme_text().get("footer_organisation", ""))

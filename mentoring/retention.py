@@ -91,6 +91,28 @@ class RetentionPeriods:
         )
 
 
+def _months(months: int) -> str:
+    if months % 12 == 0:
+        years = months // 12
+        return f"{years} year{'s' if years != 1 else ''}"
+    return f"{months} month{'s' if months != 1 else ''}"
+
+
+def in_words(periods: RetentionPeriods) -> list[tuple[str, str]]:
+    """The periods as the privacy notice states them: (what is kept, for how long)."""
+    days = periods.sent_email_days
+    return [
+        ("What a round needed to run (availability, invitations, line managers' details, visit "
+         "details, notes)", f"{_months(periods.closed_round_months)} after the round ends"),
+        ("Your account and profile, if you stop using the service",
+         f"{_months(periods.inactive_account_months)} after you last sign in, then we warn you "
+         f"and remove it {WARNING_DAYS} days later unless you sign in"),
+        ("Copies of the emails we send you", f"{days} day{'s' if days != 1 else ''}"),
+        ("The audit log of who did what", _months(periods.audit_months)),
+        ("Anonymous figures and feedback without names", "as long as the programme runs"),
+    ]
+
+
 def months_before(moment: datetime, months: int) -> datetime:
     """The same day of the month, `months` calendar months earlier (the 31st becomes the last
     day of a shorter month)."""

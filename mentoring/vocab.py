@@ -1,6 +1,11 @@
-"""Controlled vocabularies: the one place that lists boroughs, sectors, professions and topics.
+"""Fixed vocabularies (statuses, roles, checks), and south east London's places, sectors,
+professions and topics as the default configuration.
 
-Values are stable keys stored in the database; labels are what people read.
+The places, sectors, professions, topics and priority groups below are only the defaults: the
+migration seeds them into `vocabulary_term`, admins change them in the app, and the code reads
+them through `mentoring.configuration.vocabularies` (never these constants directly, except to
+seed, and to fall back on where no database is at hand). Keys are stored in the database; labels
+are what people read.
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ PROFESSIONS = _choices(
         ("other", "Other"),
     ]
 )
+
+# Sector labels that do not read well after "works in" (a match's reasons); a sector without a
+# phrase reads as its label.
+SECTOR_PHRASES = {
+    "acute": "acute care",
+    "vcse": "the voluntary, community and social enterprise (VCSE) sector",
+    "icb": "an integrated care board (ICB)",
+}
 
 # "Under-heard" groups the workshops asked to be matched first: a round's default priority groups.
 DEFAULT_PRIORITY_PROFESSIONS = (

@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
     from mentoring.admin.views import bp as admin_bp
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
+    from mentoring.configuration import views as configuration_views
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
     from mentoring.forms import RowIdConverter, refuse_nul_characters
@@ -105,6 +106,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(release_bp)
+    configuration_views.init_app(app)
     init_errors(app)
 
     app.before_request(refuse_nul_characters)  # after the nonce: it may render a page

@@ -166,9 +166,23 @@ PAGES = [
          lambda world: f"/admin/organisations/{world.leader_a.organisation_id}"),
     Page("visits.round_checks", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/exchanges/{world.exchange.id}/checks"),
+    # --- the configuration (issue 19) ---
+    Page("configuration.index", ADMIN),
+    Page("configuration.kind_page", ADMIN, "/admin/configuration/place"),
+    Page("configuration.add_term", ADMIN, "/admin/configuration/topic/add"),
+    Page("configuration.edit_term", ADMIN,
+         lambda world: f"/admin/configuration/place/{_term_id()}"),
+    Page("configuration.programme_text", ADMIN, "/admin/configuration/programme"),
+    Page("configuration.export", ADMIN, "/admin/configuration/export.json", html=False),
+    Page("configuration.import_file", ADMIN, "/admin/configuration/import"),
     # --- a line manager releases a leader's time: public, the signed link is the key (issue 14)
     Page("release.decide", ANYONE, "/release/not-a-valid-token", status=400),
 ]
+
+def _term_id() -> int:
+    """The seeded first place's id (the migration seeds the same rows in every database)."""
+    return 1
+
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
 REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}
@@ -201,7 +215,8 @@ ACTIONS = [
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
         "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",
-        "release.decide",
+        "release.decide", "configuration.add_term", "configuration.edit_term",
+        "configuration.programme_text", "configuration.import_file",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
@@ -211,6 +226,10 @@ ACTIONS = [
     Page("exchanges.shared_note", LEADER, lambda world: f"/exchanges/{world.exchange.id}/note",
          method="POST"),
     Page("exchanges.new_calendar_link", LEADER, "/calendar/new", method="POST"),
+    Page("configuration.retire_term", ADMIN, "/admin/configuration/place/1/retire",
+         method="POST"),
+    Page("configuration.import_confirm", ADMIN, "/admin/configuration/import/confirm",
+         method="POST"),
     Page("exchanges.revoke_calendar_link", LEADER, "/calendar/revoke", method="POST"),
     Page("availability.join", LEADER, _round("/join"), method="POST"),
     Page("outbox.retry", COORDINATOR,

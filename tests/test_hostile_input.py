@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import random
 import re
 import zlib
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
@@ -120,6 +122,9 @@ VISIT_DETAILS = {
     "directions": "Ladywell station, 10 minutes", "meeting": "Reception: ask for Ada",
     "bring": "Photo ID", "accessibility": "Step-free", "phone": "020 7946 0999",
 }
+
+NORTH_EAST = Path(__file__).parent / "configs" / "north-east-london.json"
+PROGRAMME_TEXT = json.loads(NORTH_EAST.read_text())["programme"]
 
 FORMS: list[Form] = [
     # --- signing in and joining (anyone) ---
@@ -357,6 +362,30 @@ FORMS: list[Form] = [
     Form("invite staff", "admin", lambda w: "/admin/invite",
          lambda w: {"email": "new.coordinator@example.org", "role": "coordinator"},
          fields=("email", "role"), shown_on=(("admin", lambda w: "/admin/invite"),)),
+    # --- the configuration (issue 19) ---
+    Form("add a term", "admin", lambda w: "/admin/configuration/sector/add",
+         lambda w: {"label": "Ambulance service", "phrase": "an ambulance service"},
+         fields=("label", "phrase"),
+         shown_on=(("admin", lambda w: "/admin/configuration/sector"),
+                   ("leader", lambda w: "/profile/organisation"))),
+    Form("relabel a term", "admin", lambda w: "/admin/configuration/profession/24",
+         lambda w: {"label": "Registered nurse", "priority": "yes"}, fields=("label",),
+         also={"priority": ("no", "")},
+         shown_on=(("admin", lambda w: "/admin/configuration/profession"),
+                   ("leader", lambda w: "/profile/profession"))),
+    Form("retire a term", "admin", lambda w: "/admin/configuration/topic/45/retire",
+         lambda w: {"retired": "yes"}, fields=("retired",),
+         page=lambda w: "/admin/configuration/topic/45",
+         shown_on=(("admin", lambda w: "/admin/configuration/topic"),
+                   ("leader", lambda w: "/profile/strengths"))),
+    Form("programme text", "admin", lambda w: "/admin/configuration/programme",
+         lambda w: PROGRAMME_TEXT, fields=("service_name", "contact_email", "dpo_contact"),
+         shown_on=(("anonymous", lambda w: "/privacy"), ("admin", lambda w: "/home"))),
+    Form("import a configuration", "admin", lambda w: "/admin/configuration/import/confirm",
+         lambda w: {"upload": pack(NORTH_EAST.read_bytes())}, fields=("upload",),
+         page=lambda w: "/admin/configuration/import",
+         shown_on=(("admin", lambda w: "/admin/configuration"),
+                   ("leader", lambda w: "/profile/organisation"))),
     # --- the host's checks (issue 14) ---
     Form("what an organisation needs before a visit", "coordinator",
          lambda w: f"/admin/organisations/{w.organisation.id}",
@@ -389,7 +418,7 @@ def test_every_form_is_in_the_table(app):
     tried = {form_endpoint(app, form) for form in FORMS}
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
     # The CSV upload itself is tried in the upload tests below.
-    assert posts - tried == {"rounds.import_csv"}
+    assert posts - tried == {"rounds.import_csv", "configuration.import_file"}
 
 
 def form_endpoint(app, form: Form) -> str:

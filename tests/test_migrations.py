@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -33,3 +34,40 @@ def test_migrations_go_down_to_empty_and_back_up(engine):
         upgrade(engine)
     assert current_revision(engine) is not None
     assert schema_differences(engine) == []
+
+
+def test_configuration_goes_down_and_up_keeping_a_key_an_admin_added(engine):
+    """0007a's way down restores the CHECK constraints with every key rows hold (a borough an
+    admin added included), so no row is lost and nothing fails; the way up drops them again."""
+    from sqlmodel import Session
+
+    from mentoring.migrate import head_revision
+
+    from factories import Factory
+
+    with Session(engine) as session:
+        kept = Factory(session, "unused-password").leader(
+            email="kept@example.org", name="Kept", profession="paramedic",
+            sector="ambulance", borough="tower_hamlets")
+        session.commit()
+        organisation_id = kept.organisation_id
+    try:
+        downgrade(engine, "0005d")
+        with engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT borough FROM leader_profile WHERE name = 'Kept'")).scalar() == (
+                "tower_hamlets")
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text("UPDATE leader_profile SET borough = 'atlantis' "
+                                       "WHERE name = 'Kept'"))
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        assert schema_differences(engine) == []
+        with engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT count(*) FROM vocabulary_term WHERE kind = 'place'")).scalar() == 6
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM app_user WHERE email = 'kept@example.org'"))
+            connection.execute(sa.text("DELETE FROM organisation WHERE id = :id"),
+                               {"id": organisation_id})

@@ -81,6 +81,22 @@ def test_the_worker_applies_retention_daily():
     assert job.seconds == 24 * 3600
 
 
+def test_the_privacy_notice_states_the_configured_periods(tmp_path, engine, connection):
+    from mentoring import create_app
+
+    from conftest import _session_on, make_settings
+
+    app = create_app({"SETTINGS": make_settings(tmp_path, retention_audit_months=84,
+                                                retention_sent_email_days=30),
+                      "ENGINE": engine})
+    app.extensions["mentoring.session_factory"] = lambda: _session_on(connection)
+    html = app.test_client().get("/privacy").get_data(as_text=True)
+    section = html[html.index('id="retention"'):html.index('id="rights"')]
+    assert "The audit log of who did what: 7 years" in section
+    assert "Copies of the emails we send you: 30 days" in section
+    assert "2 years after the round ends" in section
+
+
 # --- closed rounds -----------------------------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ def test_a_good_form_becomes_a_round_with_the_optimisers_weights():
     assert data.starts_on == date(2027, 1, 4) and data.ends_on == date(2027, 3, 26)
     assert data.weights == {name: float(getattr(ScoreWeights(), name))
                             for name in services.WEIGHT_NAMES}
-    assert data.priority_professions == list(DEFAULT_PRIORITY_PROFESSIONS)
+    assert sorted(data.priority_professions) == sorted(DEFAULT_PRIORITY_PROFESSIONS)
     assert data.reciprocal is True and data.allow_same_organisation is False
 
 

@@ -3,7 +3,9 @@
 Coordinators see the optimiser's reasons and score (optimiser/scoring.py): terse, in the third
 person, with points, so they can compare pairs. A leader's pages say the same facts to the
 reader instead: "Grace's strengths cover 2 of your 3 goals: ...", using the other leader's
-first name and no score. Pure functions over profile-like objects; no Flask, no database.
+first name and no score. Pure functions over profile-like objects and the vocabularies in use
+(`mentoring.configuration.vocabularies`); no Flask, no database. A sector's words come from its
+hand-written phrase ("acute care"), or else its label: a term an admin adds reads well enough.
 """
 
 from __future__ import annotations
@@ -11,16 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS, ProfessionPreference, label
+from mentoring.configuration.vocabularies import Vocabularies, current
+from mentoring.vocab import ProfessionPreference
 
 TITLES = frozenset({"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor"})
 
-# Sector labels that do not read well after "works in".
-_SECTOR_PHRASES = {
-    "acute": "acute care",
-    "vcse": "the voluntary, community and social enterprise (VCSE) sector",
-    "icb": "an integrated care board (ICB)",
-}
 
 
 def first_name(name: str) -> str:
@@ -47,15 +44,15 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _known(vocabulary: dict[str, str], key: str | None) -> str | None:
+def _known(words: Vocabularies, kind: str, key: str | None) -> str | None:
     """The label of a key in running text, or None when it says nothing ("other", empty)."""
     if not key or key == "other":
         return None
-    return _lower_first(label(vocabulary, key))
+    return _lower_first(words.label(kind, key))
 
 
-def _topics(keys: Iterable[str]) -> str:
-    return join_words(_lower_first(label(TOPICS, key)) for key in keys)
+def _topics(words: Vocabularies, keys: Iterable[str]) -> str:
+    return join_words(_lower_first(words.label("topic", key)) for key in keys)
 
 
 def _a(noun: str) -> str:
@@ -82,14 +79,14 @@ def _none_of(total: int, owner: str, noun: str) -> str:
     return f"None of {owner} {total} {noun}s is"
 
 
-def _sector(leader: Any, organisation: Any) -> str | None:
+def _sector(words: Vocabularies, leader: Any, organisation: Any) -> str | None:
     key = getattr(leader, "sector", None) or getattr(organisation, "sector", None)
     if not key or key == "other":
         return None
-    return _SECTOR_PHRASES.get(key) or _known(SECTORS, key)
+    return words.phrase("sector", key) or _known(words, "sector", key)
 
 
-def _goals_sentence(me: Any, other: Any, name: str, i_am_mentor: bool,
+def _goals_sentence(words: Vocabularies, me: Any, other: Any, name: str, i_am_mentor: bool,
                     differs: list[str]) -> str:
     mentor, mentee = (me, other) if i_am_mentor else (other, me)
     goals = list(dict.fromkeys(getattr(mentee, "goals", None) or []))
@@ -106,13 +103,13 @@ def _goals_sentence(me: Any, other: Any, name: str, i_am_mentor: bool,
                     f"{name} hopes to work on.")
         if strengths:
             return (f"You have not listed any development goals yet; {name} can offer "
-                    f"{_topics(strengths[:3])}.")
+                    f"{_topics(words, strengths[:3])}.")
         return ("You have not listed any development goals yet, so share what you hope to "
                 "work on when you meet.")
 
     if covered:
         counted = _how_many(len(covered), len(goals), owner, noun)
-        return f"{offered} cover {counted}: {_topics(covered)}."
+        return f"{offered} cover {counted}: {_topics(words, covered)}."
 
     # Nothing overlaps: say so kindly, then what the match offers instead.
     among = "your listed strengths" if i_am_mentor else f"{name}'s listed strengths"
@@ -120,16 +117,17 @@ def _goals_sentence(me: Any, other: Any, name: str, i_am_mentor: bool,
         view = f"a view from a different {join_words(differs)}"
         offer = f"you can offer {name} {view}" if i_am_mentor else f"{name} brings {view}"
     elif i_am_mentor:
-        offer = f"{name} wants to develop {_topics(goals)}, which you can explore together"
+        offer = f"{name} wants to develop {_topics(words, goals)}, which you can explore together"
     elif strengths:
-        offer = f"{name} can offer {_topics(strengths[:3])}"
+        offer = f"{name} can offer {_topics(words, strengths[:3])}"
     else:
         offer = "you can explore your goals together"
     return f"{_none_of(len(goals), owner, noun)} among {among}, but {offer}."
 
 
-def _sector_sentence(me: Any, other: Any, name: str, mine_org: Any, theirs_org: Any) -> str | None:
-    mine, theirs = _sector(me, mine_org), _sector(other, theirs_org)
+def _sector_sentence(words: Vocabularies, me: Any, other: Any, name: str, mine_org: Any,
+                     theirs_org: Any) -> str | None:
+    mine, theirs = _sector(words, me, mine_org), _sector(words, other, theirs_org)
     at = f" at {theirs_org.name}" if getattr(theirs_org, "name", None) else ""
     if theirs is None:
         return f"{name} works{at}." if at else None
@@ -146,9 +144,9 @@ def _sector_sentence(me: Any, other: Any, name: str, mine_org: Any, theirs_org: 
             "day-to-day work.")
 
 
-def _profession_sentence(me: Any, other: Any, name: str) -> str | None:
+def _profession_sentence(words: Vocabularies, me: Any, other: Any, name: str) -> str | None:
     my_key, their_key = getattr(me, "profession", None), getattr(other, "profession", None)
-    mine, theirs = _known(PROFESSIONS, my_key), _known(PROFESSIONS, their_key)
+    mine, theirs = _known(words, "profession", my_key), _known(words, "profession", their_key)
     if my_key == their_key:
         asked = getattr(me, "profession_preference", None) == ProfessionPreference.SAME
         return f"You are both {mine}s, as you asked." if asked and mine else None
@@ -162,33 +160,38 @@ def _profession_sentence(me: Any, other: Any, name: str) -> str | None:
     return f"{name} works outside your profession, {lesson}."
 
 
-def _borough_sentence(me: Any, other: Any, name: str) -> str | None:
+def _borough_sentence(words: Vocabularies, me: Any, other: Any, name: str) -> str | None:
     mine, theirs = getattr(me, "borough", None), getattr(other, "borough", None)
     if not theirs:
         return None
     if mine == theirs:
-        return f"You both work in {label(BOROUGHS, theirs)}."
+        return f"You both work in {words.label('place', theirs)}."
     if theirs in (getattr(me, "travel_boroughs", None) or []):
-        return f"{name} is based in {label(BOROUGHS, theirs)}, which you said you can travel to."
+        return (f"{name} is based in {words.label('place', theirs)}, which you said you can "
+                "travel to.")
     return None
 
 
 def reasons_for_reader(me: Any, other: Any, *, i_am_mentor: bool, my_organisation: Any = None,
-                       other_organisation: Any = None) -> list[str]:
+                       other_organisation: Any = None,
+                       vocabularies: Vocabularies | None = None) -> list[str]:
     """Two to five short sentences telling `me` why they were matched with `other`.
 
     `me` and `other` have the LeaderProfile fields; organisations have `.name` and `.sector`.
+    Labels come from `vocabularies` (the ones bound to the running context if not given).
     """
+    words = vocabularies or current()
     name = first_name(getattr(other, "name", ""))
-    sectors = _sector(me, my_organisation), _sector(other, other_organisation)
+    sectors = (_sector(words, me, my_organisation),
+               _sector(words, other, other_organisation))
     professions = getattr(me, "profession", None), getattr(other, "profession", None)
     differs = [what for what, (mine, theirs) in (("sector", sectors), ("profession", professions))
                if mine and theirs and mine != theirs]
     sentences = [
-        _goals_sentence(me, other, name, i_am_mentor, differs),
-        _sector_sentence(me, other, name, my_organisation, other_organisation),
-        _profession_sentence(me, other, name),
-        _borough_sentence(me, other, name),
+        _goals_sentence(words, me, other, name, i_am_mentor, differs),
+        _sector_sentence(words, me, other, name, my_organisation, other_organisation),
+        _profession_sentence(words, me, other, name),
+        _borough_sentence(words, me, other, name),
     ]
     reasons = [sentence for sentence in sentences if sentence]
     if len(reasons) < 2:

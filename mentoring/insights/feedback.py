@@ -15,13 +15,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from mentoring.configuration import vocabularies
 from mentoring.insights.figures import Ratings, ratings, sector_label
 from mentoring.models import Feedback, LeaderProfile
-from mentoring.vocab import PROFESSIONS, TOPICS, label
 
 OTHER = "other"
 OTHER_LABEL = "Other"
@@ -67,21 +68,29 @@ _LABEL_STOP_WORDS = {"across", "organisations", "others", "sector", "working", "
                      "health"}
 
 
-def _pattern(topic: str) -> re.Pattern[str]:
-    words = {word for word in re.findall(r"[a-z]+", TOPICS[topic].lower())
+def _pattern(topic: str, text: str) -> re.Pattern[str]:
+    words = {word for word in re.findall(r"[a-z]+", text.lower())
              if len(word) >= 5 and word not in _LABEL_STOP_WORDS}
     stems = sorted(words | set(TOPIC_KEYWORDS.get(topic, ())), key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in stems) + ")",
                       re.IGNORECASE)
 
 
-TOPIC_PATTERNS = {topic: _pattern(topic) for topic in TOPICS}
+@lru_cache(maxsize=8)
+def _topic_patterns(topics: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern[str]]:
+    """A pattern per topic, from its label and hand-written keywords: built once per set of
+    topics (an admin's new topic is found by the words of its label)."""
+    return {topic: _pattern(topic, text) for topic, text in topics}
+
+
+def topic_patterns() -> dict[str, re.Pattern[str]]:
+    return _topic_patterns(tuple(vocabularies.current().offered("topic").items()))
 
 
 def topics_of(text: str) -> list[str]:
     """Topic keys the text mentions, most mentioned first (vocabulary order breaks ties)."""
     hits = [(len(pattern.findall(text)), order, topic)
-            for order, (topic, pattern) in enumerate(TOPIC_PATTERNS.items())]
+            for order, (topic, pattern) in enumerate(topic_patterns().items())]
     return [topic for count, _, topic in sorted(hits, key=lambda hit: (-hit[0], hit[1]))
             if count]
 
@@ -105,7 +114,8 @@ class Comment:
     @property
     def described_author(self) -> str:
         """Profession and sector: how an author is shown when they are not named."""
-        parts = [label(PROFESSIONS, self.author_profession), sector_label(self.author_sector)
+        parts = [vocabularies.current().label("profession", self.author_profession),
+                 sector_label(self.author_sector)
                  if self.author_sector else ""]
         return ", ".join(part for part in parts if part) or "A participant"
 
@@ -121,7 +131,7 @@ class Comment:
 
     @property
     def also_about(self) -> tuple[str, ...]:
-        return tuple(label(TOPICS, topic) for topic in self.topics[1:3])
+        return tuple(vocabularies.current().label("topic", topic) for topic in self.topics[1:3])
 
 
 @dataclass(frozen=True)
@@ -188,10 +198,12 @@ def summary(session: Session, round_id: int) -> FeedbackSummary:
     grouped: dict[str, list[Comment]] = defaultdict(list)
     for comment in shared:
         grouped[comment.topic].append(comment)
-    order = {topic: index for index, topic in enumerate(TOPICS)}
+    words = vocabularies.of(session)
+    order = {topic: index for index, topic in enumerate(words.topics)}
     topics = sorted((topic for topic in grouped if topic != OTHER),
-                    key=lambda topic: (-len(grouped[topic]), order[topic]))
-    groups = [TopicGroup(topic, label(TOPICS, topic), tuple(grouped[topic])) for topic in topics]
+                    key=lambda topic: (-len(grouped[topic]), order.get(topic, len(order))))
+    groups = [TopicGroup(topic, words.label("topic", topic), tuple(grouped[topic]))
+              for topic in topics]
     if grouped.get(OTHER):
         groups.append(TopicGroup(OTHER, OTHER_LABEL, tuple(grouped[OTHER])))
     counts = session.execute(

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from mentoring.configuration import vocabularies
 from mentoring.exchanges.services import MATCH_ACCEPTED
 from mentoring.models import (
     AuditEvent,
@@ -46,18 +47,23 @@ from mentoring.models import (
 )
 from mentoring.releases.services import ReleaseCounts, release_counts
 from mentoring.vocab import (
-    BOROUGHS,
     LIVE_MATCH_STATUSES,
-    PROFESSIONS,
-    SECTORS,
     ExchangeStatus,
     MatchStatus,
     OrganisationSize,
     ParticipantStatus,
-    label,
 )
 
 LONDON = ZoneInfo("Europe/London")
+
+
+def _words():
+    """The vocabularies of the running request (figures are read on pages and in exports)."""
+    return vocabularies.current()
+
+
+def label(vocabulary: dict[str, str], key: str | None) -> str:
+    return "" if key is None else vocabulary.get(key, key)
 DAYS_PER_MONTH = 365.25 / 12
 NO_ORGANISATION = "unknown"
 SIZE_LABELS = {
@@ -73,7 +79,7 @@ SHOWN_MATCH_STATUSES = (MatchStatus.OFFERED, MatchStatus.ACCEPTED, MatchStatus.D
 
 
 def sector_label(key: str) -> str:
-    return SHORT_SECTOR_LABELS.get(key, label(SECTORS, key))
+    return SHORT_SECTOR_LABELS.get(key, label(_words().sectors, key))
 
 
 def share(part: float, whole: float) -> float | None:
@@ -422,9 +428,9 @@ def _participation(
         withdrawn=statuses.get(ParticipantStatus.WITHDRAWN, 0),
         matched=sum(matched for _, matched in totals["sector"].values()),
         # Priority professions stay on the list with no one in them: that is the gap to see.
-        by_profession=rows("profession", PROFESSIONS, lambda key: key in priority),
-        by_sector=rows("sector", SECTORS, lambda key: False),
-        by_borough=rows("borough", BOROUGHS, lambda key: True),
+        by_profession=rows("profession", _words().professions, lambda key: key in priority),
+        by_sector=rows("sector", _words().sectors, lambda key: False),
+        by_borough=rows("borough", _words().places, lambda key: True),
         priority_professions=priority,
     )
     return participation, _Budgets(dict(hours_by_sector), dict(without_limit), dict(by_size))
@@ -499,8 +505,9 @@ def _exchange_groups(session: Session, round_id: int) -> list[_ExchangeGroup]:
 
 def _matrix(pairs: list[_PairGroup]) -> SectorMatrix:
     present = {group.mentor_sector for group in pairs} | {group.mentee_sector for group in pairs}
-    sectors = tuple(key for key in SECTORS if key in present) + tuple(
-        sorted(present - set(SECTORS)))
+    sector_labels = _words().sectors
+    sectors = tuple(key for key in sector_labels if key in present) + tuple(
+        sorted(present - set(sector_labels)))
     index = {key: i for i, key in enumerate(sectors)}
     counts = [[0] * len(sectors) for _ in sectors]
     for group in pairs:
@@ -608,11 +615,12 @@ def _hours(programme_round: ProgrammeRound, budgets: _Budgets,
     days = (programme_round.ends_on - programme_round.starts_on).days + 1
     months = days / DAYS_PER_MONTH
     present = set(budgets.hours_by_sector) | set(spent)
-    keys = [key for key in SECTORS if key in present] + sorted(present - set(SECTORS))
+    sector_labels = _words().sectors
+    keys = [key for key in sector_labels if key in present] + sorted(present - set(sector_labels))
     rows = tuple(
         HoursRow(
             key=key,
-            label=label(SECTORS, key),
+            label=label(_words().sectors, key),
             budget=budgets.hours_by_sector.get(key, 0.0) * months,
             used=spent[key][ExchangeStatus.COMPLETED],
             booked=spent[key][ExchangeStatus.SCHEDULED],

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 
+from mentoring import retention
+from mentoring.configuration import programme
 from mentoring.db import get_session
+from mentoring.layout import programme_text
 from mentoring.main import services
 from mentoring.migrate import head_revision
 from mentoring.models import utcnow
 from mentoring.notifications.calendar import LONDON
+from mentoring.retention import RetentionPeriods
 from mentoring.vocab import Role
 from mentoring.web import NHSUK_ASSETS_DIR
 
@@ -44,7 +48,11 @@ def accessibility():
 
 @bp.route("/privacy")
 def privacy():
-    return render_template("main/privacy.html")
+    """The privacy notice, one heading per section of the programme text (admins write it)."""
+    settings = current_app.extensions["mentoring.settings"]
+    return render_template("main/privacy.html", sections=programme.PRIVACY_SECTIONS,
+                           texts=programme_text(),
+                           retention=retention.in_words(RetentionPeriods.from_settings(settings)))
 
 
 @bp.route("/assets/<path:filename>")
@@ -83,6 +91,14 @@ def readyz():
             "revision": revision,
             "expected": expected,
         }, 503
+    settings = current_app.extensions["mentoring.settings"]
+    if settings.is_production:
+        # The retention section is complete without text: the periods come from the settings.
+        missing = programme.missing(programme.of(get_session()), retention_from_settings=True)
+        if missing:  # a public service without its privacy notice or contact is not ready
+            return {"status": "error", "reason": "programme text missing: "
+                    + ", ".join(missing) + " (an admin adds it under Configuration, or "
+                    "`mentoring config import FILE`)", "missing": missing}, 503
     return {"status": "ok", "database": "ok", "revision": revision}
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.calendar_days import closed_days
+from mentoring.configuration import vocabularies
 from mentoring.exchanges.services import cancel_and_release
 from mentoring.exchanges.visits import copy_from_host
 from mentoring.matching.problem import (
@@ -412,7 +413,8 @@ def _apply(session: Session, programme_round: ProgrammeRound, run: OptimiserRun,
         offers.append(match)
         match.run_id = run.id
         match.score = float(pair.get("score") or 0.0)
-        match.reasons = [readable_reason(reason) for reason in pair.get("reasons") or []]
+        match.reasons = [readable_reason(reason, vocabularies.of(session))
+                         for reason in pair.get("reasons") or []]
         match.decided_at, match.decided_by_id = now, user.id
         session.add(match)
     session.flush()  # the one-live-mentor-per-mentee index speaks here

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring.calendar_days import closed_days
+from mentoring.configuration import vocabularies
+from mentoring.configuration.vocabularies import Vocabularies
 from mentoring.models import (
     Availability,
     Exchange,
@@ -29,11 +32,7 @@ from mentoring.models import (
 from mentoring.slots import half_day_of, half_days, local_bounds
 from mentoring.visits.notice import host_from, london_date, notice_weeks
 from mentoring.vocab import (
-    BOROUGHS,
     LIVE_MATCH_STATUSES,
-    PROFESSIONS,
-    SECTORS,
-    TOPICS,
     ExchangeStatus,
     MatchStatus,
     ParticipantStatus,
@@ -56,16 +55,24 @@ def parse_slot(slot: str) -> tuple[date, str]:
 
 
 # Reasons from the optimiser name vocabulary keys ("community_health"): shown as labels.
-_KEY_LABELS = {key: text for vocabulary in (PROFESSIONS, SECTORS, BOROUGHS, TOPICS)
-               for key, text in vocabulary.items() if key != "other"}
-_KEYS = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _KEY_LABELS), key=len, reverse=True))
-                   + r")\b")
+@lru_cache(maxsize=8)
+def _reason_reader(fingerprint: tuple) -> Callable[[str], str]:
+    """A reader of reasons for one set of vocabularies (built once per set of terms)."""
+    labels = {key: text for _kind, key, text, _offered in fingerprint if key != "other"}
+    if not labels:
+        return lambda reason: reason
+    keys = re.compile(r"\b(" + "|".join(sorted(map(re.escape, labels), key=len, reverse=True))
+                      + r")\b")
+
+    @lru_cache(maxsize=4096)
+    def read(reason: str) -> str:
+        # Cached: a big proposal gives the same few dozen reasons to thousands of pairs.
+        return keys.sub(lambda found: labels[found.group(1)], reason)
+    return read
 
 
-@lru_cache(maxsize=4096)
-def readable_reason(reason: str) -> str:
-    # Cached: a big proposal gives the same few dozen reasons to thousands of pairs.
-    return _KEYS.sub(lambda found: _KEY_LABELS[found.group(1)], reason)
+def readable_reason(reason: str, words: Vocabularies | None = None) -> str:
+    return _reason_reader((words or vocabularies.current()).fingerprint)(reason)
 
 
 def build_problem(session: Session, programme_round: ProgrammeRound,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased as sa_aliased
 from sqlmodel import Session, select
 
+from mentoring.configuration import vocabularies
 from mentoring.matching.problem import parse_slot, readable_reason
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import (
@@ -35,7 +36,7 @@ from mentoring.models import (
     RoundParticipant,
 )
 from mentoring.slots import bounds
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, MatchStatus, label
+from mentoring.vocab import MatchStatus
 
 SORTS = {"score": "Score, highest first", "mentee": "Mentee's name", "mentor": "Mentor's name"}
 FILTERS = ("borough", "sector", "profession")
@@ -218,7 +219,7 @@ class Person:
     priority: bool
 
     def describe(self) -> str:
-        return f"{label(PROFESSIONS, self.profession)}, {self.organisation}"
+        return f"{vocabularies.current().label('profession', self.profession)}, {self.organisation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,10 +412,11 @@ def _order(pairs: list[dict[str, Any]], people: _People, problem: ProblemDigest,
 
 
 def _options(problem: ProblemDigest) -> dict[str, list[tuple[str, str]]]:
+    words = vocabularies.current()
     return {attribute: [(key, text) for key, text in vocabulary.items()
                         if key in problem.present[attribute]]
-            for attribute, vocabulary in (("borough", BOROUGHS), ("sector", SECTORS),
-                                          ("profession", PROFESSIONS))}
+            for attribute, vocabulary in (("borough", words.places), ("sector", words.sectors),
+                                          ("profession", words.professions))}
 
 
 def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,

@@ -34,6 +34,7 @@ from mentoring.models.notifications import Notification
 from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 from mentoring.models.releases import TimeRelease
+from mentoring.models.configuration import ProgrammeText, VocabularyTerm
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -59,6 +60,7 @@ __all__ = [
     "ProfileDraft",
     "ProgrammeRound",
     "ProgrammeRoundCreate",
+    "ProgrammeText",
     "Reflection",
     "RoundBlackout",
     "RoundParticipant",
@@ -67,6 +69,7 @@ __all__ = [
     "User",
     "UserCreate",
     "VisitDetails",
+    "VocabularyTerm",
     "match_stage",
     "utcnow",
 ]

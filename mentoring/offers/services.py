@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.configuration import vocabularies
 from mentoring.exchanges.reasons import reasons_for_reader
 from mentoring.exchanges.services import (
     LeaderError,
@@ -38,14 +39,12 @@ from mentoring.releases.services import request_releases
 from mentoring.visits.checks import open_checklist
 from mentoring.vocab import (
     DECLINE_REASONS,
-    PROFESSIONS,
     ExchangeStatus,
     MatchStage,
     MatchStatus,
     RematchOutcome,
     Role,
     RoundStatus,
-    label,
 )
 
 
@@ -180,6 +179,7 @@ def send_offer(session: Session, match: Match, now: datetime) -> int:
     exchanges = _exchanges_of(session, match, ExchangeStatus.HELD, ExchangeStatus.SCHEDULED)
     programme_round = session.get(ProgrammeRound, match.round_id)
     rematched = _rematch_requested_by(session, match)
+    words = vocabularies.of(session)
     written = 0
     for me, other in ((mentor, mentee), (mentee, mentor)):
         i_am_mentor = me.id == mentor.id
@@ -189,13 +189,13 @@ def send_offer(session: Session, match: Match, now: datetime) -> int:
             f"Your leadership exchange match: {other.name}", "match_offer", {
                 "other_name": other.name,
                 "other_job_title": other.job_title,
-                "other_profession": label(PROFESSIONS, other.profession),
+                "other_profession": words.label("profession", other.profession),
                 "other_organisation": other_org.name if other_org else "",
                 "i_am_mentor": i_am_mentor,
                 "reasons": reasons_for_reader(
                     me, other, i_am_mentor=i_am_mentor,
                     my_organisation=organisations.get(me.organisation_id),
-                    other_organisation=other_org),
+                    other_organisation=other_org, vocabularies=words),
                 "exchanges": [{"when": when(x.starts_at, x.ends_at),
                                "hosting": x.host_id == me.id,
                                "host_name": mentor.name if x.host_id == mentor.id else mentee.name}

@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.auth.joining import join_invited_rounds
+from mentoring.configuration import vocabularies
+from mentoring.configuration.vocabularies import Vocabularies
 from mentoring.forms import field_errors, row_id
 from mentoring.models import (
     Invitation,
@@ -32,7 +34,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.releases.services import ask_after_profile_change
-from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, RoundStatus
+from mentoring.vocab import RoundStatus
 
 
 def _always(_draft: Mapping[str, Any]) -> bool:
@@ -74,11 +76,33 @@ STEPS: tuple[Step, ...] = (
 )
 STEP_BY_SLUG = {step.slug: step for step in STEPS}
 
-# Stand-ins for questions not yet answered, so validating one step never reports another's errors.
-_PLACEHOLDERS: dict[str, Any] = {
-    "name": "-", "profession": "other", "sector": "other", "borough": "lewisham",
-    "wants_mentor": True,
-}
+# Stand-ins for questions not yet answered, so validating one step never reports another's errors
+# (the vocabularies' first offered terms stand in for profession, sector and borough).
+_PLACEHOLDERS: dict[str, Any] = {"name": "-", "wants_mentor": True}
+_PLACEHOLDER_KINDS = {"profession": "profession", "sector": "sector", "borough": "place"}
+
+
+def _placeholders() -> dict[str, Any]:
+    words = vocabularies.current()
+    return {**_PLACEHOLDERS, **{field: next(iter(words.offered(kind)), "")
+                                for field, kind in _PLACEHOLDER_KINDS.items()}}
+
+
+def kept_terms(profile: LeaderProfile | None) -> set[tuple[str, str]]:
+    """The (kind, key) pairs a saved profile holds: still accepted, and still shown, when one
+    of them is retired, so a leader can save the rest of their profile."""
+    if profile is None:
+        return set()
+    return {("profession", profile.profession), ("sector", profile.sector),
+            ("place", profile.borough),
+            *(("place", key) for key in profile.travel_boroughs or []),
+            *(("topic", key) for key in [*(profile.strengths or []), *(profile.goals or [])])}
+
+
+def choices(words: Vocabularies, kind: str, kept: set[tuple[str, str]]) -> dict[str, str]:
+    """The terms a question page offers: those not retired, and retired ones the leader holds."""
+    return {key: term.label for key, term in words.of_kind(kind).items()
+            if term.retired_at is None or (kind, key) in kept}
 _LIST_FIELDS = {"strengths", "goals", "travel_boroughs"}
 _BOOL_FIELDS = {"wants_mentor", "can_host", "consent"}
 
@@ -121,7 +145,7 @@ def validate_step(step: Step, draft: Mapping[str, Any], answers: Mapping[str, An
     """Errors for this step's fields only (field -> message); empty when the answers are good."""
     errors = _required_answers(step, answers)
     merged = {**draft, **{k: v for k, v in answers.items() if v is not None}}
-    candidate = {**_PLACEHOLDERS, **_model_values(merged)}
+    candidate = {**_placeholders(), **_model_values(merged)}
     try:
         LeaderProfileCreate.model_validate(candidate)
     except ValidationError as exc:
@@ -179,8 +203,8 @@ def _organisation_errors(answers: Mapping[str, Any]) -> dict[str, str]:
         # Checked here, by the model that saves it: a name the draft keeps must also save.
         try:
             OrganisationCreate.model_validate(
-                {"name": new_name, "sector": _PLACEHOLDERS["sector"],
-                 "borough": _PLACEHOLDERS["borough"]})
+                {"name": new_name, "sector": _placeholders()["sector"],
+                 "borough": _placeholders()["borough"]})
         except ValidationError as exc:
             return {"new_organisation": field_errors(exc).get("name") or "Enter a name"}
     if not organisation_id and not new_name:
@@ -259,7 +283,9 @@ def answer_step(
     the answers are recorded. The caller commits."""
     row = _draft_row(session, user, for_update=True)
     draft = dict(row.answers) if row is not None else _starting_draft(session, user)
-    errors = validate_step(step, draft, answers)
+    with vocabularies.bound(session), vocabularies.keeping(
+            kept_terms(profile_of(session, user))):
+        errors = validate_step(step, draft, answers)
     if _is_own_address(user, answers.get("line_manager_email")):
         # The manager's link releases the leader's time: the leader cannot answer it themself.
         errors.setdefault("line_manager_email", "Enter your line manager's email address, "
@@ -337,17 +363,20 @@ def _priority_professions(session: Session) -> tuple[str, ...]:
         select(ProgrammeRound).where(ProgrammeRound.status == RoundStatus.OPEN)
         .order_by(ProgrammeRound.starts_on)
     ).first()
-    return tuple(open_round.priority_professions) if open_round else DEFAULT_PRIORITY_PROFESSIONS
+    if open_round:
+        return tuple(open_round.priority_professions)
+    return vocabularies.of(session).priority_professions
 
 
 def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> LeaderProfile:
     """Create or update the user's profile from a complete draft. Raises ValueError if not."""
-    missing = first_unanswered(draft)
-    if missing is not None:
-        raise ValueError(f"The question page '{missing.title}' is not answered yet")
-    data = LeaderProfileCreate.model_validate(_model_values(draft))
-    organisation = _organisation_for(session, draft, data)
     profile = profile_of(session, user)
+    with vocabularies.bound(session), vocabularies.keeping(kept_terms(profile)):
+        missing = first_unanswered(draft)
+        if missing is not None:
+            raise ValueError(f"The question page '{missing.title}' is not answered yet")
+        data = LeaderProfileCreate.model_validate(_model_values(draft))
+        organisation = _organisation_for(session, draft, data)
     created = profile is None
     if profile is None:
         profile = LeaderProfile(user_id=user.id, **data.model_dump(exclude={"organisation_id"}))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from mentoring.access import roles_required
 from mentoring.availability.views import next_step_after_profile
+from mentoring.configuration import vocabularies
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.profile import services
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, TOPICS
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 # Drafts live in the database, not the session cookie (services.current_draft). Accepting an
@@ -20,7 +30,28 @@ OLD_DRAFT_KEY = "profile_draft"
 
 
 def _profile():
-    return services.profile_of(get_session(), current_user)
+    if "own_profile" not in g:
+        g.own_profile = services.profile_of(get_session(), current_user)
+    return g.own_profile
+
+
+@bp.before_request
+def _keep_own_terms() -> None:
+    """A retired term the leader's saved profile holds still counts as an answer on every
+    profile page (it is shown, and kept, until they choose another)."""
+    if current_user.is_authenticated and current_user.role == "leader":
+        g.kept_terms_token = vocabularies._kept.set(
+            frozenset(services.kept_terms(_profile())))
+
+
+@bp.teardown_request
+def _forget_own_terms(_exc) -> None:
+    token = g.pop("kept_terms_token", None)
+    if token is not None:
+        try:
+            vocabularies._kept.reset(token)
+        except ValueError:
+            vocabularies._kept.set(frozenset())
 
 
 def _draft() -> dict:
@@ -30,12 +61,17 @@ def _draft() -> dict:
 
 
 def _choices() -> dict:
+    """What the question pages offer: the terms not retired, plus any retired one this leader's
+    saved profile already holds (kept, and shown, until they choose another)."""
+    db = get_session()
+    words = vocabularies.of(db)
+    kept = services.kept_terms(_profile())
     return {
-        "professions": PROFESSIONS,
-        "sectors": SECTORS,
-        "boroughs": BOROUGHS,
-        "topics": TOPICS,
-        "organisations": services.organisations(get_session()),
+        "professions": services.choices(words, "profession", kept),
+        "sectors": services.choices(words, "sector", kept),
+        "boroughs": services.choices(words, "place", kept),
+        "topics": services.choices(words, "topic", kept),
+        "organisations": services.organisations(db),
     }
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from mentoring import audit
+from mentoring.configuration import vocabularies
+from mentoring.configuration.vocabularies import Vocabularies
 from mentoring.models import (
     Exchange,
     LeaderProfile,
@@ -29,7 +31,6 @@ from mentoring.models import (
 from mentoring.rounds.participants import participant_rows
 from mentoring.slots import LONDON
 from mentoring.spreadsheet import csv_text, safe_cell
-from mentoring.vocab import BOROUGHS, PROFESSIONS, SECTORS, label
 
 PARTICIPANT_COLUMNS = (
     "leader_id", "name", "email", "job_title", "profession", "sector", "borough",
@@ -102,11 +103,12 @@ def participants_csv(session: Session, programme_round: ProgrammeRound, actor: U
                      ip: str = "") -> CsvFile:
     rows = participant_rows(session, programme_round, by_id=True)
     priority = set(programme_round.priority_professions)
+    words = vocabularies.of(session)
     text, count = to_csv(PARTICIPANT_COLUMNS, (
         (
             row.profile.id, row.profile.name, row.user.email, row.profile.job_title,
-            label(PROFESSIONS, row.profile.profession), label(SECTORS, row.profile.sector),
-            label(BOROUGHS, row.profile.borough),
+            words.label("profession", row.profile.profession),
+            words.label("sector", row.profile.sector), words.label("place", row.profile.borough),
             row.organisation.name if row.organisation else "",
             row.organisation.size if row.organisation else "", row.profile.career_stage,
             row.profile.mentor_capacity, row.profile.wants_mentor, row.profile.can_host,
@@ -140,10 +142,10 @@ def _join_side(statement, profile, user, organisation, leader_column):
     )
 
 
-def _labelled_side(values: Sequence[Any]) -> list[Any]:
+def _labelled_side(words: Vocabularies, values: Sequence[Any]) -> list[Any]:
     leader_id, name, email, profession, sector, borough, organisation = values
-    return [leader_id, name, email, label(PROFESSIONS, profession), label(SECTORS, sector),
-            label(BOROUGHS, borough), organisation or ""]
+    return [leader_id, name, email, words.label("profession", profession),
+            words.label("sector", sector), words.label("place", borough), organisation or ""]
 
 
 def matches_csv(session: Session, programme_round: ProgrammeRound, actor: User, *,
@@ -159,13 +161,14 @@ def matches_csv(session: Session, programme_round: ProgrammeRound, actor: User, 
     ).all()
     priority = set(programme_round.priority_professions)
     width = len(_SIDE)
+    words = vocabularies.of(session)
 
     def line(row) -> list[Any]:
         match, values = row[0], row[1:]
         mentor_values, mentee_values = values[:width], values[width:]
         return [
             match.id, match.status, match.pinned, match.forbidden,
-            *_labelled_side(mentor_values), *_labelled_side(mentee_values),
+            *_labelled_side(words, mentor_values), *_labelled_side(words, mentee_values),
             mentee_values[3] in priority, match.score, "; ".join(match.reasons or []),
             match.run_id, match.created_at, match.decided_at, match.decline_reason,
             match.wants_different_match,

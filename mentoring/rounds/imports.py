@@ -13,10 +13,12 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from mentoring.vocab import BOROUGHS, PROFESSIONS
+from mentoring.configuration import vocabularies
+from mentoring.configuration.vocabularies import Vocabularies
 
 COLUMNS = ("email", "name", "profession", "organisation", "borough")
 REQUIRED_COLUMNS = ("email",)
@@ -83,8 +85,11 @@ def _lookup(vocabulary: Mapping[str, str]) -> dict[str, str]:
     return table
 
 
-PROFESSION_LOOKUP = _lookup(PROFESSIONS)
-BOROUGH_LOOKUP = _lookup(BOROUGHS)
+@lru_cache(maxsize=8)
+def _lookups(words: Vocabularies) -> tuple[dict[str, str], dict[str, str]]:
+    """(profession, borough) lookups for a set of vocabularies: built once, not per row. Only
+    terms that are offered: a new participant does not get a retired profession or place."""
+    return _lookup(words.offered("profession")), _lookup(words.offered("place"))
 
 
 def check_email(value: str) -> tuple[str, str]:
@@ -113,15 +118,17 @@ def check_person(line: int, values: Mapping[str, str]) -> tuple[Person | None, d
         errors["organisation"] = f"The organisation is longer than {ORGANISATION_MAX} characters"
     elif len(organisation) == 1:
         errors["organisation"] = "The organisation needs at least 2 characters"
+    words = vocabularies.current()
+    profession_lookup, borough_lookup = _lookups(words)
     profession = (values.get("profession") or "").strip()
-    profession_key = PROFESSION_LOOKUP.get(_words(profession), "") if profession else ""
+    profession_key = profession_lookup.get(_words(profession), "") if profession else ""
     if profession and not profession_key:
         errors["profession"] = f"Unknown profession '{profession}': use one from the list"
     borough = (values.get("borough") or "").strip()
-    borough_key = BOROUGH_LOOKUP.get(_words(borough), "") if borough else ""
+    borough_key = borough_lookup.get(_words(borough), "") if borough else ""
     if borough and not borough_key:
         errors["borough"] = (f"Unknown borough '{borough}': use one of "
-                             f"{', '.join(BOROUGHS.values())}")
+                             f"{', '.join(words.offered('place').values())}")
     if errors:
         return None, errors
     return Person(line, email, name, profession_key, organisation, borough_key), {}

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, delete, select
 
 from mentoring import audit
+from mentoring.configuration import vocabularies
 from mentoring.models import (
     DEFAULT_ANSWER_WITHIN_DAYS,
     Availability,
@@ -32,8 +33,6 @@ from mentoring.models import (
 from mentoring.releases.services import request_for_round
 from mentoring.slots import weekdays
 from mentoring.vocab import (
-    DEFAULT_PRIORITY_PROFESSIONS,
-    PROFESSIONS,
     MatchStatus,
     ParticipantStatus,
     RoundStatus,
@@ -186,7 +185,7 @@ def blank_form() -> dict[str, Any]:
         "reciprocal": "yes" if defaults["reciprocal"].default else "no",
         "allow_same_organisation": "yes" if defaults["allow_same_organisation"].default else "no",
         "weights": {name: f"{value:g}" for name, value in _default_weights().items()},
-        "priority_professions": list(DEFAULT_PRIORITY_PROFESSIONS),
+        "priority_professions": list(vocabularies.current().priority_professions),
         "contact_name": "",
         "contact_email": "",
         "answer_within_days": str(defaults["answer_within_days"].default),
@@ -304,7 +303,8 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
         errors["ends_on"] = message
     weights, weight_errors = parse_weights(raw["weights"])
     errors |= weight_errors
-    unknown = [key for key in raw["priority_professions"] if key not in PROFESSIONS]
+    known = vocabularies.current().professions  # a retired profession may stay a priority
+    unknown = [key for key in raw["priority_professions"] if key not in known]
     if unknown:
         errors["priority_professions"] = "Choose priority groups from the list"
     for key in ("reciprocal", "allow_same_organisation"):

@@ -22,6 +22,7 @@ from flask_login import current_user
 from mentoring import calendar_days
 from mentoring.access import roles_required
 from mentoring.auth.joining import Links
+from mentoring.configuration import vocabularies
 from mentoring.db import get_session
 from mentoring.filters import format_date
 from mentoring.forms import CsrfForm, row_id
@@ -32,7 +33,7 @@ from mentoring.rounds import blackouts, exports, imports, participants, services
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
-from mentoring.vocab import BOROUGHS, PROFESSIONS, ParticipantStatus, Role, RoundStatus
+from mentoring.vocab import ParticipantStatus, Role, RoundStatus
 
 bp = Blueprint("rounds", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
@@ -127,9 +128,21 @@ def _round_form_page(programme_round: ProgrammeRound | None):
         preview = [] if weight_errors else services.weights_summary(weights)
     return render_template(
         "rounds/form.html", programme_round=programme_round, values=values, errors=errors,
-        editable=editable, preview=preview, weights=services.WEIGHTS, professions=PROFESSIONS,
+        editable=editable, preview=preview, weights=services.WEIGHTS,
+        professions=_priority_choices(values.get("priority_professions") or []),
         previewed=request.form.get("action") == "preview" and not errors,
     ), (400 if errors else 200)
+
+
+def _offered(kind: str) -> dict[str, str]:
+    return vocabularies.of(get_session()).offered(kind)
+
+
+def _priority_choices(chosen: list[str]) -> dict[str, str]:
+    """Professions a round can prioritise: those offered, and any retired one it already has."""
+    words = vocabularies.of(get_session())
+    return {key: text for key, text in words.professions.items()
+            if key in words.offered("profession") or key in chosen}
 
 
 @bp.route("/rounds/new", methods=["GET", "POST"])
@@ -158,7 +171,7 @@ def overview(round_id: int):
         transitions=services.available_transitions(programme_round),
         weights=services.WEIGHTS,
         weights_summary=services.weights_summary(programme_round.weights or {}),
-        professions=PROFESSIONS,
+        professions=vocabularies.of(db).professions,
         form=CsrfForm(),
     )
 
@@ -299,7 +312,7 @@ def invite(round_id: int):
         errors = dict(EXPIRED)
     return render_template(
         "rounds/invite.html", programme_round=programme_round, values=values, errors=errors,
-        professions=PROFESSIONS, boroughs=BOROUGHS,
+        professions=_offered("profession"), boroughs=_offered("place"),
     ), (400 if errors else 200)
 
 
@@ -324,7 +337,8 @@ def _import_page(programme_round: ProgrammeRound, *, parsed=None, errors=None, p
     return render_template(
         "rounds/import.html", programme_round=programme_round, parsed=parsed,
         errors=errors or {}, packed=packed, filename=filename, columns=imports.COLUMNS,
-        max_rows=imports.MAX_ROWS, professions=PROFESSIONS, boroughs=BOROUGHS,
+        max_rows=imports.MAX_ROWS, professions=_offered("profession"),
+        boroughs=_offered("place"),
     ), status
 
 

@@ -2,7 +2,7 @@
 data was removed
 
 Revision ID: 0007b
-Revises: 0005d
+Revises: 0007a
 
 Nothing is moved: no account has been warned or anonymised and no round tidied yet. Going down
 drops the three dates (what retention removed stays removed).
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0007b'
-down_revision = '0005d'
+down_revision = '0007a'
 branch_labels = None
 depends_on = None
 
