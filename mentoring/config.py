@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mentoring.auth.oidc_config import OidcConfigError, OidcProvider, load_providers
+
 ENVIRONMENTS = ("development", "testing", "production")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -47,6 +49,8 @@ class Settings:
     log_level: str = "INFO"
     # Whose bank holidays are closed days: england-and-wales, scotland or northern-ireland.
     bank_holiday_region: str = DEFAULT_REGION
+    # Identity providers for single sign-on (OIDC_PROVIDERS; docs/single-sign-on.md).
+    oidc_providers: tuple[OidcProvider, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,6 +114,10 @@ def load_settings(
         raise ConfigError(
             f"BANK_HOLIDAY_REGION must be one of {', '.join(REGIONS)}, not {region!r}"
         )
+    try:
+        oidc_providers = load_providers(env, instance, production=environment == "production")
+    except OidcConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -125,6 +133,7 @@ def load_settings(
         log_format=log_format,
         log_level=log_level,
         bank_holiday_region=region,
+        oidc_providers=oidc_providers,
     )
 
 

@@ -266,6 +266,26 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     server.stop()
 
 
+# --- a real OpenID Connect provider on loopback (tests/oidc/provider.mjs) -------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_idp():
+    from oidc_provider import OidcTestProvider
+
+    idp = OidcTestProvider()
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def settings_with_sign_in_provider(tmp_path, oidc_idp) -> Settings:
+    """Settings with "Sign in with NHSmail" configured against the test provider (for the
+    access matrix and the crawl, which visit its pages)."""
+    client = oidc_idp.register_client("http://localhost/sign-in/with/nhsmail/callback")
+    return make_settings(tmp_path, oidc_providers=(oidc_idp.provider_settings(client),))
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context()
