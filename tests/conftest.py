@@ -235,14 +235,15 @@ def browser():
 class LiveServer:
     """The real app on a loopback port, on its own migrated SQLite file, in a thread."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **settings) -> None:
         from werkzeug.serving import make_server
 
         self.engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
         upgrade(self.engine)
         self.app = create_app(
             {
-                "SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string()),
+                "SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string(),
+                                          **settings),
                 "ENGINE": self.engine,
             }
         )

@@ -398,3 +398,20 @@ def test_a_sign_in_counts_as_two_factors_only_when_the_token_says_so(
     client = make_app(**settings_overrides).test_client()
     assert sign_in_with_nhsmail(client, oidc_idp, **claims).status_code == 302
     assert second_factor_of_last_sign_in(db) is counted
+
+
+@pytest.mark.parametrize("query", [
+    "state=" + "x" * 5000 + "&code=abc",
+    "state=%00&code=%00",
+    "state=caf%C3%A9%F0%9F%98%80&code=%FF%FE",
+    "code=abc",
+    "state=a&state=b&code=c&code=d",
+    "error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cb%3Ex%3C%2Fb%3E",
+])
+def test_hostile_callbacks_are_refused_cleanly(client, db, query):
+    start(client)
+    response = client.get(f"/sign-in/with/nhsmail/callback?{query}")
+    assert response.status_code == 400 and signed_in_as(client) is None
+    assert "<script>alert(1)" not in response.get_data(as_text=True)
+    if "%00" not in query:  # NUL characters are refused before any view runs (mentoring.forms)
+        assert last_refusal(db)["method"] == "oidc:nhsmail"
