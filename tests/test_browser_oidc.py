@@ -9,13 +9,14 @@ import pytest
 from oidc_provider import TENANT
 from sqlmodel import Session, select
 
-from accessibility import assert_accessible, assert_nhs_font
-from conftest import make_settings
-from factories import Factory
 from mentoring import create_app
 from mentoring.db import make_engine
 from mentoring.migrate import upgrade
 from mentoring.models import AuditEvent, IdentityLink, User
+
+from accessibility import assert_accessible, assert_nhs_font
+from conftest import make_settings
+from factories import Factory
 
 pytestmark = pytest.mark.browser
 
@@ -93,4 +94,5 @@ def test_a_refused_sign_in_says_why_and_offers_the_other_ways(page, sso_server, 
     assert page.get_by_role("link", name="Email me a sign-in link").count() == 1
     assert_accessible(page)
     with sso_server.session() as session:
-        assert session.exec(select(User).where(User.email == "not.verified@nhs.net")).first() is None
+        refused = select(User).where(User.email == "not.verified@nhs.net")
+        assert session.exec(refused).first() is None
