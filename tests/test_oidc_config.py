@@ -16,7 +16,7 @@ NHSMAIL = {
     "discovery_url": "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
     "client_id": "00000000-0000-0000-0000-000000000001",
     "client_secret": "a-client-secret",
-    "allowed_tenants": ["37c354b2-85b0-47f5-b222-07b48d774ee3"],
+    "allowed_tenants": ["11111111-2222-3333-4444-555555555555"],
 }
 
 
