@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mentoring.auth.oidc_config import OidcConfigError, OidcProvider, load_providers
+
 ENVIRONMENTS = ("development", "testing", "production")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -52,6 +54,8 @@ class Settings:
     retention_inactive_account_months: int = 24
     retention_audit_months: int = 72
     retention_sent_email_days: int = 180
+    # Identity providers for single sign-on (OIDC_PROVIDERS; docs/single-sign-on.md).
+    oidc_providers: tuple[OidcProvider, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -115,6 +119,10 @@ def load_settings(
         raise ConfigError(
             f"BANK_HOLIDAY_REGION must be one of {', '.join(REGIONS)}, not {region!r}"
         )
+    try:
+        oidc_providers = load_providers(env, instance, production=environment == "production")
+    except OidcConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -137,6 +145,7 @@ def load_settings(
         retention_audit_months=_whole_number(env, "RETENTION_AUDIT_MONTHS", 72, minimum=1),
         retention_sent_email_days=_whole_number(env, "RETENTION_SENT_EMAIL_DAYS", 180,
                                                 minimum=1),
+        oidc_providers=oidc_providers,
     )
 
 

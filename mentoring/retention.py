@@ -36,6 +36,7 @@ from mentoring.models import (
     Availability,
     Exchange,
     Feedback,
+    IdentityLink,
     Invitation,
     LeaderProfile,
     Match,
@@ -274,6 +275,8 @@ def anonymise_account(session: Session, user: User, now: datetime) -> None:
         Notification.recipient_user_id == user.id, Notification.recipient_email == user.email)))
     session.execute(sa.delete(Invitation).where(Invitation.email == user.email))
     session.execute(sa.delete(ProfileDraft).where(ProfileDraft.user_id == user.id))
+    # Links to an identity provider name the person (their email and subject there).
+    session.execute(sa.delete(IdentityLink).where(IdentityLink.user_id == user.id))
     if profile is not None:
         session.execute(sa.delete(Reflection).where(Reflection.leader_id == profile.id))
         _forget_line_managers(session, TimeRelease.leader_id == profile.id)

@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
 
     from mentoring import filters
     from mentoring.admin.views import bp as admin_bp
+    from mentoring.auth.oidc_views import init_app as init_oidc
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
     from mentoring.configuration import views as configuration_views
@@ -107,6 +108,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(release_bp)
     configuration_views.init_app(app)
+    init_oidc(app)  # single sign-on: its blueprint and one client per identity provider
     init_errors(app)
 
     app.before_request(refuse_nul_characters)  # after the nonce: it may render a page

@@ -235,14 +235,15 @@ def browser():
 class LiveServer:
     """The real app on a loopback port, on its own migrated SQLite file, in a thread."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **settings) -> None:
         from werkzeug.serving import make_server
 
         self.engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
         upgrade(self.engine)
         self.app = create_app(
             {
-                "SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string()),
+                "SETTINGS": make_settings(tmp_path, self.engine.url.render_as_string(),
+                                          **settings),
                 "ENGINE": self.engine,
             }
         )
@@ -264,6 +265,26 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     server = LiveServer(tmp_path_factory.mktemp("live"))
     yield server
     server.stop()
+
+
+# --- a real OpenID Connect provider on loopback (tests/oidc/provider.mjs) -------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_idp():
+    from oidc_provider import OidcTestProvider
+
+    idp = OidcTestProvider()
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def settings_with_sign_in_provider(tmp_path, oidc_idp) -> Settings:
+    """Settings with "Sign in with NHSmail" configured against the test provider (for the
+    access matrix and the crawl, which visit its pages)."""
+    client = oidc_idp.register_client("http://localhost/sign-in/with/nhsmail/callback")
+    return make_settings(tmp_path, oidc_providers=(oidc_idp.provider_settings(client),))
 
 
 @pytest.fixture

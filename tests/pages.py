@@ -52,6 +52,11 @@ PAGES = [
     Page("auth.link_request", ANYONE),
     Page("auth.link_sign_in", ANYONE, "/sign-in/link/any-token"),
     Page("auth.join", ANYONE, "/join/not-a-valid-token", status=400),
+    # Single sign-on (issue 15): off to the identity provider (a redirect, not a page of ours),
+    # and its answer (none here: 400). The access matrix and the crawl configure "nhsmail"
+    # against the test provider (tests/oidc/provider.mjs).
+    Page("oidc.start", ANYONE, "/sign-in/with/nhsmail", status=302, html=False),
+    Page("oidc.callback", ANYONE, "/sign-in/with/nhsmail/callback", status=400),
     Page("outbox.round_outbox_page", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/outbox"),
     Page("auth.confirm_sign_in", SIGNED_IN),
@@ -185,7 +190,7 @@ def _term_id() -> int:
 
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
-REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}
+REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register", "oidc.start"}
 
 
 def _round(path: str = "") -> Callable:

@@ -27,6 +27,12 @@ MATRIX_ROLES = ("anonymous", "leader A", "leader B", "coordinator", "admin")
 IGNORED_TABLES = {"sign_in_attempt"}
 
 
+@pytest.fixture
+def settings(settings_with_sign_in_provider):
+    """With "Sign in with NHSmail" configured, so its pages are visited too."""
+    return settings_with_sign_in_provider
+
+
 @dataclass
 class World:
     leader_a: object

@@ -14,6 +14,12 @@ from matching_world import stored_run
 from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
 
 
+@pytest.fixture
+def settings(settings_with_sign_in_provider):
+    """With "Sign in with NHSmail" configured, so its pages are visited too."""
+    return settings_with_sign_in_provider
+
+
 @dataclass
 class World:
     """Objects the crawl's URLs point at: leader A's data, and a round with them in it."""
@@ -180,8 +186,20 @@ def browser_sign_in(page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}/sign-in")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{base_url}/home")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, oidc_idp):
+    """The live server, with "Sign in with NHSmail" configured like the test client's app."""
+    from conftest import LiveServer
+
+    client = oidc_idp.register_client("http://localhost/sign-in/with/nhsmail/callback")
+    server = LiveServer(tmp_path_factory.mktemp("live"),
+                        oidc_providers=(oidc_idp.provider_settings(client),))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from mentoring.models import (
     Availability,
     Exchange,
     Feedback,
+    IdentityLink,
     Invitation,
     LeaderProfile,
     Match,
@@ -220,6 +221,8 @@ def test_an_unused_account_is_warned_then_anonymised_thirty_days_later(db, facto
     user = profile.user
     email = user.email
     db.add(Reflection(leader_id=profile.id, text="What I learned"))
+    db.add(IdentityLink(user_id=user.id, provider="nhsmail", issuer="https://login.example/t/v2.0",
+                        subject="abc", email=email))
     db.flush()
 
     done = apply_retention(db, PERIODS, NOW)
@@ -243,6 +246,7 @@ def test_an_unused_account_is_warned_then_anonymised_thirty_days_later(db, facto
     assert (profile.job_title, profile.phone, profile.line_manager_email) == ("", "", "")
     assert profile.sector == "primary_care"  # a dimension of the figures, kept
     assert db.exec(select(Reflection).where(Reflection.leader_id == profile.id)).all() == []
+    assert db.exec(select(IdentityLink).where(IdentityLink.user_id == user.id)).all() == []
     assert db.exec(select(Notification).where(Notification.recipient_email == email)).all() == []
     assert email not in str([(e.actor_email, e.detail) for e in db.exec(select(AuditEvent))])
 

@@ -1,7 +1,7 @@
 """The whole domain model. Import from here: `from mentoring.models import Match`."""
 
 from mentoring.models.base import utcnow  # noqa: I001  (sets the naming convention first)
-from mentoring.models.accounts import AuditEvent, SignInAttempt, User, UserCreate
+from mentoring.models.accounts import AuditEvent, IdentityLink, SignInAttempt, User, UserCreate
 from mentoring.models.people import (
     LeaderProfile,
     LeaderProfileCreate,
@@ -48,6 +48,7 @@ __all__ = [
     "ExchangeCheck",
     "Feedback",
     "FeedbackCreate",
+    "IdentityLink",
     "Invitation",
     "LeaderProfile",
     "LeaderProfileCreate",

@@ -96,3 +96,21 @@ class AuditEvent(SQLModel, table=True):
     object_id: str = Field(default="", max_length=64)
     detail: dict = Field(default_factory=dict, sa_type=sa.JSON)
     ip: str = Field(default="", max_length=64)
+
+
+class IdentityLink(SQLModel, table=True):
+    """An account's identity at a single sign-on provider. Once linked, that provider's sign-ins
+    find the account by issuer and subject (which never change), never by email (which can)."""
+
+    __tablename__ = "identity_link"
+    __table_args__ = (sa.UniqueConstraint("provider", "issuer", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    provider: str = Field(max_length=40)  # the configured provider's name, e.g. "nhsmail"
+    # A subject is unique only within its issuer (one per Entra tenant), so both are the key.
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    email: str = Field(default="", max_length=254)  # the address it was linked by, for people
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None

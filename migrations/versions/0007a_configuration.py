@@ -1,7 +1,7 @@
 """configuration: vocabularies and programme text as data an admin manages
 
 Revision ID: 0007a
-Revises: 0005d
+Revises: 0006d
 
 Places, sectors, professions and topics move from code into `vocabulary_term`, seeded with south
 east London's lists (the ones the CHECK constraints held); the CHECK constraints on sector,
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0007a'
-down_revision = '0005d'
+down_revision = '0006d'
 branch_labels = None
 depends_on = None
 
