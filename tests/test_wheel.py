@@ -89,7 +89,7 @@ def test_the_wheel_installed_alone_upgrades_a_database_and_serves_the_app(wheel,
     # Emails render from the installed templates too (not from a checkout that is not there).
     subprocess.run([str(bin_dir / "python"), "-c",
                     "from mentoring.notifications.outbox import render; "
-                    "print(render('you_left.txt', {'base_url': 'x', 'contact': None, 'name': 'A', "
+                    "print(render('you_left', {'base_url': 'x', 'contact': None, 'name': 'A', "
                     "'round_name': 'r', 'ended_matches': 0, 'can_rejoin': False})[0])"],
                    check=True, cwd=tmp_path, capture_output=True)
     port = _free_port()
