@@ -19,11 +19,12 @@ def safe_cell(text: str) -> str:
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]],
              cell: Callable[[Any], str] = lambda value: "" if value is None else str(value),
-             ) -> str:
-    """`rows` as CSV text: every value through `cell` (formatting), then made formula-safe."""
+             delimiter: str = ",") -> str:
+    """`rows` as CSV text: every value through `cell` (formatting), then made formula-safe.
+    `delimiter` lets a file go back in the separator it came in (";" from European Excel)."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", delimiter=delimiter)
     writer.writerow(header)
     for row in rows:
         writer.writerow([safe_cell(cell(value)) for value in row])

@@ -242,6 +242,8 @@ ACTIONS = [
     Page("rounds.change_status", COORDINATOR, _round("/status"), method="POST"),
     Page("rounds.import_good_rows", COORDINATOR, _round("/participants/import/confirm"),
          method="POST"),
+    Page("rounds.import_rejected_lines", COORDINATOR, _round("/participants/import/rejected"),
+         method="POST"),
     Page("rounds.send_reminders", COORDINATOR, _round("/readiness/remind"), method="POST"),
     Page("rounds.remove_blackout", COORDINATOR, _round("/blackouts/remove"), method="POST"),
     Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),

@@ -65,6 +65,12 @@ def test_create_import_run_pin_rerun_approve_and_the_leaders_see_it(app, db, fac
         {"file": (io.BytesIO(csv.encode()), "leaders.csv")},
         form_page=f"{overview}/participants/import", content_type="multipart/form-data")
     assert imported.status_code == 200, imported.get_data(as_text=True)
+    preview = imported.get_data(as_text=True)
+    assert "Check the leaders to invite" in preview  # nothing is imported before a look
+    imported = coordinator_client.post_form(
+        f"{overview}/participants/import/confirm",
+        {"upload": re.search(r'name="upload" value="([^"]+)"', preview).group(1),
+         "filename": "leaders.csv"}, form_page=f"{overview}/participants/import")
     assert "Leaders imported" in imported.get_data(as_text=True)
     # The leaders set when they are free (the availability pages are tested on their own).
     for leader in mentors + mentees:

@@ -418,7 +418,9 @@ def test_every_form_is_in_the_table(app):
     tried = {form_endpoint(app, form) for form in FORMS}
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
     # The CSV upload itself is tried in the upload tests below.
-    assert posts - tried == {"rounds.import_csv", "configuration.import_file"}
+    # Uploads, and a download of the bad lines (the forged-file tests below cover those).
+    assert posts - tried == {"rounds.import_csv", "configuration.import_file",
+                             "rounds.import_rejected_lines"}
 
 
 def form_endpoint(app, form: Form) -> str:
@@ -751,7 +753,7 @@ def test_an_empty_or_missing_file_is_refused(upload):
     upload(b"", "", message="Choose a CSV file to upload")
     upload(b"", message="The file is empty")
     upload(HEADER, message="no leaders")
-    upload(b"name;email\r\nx;a@example.org\r\n", message="separated by commas, not semicolons")
+    upload(b"name;organisation\r\nx;Guy's\r\n", message="there is no &#39;email&#39; column")
 
 
 def test_markup_in_a_csv_is_shown_escaped_wherever_it_goes(upload, world):
@@ -781,13 +783,15 @@ def test_a_forged_confirm_step_is_refused(connection, world):
                        .get_data(as_text=True))
     before = snapshot(connection)
     bomb = pack(HEADER + b"a@example.org,,,,\r\n" + b" " * (20 * 1024 * 1024))
+    rejected = f"/rounds/{world.round.id}/participants/import/rejected"
     for forged in ("", "not base64!", base64.b64encode(b"not zlib").decode(), bomb,
                    pack(b"\xff\xfe" + HEADER), "A" * 400_000):
-        response = client.post(url, data={"csrf_token": token, "upload": forged,
-                                          "filename": "leaders.csv"})
-        assert response.status_code == 400
-        assert "We could not read the file again" in response.get_data(as_text=True)
-        assert snapshot(connection) == before
+        for target in (url, rejected):
+            response = client.post(target, data={"csrf_token": token, "upload": forged,
+                                                 "filename": "leaders.csv"})
+            assert response.status_code == 400
+            assert "We could not read the file again" in response.get_data(as_text=True)
+            assert snapshot(connection) == before
 
 
 # --- query parameters and ids in addresses ----------------------------------------------------

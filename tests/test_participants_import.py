@@ -3,6 +3,7 @@ re-imports without duplicates, and the upload pages."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -71,9 +72,76 @@ def test_a_missing_email_column_is_reported_once_for_the_file():
     assert not parsed.people and not parsed.problems and not parsed.usable
 
 
-def test_semicolon_separated_files_get_a_hint():
-    parsed = parse("email;name\r\na@nhs.net;A\r\n")
-    assert "separated by commas, not semicolons" in parsed.file_error
+@pytest.mark.parametrize(("delimiter", "name"), [(",", "commas"), (";", "semicolons"),
+                                                 ("\t", "tabs")])
+def test_the_separator_is_read_from_the_header(delimiter, name):
+    """European Excel saves "CSV" with semicolons; a sheet pasted into a file has tabs."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter).writerows([["Email", "Name", "Organisation"],
+                                                    ["a@nhs.net", "Okafor, Amara",
+                                                     "Guy's; St Thomas'"]])
+    parsed = parse(out.getvalue())
+    assert parsed.ok and parsed.delimiter == delimiter and parsed.delimiter_name == name
+    [person] = parsed.people
+    assert (person.email, person.name, person.organisation) == (
+        "a@nhs.net", "Okafor, Amara", "Guy's; St Thomas'")
+
+
+def test_a_one_column_file_of_emails_is_read_with_commas():
+    parsed = parse("email\r\na@nhs.net\r\nb@nhs.net\r\n")
+    assert parsed.ok and parsed.delimiter == "," and len(parsed.people) == 2
+
+
+def test_career_stage_and_mentoring_columns_are_read_and_checked():
+    parsed = parse("email,career_stage,mentoring\r\n"
+                   "a@nhs.net,Experienced leader,Mentor\r\n"
+                   "b@nhs.net,emerging,mentee\r\n"
+                   "c@nhs.net,,BOTH\r\n"
+                   "d@nhs.net,senior,teacher\r\n")
+    assert [(p.email, p.career_stage, p.mentoring) for p in parsed.people] == [
+        ("a@nhs.net", "experienced", "mentor"), ("b@nhs.net", "emerging", "mentee"),
+        ("c@nhs.net", "", "both")]
+    assert problems(parsed) == [(5, "Unknown career stage 'senior': use experienced or "
+                                    "emerging; Unknown mentoring 'teacher': use mentor, mentee "
+                                    "or both")]
+
+
+def test_career_stage_and_mentoring_prefill_the_profile_questions(db, factory, coordinator):
+    programme_round = factory.programme_round()
+    import_text(db, programme_round, coordinator,
+                "email,career_stage,mentoring\r\na@nhs.net,experienced,both\r\n"
+                "b@nhs.net,emerging,mentee\r\n")
+    prefills = {i.email: i.prefill for i in db.exec(select(Invitation)).all()}
+    assert prefills == {
+        "a@nhs.net": {"career_stage": "experienced", "mentor_capacity": "1",
+                      "wants_mentor": True},
+        "b@nhs.net": {"career_stage": "emerging", "mentor_capacity": "0",
+                      "wants_mentor": True},
+    }
+
+
+def test_the_rejected_lines_come_back_as_written_with_their_reasons():
+    parsed = parse("Email;Name;Borough;Notes\r\n"
+                   "good@nhs.net;Good;Lewisham;x\r\n"
+                   "not-an-email;Bad; Narnia ;keep me\r\n"
+                   ";=1+2;;\r\n")
+    text = imports.rejected_lines_csv(parsed)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    assert rows == [
+        ["Email", "Name", "Borough", "Notes", "problem"],
+        ["not-an-email", "Bad", " Narnia ", "keep me",
+         "'not-an-email' is not a valid email address; Unknown borough 'Narnia': use one of "
+         "Bexley, Bromley, Greenwich, Lambeth, Lewisham, Southwark"],
+        ["", "'=1+2", "", "", "Enter an email address"],  # never run as a formula
+    ]
+    # Fixed and uploaded again, the reasons column is ignored, not an unknown column.
+    fixed = parse(text.replace("not-an-email", "fixed@nhs.net").replace(" Narnia ", "Bexley")
+                  .removeprefix("\ufeff"))
+    assert [p.email for p in fixed.people] == ["fixed@nhs.net"]
+    assert fixed.ignored_columns == ["notes"]
+    again = imports.rejected_lines_csv(fixed)
+    assert again.splitlines()[0] == "\ufeffEmail;Name;Borough;Notes;problem"
 
 
 def test_a_latin1_file_is_refused_with_save_as_csv_utf8():
@@ -226,14 +294,59 @@ def upload(client, programme_round, data: bytes, filename: str = "leaders.csv"):
                             content_type="multipart/form-data")
 
 
-def test_a_clean_file_is_imported_in_one_step(coordinator_client, factory, db):
+def confirm(client, programme_round, page: str):
+    packed = re.search(r'name="upload" value="([^"]+)"', page).group(1)
+    return client.post_form(f"/rounds/{programme_round.id}/participants/import/confirm",
+                            {"upload": packed, "filename": "leaders.csv"},
+                            form_page=f"/rounds/{programme_round.id}/participants/import")
+
+
+def test_a_clean_file_is_previewed_then_imported(coordinator_client, factory, db):
     programme_round = factory.programme_round()
     response = upload(coordinator_client, programme_round,
-                      (HEADER + "a@nhs.net,Amy,,,\r\nb@nhs.net,,,,\r\n").encode())
+                      b"email;name;profession;career_stage;mentoring\r\n"
+                      b"a@nhs.net;Amy;GP;experienced;mentor\r\nb@nhs.net;;;;\r\n")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Leaders imported" in page
+    assert response.status_code == 200 and "Check the leaders to invite" in page
+    assert "2 leaders to invite" in page and "separated by semicolons" in page
+    people = page[page.index('id="people"'):page.index("</table>", page.index('id="people"'))]
+    cells = [re.sub(r"\s+", " ", cell).strip()
+             for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", people, re.S)]
+    assert cells[8:] == ["2", "a@nhs.net", "Amy", "GP", "", "", "Experienced", "Mentor",
+                         "3", "b@nhs.net", "", "", "", "", "", ""]  # empty, never "None"
+    assert "Import 2 leaders" in page
+    assert not db.exec(select(Invitation).where(Invitation.round_id == programme_round.id)).all()
+
+    imported = confirm(coordinator_client, programme_round, page)
+    assert imported.status_code == 200 and "Leaders imported" in imported.get_data(as_text=True)
     assert len(db.exec(select(Invitation).where(
         Invitation.round_id == programme_round.id)).all()) == 2
+
+
+def test_the_preview_shows_the_first_hundred_and_counts_the_rest(coordinator_client, factory):
+    programme_round = factory.programme_round()
+    text = "email\r\n" + "".join(f"p{n}@nhs.net\r\n" for n in range(150))
+    page = upload(coordinator_client, programme_round, text.encode()).get_data(as_text=True)
+    assert "Leaders to invite (the first 100 of 150)" in page
+    assert "p99@nhs.net" in page and "p100@nhs.net" not in page
+
+
+def test_the_bad_lines_download_from_the_preview(coordinator_client, factory, db):
+    programme_round = factory.programme_round()
+    data = (HEADER + "a@nhs.net,Amy,,,\r\nnot-an-email,Ben,,,\r\n").encode()
+    page = upload(coordinator_client, programme_round, data).get_data(as_text=True)
+    assert "Download the lines with problems" in page
+    packed = re.search(r'name="upload" value="([^"]+)"', page).group(1)
+    response = coordinator_client.post_form(
+        f"/rounds/{programme_round.id}/participants/import/rejected",
+        {"upload": packed, "filename": "leaders.csv"},
+        form_page=f"/rounds/{programme_round.id}/participants/import")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="leaders-to-fix.csv"'
+    assert response.get_data(as_text=True).splitlines() == [
+        "\ufeffemail,name,profession,organisation,borough,problem",
+        "not-an-email,Ben,,,,'not-an-email' is not a valid email address"]
+    assert not db.exec(select(Invitation).where(Invitation.round_id == programme_round.id)).all()
 
 
 def test_a_file_with_bad_lines_imports_nothing_until_the_coordinator_chooses(

@@ -6,6 +6,7 @@ leaders reading their offers in the new system's words."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,6 +79,12 @@ def test_north_east_londons_file_runs_a_round_end_to_end(app, db, factory, coord
         {"file": (io.BytesIO(csv.encode()), "leaders.csv")},
         form_page=f"{overview}/participants/import", content_type="multipart/form-data")
     assert imported.status_code == 200, imported.get_data(as_text=True)
+    preview = imported.get_data(as_text=True)
+    assert "Check the leaders to invite" in preview  # nothing is imported before a look
+    imported = coordinator_client.post_form(
+        f"{overview}/participants/import/confirm",
+        {"upload": re.search(r'name="upload" value="([^"]+)"', preview).group(1),
+         "filename": "leaders.csv"}, form_page=f"{overview}/participants/import")
     assert "Leaders imported" in imported.get_data(as_text=True)
     with vocabularies.bound(db):  # south east London's boroughs are not this system's
         _, errors = imports.check_person(2, {"email": "x@example.org", "borough": "Lewisham"})

@@ -4,6 +4,9 @@ Line numbers are the ones the coordinator sees in Excel: the header is line 1, t
 line 2 (a quoted cell that spans lines is still one line there, so records are counted, not
 physical lines). Every bad line is reported with every reason; problems with the file itself
 (encoding, no email column, too many lines, not a CSV) are reported once.
+
+The separator is whatever the header line uses: commas, semicolons (Excel in much of Europe
+writes those, and so do some NHS laptops set to other locales) or tabs (pasted from a sheet).
 """
 
 from __future__ import annotations
@@ -17,10 +20,23 @@ from functools import lru_cache
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from mentoring import spreadsheet
 from mentoring.configuration import vocabularies
 from mentoring.configuration.vocabularies import Vocabularies
+from mentoring.vocab import CareerStage
 
-COLUMNS = ("email", "name", "profession", "organisation", "borough")
+COLUMNS = ("email", "name", "profession", "organisation", "borough", "career_stage",
+           "mentoring")
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+# What a coordinator may write, in any case: the key a profile keeps.
+CAREER_STAGES = {
+    "experienced": CareerStage.EXPERIENCED, "experienced leader": CareerStage.EXPERIENCED,
+    "emerging": CareerStage.EMERGING, "emerging leader": CareerStage.EMERGING,
+}
+# Whether they mentor, are mentored, or both; the leader confirms the numbers in their profile.
+MENTORING = {"mentor": "mentor", "mentee": "mentee", "both": "both"}
+PROBLEM_COLUMN = "problem"
 REQUIRED_COLUMNS = ("email",)
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
@@ -42,6 +58,8 @@ class Person:
     profession: str = ""
     organisation: str = ""
     borough: str = ""
+    career_stage: str = ""
+    mentoring: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class LineProblem:
     line: int
     email: str
     reasons: tuple[str, ...]
+    cells: tuple[str, ...] = ()  # the line as it was in the file, to send back for fixing
 
     @property
     def reason(self) -> str:
@@ -61,6 +80,12 @@ class ParsedFile:
     problems: list[LineProblem] = field(default_factory=list)
     file_error: str = ""  # the file as a whole cannot be read: nothing in it is imported
     ignored_columns: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)  # the first line, as written
+    delimiter: str = ","
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES[self.delimiter]
 
     @property
     def ok(self) -> bool:
@@ -129,9 +154,18 @@ def check_person(line: int, values: Mapping[str, str]) -> tuple[Person | None, d
     if borough and not borough_key:
         errors["borough"] = (f"Unknown borough '{borough}': use one of "
                              f"{', '.join(words.offered('place').values())}")
+    career_stage = " ".join((values.get("career_stage") or "").split()).casefold()
+    if career_stage and career_stage not in CAREER_STAGES:
+        errors["career_stage"] = (f"Unknown career stage '{values['career_stage'].strip()}': "
+                                  "use experienced or emerging")
+    mentoring = (values.get("mentoring") or "").strip().casefold()
+    if mentoring and mentoring not in MENTORING:
+        errors["mentoring"] = (f"Unknown mentoring '{values['mentoring'].strip()}': use mentor, "
+                               "mentee or both")
     if errors:
         return None, errors
-    return Person(line, email, name, profession_key, organisation, borough_key), {}
+    return Person(line, email, name, profession_key, organisation, borough_key,
+                  str(CAREER_STAGES.get(career_stage, "")), MENTORING.get(mentoring, "")), {}
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -179,23 +213,35 @@ def parse_participants_csv(data: bytes, filename: str = "") -> ParsedFile:
     text, error = _decode(data)
     if error:
         return ParsedFile(file_error=error)
+    delimiter = detect_delimiter(text)
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         return ParsedFile(file_error=f"The file cannot be read as CSV ({exc}). " + SAVE_AS_UTF8)
-    return _check_records(records)
+    return _check_records(records, delimiter)
 
 
-def _check_records(records: list[list[str]]) -> ParsedFile:
+def detect_delimiter(text: str) -> str:
+    """The separator under which the header line names the most known columns (commas when
+    none does better, so a one-column file of emails is read as it always was)."""
+    first_line = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
+
+    def known_columns(delimiter: str) -> int:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return len({_header_name(cell) for cell in cells} & set(COLUMNS))
+
+    return max(DELIMITERS, key=lambda delimiter: (known_columns(delimiter),
+                                                  delimiter == ","))
+
+
+def _check_records(records: list[list[str]], delimiter: str = ",") -> ParsedFile:
     header = [_header_name(cell) for cell in records[0]] if records else []
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        first = ",".join(records[0]) if records else ""
-        hint = (" The columns must be separated by commas, not semicolons."
-                if ";" in first else "")
         return ParsedFile(file_error=(
-            f"The first line must name the columns, and there is no '{missing[0]}' column."
-            f"{hint} The columns are: {', '.join(COLUMNS)} (only email is required)."
+            f"The first line must name the columns, and there is no '{missing[0]}' column. "
+            f"The columns are: {', '.join(COLUMNS)} (only email is required), separated by "
+            "commas, semicolons or tabs."
         ))
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
@@ -208,7 +254,9 @@ def _check_records(records: list[list[str]]) -> ParsedFile:
     if not body:
         return ParsedFile(file_error="The file has a header line but no leaders")
     result = ParsedFile(
-        ignored_columns=[name for name in dict.fromkeys(header) if name and name not in COLUMNS]
+        ignored_columns=[name for name in dict.fromkeys(header)
+                         if name and name not in COLUMNS and name != PROBLEM_COLUMN],
+        header=list(records[0]), delimiter=delimiter,
     )
     first_line: dict[str, int] = {}
     for number, cells in body:
@@ -220,11 +268,27 @@ def _check_records(records: list[list[str]]) -> ParsedFile:
                                              f"{first_line[person.email]}"}
         if person is None:
             result.problems.append(LineProblem(number, values.get("email", "").strip(),
-                                               tuple(errors.values())))
+                                               tuple(errors.values()), tuple(cells)))
         else:
             first_line[person.email] = number
             result.people.append(person)
     return result
+
+
+def rejected_lines_csv(parsed: ParsedFile) -> str:
+    """The lines that cannot be used, as they were, with a last column saying why: the
+    coordinator fixes them in Excel and uploads this file again (the reasons column is ignored
+    then, and replaced if the file comes back with problems still). Same separator as the
+    upload, so it opens the way the original did."""
+    width = len(parsed.header)
+    kept = [index for index, cell in enumerate(parsed.header)
+            if _header_name(cell) != PROBLEM_COLUMN]
+    header = [parsed.header[index] for index in kept]
+    rows = []
+    for problem in parsed.problems:
+        cells = [*problem.cells, *[""] * (width - len(problem.cells))]
+        rows.append([*(cells[index] for index in kept), problem.reason])
+    return spreadsheet.csv_text([*header, PROBLEM_COLUMN], rows, delimiter=parsed.delimiter)
 
 
 def template_csv() -> str:
@@ -233,6 +297,6 @@ def template_csv() -> str:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     writer.writerow(["amara.okafor@nhs.net", "Amara Okafor", "Community pharmacist",
-                     "Peckham Community Pharmacy", "Southwark"])
-    writer.writerow(["j.smith@nhs.net", "", "", "", ""])
+                     "Peckham Community Pharmacy", "Southwark", "experienced", "mentor"])
+    writer.writerow(["j.smith@nhs.net", "", "", "", "", "", ""])
     return "\ufeff" + out.getvalue()

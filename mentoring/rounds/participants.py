@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -211,15 +212,27 @@ def _invited_emails(session: Session, round_id: int, emails: list[str]) -> set[s
     return found
 
 
-def _prefill(person: Person, organisations: Mapping[str, Organisation]) -> dict[str, str]:
+# A CSV's "mentoring" column as the profile's answers; a mentor starts at one mentee, which the
+# leader can raise on their mentoring question.
+MENTORING_PREFILL: dict[str, dict[str, Any]] = {
+    "mentor": {"mentor_capacity": "1", "wants_mentor": False},
+    "mentee": {"mentor_capacity": "0", "wants_mentor": True},
+    "both": {"mentor_capacity": "1", "wants_mentor": True},
+}
+
+
+def _prefill(person: Person, organisations: Mapping[str, Organisation]) -> dict[str, Any]:
     """What the invitation pre-fills in the profile questions (the profile draft's keys)."""
-    prefill: dict[str, str] = {}
+    prefill: dict[str, Any] = {}
     if person.name:
         prefill["name"] = person.name
     if person.profession:
         prefill["profession"] = person.profession
     if person.borough:
         prefill["borough"] = person.borough
+    if person.career_stage:
+        prefill["career_stage"] = person.career_stage
+    prefill.update(MENTORING_PREFILL.get(person.mentoring, {}))
     if person.organisation:
         known = organisations.get(person.organisation.casefold())
         if known is not None:

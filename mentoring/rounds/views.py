@@ -332,13 +332,19 @@ def _unpack(packed: str) -> bytes | None:
     return data if inflater.eof else None  # unfinished: larger than any upload we accept
 
 
+# Enough to see that the columns landed where they should; the counts cover the rest.
+IMPORT_PREVIEW_ROWS = 100
+
+
 def _import_page(programme_round: ProgrammeRound, *, parsed=None, errors=None, packed="",
                  filename="", status=200):
     return render_template(
         "rounds/import.html", programme_round=programme_round, parsed=parsed,
         errors=errors or {}, packed=packed, filename=filename, columns=imports.COLUMNS,
         max_rows=imports.MAX_ROWS, professions=_offered("profession"),
-        boroughs=_offered("place"),
+        boroughs=_offered("place"), preview_rows=IMPORT_PREVIEW_ROWS,
+        career_stages={"experienced": "Experienced", "emerging": "Emerging"},
+        mentoring_roles={"mentor": "Mentor", "mentee": "Mentee", "both": "Mentor and mentee"},
     ), status
 
 
@@ -359,11 +365,18 @@ def import_csv(round_id: int):
     if parsed.file_error:
         return _import_page(programme_round, errors={"file": parsed.file_error},
                             filename=upload.filename, status=400)
-    if parsed.problems:
-        # Nothing is imported yet: the coordinator sees every bad line and chooses.
-        return _import_page(programme_round, parsed=parsed, packed=_pack(data),
-                            filename=upload.filename, status=400)
-    return _finish_import(programme_round, parsed, upload.filename)
+    # Nothing is imported yet: the coordinator sees who would be invited (and every bad line)
+    # and confirms; a file with a wrong column or separator is caught here, not after emails.
+    return _import_page(programme_round, parsed=parsed, packed=_pack(data),
+                        filename=upload.filename, status=400 if parsed.problems else 200)
+
+
+def _uploaded_again():
+    """The file carried back by the preview page, parsed and checked again (or None)."""
+    filename = request.form.get("filename", "leaders.csv")
+    data = _unpack(request.form.get("upload", ""))
+    return filename, (imports.parse_participants_csv(data, filename) if data is not None
+                      else None)
 
 
 @bp.route("/rounds/<int:round_id>/participants/import/confirm", methods=["POST"])
@@ -372,13 +385,26 @@ def import_good_rows(round_id: int):
     programme_round = _round(round_id)
     if not CsrfForm().validate_on_submit():
         return _import_page(programme_round, errors=dict(EXPIRED), status=400)
-    filename = request.form.get("filename", "leaders.csv")
-    data = _unpack(request.form.get("upload", ""))
-    parsed = imports.parse_participants_csv(data, filename) if data is not None else None
+    filename, parsed = _uploaded_again()
     if parsed is None or not parsed.usable:
         return _import_page(programme_round, status=400, errors={
             "file": "We could not read the file again. Upload it once more."})
     return _finish_import(programme_round, parsed, filename)
+
+
+@bp.route("/rounds/<int:round_id>/participants/import/rejected", methods=["POST"])
+@roles_required(*COORDINATORS)
+def import_rejected_lines(round_id: int):
+    """The bad lines of the file on the preview page, with their reasons, to fix and upload."""
+    programme_round = _round(round_id)
+    if not CsrfForm().validate_on_submit():
+        return _import_page(programme_round, errors=dict(EXPIRED), status=400)
+    _, parsed = _uploaded_again()
+    if parsed is None or parsed.file_error:
+        return _import_page(programme_round, status=400, errors={
+            "file": "We could not read the file again. Upload it once more."})
+    return Response(imports.rejected_lines_csv(parsed), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="leaders-to-fix.csv"'})
 
 
 def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
