@@ -91,6 +91,7 @@ def test_a_coordinator_sets_up_a_round_and_invites_leaders_from_a_csv(page, live
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("3")
     expect(problem).to_contain_text("'not-an-email' is not a valid email address")
+    expect(page.locator("#people tbody tr")).to_have_count(2)  # who would be invited
     assert_accessible(page)
     with live_server.session() as session:
         assert not session.exec(select(Invitation)).all()
