@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import func, select
 
 from mentoring.exchanges.services import my_matches
+from mentoring.insights.figures import dashboard
 from mentoring.matching.decisions import (
     DecisionError,
     approve_run,
@@ -170,7 +171,13 @@ def test_the_review_summary_and_filters(app, db, factory, coordinator):
     assert summary.cross_sector_share == 1.0  # acute mentors, community mentees
     assert summary.exchanges == 4
     assert summary.protected_hours_used == 4 * 2 * 4  # 4 exchanges, 2 leaders, 4 hours
-    assert summary.protected_hours_budget == 4 * 16 * 3  # 4 leaders, 16 h a month, 3 months
+    # The same budget as the dashboard's (one definition: the window's length in months), as
+    # every leader of the round is in the run.
+    window = people.round
+    months = ((window.ends_on - window.starts_on).days + 1) / (365.25 / 12)
+    assert summary.protected_hours_budget == pytest.approx(4 * 16 * months)
+    figures = dashboard(db, people.round.id, NOW)
+    assert summary.protected_hours_budget == pytest.approx(figures.hours.overall.budget)
     filtered = read_proposal(db, run, {"borough": "bromley"})
     assert [pair.mentee.name for pair in filtered.shown] == ["Mentee 2"]
     assert [pair.mentee.name for pair in read_proposal(db, run, sort="mentee").shown] == [

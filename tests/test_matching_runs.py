@@ -129,8 +129,10 @@ def test_the_stored_problem_is_a_valid_optimiser_document(app, db, small, coordi
     db.refresh(run)
     document = {k: v for k, v in run.problem.items() if k != runs.CONTEXT_KEY}
     assert len(load_problem(document).leaders) == 5
-    assert run.problem[runs.CONTEXT_KEY] == {"fixed": {"pairs": [], "exchanges": []},
-                                             "state": []}
+    programme_round = small.round
+    assert run.problem[runs.CONTEXT_KEY] == {
+        "fixed": {"pairs": [], "exchanges": []}, "state": [],
+        "window": [programme_round.starts_on.isoformat(), programme_round.ends_on.isoformat()]}
 
 
 def test_runs_are_listed_newest_first(app, db, small, coordinator):

@@ -605,6 +605,13 @@ def _timeline(session: Session, programme_round: ProgrammeRound, now: datetime,
     )
 
 
+def window_months(starts_on: date, ends_on: date) -> float:
+    """The round's window in months, as every protected-hours budget counts it (the dashboard,
+    the report, the CSV and a run's summary): its days, both ends included, over an average
+    month's 30.44 days."""
+    return ((ends_on - starts_on).days + 1) / DAYS_PER_MONTH
+
+
 def _hours(programme_round: ProgrammeRound, budgets: _Budgets,
            legs: list[_ExchangeGroup]) -> Hours:
     spent: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -612,8 +619,7 @@ def _hours(programme_round: ProgrammeRound, budgets: _Budgets,
         # Host and visitor each spend the exchange's hours (twice in one sector if both are).
         spent[group.host_sector][group.status] += group.hours
         spent[group.visitor_sector][group.status] += group.hours
-    days = (programme_round.ends_on - programme_round.starts_on).days + 1
-    months = days / DAYS_PER_MONTH
+    months = window_months(programme_round.starts_on, programme_round.ends_on)
     present = set(budgets.hours_by_sector) | set(spent)
     sector_labels = _words().sectors
     keys = [key for key in sector_labels if key in present] + sorted(present - set(sector_labels))

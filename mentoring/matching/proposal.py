@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased as sa_aliased
 from sqlmodel import Session, select
 
 from mentoring.configuration import vocabularies
+from mentoring.insights.figures import window_months
 from mentoring.matching.problem import parse_slot, readable_reason
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import (
@@ -65,7 +66,7 @@ class ProblemDigest:
     priority_mentees: frozenset[str]
     present: dict[str, frozenset[str]]  # the boroughs, sectors and professions of the leaders
     slot_hours: dict[str, float]  # how long each slot is
-    protected_hours_budget: float  # every leader's protected hours, over the slots' months
+    protected_hours_budget: float  # every leader's protected hours over the round's window
     fixed_pairs: frozenset[tuple[str, str]]  # approved before the run: they stay as they are
     pinned: frozenset[tuple[str, str]]
     state: list[list[int]] | None  # the approved state the run was built on
@@ -82,8 +83,11 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
     }
     mentees = frozenset(i for i, leader in leaders.items() if leader.wants_mentor)
     slots = {slot["id"]: slot for slot in problem.get("slots", [])}
-    months = {slot["start"][:7] for slot in slots.values()}
     context = problem.get(CONTEXT_KEY, {})
+    if "window" in context:
+        months = window_months(*(date.fromisoformat(day) for day in context["window"]))
+    else:  # runs stored before the window was: the calendar months their half-days touch
+        months = len({slot["start"][:7] for slot in slots.values()})
     return ProblemDigest(
         leaders=leaders, mentees=mentees,
         priority_mentees=frozenset(i for i in mentees if leaders[i].priority),
@@ -94,7 +98,7 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
                       - datetime.fromisoformat(slot["start"])).total_seconds() / 3600
             for slot_id, slot in slots.items()
         },
-        protected_hours_budget=float(sum(leader.protected_hours_per_month * len(months)
+        protected_hours_budget=float(sum(leader.protected_hours_per_month * months
                                          for leader in leaders.values())),
         fixed_pairs=frozenset((p["mentor"], p["mentee"])
                               for p in context.get("fixed", {}).get("pairs", [])),

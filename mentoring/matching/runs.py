@@ -212,8 +212,13 @@ def execute_run(context: WorkerContext, run_id: int) -> None:
             prepared = prepare(session, run)
             # Stored with the problem: what stayed fixed, and the approved state it was built
             # on (approval refuses a run whose state has changed since).
-            run.problem = {**prepared.problem,
-                           CONTEXT_KEY: {"fixed": prepared.fixed, "state": prepared.state}}
+            programme_round = session.get(ProgrammeRound, run.round_id)
+            run.problem = {**prepared.problem, CONTEXT_KEY: {
+                "fixed": prepared.fixed, "state": prepared.state,
+                # the budget's months are the window's, as on the dashboard
+                "window": [programme_round.starts_on.isoformat(),
+                           programme_round.ends_on.isoformat()],
+            }}
             run.stage = "scoring"
             session.add(run)
         outcome = _solve_in_child(context, run_id, prepared)

@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, field_validator, model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
-from mentoring.configuration.vocabularies import check
+from mentoring.configuration import vocabularies
 from mentoring.models.accounts import User
 from mentoring.models.base import enum_check, utcnow
 from mentoring.vocab import (
@@ -29,9 +29,11 @@ from mentoring.vocab import (
 # Keys of the configured vocabularies (`mentoring.configuration.vocabularies`): checked here,
 # against the terms offered now, rather than by CHECK constraints, so that an admin can add and
 # retire terms without a migration. "place" is what the columns call a borough.
-SectorKey = Annotated[str, AfterValidator(lambda value: check("sector", value))]
-BoroughKey = Annotated[str, AfterValidator(lambda value: check("place", value))]
-ProfessionKey = Annotated[str, AfterValidator(lambda value: check("profession", value))]
+# (Looked up when a value is checked: the vocabularies module imports the models in turn.)
+SectorKey = Annotated[str, AfterValidator(lambda value: vocabularies.check("sector", value))]
+BoroughKey = Annotated[str, AfterValidator(lambda value: vocabularies.check("place", value))]
+ProfessionKey = Annotated[str, AfterValidator(
+    lambda value: vocabularies.check("profession", value))]
 
 # A phone number as people write it: digits with spaces, brackets, hyphens, a leading + and an
 # optional extension ("020 7946 0000 ext 123"). Only people read it (nothing dials it), so the
@@ -176,14 +178,14 @@ class LeaderProfileBase(SQLModel):
     @classmethod
     def known_topics(cls, values: list[str]) -> list[str]:
         for value in values:
-            check("topic", value)
+            vocabularies.check("topic", value)
         return list(dict.fromkeys(values))
 
     @field_validator("travel_boroughs")
     @classmethod
     def known_boroughs(cls, values: list[str]) -> list[str]:
         for value in values:
-            check("place", value)
+            vocabularies.check("place", value)
         return list(dict.fromkeys(values))
 
 
