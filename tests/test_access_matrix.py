@@ -45,6 +45,7 @@ class World:
     calendar_token: str = ""
     run: object = None
     notification: object = None
+    reflection: object = None
 
 
 @pytest.fixture

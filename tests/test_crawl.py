@@ -34,6 +34,7 @@ class World:
     hosted_exchange: object = None  # one to come that leader A hosts
     calendar_token: str = ""  # leader A's calendar feed secret
     run: object = None  # a finished optimisation run of the round
+    reflection: object = None  # leader A's reflection on the past exchange
 
 
 @pytest.fixture
@@ -50,6 +51,7 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     """Leader B mentors leader A (approved); one exchange to come, one past; a calendar link."""
     from datetime import UTC, datetime
 
+    from mentoring.exchanges.reflections import add_reflection
     from mentoring.exchanges.services import create_calendar_token
 
     match = factory.match(
@@ -64,6 +66,8 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
                               host_id=leader_a.id, visitor_id=leader_b.id,
                               location="Hilly Fields Surgery", address="1 Hilly Fields\nSE4 1AA")
     token = create_calendar_token(factory.session, leader_a, leader_a.user)
+    reflection = add_reflection(factory.session, leader_a, "I learned to listen first.", past.id,
+                                datetime(2024, 3, 6, 9, 0, tzinfo=UTC))
     # Insights (issue 7): leader B's feedback on the past exchange, and a published "you said,
     # we did" page that leader A can read.
     factory.feedback(past, leader_b, rating=4, learned="How a GP practice runs its huddles")
@@ -73,7 +77,7 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     factory.session.flush()
     run = stored_run(factory.session, programme_round, leader_b, leader_a)
     return {"match": match, "exchange": exchange, "past_exchange": past, "hosted_exchange": hosted,
-            "calendar_token": token, "run": run}
+            "calendar_token": token, "run": run, "reflection": reflection}
 
 
 def page_url(app, page: Page, world=None) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from mentoring.exchanges import services
+from mentoring.exchanges import reflections, services
 from mentoring.exchanges.services import LeaderError, NotFound
 from mentoring.models import Feedback, Reflection
 
@@ -87,28 +87,29 @@ def test_the_feedback_page_is_closed_before_the_exchange(leader_client, pair):
 
 
 def test_reflections_are_private_and_export_as_markdown(db, factory, leader, pair):
-    services.add_reflection(db, leader, "First thoughts", None, datetime(2027, 1, 2, tzinfo=UTC))
-    services.add_reflection(db, leader, "About the visit", pair.past.id, NOW)
-    services.add_reflection(db, pair.mentor, "Ben's own", None, NOW)
-    assert [r.text for r in services.my_reflections(db, leader)] == [
+    reflections.add_reflection(db, leader, "First thoughts", None, datetime(2027, 1, 2, tzinfo=UTC))
+    reflections.add_reflection(db, leader, "About the visit", pair.past.id, NOW)
+    reflections.add_reflection(db, pair.mentor, "Ben's own", None, NOW)
+    assert [r.text for r in reflections.my_reflections(db, leader)] == [
         "About the visit", "First thoughts"]
-    text = services.reflections_markdown(db, leader, NOW)
+    text = reflections.log_as_markdown(db, leader, NOW, "https://exchange.example.nhs.uk/")
     assert text.startswith("# Leadership exchange: reflection log")
     assert text.index("First thoughts") < text.index("About the visit")
-    assert "*Exchange: Ben Mentor visits Ada Leader, Tuesday 5 March 2024" in text
+    assert ("*Exchange: [Ben Mentor visits Ada Leader, Tuesday 5 March 2024, 1:00pm to 5:00pm]"
+            f"(https://exchange.example.nhs.uk/exchanges/{pair.past.id})*") in text
     assert "Ben's own" not in text
 
 
 def test_a_reflection_needs_text(db, leader):
     with pytest.raises(LeaderError) as error:
-        services.add_reflection(db, leader, "   ", None, NOW)
+        reflections.add_reflection(db, leader, "   ", None, NOW)
     assert error.value.errors == {"text": "Enter your reflection"}
 
 
 def test_a_reflection_cannot_point_at_someone_elses_exchange(db, factory, leader):
     other = factory.matched(factory.leader(), factory.mentor())
     with pytest.raises(NotFound):
-        services.add_reflection(db, leader, "Sneaky", other.past.id, NOW)
+        reflections.add_reflection(db, leader, "Sneaky", other.past.id, NOW)
 
 
 def test_reflection_form_error_and_success_and_download(db, leader_client, pair):
@@ -136,3 +137,64 @@ def test_the_database_refuses_a_second_feedback_from_the_same_leader(db, leader,
     with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
         db.add(Feedback(exchange_id=pair.past.id, leader_id=leader.id, rating=3))
         db.flush()
+
+
+def test_a_reflection_is_edited_and_deleted_by_its_writer_only(db, factory, leader, pair):
+    mine = reflections.add_reflection(db, leader, "First draft", None, NOW)
+    theirs = reflections.add_reflection(db, pair.mentor, "Ben's own", None, NOW)
+    edited = reflections.edit_reflection(db, leader, mine.id, "  Second draft ", pair.past.id)
+    assert (edited.text, edited.exchange_id, edited.created_at) == ("Second draft",
+                                                                    pair.past.id, NOW)
+    with pytest.raises(NotFound):
+        reflections.edit_reflection(db, leader, theirs.id, "Mine now", None)
+    with pytest.raises(NotFound):
+        reflections.delete_reflection(db, leader, theirs.id)
+    with pytest.raises(LeaderError):
+        reflections.edit_reflection(db, leader, mine.id, " ", None)
+    reflections.delete_reflection(db, leader, mine.id)
+    assert reflections.my_reflections(db, leader) == []
+    assert [r.text for r in reflections.my_reflections(db, pair.mentor)] == ["Ben's own"]
+
+
+def test_the_log_downloads_as_a_word_document_that_opens(db, leader_client, leader, pair):
+    import io
+
+    from docx import Document
+
+    reflections.add_reflection(db, leader, "Huddles work.\n\nTry one on Monday.", pair.past.id,
+                               datetime(2024, 3, 6, 9, 0, tzinfo=UTC))
+    reflections.add_reflection(db, leader, "Ask before telling", None, NOW)
+    db.commit()
+    download = leader_client.get("/reflections/export.docx")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="reflection-log.docx"')
+    document = Document(io.BytesIO(download.get_data()))
+    assert document.core_properties.title == "Leadership exchange: reflection log"
+    texts = [(p.style.name, p.text) for p in document.paragraphs]
+    assert texts[0] == ("Title", "Leadership exchange: reflection log")
+    headings = [text for style, text in texts if style == "Heading 1"]
+    assert headings == ["6 March 2024, 09:00", "10 January 2027, 12:00"]  # UK time
+    body = [text for style, text in texts if style == "Normal"]
+    assert "Exchange: Ben Mentor visits Ada Leader, Tuesday 5 March 2024, 1:00pm to 5:00pm" in body
+    assert body.index("Huddles work.") + 1 == body.index("Try one on Monday.")
+    # The exchange is a link to its page.
+    [link] = [r for r in document.part.rels.values() if "hyperlink" in r.reltype]
+    assert link.target_ref.endswith(f"/exchanges/{pair.past.id}")
+
+
+def test_the_edit_page_saves_keeps_input_on_error_and_deletes(db, leader_client, leader, pair):
+    entry = reflections.add_reflection(db, leader, "Listening first", pair.past.id, NOW)
+    db.commit()
+    url = f"/reflections/{entry.id}"
+    page = leader_client.get(url).get_data(as_text=True)
+    assert "Listening first" in page and f'value="{pair.past.id}" selected' in page
+    refused = leader_client.post_form(url, {"text": "", "exchange_id": str(pair.past.id)})
+    assert refused.status_code == 400 and "Enter your reflection" in refused.get_data(as_text=True)
+    saved = leader_client.post_form(url, {"text": "Listening, then asking", "exchange_id": ""})
+    assert saved.status_code == 302
+    db.refresh(entry)
+    assert (entry.text, entry.exchange_id) == ("Listening, then asking", None)
+    assert leader_client.post_form(f"{url}/delete", {}, form_page=url).status_code == 302
+    assert db.exec(select(Reflection)).all() == []
+    assert leader_client.get(url).status_code == 404

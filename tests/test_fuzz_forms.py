@@ -227,7 +227,8 @@ def _reflection_check(form: Form, text: str, exchange_value: str):
         assert accepted == ok, text[:50]
         stored = form.connection.execute(
             sa.select(Reflection.text, Reflection.exchange_id)
-            .where(Reflection.leader_id == form.world.leader_a.id)).all()
+            .where(Reflection.leader_id == form.world.leader_a.id,
+                   Reflection.id != form.world.reflection.id)).all()  # (the world's own)
         if accepted:
             exchange_id = form.world.past_exchange.id if exchange_value else None
             assert [tuple(row) for row in stored] == [(text.strip(), exchange_id)]

@@ -257,6 +257,12 @@ FORMS: list[Form] = [
     Form("reflection", "leader", lambda w: "/reflections",
          lambda w: {"text": "I learned to listen first.", "exchange_id": str(w.past_exchange.id)},
          fields=("text",), ids=("exchange_id",), shown_on=(("leader", lambda w: "/reflections"),)),
+    Form("edit a reflection", "leader", lambda w: f"/reflections/{w.reflection.id}",
+         lambda w: {"text": "I learned to listen, then ask.", "exchange_id": ""},
+         fields=("text",), ids=("exchange_id",),
+         shown_on=(("leader", lambda w: "/reflections"),)),
+    Form("delete a reflection", "leader", lambda w: f"/reflections/{w.reflection.id}/delete",
+         page=lambda w: f"/reflections/{w.reflection.id}"),
     Form("new calendar link", "leader", lambda w: "/calendar/new", page=lambda w: "/calendar"),
     Form("revoke calendar link", "leader", lambda w: "/calendar/revoke",
          page=lambda w: "/calendar"),
@@ -434,6 +440,7 @@ def form_endpoint(app, form: Form) -> str:
 
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
+                 "reflection",
                  "booked", "exchange", "blackout", "hosted_exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
 

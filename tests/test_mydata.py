@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
+from mentoring.exchanges import reflections
 from mentoring.exchanges import services as exchanges
 from mentoring.exchanges.services import LeaderError
 from mentoring.models import (
@@ -45,7 +46,7 @@ def history(db, leader, pair):
     """Leader A has given feedback and written a reflection."""
     exchanges.give_feedback(db, leader, leader.user, pair.past.id,
                             {"rating": 4, "learned": "How pharmacy triage works"}, NOW)
-    exchanges.add_reflection(db, leader, "Triage is a team sport", pair.past.id, NOW)
+    reflections.add_reflection(db, leader, "Triage is a team sport", pair.past.id, NOW)
     return pair
 
 
@@ -72,7 +73,7 @@ def test_the_export_holds_everything_about_me_and_no_secrets(db, leader, history
 
 
 def test_the_csv_export_is_long_form_and_safe_in_spreadsheets(db, leader, pair):
-    exchanges.add_reflection(db, leader, "=HYPERLINK(\"http://x\")", None, NOW)
+    reflections.add_reflection(db, leader, "=HYPERLINK(\"http://x\")", None, NOW)
     text = services.export_csv(services.export_data(db, leader.user, NOW))
     assert text.startswith("\ufeff")  # Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))

@@ -30,7 +30,6 @@ from mentoring.models import (
     Match,
     Organisation,
     ProgrammeRound,
-    Reflection,
     User,
 )
 from mentoring.notifications import cancel_exchange
@@ -611,54 +610,3 @@ def _feedback_errors(error: ValidationError) -> dict[str, str]:
             message = item["msg"]
         errors.setdefault(name, message)
     return errors
-
-
-def my_reflections(session: Session, me: LeaderProfile) -> list[Reflection]:
-    return list(
-        session.exec(
-            select(Reflection)
-            .where(Reflection.leader_id == me.id)
-            .order_by(Reflection.created_at.desc(), Reflection.id.desc())  # type: ignore[union-attr]
-        ).all()
-    )
-
-
-def add_reflection(
-    session: Session, me: LeaderProfile, text: str, exchange_id: int | None, now: datetime
-) -> Reflection:
-    text = _required_text(text, "text", "Enter your reflection", 10000)
-    if exchange_id is not None:
-        get_exchange(session, me, exchange_id)  # NotFound for someone else's exchange
-    reflection = Reflection(leader_id=me.id, exchange_id=exchange_id, text=text, created_at=now)
-    session.add(reflection)
-    session.flush()
-    return reflection
-
-
-def reflections_markdown(session: Session, me: LeaderProfile, now: datetime) -> str:
-    """The reflection log as Markdown, oldest first: evidence for appraisal, revalidation, CPD."""
-    from mentoring.notifications.plan import when
-
-    lines = [
-        "# Leadership exchange: reflection log",
-        "",
-        f"{me.name}. Exported on {now.astimezone(LONDON):%d %B %Y}.",
-        "",
-    ]
-    for reflection in reversed(my_reflections(session, me)):
-        written = reflection.created_at.astimezone(LONDON)
-        lines.append(f"## {written.day} {written:%B %Y}, {written:%H:%M}")
-        lines.append("")
-        if reflection.exchange_id is not None:
-            exchange = session.get(Exchange, reflection.exchange_id)
-            if exchange is not None:
-                host = session.get(LeaderProfile, exchange.host_id)
-                visitor = session.get(LeaderProfile, exchange.visitor_id)
-                lines.append(
-                    f"*Exchange: {visitor.name} visits {host.name}, "
-                    f"{when(exchange.starts_at, exchange.ends_at)}*"
-                )
-                lines.append("")
-        lines.append(reflection.text.replace("\r\n", "\n").strip())
-        lines.append("")
-    return "\n".join(lines)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from mentoring.access import roles_required
 from mentoring.availability.services import left_open_rounds
 from mentoring.db import get_session
+from mentoring.exchanges import reflections as reflection_log
 from mentoring.exchanges import services, visits
 from mentoring.exchanges.services import LeaderError, NotFound
 from mentoring.filters import day_and_time
@@ -405,18 +406,38 @@ def feedback(exchange_id: int):
 @bp.route("/reflections", methods=["GET", "POST"])
 @roles_required("leader")
 def reflections():
+    """The log, newest first, and a form to add an entry."""
+    return _reflection_form(None)
+
+
+@bp.route("/reflections/<int:reflection_id>", methods=["GET", "POST"])
+@roles_required("leader")
+def edit_reflection(reflection_id: int):
+    return _reflection_form(reflection_id)
+
+
+def _reflection_form(reflection_id: int | None):
     db = get_session()
     me = _me()
+    try:
+        editing = (reflection_log.get_reflection(db, me, reflection_id)
+                   if reflection_id is not None else None)
+    except NotFound:
+        abort(404)
     form = CsrfForm()
     errors: dict[str, str] = {}
-    text = request.form.get("text", "")
-    exchange_value = request.form.get("exchange_id", "")
+    text = request.form.get("text", editing.text if editing else "")
+    exchange_value = request.form.get(
+        "exchange_id", str(editing.exchange_id or "") if editing else "")
     if _form_ok(form):
         exchange_id = row_id(exchange_value)
         if exchange_value and exchange_id is None:
             abort(404)
         try:
-            services.add_reflection(db, me, text, exchange_id, utcnow())
+            if editing is None:
+                reflection_log.add_reflection(db, me, text, exchange_id, utcnow())
+            else:
+                reflection_log.edit_reflection(db, me, editing.id, text, exchange_id)
         except NotFound:
             abort(404)
         except LeaderError as error:
@@ -429,22 +450,53 @@ def reflections():
         errors = dict(EXPIRED)
     status = 400 if errors else 200
     return render_template(
-        "exchanges/reflections.html",
+        "exchanges/reflection_edit.html" if editing else "exchanges/reflections.html",
         form=form,
         errors=errors,
         text=text,
         exchange_value=exchange_value,
-        reflections=services.my_reflections(db, me),
+        editing=editing,
+        entries=[] if editing else reflection_log.reflection_log(db, me),
         exchanges=services.my_exchanges(db, me),
     ), status
+
+
+@bp.route("/reflections/<int:reflection_id>/delete", methods=["POST"])
+@roles_required("leader")
+def delete_reflection(reflection_id: int):
+    db = get_session()
+    if not _form_ok(CsrfForm()):
+        return redirect(url_for("exchanges.edit_reflection", reflection_id=reflection_id))
+    try:
+        reflection_log.delete_reflection(db, _me(), reflection_id)
+    except NotFound:
+        abort(404)
+    db.commit()
+    flash("Your reflection is deleted.", "success")
+    return redirect(url_for("exchanges.reflections"))
+
+
+def _base_url() -> str:
+    return current_app.extensions["mentoring.settings"].base_url
 
 
 @bp.route("/reflections/export.md")
 @roles_required("leader")
 def export_reflections():
-    text = services.reflections_markdown(get_session(), _me(), utcnow())
+    text = reflection_log.log_as_markdown(get_session(), _me(), utcnow(), _base_url())
     return Response(
         text,
         mimetype="text/markdown",
         headers={"Content-Disposition": 'attachment; filename="reflection-log.md"'},
+    )
+
+
+@bp.route("/reflections/export.docx")
+@roles_required("leader")
+def export_reflections_word():
+    document = reflection_log.log_as_word(get_session(), _me(), utcnow(), _base_url())
+    return Response(
+        document,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": 'attachment; filename="reflection-log.docx"'},
     )
