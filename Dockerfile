@@ -28,7 +28,9 @@ RUN pip wheel --no-cache-dir --no-deps -w /dist .
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MENTORING_ENV=production INSTANCE_PATH=/home/mentoring/instance
-RUN useradd --create-home --uid 10001 mentoring
+# DejaVu Sans: the reflection log's PDF has the letters of whatever script a leader writes in.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 mentoring
 COPY --from=wheel /dist/ /tmp/dist/
 RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist
 USER mentoring

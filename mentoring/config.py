@@ -56,6 +56,9 @@ class Settings:
     retention_sent_email_days: int = 180
     # Identity providers for single sign-on (OIDC_PROVIDERS; docs/single-sign-on.md).
     oidc_providers: tuple[OidcProvider, ...] = ()
+    # A TrueType font for PDFs (the reflection log): any script a leader writes in needs one
+    # that has its letters. None: no PDF is offered (Word and text still are).
+    pdf_font: Path | None = field(default_factory=lambda: installed_pdf_font())
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -146,7 +149,30 @@ def load_settings(
         retention_sent_email_days=_whole_number(env, "RETENTION_SENT_EMAIL_DAYS", 180,
                                                 minimum=1),
         oidc_providers=oidc_providers,
+        pdf_font=_pdf_font(env),
     )
+
+
+# Where Debian (fonts-dejavu-core, also in the container image), Fedora and Arch put DejaVu Sans.
+PDF_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+)
+
+
+def _pdf_font(env: dict[str, str]) -> Path | None:
+    chosen = env.get("PDF_FONT", "").strip()
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError(f"PDF_FONT must be the path of a TrueType font file, not {chosen!r}")
+        return path
+    return installed_pdf_font()
+
+
+def installed_pdf_font() -> Path | None:
+    return next((Path(c) for c in PDF_FONT_CANDIDATES if Path(c).is_file()), None)
 
 
 def _whole_number(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:

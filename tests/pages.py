@@ -90,6 +90,7 @@ PAGES = [
     Page("exchanges.reflections", LEADER),
     Page("exchanges.export_reflections", LEADER, html=False),
     Page("exchanges.export_reflections_word", LEADER, html=False),
+    Page("exchanges.export_reflections_pdf", LEADER, html=False),
     Page("exchanges.edit_reflection", LEADER, lambda world: f"/reflections/{world.reflection.id}"),
     Page("mydata.index", LEADER),
     Page("mydata.export_json", LEADER, html=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -198,3 +199,40 @@ def test_the_edit_page_saves_keeps_input_on_error_and_deletes(db, leader_client,
     assert leader_client.post_form(f"{url}/delete", {}, form_page=url).status_code == 302
     assert db.exec(select(Reflection)).all() == []
     assert leader_client.get(url).status_code == 404
+
+
+def test_the_log_downloads_as_a_pdf_in_any_script(db, leader_client, leader, pair, app,
+                                                  tmp_path):
+    """Read back with poppler's pdftotext: every letter is there (the font has them), the
+    pages are numbered, and the exchange links to its page."""
+    import shutil
+    import subprocess
+
+    if app.extensions["mentoring.settings"].pdf_font is None or not shutil.which("pdftotext"):
+        message = "needs DejaVu Sans (fonts-dejavu-core) and pdftotext (poppler-utils)"
+        pytest.fail(message) if os.environ.get("REQUIRE_BROWSER") else pytest.skip(message)
+    reflections.add_reflection(db, leader, "Zoë from Łódź and Олена from Київ: Ελλάδα too.",
+                               pair.past.id, NOW)
+    db.commit()
+    download = leader_client.get("/reflections/export.pdf")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    pdf = tmp_path / "log.pdf"
+    pdf.write_bytes(download.get_data())
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "Leadership exchange: reflection log" in text
+    assert "Zoë from Łódź and Олена from Київ: Ελλάδα too." in " ".join(text.split())
+    assert "Page 1 of 1" in text
+    assert f"/exchanges/{pair.past.id}".encode() in download.get_data()  # the link's target
+    assert "PDF" in leader_client.get("/reflections").get_data(as_text=True)
+
+
+def test_without_a_font_no_pdf_is_offered(app, leader_client):
+    import dataclasses
+
+    settings = app.extensions["mentoring.settings"]
+    app.extensions["mentoring.settings"] = dataclasses.replace(settings, pdf_font=None)
+    assert leader_client.get("/reflections/export.pdf").status_code == 404
+    page = leader_client.get("/reflections").get_data(as_text=True)
+    assert "Word document" in page or "not written any reflections" in page
+    assert "export.pdf" not in page

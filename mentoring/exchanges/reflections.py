@@ -1,5 +1,5 @@
 """A leader's private reflection log: write, edit and delete entries, and take the log away as
-text (Markdown) or a Word document for appraisal, revalidation or CPD. No Flask here.
+text (Markdown), a Word document or a PDF for appraisal, revalidation or CPD. No Flask here.
 
 Every way of reading the log goes through `reflection_log`, so the page and each download show
 the same entries, in the same order, each linked to the exchange it is about.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -152,6 +153,48 @@ def log_as_word(session: Session, me: LeaderProfile, now: datetime, base_url: st
     return out.getvalue()
 
 
+def log_as_pdf(session: Session, me: LeaderProfile, now: datetime, base_url: str,
+               font: Path) -> bytes:
+    """The same log as an A4 PDF (fpdf2), in `font` (a TrueType font with the letters of every
+    script the leader writes in), pages numbered, each exchange a link to its page."""
+    from fpdf import FPDF
+
+    class LogPdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("body", size=9)
+            self.cell(0, 6, f"Page {self.page_no()} of {{nb}}", align="R")
+
+    pdf = LogPdf(format="A4")
+    pdf.set_title(TITLE)
+    pdf.set_author(me.name)
+    pdf.set_margins(18, 18, 18)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.add_font("body", "", str(font))
+    bold = font.with_name(font.stem + "-Bold" + font.suffix)
+    pdf.add_font("body", "B", str(bold if bold.is_file() else font))
+    pdf.add_page()
+
+    def block(text: str, size: float, *, style: str = "", gap: float = 2, link: str = "") -> None:
+        pdf.set_font("body", style, size)
+        pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", link=link)
+        pdf.ln(gap)
+
+    block(TITLE, 18, style="B", gap=3)
+    block(f"{me.name}. Exported on {_day(now)}.", 11, gap=6)
+    entries = reflection_log(session, me, oldest_first=True)
+    if not entries:
+        block("No reflections written yet.", 11)
+    for entry in entries:
+        block(entry.heading, 13, style="B")
+        if entry.exchange:
+            block(f"Exchange: {entry.exchange}", 10, link=exchange_url(base_url, entry))
+        for text in entry.paragraphs:
+            block(text, 11)
+        pdf.ln(4)
+    return bytes(pdf.output())
+
+
 def exchange_url(base_url: str, entry: LogEntry) -> str:
     return f"{base_url.rstrip('/')}/exchanges/{entry.exchange_id}"
 
@@ -179,5 +222,5 @@ def _add_link(paragraph, url: str, text: str) -> None:
 
 
 __all__ = ["LeaderError", "LogEntry", "NotFound", "add_reflection", "delete_reflection",
-           "edit_reflection", "get_reflection", "log_as_markdown", "log_as_word",
+           "edit_reflection", "get_reflection", "log_as_markdown", "log_as_pdf", "log_as_word",
            "my_reflections", "reflection_log"]

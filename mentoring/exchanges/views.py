@@ -457,6 +457,7 @@ def _reflection_form(reflection_id: int | None):
         exchange_value=exchange_value,
         editing=editing,
         entries=[] if editing else reflection_log.reflection_log(db, me),
+        pdf_offered=current_app.extensions["mentoring.settings"].pdf_font is not None,
         exchanges=services.my_exchanges(db, me),
     ), status
 
@@ -489,6 +490,17 @@ def export_reflections():
         mimetype="text/markdown",
         headers={"Content-Disposition": 'attachment; filename="reflection-log.md"'},
     )
+
+
+@bp.route("/reflections/export.pdf")
+@roles_required("leader")
+def export_reflections_pdf():
+    font = current_app.extensions["mentoring.settings"].pdf_font
+    if font is None:  # no font with the letters needed: the page does not offer a PDF
+        abort(404)
+    document = reflection_log.log_as_pdf(get_session(), _me(), utcnow(), _base_url(), font)
+    return Response(document, mimetype="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="reflection-log.pdf"'})
 
 
 @bp.route("/reflections/export.docx")
