@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
@@ -136,14 +137,23 @@ def _make_csp_nonce() -> None:
     g.csp_nonce = secrets.token_urlsafe(16)
 
 
+def _form_targets(settings) -> str:
+    """'self', and each identity provider's origin: "Sign in with NHSmail" is a form whose answer
+    redirects there, and browsers hold redirects after a form to form-action too."""
+    origins = dict.fromkeys("{0.scheme}://{0.netloc}".format(urlsplit(provider.discovery_url))
+                            for provider in settings.oidc_providers)
+    return " ".join(["'self'", *origins])
+
+
 def _security_headers(response):
     nonce = g.get("csp_nonce", "")
+    form_targets = _form_targets(current_app.extensions["mentoring.settings"])
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
         "style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'self'; "
+        f"connect-src 'self'; form-action {form_targets}; base-uri 'self'; "
         "frame-ancestors 'none'; object-src 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

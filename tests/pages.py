@@ -55,7 +55,6 @@ PAGES = [
     # Single sign-on (issue 15): off to the identity provider (a redirect, not a page of ours),
     # and its answer (none here: 400). The access matrix and the crawl configure "nhsmail"
     # against the test provider (tests/oidc/provider.mjs).
-    Page("oidc.start", ANYONE, "/sign-in/with/nhsmail", status=302, html=False),
     Page("oidc.callback", ANYONE, "/sign-in/with/nhsmail/callback", status=400),
     Page("outbox.round_outbox_page", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/outbox"),
@@ -193,7 +192,7 @@ def _term_id() -> int:
 
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
-REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register", "oidc.start"}
+REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}
 
 
 def _round(path: str = "") -> Callable:
@@ -229,6 +228,7 @@ ACTIONS = [
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
+    Page("oidc.start", ANYONE, "/sign-in/with/nhsmail", method="POST"),
     Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
     Page("exchanges.accept_match", LEADER, lambda world: f"/matches/{world.match.id}/accept",
          method="POST"),

@@ -423,10 +423,10 @@ def test_every_form_is_in_the_table(app):
     """A new POST route must be added to FORMS, so that it is tried with hostile input."""
     tried = {form_endpoint(app, form) for form in FORMS}
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
-    # The CSV upload itself is tried in the upload tests below.
-    # Uploads, and a download of the bad lines (the forged-file tests below cover those).
+    # Uploads and a download of the bad lines (the upload and forged-file tests below cover
+    # those), and the start of single sign-on (its one field, `next`, is tried in test_oidc).
     assert posts - tried == {"rounds.import_csv", "configuration.import_file",
-                             "rounds.import_rejected_lines"}
+                             "rounds.import_rejected_lines", "oidc.start"}
 
 
 def form_endpoint(app, form: Form) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import select
 from mentoring import create_app
 from mentoring.models import AuditEvent, IdentityLink, User
 
-from conftest import _session_on, make_settings
+from conftest import _session_on, csrf_token, make_settings
 
 CALLBACK = "http://localhost/sign-in/with/nhsmail/callback"
 
@@ -50,8 +50,16 @@ def nhs_person(**claims):
     return person
 
 
-def start(client, path="/sign-in/with/nhsmail"):
-    response = client.get(path)
+def press_the_button(client, path="/sign-in/with/nhsmail", next_url=None):
+    """What the sign-in page's "Sign in with NHSmail" button sends: a POST with its token."""
+    form_page = "/sign-in" + (f"?next={next_url}" if next_url else "")
+    page = client.get(form_page).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), **({"next": next_url} if next_url else {})}
+    return client.post(path, data=data)
+
+
+def start(client, path="/sign-in/with/nhsmail", next_url=None):
+    response = press_the_button(client, path, next_url)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"]
 
@@ -83,7 +91,7 @@ def last_refusal(db) -> dict:
 
 def test_the_sign_in_page_offers_nhsmail_when_configured(client, tmp_path, engine):
     page = client.get("/sign-in").get_data(as_text=True)
-    assert "Sign in with NHSmail" in page and 'href="/sign-in/with/nhsmail"' in page
+    assert "Sign in with NHSmail" in page and 'action="/sign-in/with/nhsmail"' in page
     assert 'name="password"' in page  # passwords stay for VCSE, pharmacy and council staff
     plain = create_app({"SETTINGS": make_settings(tmp_path), "ENGINE": engine}).test_client()
     assert "NHSmail" not in plain.get("/sign-in").get_data(as_text=True)
@@ -126,19 +134,30 @@ def test_later_sign_ins_match_the_subject_not_the_email(client, app, oidc_idp, d
 def test_the_next_page_is_kept_through_the_provider_but_never_off_site(client, oidc_idp, factory):
     factory.user(email="ada.lovelace@nhs.net")
     oidc_idp.next_sign_in(**nhs_person())
-    location = start(client, "/sign-in/with/nhsmail?next=/account")
+    location = start(client, next_url="/account")
     response = client.get(local_path(oidc_idp.authorize(location)))
     assert response.headers["Location"].endswith("/account")
     other = client.application.test_client()
     oidc_idp.next_sign_in(**nhs_person())
-    location = start(other, "/sign-in/with/nhsmail?next=https://evil.example/")
+    location = start(other, next_url="https://evil.example/")
     response = other.get(local_path(oidc_idp.authorize(location)))
     assert response.headers["Location"] in ("/home", "http://localhost/home")
 
 
-def test_signed_in_people_are_sent_home_and_unknown_providers_are_not_found(leader_client):
-    assert leader_client.get("/sign-in/with/nhsmail").headers["Location"].endswith("/home")
-    assert leader_client.get("/sign-in/with/google").status_code == 404
+def test_signed_in_people_are_sent_home_and_unknown_providers_are_not_found(leader_client,
+                                                                            client):
+    assert leader_client.post_form("/sign-in/with/nhsmail", form_page="/home").headers[
+        "Location"].endswith("/home")
+    assert leader_client.post_form("/sign-in/with/google", form_page="/home").status_code == 404
+    assert press_the_button(client, "/sign-in/with/google").status_code == 404
+
+
+def test_a_sign_in_cannot_be_started_by_a_link_or_another_site(client, oidc_idp):
+    """ASVS 7.6.2: only the sign-in page's own button (a POST with its token) starts one."""
+    assert client.get("/sign-in/with/nhsmail").status_code == 405
+    forged = client.post("/sign-in/with/nhsmail", data={"next": "/account"})
+    assert forged.status_code == 400
+
 
 
 # --- linking to an existing account ----------------------------------------------------------
@@ -359,7 +378,7 @@ def test_multi_tenant_metadata_checks_the_tenant_against_the_issuer_and_the_allo
 def test_a_provider_that_cannot_be_reached_gets_a_clear_page(make_app, db):
     client = make_app(discovery_url="http://127.0.0.1:9/.well-known/openid-configuration",
                       ).test_client()
-    response = client.get("/sign-in/with/nhsmail")
+    response = press_the_button(client)
     assert response.status_code == 503
     assert "cannot be reached just now" in response.get_data(as_text=True)
     assert last_refusal(db)["reason"] == "unavailable"

@@ -68,12 +68,14 @@ def _callback_url(provider: OidcProvider) -> str:
     return settings.base_url + url_for("oidc.callback", name=provider.name)
 
 
-@bp.route("/sign-in/with/<name>")
+# A POST from the sign-in page's button (with its CSRF token): another site cannot start a
+# sign-in in someone's browser with a link or an image (ASVS 7.6.2).
+@bp.route("/sign-in/with/<name>", methods=["POST"])
 def start(name: str):
     provider, client = _provider(name)
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    next_url = request.args.get("next")
+    next_url = request.form.get("next")
     flask_session[NEXT_KEY] = next_url if is_safe_redirect(next_url) else None
     try:
         return client.authorize_redirect(_callback_url(provider))
