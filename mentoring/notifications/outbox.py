@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
@@ -19,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from mentoring.models import Notification, ProgrammeRound, utcnow
+from mentoring.models import Notification, ProgrammeRound, ProgrammeText, utcnow
 from mentoring.resources import project_folder
 from mentoring.vocab import NotificationStatus
 
@@ -35,6 +36,8 @@ class _Links:
     web app, the worker and the CLI alike, so services need no request to write a link."""
 
     base_url: str = DEFAULT_BASE_URL
+    # PROGRAMME_MAILBOX: the programme's monitored mailbox when its configuration names none.
+    programme_mailbox: str = ""
 
 
 _links = _Links()
@@ -42,6 +45,10 @@ _links = _Links()
 
 def set_base_url(base_url: str) -> None:
     _links.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+def set_programme_mailbox(mailbox: str) -> None:
+    _links.programme_mailbox = (mailbox or "").strip()
 
 
 def absolute(path: str) -> str:
@@ -60,6 +67,27 @@ class Contact:
         if self.name and self.email:
             return f"{self.name} ({self.email})"
         return self.name or self.email
+
+
+def programme_mailbox(session: Session) -> Contact | None:
+    """The programme's monitored mailbox: the ORGANIZER of every emailed invitation (so replies
+    and "decline" answers reach people who read them, not no-reply) and the Reply-To of every
+    email. The programme contact from the admins' configuration when set, else the
+    PROGRAMME_MAILBOX setting ('Name <address>' or an address), else None (MAIL_FROM is used)."""
+    table = ProgrammeText.__table__
+    texts = dict(session.execute(
+        sa.select(table.c.key, table.c.value).where(
+            table.c.key.in_(("contact_email", "contact_name", "service_name")))
+    ).all())
+    email = (texts.get("contact_email") or "").strip()
+    if email:
+        name = (texts.get("contact_name") or texts.get("service_name") or "").strip()
+        return Contact(name, email)
+    if _links.programme_mailbox:
+        name, email = parseaddr(_links.programme_mailbox)
+        if email:
+            return Contact(name, email)
+    return None
 
 
 def round_contact(session: Session, round_id: int | None) -> Contact | None:
