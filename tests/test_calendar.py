@@ -11,6 +11,7 @@ from icalendar import Calendar
 
 from mentoring.configuration import programme
 from mentoring.exchanges import services
+from mentoring.notifications.outbox import absolute
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ def test_an_exchange_downloads_as_a_file_to_import_in_london_time(db, leader, pa
     contact = programme.of(db)["contact_email"]
     assert f"mailto:{contact}" in text and "ORGANIZER" in text
     assert "organizer@invalid" not in text and "ATTENDEE" not in text
-    assert f"URL:http://127.0.0.1:5000/exchanges/{pair.upcoming.id}" in text
+    assert f"URL:{absolute(f'/exchanges/{pair.upcoming.id}')}" in text
     event = Calendar.from_ical(text).walk("VEVENT")[0]
     assert str(event["SUMMARY"]) == "Leadership exchange: Ada Leader visits Ben Mentor"
 

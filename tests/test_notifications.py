@@ -21,7 +21,7 @@ from mentoring.notifications import (
 )
 from mentoring.notifications.dispatch import backoff
 from mentoring.notifications.jobs import plan_notifications
-from mentoring.notifications.outbox import set_programme_mailbox
+from mentoring.notifications.outbox import absolute, set_programme_mailbox
 from mentoring.notifications.plan import (
     local_offset,
     parse_exchange_key,
@@ -402,7 +402,7 @@ def test_message_is_mixed_with_alternatives_an_invite_attachment_and_the_program
     event = calendar_of(calendar_part.get_content())
     assert str(event["ORGANIZER"]) == "mailto:programme@nhs.example"
     assert event["ORGANIZER"].params["CN"] == "Programme 'team'"
-    assert str(event["URL"]) == f"http://127.0.0.1:5000/exchanges/{exchange.id}"
+    assert str(event["URL"]) == absolute(f"/exchanges/{exchange.id}")
 
 
 def test_without_a_programme_contact_the_setting_then_mail_from_is_the_organiser(db, exchange):
