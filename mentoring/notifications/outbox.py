@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from mentoring.models import Notification, ProgrammeRound, ProgrammeText, utcnow
+from mentoring.models import Notification, ProgrammeRound, utcnow
 from mentoring.resources import project_folder
 from mentoring.vocab import NotificationStatus
 
@@ -74,11 +74,9 @@ def programme_mailbox(session: Session) -> Contact | None:
     and "decline" answers reach people who read them, not no-reply) and the Reply-To of every
     email. The programme contact from the admins' configuration when set, else the
     PROGRAMME_MAILBOX setting ('Name <address>' or an address), else None (MAIL_FROM is used)."""
-    table = ProgrammeText.__table__
-    texts = dict(session.execute(
-        sa.select(table.c.key, table.c.value).where(
-            table.c.key.in_(("contact_email", "contact_name", "service_name")))
-    ).all())
+    from mentoring.configuration import programme  # read once per transaction, with the terms
+
+    texts = programme.of(session)
     email = (texts.get("contact_email") or "").strip()
     if email:
         name = (texts.get("contact_name") or texts.get("service_name") or "").strip()
@@ -122,6 +120,7 @@ def _environments() -> tuple[Environment, Environment]:
 def render(template: str, context: Mapping[str, Any]) -> tuple[str, str]:
     """The text body and the HTML body ("" when the template has no .html) of an email."""
     text_env, html_env = _environments()
+    context = {"replies_read": False, **context}  # the footer's: see `enqueue`
     text = text_env.get_template(f"{template}.txt").render(context)
     try:
         html = html_env.get_template(f"{template}.html").render(context)
@@ -170,7 +169,9 @@ def enqueue(
     if due_at is not None and due_at.tzinfo is None:
         raise ValueError("due_at must be an aware datetime")
     context = {"base_url": _links.base_url, "link": absolute,
-               "contact": round_contact(session, round_id), **context}
+               "contact": round_contact(session, round_id),
+               # Replies go to the programme's mailbox (Reply-To) when there is one.
+               "replies_read": programme_mailbox(session) is not None, **context}
     body_text, body_html = render(template, context)
     now = utcnow()
     session.flush()  # rows the notification points at must exist first
