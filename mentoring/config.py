@@ -54,6 +54,9 @@ class Settings:
     retention_inactive_account_months: int = 24
     retention_audit_months: int = 72
     retention_sent_email_days: int = 180
+    # The programme's monitored mailbox (PROGRAMME_MAILBOX), for invitations' ORGANIZER and
+    # emails' Reply-To when the admins' configuration names no programme contact email.
+    programme_mailbox: str = ""
     # Identity providers for single sign-on (OIDC_PROVIDERS; docs/single-sign-on.md).
     oidc_providers: tuple[OidcProvider, ...] = ()
     # A TrueType font for PDFs (the reflection log): any script a leader writes in needs one
@@ -150,6 +153,7 @@ def load_settings(
                                                 minimum=1),
         oidc_providers=oidc_providers,
         pdf_font=_pdf_font(env),
+        programme_mailbox=_mailbox(env, "PROGRAMME_MAILBOX"),
     )
 
 
@@ -173,6 +177,17 @@ def _pdf_font(env: dict[str, str]) -> Path | None:
 
 def installed_pdf_font() -> Path | None:
     return next((Path(c) for c in PDF_FONT_CANDIDATES if Path(c).is_file()), None)
+
+
+def _mailbox(env: dict[str, str], name: str) -> str:
+    """'Name <address>' or an address; empty when unset."""
+    from email.utils import parseaddr
+
+    text = env.get(name, "").strip()
+    if text and "@" not in parseaddr(text)[1]:
+        raise ConfigError(f"{name} must be an email address, like "
+                          f"'Leadership programme <leadership@nhs.net>', not {text!r}")
+    return text
 
 
 def _whole_number(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -91,7 +91,20 @@ def test_a_leader_accepts_a_match_and_follows_it_through(page, live_server, jour
     ics = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert "BEGIN:VCALENDAR" in ics and f"UID:{journey['uid']}" in ics.replace("\r\n ", "")
 
-    assert "METHOD:REQUEST" in ics
+    # A file to import, not an invitation (issue 16): PUBLISH, no attendees.
+    assert "METHOD:PUBLISH" in ics and "ATTENDEE" not in ics
+
+    # Or all of them by a calendar link: https and webcal://, Outlook, Google and Apple, and
+    # why a link and the emailed invitations together show each exchange twice.
+    page.get_by_role("link", name="Add all your exchanges with a calendar link").click()
+    expect(page.get_by_text("you will see each exchange twice")).to_be_visible()
+    page.get_by_role("button", name="Create a calendar link").click()
+    feed_url = page.get_by_label("Calendar link").input_value()
+    webcal = page.get_by_role("link", name="Open the calendar link in your calendar app")
+    assert webcal.get_attribute("href") == "webcal://" + feed_url.partition("://")[2]
+    for client in ("Outlook", "Google Calendar", "Apple Calendar"):
+        expect(page.get_by_role("heading", name=client, exact=True)).to_be_visible()
+    assert_accessible(page)
 
     # The other offer does not suit: decline it with a reason and ask for another match.
     page.goto(f"{base}/matches/{journey['declined_id']}")

@@ -66,3 +66,13 @@ def test_https_base_url_turns_on_secure_host_only_cookies(tmp_path):
     assert secure["SESSION_COOKIE_SECURE"] is True
     assert secure["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert secure["SESSION_COOKIE_HTTPONLY"] and secure["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_the_programme_mailbox_is_an_address_or_unset(tmp_path):
+    env = {"SECRET_KEY": STRONG}
+    assert load_settings(env, instance_path=tmp_path).programme_mailbox == ""
+    named = "Leadership programme <leadership@nhs.net>"
+    assert load_settings(env | {"PROGRAMME_MAILBOX": named},
+                         instance_path=tmp_path).programme_mailbox == named
+    with pytest.raises(ConfigError, match="PROGRAMME_MAILBOX must be an email address"):
+        load_settings(env | {"PROGRAMME_MAILBOX": "the programme team"}, instance_path=tmp_path)

@@ -8,6 +8,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import Session, select
 
+from mentoring.configuration import programme
 from mentoring.models import Match, Notification, ProgrammeRound
 from mentoring.notifications import (
     Kind,
@@ -19,8 +20,17 @@ from mentoring.notifications import (
     retry_notification,
 )
 from mentoring.notifications.dispatch import backoff
-from mentoring.notifications.plan import local_offset, parse_exchange_key, when
+from mentoring.notifications.jobs import plan_notifications
+from mentoring.notifications.outbox import absolute, set_programme_mailbox
+from mentoring.notifications.plan import (
+    local_offset,
+    parse_exchange_key,
+    plan_scheduled_exchanges,
+    visit_details_changed,
+    when,
+)
 from mentoring.notifications.transport import SendError, build_message, parse_smtp_url
+from mentoring.worker_context import WorkerContext
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 # Tuesday 30 March 2027, 9am London (BST, UTC+1): British Summer Time began on Sunday 28 March.
@@ -194,6 +204,65 @@ def test_cancel_withdraws_everything_pending_and_sends_a_cancellation(db, exchan
     assert cancel_exchange(db, exchange, "again", NOW) == 0
 
 
+# --- one "booked" email per exchange and leader, whatever happens next ------------------------
+
+
+def booked_and_moved(transport) -> list[tuple[str, str]]:
+    return sorted((message["To"], "booked" if "is booked" in message["Subject"] else "moved")
+                  for message in transport.sent
+                  if "is booked" in message["Subject"] or "has moved" in message["Subject"])
+
+
+def test_after_a_move_the_planning_job_sends_no_second_booking_email(db, exchange):
+    """Issue 16: the 15-minute planning job once planned a second "is booked" after a move (its
+    key held the new sequence and start). Book, send, move, run the job, send again."""
+    factory = session_factory_on(db)
+    transport = FakeTransport()
+    plan_exchange(db, exchange, NOW)
+    dispatch_due(factory, transport, now=NOW)
+    new_start = exchange.starts_at + timedelta(days=7)
+    reschedule_exchange(db, exchange, new_start, new_start + timedelta(hours=4),
+                        NOW + timedelta(hours=1))
+    dispatch_due(factory, transport, now=NOW + timedelta(hours=1))
+    visit_details_changed(db, exchange, NOW + timedelta(hours=2))  # the host edits the details
+    for minutes in (15, 30):  # the planning job, twice
+        plan_notifications(WorkerContext(factory, None))
+        plan_scheduled_exchanges(db, NOW + timedelta(hours=2, minutes=minutes))
+        dispatch_due(factory, transport, now=NOW + timedelta(hours=2, minutes=minutes))
+    assert booked_and_moved(transport) == [
+        ("host@example.org", "booked"), ("host@example.org", "moved"),
+        ("visitor@example.org", "booked"), ("visitor@example.org", "moved")]
+    assert len(rows(db, kind=Kind.CONFIRMATION)) == 2
+    assert {row.idempotency_key for row in rows(db, kind=Kind.CONFIRMATION)} == {
+        f"exchange-confirmed:{exchange.id}:host@example.org",
+        f"exchange-confirmed:{exchange.id}:visitor@example.org"}
+
+
+def test_a_confirmation_under_the_old_key_is_not_sent_again_after_an_upgrade(db, exchange):
+    """Rows written before the key lost the exchange's time still count as the confirmation."""
+    plan_exchange(db, exchange, NOW)
+    for row in rows(db, kind=Kind.CONFIRMATION):
+        row.idempotency_key = (f"exchange-confirmed:{exchange.id}:0:20270330T080000Z:"
+                               f"{row.recipient_email}")
+        db.add(row)
+    db.flush()
+    assert plan_exchange(db, exchange, NOW) == 0
+    assert len(rows(db, kind=Kind.CONFIRMATION)) == 2
+
+
+def test_a_confirmation_planned_before_a_change_it_missed_is_withdrawn_not_sent(db, exchange):
+    """A confirmation committed by a planner that raced a move (so the move could not withdraw
+    it) carries the old SEQUENCE in its invitation: the dispatcher withdraws it."""
+    plan_exchange(db, exchange, NOW)
+    exchange.sequence += 1  # changed without withdrawing (the race)
+    db.add(exchange)
+    db.flush()
+    transport = FakeTransport()
+    dispatch_due(session_factory_on(db), transport, now=NOW)
+    assert not [m for m in transport.sent if "is booked" in m["Subject"]]
+    assert all(row.status == "withdrawn" for row in rows(db, kind=Kind.CONFIRMATION))
+
+
 # --- dispatch with a fake transport ----------------------------------------------------------
 
 
@@ -306,20 +375,57 @@ def test_a_row_left_sending_by_a_dead_worker_is_recovered_after_its_lease(db, ex
 # --- messages --------------------------------------------------------------------------------
 
 
-def test_message_has_alternatives_headers_and_the_organiser(db, exchange):
+def test_message_is_mixed_with_alternatives_an_invite_attachment_and_the_programme_mailbox(
+        db, exchange):
+    """Mail clients that process invitations read the text/calendar alternative; the others
+    show `invite.ics` attached (as Google Calendar sends it). ORGANIZER and Reply-To are the
+    programme's monitored mailbox (the programme contact in the configuration), not MAIL_FROM."""
+    programme.save(db, {**programme.of(db), "contact_name": 'Programme "team"',
+                        "contact_email": "programme@nhs.example"})
     plan_exchange(db, exchange, NOW)
     transport = FakeTransport()
     dispatch_due(session_factory_on(db), transport, now=NOW,
-                 mail_from="Leadership exchange <exchange@nhs.example>")
+                 mail_from="Leadership exchange <no-reply@nhs.example>")
     message = transport.sent[0]
     assert message["Message-ID"].endswith("@nhs.example>") and message["Date"]
-    assert message.get_content_type() == "multipart/alternative"
-    types = [part.get_content_type() for part in message.iter_parts()]
+    assert message["Reply-To"] == '"Programme \\"team\\"" <programme@nhs.example>'
+    assert message["Reply-To"].addresses[0].addr_spec == "programme@nhs.example"
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    types = [part.get_content_type() for part in alternative.iter_parts()]
     assert types == ["text/plain", "text/html", "text/calendar"]
-    calendar_part = list(message.iter_parts())[2]
+    calendar_part = list(alternative.iter_parts())[2]
     assert calendar_part.get_param("method") == "REQUEST"
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_filename() == "invite.ics" and attachment.is_attachment()
+    assert attachment.get_content().decode() == calendar_part.get_content()
     event = calendar_of(calendar_part.get_content())
-    assert str(event["ORGANIZER"]) == "mailto:exchange@nhs.example"
+    assert str(event["ORGANIZER"]) == "mailto:programme@nhs.example"
+    assert event["ORGANIZER"].params["CN"] == "Programme 'team'"
+    assert str(event["URL"]) == absolute(f"/exchanges/{exchange.id}")
+
+
+def test_without_a_programme_contact_the_setting_then_mail_from_is_the_organiser(db, exchange):
+    programme.save(db, {**programme.of(db), "contact_email": ""})
+    plan_exchange(db, exchange, NOW)
+    set_programme_mailbox("Leadership programme <leadership@nhs.example>")
+    try:
+        transport = FakeTransport()
+        dispatch_due(session_factory_on(db), transport, now=NOW, batch_size=1,
+                     mail_from="Leadership exchange <no-reply@nhs.example>")
+    finally:
+        set_programme_mailbox("")
+    first = transport.sent[0]
+    assert first["Reply-To"] == "Leadership programme <leadership@nhs.example>"
+    event = calendar_of(first.get_body(("calendar",)).get_content())
+    assert str(event["ORGANIZER"]) == "mailto:leadership@nhs.example"
+    transport = FakeTransport()
+    dispatch_due(session_factory_on(db), transport, now=NOW, batch_size=1,
+                 mail_from="Leadership exchange <no-reply@nhs.example>")
+    second = transport.sent[0]
+    assert second["Reply-To"] is None
+    event = calendar_of(second.get_body(("calendar",)).get_content())
+    assert str(event["ORGANIZER"]) == "mailto:no-reply@nhs.example"
 
 
 def test_smtp_urls():

@@ -94,8 +94,14 @@ def test_a_planned_reminder_parses_back_with_headers_parts_and_invitation(db, ex
     assert message.message_id.endswith("@nhs.example>")
     assert before <= parsedate_to_datetime(parsed["Date"]) <= datetime.now(UTC)
     assert parsed["Auto-Submitted"] == "auto-generated" and parsed["MIME-Version"] == "1.0"
-    assert parsed.get_content_type() == "multipart/alternative"
-    plain, html, invite = parsed.iter_parts()
+    assert parsed.get_content_type() == "multipart/mixed"
+    alternative, attachment = parsed.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    plain, html, invite = alternative.iter_parts()
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment["Content-Transfer-Encoding"] == "base64"
+    assert attachment.get_content().decode() == invite.get_content()
     assert [p.get_content_type() for p in (plain, html, invite)] == [
         "text/plain", "text/html", "text/calendar"]
     assert all(p.get_content_charset() == "utf-8" for p in (plain, html, invite))
@@ -108,6 +114,7 @@ def test_a_planned_reminder_parses_back_with_headers_parts_and_invitation(db, ex
     assert str(event["UID"]) == exchange.uid and event["DTSTART"].dt == START
     assert str(event["ORGANIZER"]) == "mailto:exchange@nhs.example"
     assert event["ORGANIZER"].params["CN"] == "Leadership exchange"
+    assert parsed["Reply-To"] is None  # no programme mailbox given: replies go to From
     assert not parsed.defects and not any(p.defects for p in parsed.walk())
 
 
@@ -125,6 +132,10 @@ def test_it_is_the_same_message_as_the_standard_librarys(db, exchange):
             if ours.is_multipart():
                 continue  # only the boundary differs
             assert ours.get_params() == theirs.get_params()
+            assert ours.get("Content-Disposition") == theirs.get("Content-Disposition")
+            if ours.get_content_maintype() == "application":
+                assert ours.get_content() == theirs.get_content()
+                continue
             assert ours.get_content().replace("\r\n", "\n") == theirs.get_content().replace(
                 "\r\n", "\n")
 
@@ -183,7 +194,8 @@ def test_long_lines_are_quoted_printable_and_come_back_whole():
 def test_short_ascii_parts_stay_readable_7bit():
     message = render_message(outgoing(), MAIL_FROM)
     parsed = parse(message.data)
-    for part in parsed.iter_parts():
+    alternative, _attachment = parsed.iter_parts()
+    for part in alternative.iter_parts():
         assert part["Content-Transfer-Encoding"] == "7bit"
     assert b"BEGIN:VCALENDAR\r\n" in message.data and b"Dear Ada,\r\n" in message.data
 
@@ -205,13 +217,16 @@ def test_a_7bit_body_holding_the_boundary_gets_another_one():
     email_ = outgoing(ics=None)
     usual = "=_alt_" + message_id_for(email_, MAIL_FROM)[1:].partition("@")[0]
     trap = f"--{usual}\nContent-Type: text/plain\n\nnot a part\n--{usual}--\n"
-    message = render_message(outgoing(ics=None, body_text=trap, body_html=trap), MAIL_FROM)
-    assert usual.encode() not in message.data.split(b"\r\n\r\n", 1)[0]
-    parsed = parse(message.data)
-    assert [p.get_content_type() for p in parsed.walk()] == [
-        "multipart/alternative", "text/plain", "text/html"]
-    assert parsed.get_body(("plain",))["Content-Transfer-Encoding"] == "7bit"
-    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == trap
+    for ics in (None, ICS):
+        message = render_message(outgoing(ics=ics, body_text=trap, body_html=trap), MAIL_FROM)
+        assert usual.encode() not in message.data.split(b"\r\n\r\n", 1)[0]
+        parsed = parse(message.data)
+        types = [p.get_content_type() for p in parsed.walk()]
+        assert types == (["multipart/alternative", "text/plain", "text/html"] if ics is None else [
+            "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+            "text/calendar", "application/ics"])
+        assert parsed.get_body(("plain",))["Content-Transfer-Encoding"] == "7bit"
+        assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == trap
 
 
 def test_text_only_is_a_single_text_plain_part():
@@ -227,7 +242,8 @@ def test_text_only_is_a_single_text_plain_part():
 def test_a_calendar_without_html_is_still_an_alternative():
     parsed = parse(render_message(outgoing(body_html=""), MAIL_FROM).data)
     assert [p.get_content_type() for p in parsed.walk()] == [
-        "multipart/alternative", "text/plain", "text/calendar"]
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/calendar",
+        "application/ics"]
 
 
 def test_line_breaks_in_a_subject_never_inject_headers():
@@ -252,7 +268,7 @@ def test_an_internationalised_address_goes_the_standard_librarys_smtputf8_way():
     parsed = parse(message.data)
     assert parsed["To"] == "zoë@exämple.org"
     assert [p.get_content_type() for p in parsed.walk()][1:] == [
-        "text/plain", "text/html", "text/calendar"]
+        "multipart/alternative", "text/plain", "text/html", "text/calendar", "application/ics"]
 
 
 def test_the_smtp_transport_sends_both_kinds_of_message():
@@ -265,7 +281,8 @@ def test_the_smtp_transport_sends_both_kinds_of_message():
     assert all(r.mail_from == "exchange@nhs.example" for r in server.received)
     first = server.received[0].message
     assert [p.get_content_type() for p in first.walk()] == [
-        "multipart/alternative", "text/plain", "text/html", "text/calendar"]
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar",
+        "application/ics"]
 
 
 # Anything a template or a person's name can put into a body or a subject.
@@ -285,8 +302,25 @@ def test_any_body_and_subject_round_trip(body, html, subject, name):
     assert " ".join(str(parsed["Subject"]).split()) == " ".join(subject.split())
     assert parsed["Message-ID"] == message.message_id
     assert parsed["From"].addresses[0].addr_spec == "exchange@nhs.example"
-    expected = ["multipart/alternative", "text/plain"] + (["text/html"] if html else [])
-    assert [p.get_content_type() for p in parsed.walk()] == [*expected, "text/calendar"]
+    expected = ["multipart/mixed", "multipart/alternative", "text/plain"] + (
+        ["text/html"] if html else [])
+    assert [p.get_content_type() for p in parsed.walk()] == [
+        *expected, "text/calendar", "application/ics"]
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == text(body)
     if html:
         assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == text(html)
+
+
+def test_the_programme_mailbox_is_the_reply_to_and_organiser_in_both_writers():
+    mailbox = ('Équipe "programme", SEL', "programme@nhs.example")
+    for message in (render_message(outgoing(), MAIL_FROM, mailbox),
+                    build_message(outgoing(), MAIL_FROM, mailbox)):
+        parsed = parse(bytes(message) if isinstance(message, OutboundMessage)
+                       else message.as_bytes())
+        reply_to = parsed["Reply-To"].addresses[0]
+        assert (reply_to.display_name, reply_to.addr_spec) == mailbox
+        assert parsed["From"].addresses[0].addr_spec == "exchange@nhs.example"
+        invite = next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
+        event = Calendar.from_ical(invite.get_content()).walk("VEVENT")[0]
+        assert str(event["ORGANIZER"]) == "mailto:programme@nhs.example"
+        assert event["ORGANIZER"].params["CN"] == "Équipe 'programme', SEL"

@@ -10,6 +10,7 @@ from icalendar import Calendar
 from smtp_server import KilledAfter, SmtpServer
 from sqlmodel import Session, select
 
+from mentoring.configuration import programme
 from mentoring.models import Notification
 from mentoring.notifications import (
     Kind,
@@ -94,13 +95,16 @@ def test_confirmations_arrive_once_with_recipients_parts_and_invitation(db, exch
     assert message["Subject"] == "Your leadership exchange is booked: Tuesday 30 March"
     assert message["Message-ID"] and message["Date"]
     types = [part.get_content_type() for part in message.walk()]
-    assert types == ["multipart/alternative", "text/plain", "text/html", "text/calendar"]
+    assert types == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+                     "text/calendar", "application/ics"]
     part, calendar, event = event_of(received)
     assert part.get_param("method") == "REQUEST"
     assert calendar["METHOD"] == "REQUEST"
     assert str(event["UID"]) == exchange.uid and event["SEQUENCE"] == 0
     assert event["DTSTART"].dt == START and event["DTSTART"].params["TZID"] == "Europe/London"
-    assert str(event["ORGANIZER"]) == "mailto:exchange@nhs.example"
+    # The organiser is the programme's monitored mailbox, also the Reply-To.
+    assert str(event["ORGANIZER"]) == f"mailto:{programme.of(db)['contact_email']}"
+    assert message["Reply-To"].addresses[0].addr_spec == programme.of(db)["contact_email"]
     assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/London"
     assert send(db, smtp, now=NOW + timedelta(minutes=1)).sent == 0
     assert_each_once(smtp, 2)

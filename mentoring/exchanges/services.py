@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 import sqlalchemy as sa
-from icalendar import Calendar, Timezone
+from icalendar import Calendar
 from pydantic import ValidationError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
@@ -33,8 +33,9 @@ from mentoring.models import (
     User,
 )
 from mentoring.notifications import cancel_exchange
-from mentoring.notifications.calendar import LONDON, PRODID, with_organizer
-from mentoring.notifications.plan import exchange_calendar, feedback_opens_at, where
+from mentoring.notifications.calendar import LONDON, PUBLISH, london_timezone, new_calendar
+from mentoring.notifications.outbox import programme_mailbox
+from mentoring.notifications.plan import exchange_copy, feedback_opens_at, where
 from mentoring.vocab import ExchangeStatus, MatchStatus
 
 # What a leader sees of their matches: the coordinator's proposals stay private until offered;
@@ -483,22 +484,28 @@ def request_reschedule(
 # --- calendar ------------------------------------------------------------------------------
 
 
-def _invite(session: Session, exchange: Exchange, mail_from: str) -> str:
-    ics = exchange_calendar(session, exchange, exchange.updated_at,
-                            cancel=exchange.status == ExchangeStatus.CANCELLED)
+def _organizer(session: Session, mail_from: str) -> tuple[str, str]:
+    """The programme's mailbox (as in emailed invitations), else the service's sender."""
+    contact = programme_mailbox(session)
+    if contact is not None:
+        return contact.name or "Leadership exchange", contact.email
     name, email = parseaddr(mail_from)
-    return with_organizer(ics, name or "Leadership exchange", email or "no-reply@localhost")
+    return name or "Leadership exchange", email or "no-reply@localhost"
 
 
 def exchange_ics(
     session: Session, me: LeaderProfile, exchange_id: int, mail_from: str
 ) -> tuple[str, str]:
-    """One exchange as an iCalendar file (REQUEST, or CANCEL once cancelled) and a file name."""
+    """One booked exchange as a file to import (METHOD:PUBLISH, no attendees) and a file name.
+
+    Never an invitation nor a cancellation: those come by email. A cancelled exchange has no
+    file (a calendar cannot be told to remove an event by a file it imports)."""
     view = get_exchange(session, me, exchange_id)
-    if not view.exchange.was_booked:
-        # No invitation before both leaders agree, nor a cancellation of one never sent.
-        raise NotFound(f"exchange {exchange_id} was never booked")
-    return _invite(session, view.exchange, mail_from), f"exchange-{view.exchange.id}.ics"
+    if not view.exchange.was_booked or view.exchange.status == ExchangeStatus.CANCELLED:
+        # Nothing before both leaders agree, nothing once cancelled.
+        raise NotFound(f"exchange {exchange_id} is not booked")
+    ics = exchange_copy(session, view.exchange, _organizer(session, mail_from))
+    return ics, f"exchange-{view.exchange.id}.ics"
 
 
 def _token_hash(token: str) -> str:
@@ -535,32 +542,23 @@ def leader_for_token(session: Session, token: str) -> LeaderProfile | None:
 
 
 def calendar_feed(session: Session, me: LeaderProfile, mail_from: str) -> str:
-    """All the leader's exchanges in one subscribable calendar (cancelled ones marked so)."""
-    # Exchanges of matches that ended stay in the feed, cancelled, so calendars drop them.
-    # Held exchanges are not in it: nothing reaches a calendar before both leaders agree.
-    exchanges = [exchange for exchange in _my_exchange_rows(session, me) if exchange.was_booked]
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    """The leader's booked exchanges in one subscribable calendar (METHOD:PUBLISH).
+
+    Cancelled exchanges are left out: a subscribed calendar mirrors the feed, so the next
+    refresh removes them. Held exchanges are not in it either: nothing reaches a calendar
+    before both leaders agree. No ATTENDEE (RFC 5546: a published event has none)."""
+    exchanges = [exchange for exchange in _my_exchange_rows(session, me)
+                 if exchange.was_booked and exchange.status != ExchangeStatus.CANCELLED]
+    calendar = new_calendar(PUBLISH)
     calendar.add("x-wr-calname", "Leadership exchanges")
     calendar.add("x-wr-timezone", "Europe/London")
     calendar.add("refresh-interval", timedelta(hours=4), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT4H")
-    if exchanges:
-        first = min(e.starts_at for e in exchanges).astimezone(LONDON).year
-        last = max(e.ends_at for e in exchanges).astimezone(LONDON).year
-    else:
-        first = last = date.today().year
-    calendar.add_component(
-        Timezone.from_tzid(
-            "Europe/London", first_date=date(first - 1, 1, 1), last_date=date(last + 1, 12, 31)
-        )
-    )
+    calendar.add_component(london_timezone())
+    organizer = _organizer(session, mail_from)
     for exchange in exchanges:
-        invite = Calendar.from_ical(_invite(session, exchange, mail_from))
-        for event in invite.walk("VEVENT"):
+        copy = Calendar.from_ical(exchange_copy(session, exchange, organizer))
+        for event in copy.walk("VEVENT"):
             calendar.add_component(event)
     return calendar.to_ical().decode()
 

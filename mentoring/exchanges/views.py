@@ -330,8 +330,11 @@ def new_calendar_link():
     db.commit()
     base = current_app.extensions["mentoring.settings"].base_url.rstrip("/")
     feed_url = base + url_for("exchanges.calendar_feed", token=token)
-    # Shown once, in this response: only a hash of the secret is kept.
-    return render_template("exchanges/calendar.html", profile=me, form=form, feed_url=feed_url)
+    # Shown once, in this response: only a hash of the secret is kept. The webcal:// form opens
+    # the calendar app (Apple Calendar, Outlook) ready to subscribe.
+    webcal_url = "webcal://" + feed_url.partition("://")[2]
+    return render_template("exchanges/calendar.html", profile=me, form=form, feed_url=feed_url,
+                           webcal_url=webcal_url)
 
 
 @bp.route("/calendar/revoke", methods=["POST"])

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mentoring.models import Exchange, Notification, utcnow
+from mentoring.notifications.outbox import programme_mailbox
 from mentoring.notifications.plan import TIME_BOUND_KINDS, Kind, is_current
 from mentoring.notifications.transport import (
     OutgoingEmail,
@@ -216,7 +217,7 @@ def _stale_reason(row, exchange, now: datetime) -> str | None:
         return None
     if exchange.status == ExchangeStatus.CANCELLED:
         return "Withdrawn: the exchange was cancelled"
-    if not is_current(row.idempotency_key, exchange):
+    if not is_current(row.idempotency_key, exchange, row.ics):
         return "Withdrawn: the exchange changed after this email was planned"
     if row.kind == Kind.REMINDER and exchange.starts_at <= now:
         return "Withdrawn: the exchange had started before the reminder could be sent"
@@ -264,6 +265,9 @@ def dispatch_due(
                 )
             )
         } if exchange_ids else {}
+        # The ORGANIZER of invitations and the Reply-To of every email in the batch.
+        contact = programme_mailbox(session)
+        mailbox = (contact.name, contact.email) if contact else None
         session.rollback()
 
     ledger = _Ledger(session_factory, relaxed_commits)
@@ -280,7 +284,7 @@ def dispatch_due(
                 row.body_html, row.ics, row.ics_method,
             )
             try:
-                message = render_message(email, mail_from)
+                message = render_message(email, mail_from, mailbox)
             except (ValueError, MessageError) as exc:
                 # This row can never be written (a bad calendar method, an impossible header):
                 # fail it for the coordinator to see, and let the rest of the batch go.

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
@@ -35,6 +36,8 @@ class _Links:
     web app, the worker and the CLI alike, so services need no request to write a link."""
 
     base_url: str = DEFAULT_BASE_URL
+    # PROGRAMME_MAILBOX: the programme's monitored mailbox when its configuration names none.
+    programme_mailbox: str = ""
 
 
 _links = _Links()
@@ -42,6 +45,10 @@ _links = _Links()
 
 def set_base_url(base_url: str) -> None:
     _links.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+def set_programme_mailbox(mailbox: str) -> None:
+    _links.programme_mailbox = (mailbox or "").strip()
 
 
 def absolute(path: str) -> str:
@@ -60,6 +67,25 @@ class Contact:
         if self.name and self.email:
             return f"{self.name} ({self.email})"
         return self.name or self.email
+
+
+def programme_mailbox(session: Session) -> Contact | None:
+    """The programme's monitored mailbox: the ORGANIZER of every emailed invitation (so replies
+    and "decline" answers reach people who read them, not no-reply) and the Reply-To of every
+    email. The programme contact from the admins' configuration when set, else the
+    PROGRAMME_MAILBOX setting ('Name <address>' or an address), else None (MAIL_FROM is used)."""
+    from mentoring.configuration import programme  # read once per transaction, with the terms
+
+    texts = programme.of(session)
+    email = (texts.get("contact_email") or "").strip()
+    if email:
+        name = (texts.get("contact_name") or texts.get("service_name") or "").strip()
+        return Contact(name, email)
+    if _links.programme_mailbox:
+        name, email = parseaddr(_links.programme_mailbox)
+        if email:
+            return Contact(name, email)
+    return None
 
 
 def round_contact(session: Session, round_id: int | None) -> Contact | None:
@@ -94,6 +120,7 @@ def _environments() -> tuple[Environment, Environment]:
 def render(template: str, context: Mapping[str, Any]) -> tuple[str, str]:
     """The text body and the HTML body ("" when the template has no .html) of an email."""
     text_env, html_env = _environments()
+    context = {"replies_read": False, **context}  # the footer's: see `enqueue`
     text = text_env.get_template(f"{template}.txt").render(context)
     try:
         html = html_env.get_template(f"{template}.html").render(context)
@@ -142,7 +169,9 @@ def enqueue(
     if due_at is not None and due_at.tzinfo is None:
         raise ValueError("due_at must be an aware datetime")
     context = {"base_url": _links.base_url, "link": absolute,
-               "contact": round_contact(session, round_id), **context}
+               "contact": round_contact(session, round_id),
+               # Replies go to the programme's mailbox (Reply-To) when there is one.
+               "replies_read": programme_mailbox(session) is not None, **context}
     body_text, body_html = render(template, context)
     now = utcnow()
     session.flush()  # rows the notification points at must exist first

@@ -7,6 +7,9 @@ and a cancellation when it is cancelled (pending emails about the old time are w
 
 Idempotency keys of exchange emails read `kind:exchange id:sequence:start:recipient`; the
 dispatcher parses them (`parse_exchange_key`) to skip an email whose exchange has since changed.
+The confirmation ("is booked") is the exception: it is sent once per exchange and recipient,
+whatever happens next, so its key is `exchange-confirmed:exchange id:recipient`
+(`confirmation_key`) and the dispatcher reads its sequence from its invitation instead.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.models.people import tel_uri
-from mentoring.notifications.calendar import LONDON, exchange_invite
+from mentoring.notifications.calendar import LONDON, PUBLISH, exchange_invite, invite_sequence
 from mentoring.notifications.outbox import absolute, enqueue, existing_keys, fit_key
 from mentoring.vocab import ExchangeStatus, NotificationStatus
 
@@ -66,6 +69,12 @@ def exchange_key(kind: str, exchange: Exchange, recipient: str) -> str:
     )
 
 
+def confirmation_key(exchange: Exchange, recipient: str) -> str:
+    """Once per exchange and recipient: a move or a change of details sends an update, and the
+    planning job that runs after it finds this key and never says "booked" again."""
+    return fit_key(f"{Kind.CONFIRMATION}:{exchange.id}:{recipient}")
+
+
 def parse_exchange_key(key: str) -> ExchangeKey | None:
     parts = key.split(":", 4)
     if len(parts) < 5 or not parts[1].isdigit() or not parts[2].isdigit():
@@ -73,11 +82,14 @@ def parse_exchange_key(key: str) -> ExchangeKey | None:
     return ExchangeKey(parts[0], int(parts[1]), int(parts[2]), parts[3])
 
 
-def is_current(key: str, exchange: Exchange) -> bool:
-    """Is an email planned under `key` still about the exchange as it is now?"""
+def is_current(key: str, exchange, ics: str | None = None) -> bool:
+    """Is an email planned under `key` (with this invitation) still about the exchange as it is
+    now? Keys without the exchange's time (the confirmation's) are judged by the invitation's
+    SEQUENCE, which every change raises."""
     parsed = parse_exchange_key(key)
     if parsed is None:
-        return True
+        sequence = invite_sequence(ics)
+        return sequence is None or sequence == exchange.sequence
     return parsed.sequence == exchange.sequence and parsed.starts_at == _stamp(exchange.starts_at)
 
 
@@ -217,14 +229,16 @@ def _context(facts: ExchangeFacts, person: Person, **extra) -> dict:
     }
 
 
-def exchange_calendar(session: Session, exchange: Exchange, stamp: datetime, *,
-                      cancel: bool = False) -> str:
-    """The exchange as an iCalendar invitation (or cancellation): the same text in emails and in
-    the leader's .ics download and feed."""
-    return _invite(_facts(session, exchange), stamp, cancel=cancel)
+def exchange_copy(session: Session, exchange: Exchange, organizer: tuple[str, str]) -> str:
+    """The exchange as a calendar file to import (METHOD:PUBLISH, no attendees): the leader's
+    .ics download and, event by event, the feed. The same UID, SEQUENCE, times and text as the
+    emailed invitation."""
+    return _invite(_facts(session, exchange), exchange.updated_at, method=PUBLISH,
+                   organizer=organizer)
 
 
-def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str:
+def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False,
+            method: str | None = None, organizer: tuple[str, str] | None = None) -> str:
     exchange = facts.exchange
     summary = f"Leadership exchange: {facts.visitor.name} visits {facts.host.name}"
     description = (
@@ -241,11 +255,14 @@ def _invite(facts: ExchangeFacts, now: datetime, *, cancel: bool = False) -> str
     ):
         if text:
             description += f"\n\n{label}: {text}"
-    description += f"\n\nThe exchange, with contacts: {absolute(f'/exchanges/{exchange.id}')}"
+    page = absolute(f"/exchanges/{exchange.id}")
+    description += f"\n\nThe exchange, with contacts: {page}"
     return exchange_invite(
         uid=exchange.uid,
         sequence=exchange.sequence,
-        method="CANCEL" if cancel else "REQUEST",
+        method=method or ("CANCEL" if cancel else "REQUEST"),
+        organizer=organizer,
+        url=page,
         starts_at=exchange.starts_at,
         ends_at=exchange.ends_at,
         summary=("Cancelled: " + summary) if cancel else summary,
@@ -273,6 +290,9 @@ class _Planned:
 def _write(session: Session, facts: ExchangeFacts, planned: Iterable[_Planned], now) -> int:
     planned = [p for p in planned if p.person.email]
     done = existing_keys(session, [p.key for p in planned])
+    if any(item.kind == Kind.CONFIRMATION for item in planned):
+        done |= {confirmation_key(facts.exchange, email)
+                 for email in _confirmed_recipients(session, facts.exchange.id)}
     invites: dict[bool, str] = {}
     written = 0
     for item in planned:
@@ -299,6 +319,17 @@ def _write(session: Session, facts: ExchangeFacts, planned: Iterable[_Planned], 
             ics_method=("CANCEL" if item.cancel else "REQUEST") if ics else None,
         )
     return written
+
+
+def _confirmed_recipients(session: Session, exchange_id: int) -> set[str]:
+    """Who has a confirmation of this exchange in the outbox, whatever its key: confirmations
+    written before the key lost the exchange's time (`kind:id:sequence:start:recipient`) count
+    too, so the planning job never sends "booked" a second time after an upgrade."""
+    table = Notification.__table__
+    return set(session.execute(
+        sa.select(table.c.recipient_email).where(
+            table.c.exchange_id == exchange_id, table.c.kind == Kind.CONFIRMATION)
+    ).scalars())
 
 
 def _reminders(facts: ExchangeFacts, now: datetime) -> list[_Planned]:
@@ -342,7 +373,7 @@ def plan_exchange(session: Session, exchange: Exchange, now: datetime) -> int:
     day = exchange.starts_at.astimezone(LONDON)
     planned = [
         _Planned(
-            exchange_key(Kind.CONFIRMATION, exchange, person.email), Kind.CONFIRMATION, person,
+            confirmation_key(exchange, person.email), Kind.CONFIRMATION, person,
             f"Your leadership exchange is booked: {day:%A} {day.day} {day:%B}",
             "exchange_confirmed", now, invite=True,
         )

@@ -25,6 +25,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
 from functools import lru_cache
@@ -32,7 +33,11 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from mentoring.notifications.calendar import ORGANIZER_PLACEHOLDER, with_organizer
+from mentoring.notifications.calendar import (
+    ORGANIZER_PLACEHOLDER,
+    organizer_line,
+    with_organizer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +80,37 @@ def message_id_for(email: OutgoingEmail, mail_from: str) -> str:
     return f"<notification-{email.id}.{digest}@{_domain_of(mail_from)}>"
 
 
-def build_message(email: OutgoingEmail, mail_from: str) -> EmailMessage:
-    """text/plain and text/html alternatives, plus the invitation as text/calendar; method=…"""
+# An invitation's calendar data goes out twice (as Google Calendar sends it): as the
+# text/calendar alternative that Outlook, Gmail, Apple Mail and Thunderbird process as an
+# invitation, and as an attachment for mail clients that show no calendar alternative at all.
+# `application/ics` (not text/calendar) keeps clients from processing the attachment again.
+INVITE_FILENAME = "invite.ics"
+Mailbox = tuple[str, str]  # (display name, address): the programme's monitored mailbox
+
+
+def _organizer_of(mail_from: str, mailbox: Mailbox | None) -> Mailbox:
+    """Whom an invitation names as its ORGANIZER: the programme's mailbox, else the sender."""
+    if mailbox is not None:
+        return mailbox[0] or "Leadership exchange", mailbox[1]
+    name, address = parseaddr(mail_from)
+    return name or "Leadership exchange", address or mail_from
+
+
+def _mailbox_header(mailbox: Mailbox) -> str:
+    """'Name <address>' with the name quoted where it must be (not yet RFC 2047 encoded)."""
+    return str(Address(display_name=mailbox[0], addr_spec=mailbox[1]))
+
+
+def build_message(email: OutgoingEmail, mail_from: str,
+                  mailbox: Mailbox | None = None) -> EmailMessage:
+    """text/plain and text/html alternatives, plus the invitation as a text/calendar; method=…
+    alternative; with an invitation, all that in multipart/mixed with the same calendar data
+    as an `invite.ics` attachment. Reply-To: the programme's mailbox, when there is one."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.recipient_email
+    if mailbox is not None:
+        message["Reply-To"] = _mailbox_header(mailbox)
     message["Subject"] = email.subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id_for(email, mail_from)
@@ -88,10 +119,11 @@ def build_message(email: OutgoingEmail, mail_from: str) -> EmailMessage:
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
     if email.ics:
-        name, address = parseaddr(mail_from)
-        ics = with_organizer(email.ics, name or "Leadership exchange", address or mail_from)
+        ics = with_organizer(email.ics, *_organizer_of(mail_from, mailbox))
         method = (email.ics_method or "REQUEST").upper()
         message.add_alternative(ics, subtype="calendar", params={"method": method})
+        message.add_attachment(ics.encode(), maintype="application", subtype="ics",
+                               filename=INVITE_FILENAME, params={"name": INVITE_FILENAME})
     return message
 
 
@@ -150,24 +182,31 @@ _HTML = b'Content-Type: text/html; charset="utf-8"\r\n'
 
 @dataclass(frozen=True)
 class _Sender:
-    """What `render_message` derives from MAIL_FROM, once per distinct value."""
+    """What `render_message` derives from MAIL_FROM and the programme's mailbox, once per
+    distinct pair."""
 
     from_header: bytes
+    reply_to_header: bytes  # b"" without a programme mailbox
     envelope: str
     organizer_line: str  # what `with_organizer` puts in place of the placeholder
 
 
 @lru_cache(maxsize=32)
-def _sender(mail_from: str) -> _Sender | None:
-    name, address = parseaddr(mail_from)
-    if not (address.isascii() and address.isprintable()) or not _PLAIN_ADDRESS.fullmatch(address):
-        return None  # an internationalised or unusual sender: left to the standard library
+def _sender(mail_from: str, mailbox: Mailbox | None = None) -> _Sender | None:
+    address = parseaddr(mail_from)[1]
+    if not _plain(address) or (mailbox is not None and not _plain(mailbox[1])):
+        return None  # an internationalised or unusual address: left to the standard library
     return _Sender(
         from_header=_folded("From", mail_from),
+        reply_to_header=_folded("Reply-To", _mailbox_header(mailbox)) if mailbox else b"",
         envelope=address,
-        organizer_line=with_organizer(ORGANIZER_PLACEHOLDER, name or "Leadership exchange",
-                                      address),
+        organizer_line=organizer_line(*_organizer_of(mail_from, mailbox)),
     )
+
+
+def _plain(address: str) -> bool:
+    return address.isascii() and address.isprintable() and bool(
+        _PLAIN_ADDRESS.fullmatch(address))
 
 
 _date_cache: tuple[int, bytes] = (0, b"")
@@ -221,20 +260,22 @@ def _part(content_type: bytes, text: str) -> tuple[bytes, bytes]:
             body if cte == b"7bit" else b"")
 
 
-def render_message(email: OutgoingEmail, mail_from: str) -> OutboundMessage:
-    """The same message as `build_message` (headers, text/plain + text/html + text/calendar
-    alternatives), written straight to bytes: about 40 times cheaper than building and
-    flattening an `EmailMessage`. Senders or recipients that need SMTPUTF8 (non-ASCII
-    addresses) go through `build_message` instead."""
-    sender = _sender(mail_from)
+def render_message(email: OutgoingEmail, mail_from: str,
+                   mailbox: Mailbox | None = None) -> OutboundMessage:
+    """The same message as `build_message` (headers; text/plain + text/html + text/calendar
+    alternatives; with an invitation, inside multipart/mixed with `invite.ics` attached),
+    written straight to bytes: about 40 times cheaper than building and flattening an
+    `EmailMessage`. Senders or recipients that need SMTPUTF8 (non-ASCII addresses) go through
+    `build_message` instead."""
+    sender = _sender(mail_from, mailbox)
     recipient = email.recipient_email
-    if (sender is None or not (recipient.isascii() and recipient.isprintable())
-            or not _PLAIN_ADDRESS.fullmatch(recipient)):
-        return _standard_message(email, mail_from)
+    if sender is None or not _plain(recipient):
+        return _standard_message(email, mail_from, mailbox)
     message_id = message_id_for(email, mail_from)
     head = b"".join((
         sender.from_header,
         b"To: ", recipient.encode("ascii"), CRLF,
+        sender.reply_to_header,
         _subject_header(email.subject),
         _date_header(),
         b"Message-ID: ", message_id.encode("ascii"), CRLF,
@@ -243,6 +284,7 @@ def render_message(email: OutgoingEmail, mail_from: str) -> OutboundMessage:
     parts = [_part(_PLAIN, email.body_text)]
     if email.body_html:
         parts.append(_part(_HTML, email.body_html))
+    attachment = b""
     if email.ics:
         ics = email.ics.replace(ORGANIZER_PLACEHOLDER, sender.organizer_line, 1)
         method = (email.ics_method or "REQUEST").upper()
@@ -251,28 +293,51 @@ def render_message(email: OutgoingEmail, mail_from: str) -> OutboundMessage:
         parts.append(_part(
             b'Content-Type: text/calendar; charset="utf-8"; method="'
             + method.encode("ascii") + b'"\r\n', ics))
+        attachment = _INVITE_ATTACHMENT + _base64(ics.encode("utf-8"))
     if len(parts) == 1:
         data = head + parts[0][0]
+        return OutboundMessage(data, sender.envelope, recipient, message_id)
+    # '=_' never occurs in a quoted-printable or base64 body ('=' is always followed by a hex
+    # digit or a line break, or ends base64), so only a 7bit body could contain a boundary:
+    # checked.
+    token = message_id.encode("ascii")[1:].partition(b"@")[0]
+    while any(token in plain for _, plain in parts):
+        token = secrets.token_hex(16).encode("ascii")
+    alternative = _multipart(b"alternative", b"=_alt_" + token, [part for part, _ in parts])
+    if attachment:
+        data = head + _multipart(b"mixed", b"=_mix_" + token, [alternative, attachment])
     else:
-        # '=_' never occurs in a quoted-printable body ('=' is always followed by a hex digit or
-        # a line break), so only a 7bit body could contain the boundary: checked.
-        boundary = b"=_alt_" + message_id.encode("ascii")[1:].partition(b"@")[0]
-        while any(boundary in plain for _, plain in parts):
-            boundary = b"=_alt_" + secrets.token_hex(16).encode("ascii")
-        delimiter = CRLF + b"--" + boundary + CRLF
-        data = b"".join((
-            head,
-            b'Content-Type: multipart/alternative;\r\n boundary="', boundary, b'"\r\n\r\n',
-            b"--", boundary, CRLF,
-            delimiter.join(part for part, _ in parts),
-            CRLF, b"--", boundary, b"--\r\n",
-        ))
+        data = head + alternative
     return OutboundMessage(data, sender.envelope, recipient, message_id)
 
 
-def _standard_message(email: OutgoingEmail, mail_from: str) -> OutboundMessage:
+_INVITE_ATTACHMENT = (
+    b'Content-Type: application/ics; name="' + INVITE_FILENAME.encode() + b'"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b'Content-Disposition: attachment; filename="' + INVITE_FILENAME.encode() + b'"\r\n\r\n')
+
+
+def _base64(data: bytes) -> bytes:
+    """Base64 in lines of 76 characters (RFC 2045), each ending in CRLF."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join(encoded[i:i + 76] + CRLF for i in range(0, len(encoded), 76))
+
+
+def _multipart(subtype: bytes, boundary: bytes, parts: list[bytes]) -> bytes:
+    """A multipart entity: its Content-Type header, then the parts between delimiters."""
+    delimiter = CRLF + b"--" + boundary + CRLF
+    return b"".join((
+        b"Content-Type: multipart/", subtype, b';\r\n boundary="', boundary, b'"\r\n\r\n',
+        b"--", boundary, CRLF,
+        delimiter.join(parts),
+        CRLF, b"--", boundary, b"--\r\n",
+    ))
+
+
+def _standard_message(email: OutgoingEmail, mail_from: str,
+                      mailbox: Mailbox | None = None) -> OutboundMessage:
     """The standard library's route, for addresses that need SMTPUTF8 (as `send_message`)."""
-    message = build_message(email, mail_from)
+    message = build_message(email, mail_from, mailbox)
     envelope = parseaddr(mail_from)[1] or mail_from
     international = not (envelope.isascii() and email.recipient_email.isascii())
     data = message.as_bytes(policy=message.policy.clone(utf8=international, linesep="\r\n"))
