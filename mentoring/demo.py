@@ -22,6 +22,7 @@ from sqlmodel import Session, func, select
 
 from mentoring import audit
 from mentoring.calendar_days import closed_between
+from mentoring.configuration import programme
 from mentoring.exchanges.visits import copy_from_host
 from mentoring.models import (
     Availability,
@@ -519,6 +520,10 @@ def load_demo(
     password_hash = hash_password(DEMO_PASSWORD)
 
     organisations = _organisations(session, people)
+    # The programme's mailbox (ORGANIZER and Reply-To of every invitation) on the demo's own
+    # domain too, so the demo's emails name one address, not the seeded south east London one.
+    programme.save(session, {**programme.load(session),
+                             "contact_email": f"leadership.programme@{DEMO_DOMAIN}"})
 
     demo_round = ProgrammeRound(
         name=_round_name(starts_on),

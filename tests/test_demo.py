@@ -443,3 +443,12 @@ def test_demo_hosts_give_visit_details_and_the_booked_exchanges_carry_them(demo)
     assert str(event["LOCATION"]) == ("Deptford Creek Health Centre, 27 Creekside Walk, "
                                       "Deptford, London SE8 4QX")
     assert "Jo Adeyemi" in str(event["DESCRIPTION"])
+
+
+def test_the_demo_programme_mailbox_is_on_the_demo_domain(demo):
+    """Invitations' ORGANIZER and Reply-To: one address in the demo's emails, not the seeded
+    south east London one beside the demo round's."""
+    from mentoring.configuration import programme
+
+    session, _ = demo
+    assert programme.load(session)["contact_email"] == "leadership.programme@demo.example.nhs.uk"

@@ -33,7 +33,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.notifications import cancel_exchange
-from mentoring.notifications.calendar import LONDON, PUBLISH, london_timezone, new_calendar
+from mentoring.notifications.calendar import PUBLISH, london_timezone, new_calendar
 from mentoring.notifications.outbox import programme_mailbox
 from mentoring.notifications.plan import exchange_copy, feedback_opens_at, where
 from mentoring.vocab import ExchangeStatus, MatchStatus
