@@ -287,6 +287,11 @@ FORMS: list[Form] = [
                     "borough": "bexley"},
          fields=("email", "name", "profession", "organisation", "borough"),
          shown_on=(("coordinator", _round("/participants")),)),
+    Form("coordinator's note", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/participants/{w.leader_a.id}",
+         lambda w: {"text": "Called Ada: Tuesdays suit her best."}, fields=("text",),
+         shown_on=(("coordinator", lambda w: f"/rounds/{w.round.id}/participants/"
+                                              f"{w.leader_a.id}"),)),
     Form("import: use the good lines", "coordinator", _round("/participants/import/confirm"),
          lambda w: {"upload": pack(b"email,name\r\nnew.leader@example.org,Nia Newcomer\r\n"),
                     "filename": "leaders.csv"},

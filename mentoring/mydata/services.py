@@ -14,6 +14,7 @@ from mentoring.exchanges.services import LeaderError, NotFound, cancel_and_relea
 from mentoring.models import (
     AuditEvent,
     Availability,
+    CoordinatorNote,
     Exchange,
     Feedback,
     LeaderProfile,
@@ -95,6 +96,7 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         "exchanges": [],
         "feedback": [],
         "reflections": [],
+        "coordinator_notes": [],
         "emails": [],
         "audit_events": [],
     }
@@ -191,6 +193,15 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         _row(r, exclude=("leader_id",))
         for r in session.exec(
             select(Reflection).where(Reflection.leader_id == profile.id).order_by(Reflection.id)
+        ).all()
+    ]
+    # Coordinators' notes about them: private on the coordinators' pages, but theirs to see
+    # (UK GDPR Article 15). Who wrote each is the coordinator's work address.
+    data["coordinator_notes"] = [
+        {"written_at": _plain(note.created_at), "by": note.author_email, "text": note.text}
+        for note in session.exec(
+            select(CoordinatorNote).where(CoordinatorNote.leader_id == profile.id)
+            .order_by(CoordinatorNote.id)
         ).all()
     ]
     return data

@@ -103,6 +103,41 @@ def participant_rows(session: Session, programme_round: ProgrammeRound, *,
     return [ParticipantRow(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class ParticipantSearch:
+    """The participant list's search box and filters, from the page's query string."""
+
+    text: str = ""
+    status: str = ""  # a ParticipantStatus, or "" for everyone
+    readiness: str = ""  # "ready", "not-ready" or ""
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> ParticipantSearch:
+        status = args.get("status", "")
+        readiness = args.get("readiness", "")
+        return cls(
+            text=" ".join((args.get("q") or "").split())[:200],
+            status=status if status in set(ParticipantStatus) else "",
+            readiness=readiness if readiness in ("ready", "not-ready") else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text or self.status or self.readiness)
+
+    def apply(self, rows: list[ParticipantRow]) -> list[ParticipantRow]:
+        words = self.text.casefold().split()
+
+        def matches(row: ParticipantRow) -> bool:
+            haystack = " ".join([row.profile.name, row.user.email,
+                                 row.organisation.name if row.organisation else ""]).casefold()
+            return (all(word in haystack for word in words)
+                    and (not self.status or row.participant.status == self.status)
+                    and (not self.readiness or row.ready == (self.readiness == "ready")))
+
+        return [row for row in rows if matches(row)] if self.active else rows
+
+
 @dataclass
 class PendingInvitation:
     """An invitation whose person is not (yet) a participant."""

@@ -29,7 +29,7 @@ from mentoring.forms import CsrfForm, row_id
 from mentoring.matching.changes import exchanges_on_closed_days
 from mentoring.models import ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
-from mentoring.rounds import blackouts, exports, imports, participants, services
+from mentoring.rounds import blackouts, exports, imports, participants, people, services
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
@@ -270,13 +270,49 @@ def remove_blackout(round_id: int):
 def participants_page(round_id: int):
     db = get_session()
     programme_round = _round(round_id)
+    rows = participants.participant_rows(db, programme_round)
+    search = participants.ParticipantSearch.from_query(request.args)
     return render_template(
         "rounds/participants.html",
         programme_round=programme_round,
-        rows=participants.participant_rows(db, programme_round),
+        rows=search.apply(rows),
+        everyone=len(rows),
+        search=search,
         invitations=participants.pending_invitations(db, programme_round),
         takes_participants=programme_round.status in participants.TAKES_PARTICIPANTS,
     )
+
+
+@bp.route("/rounds/<int:round_id>/participants/<int:leader_id>", methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def person(round_id: int, leader_id: int):
+    """One participant: their history in the round, and coordinators' private notes."""
+    db = get_session()
+    programme_round = _round(round_id)
+    page = people.person_page(db, programme_round, leader_id)
+    if page is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    note = request.form.get("text", "")
+    if request.method == "POST":
+        if not CsrfForm().validate_on_submit():
+            errors = dict(EXPIRED)
+        else:
+            try:
+                people.add_note(db, programme_round, page.profile, current_user, note,
+                                utcnow(), ip=_ip())
+            except people.NoteError as error:
+                errors = error.errors
+            else:
+                db.commit()
+                flash("Your note is saved. Only coordinators can see it here; the leader sees "
+                      "it if they download their data.", "success")
+                return redirect(url_for("rounds.person", round_id=round_id,
+                                        leader_id=leader_id) + "#notes")
+    return render_template(
+        "rounds/person.html", programme_round=programme_round, page=page, errors=errors,
+        note=note, status_colours=STATUS_COLOURS,
+    ), 400 if errors else 200
 
 
 PERSON_FIELDS = ("email", "name", "profession", "organisation", "borough")
