@@ -35,6 +35,7 @@ from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 from mentoring.models.releases import TimeRelease
 from mentoring.models.configuration import ProgrammeText, VocabularyTerm
+from mentoring.models.confidence import Moment, SelfAssessment
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -53,6 +54,7 @@ __all__ = [
     "LeaderProfile",
     "LeaderProfileCreate",
     "Match",
+    "Moment",
     "Notification",
     "OptimiserRun",
     "Organisation",
@@ -65,6 +67,7 @@ __all__ = [
     "Reflection",
     "RoundBlackout",
     "RoundParticipant",
+    "SelfAssessment",
     "SignInAttempt",
     "TimeRelease",
     "User",
