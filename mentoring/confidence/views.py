@@ -9,6 +9,7 @@ from mentoring import audit
 from mentoring.access import roles_required
 from mentoring.confidence import services
 from mentoring.db import get_session
+from mentoring.filters import format_date
 from mentoring.forms import CsrfForm
 from mentoring.insights import confidence
 from mentoring.models import Moment, ProgrammeRound
@@ -49,8 +50,10 @@ def question(round_id: int):
             services.save(db, programme_round, profile, answers, services.london_today())
             db.commit()
             if moment == Moment.JOINING:
-                flash("Thank you: your answers are saved. We will ask you again when the round "
-                      "ends. Next, tell us which half-days you are free.", "success")
+                flash("Thank you: your answers are saved, and we will ask again when the round "
+                      "ends. Next, tell us which half-days you are free between "
+                      f"{format_date(programme_round.starts_on)} and "
+                      f"{format_date(programme_round.ends_on)}.", "success")
                 return redirect(url_for("availability.edit", round_id=round_id))
             flash("Thank you: your answers are saved. They help show whether the programme "
                   "works.", "success")

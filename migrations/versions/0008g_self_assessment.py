@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column('round_id', sa.Integer(), nullable=False),
         sa.Column('leader_id', sa.Integer(), nullable=False),
         sa.Column('moment', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column('answers', sa.JSON(), nullable=True),
+        sa.Column('answers', sa.JSON(), nullable=False),
         sa.Column('answered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.CheckConstraint("moment IN ('joining', 'end')",
                            name=op.f('ck_self_assessment_moment')),
