@@ -267,3 +267,19 @@ def test_rounds_that_ended_long_ago_are_not_asked(db, factory):
     old = factory.programme_round(starts_on=date(2025, 1, 6))
     factory.participant(old, factory.leader())
     assert ask_at_round_end(db, datetime(2027, 1, 1, tzinfo=UTC).date()) == 0
+
+
+def test_a_leader_downloads_their_own_answers_and_deleting_the_account_deletes_them(db, factory):
+    from mentoring.mydata.services import delete_account, export_data
+
+    from conftest import TEST_PASSWORD
+
+    programme_round = factory.programme_round()
+    leader = factory.leader()
+    factory.participant(programme_round, leader)
+    save(db, programme_round, leader, answers(2, speak_up=4), TODAY_IN_WINDOW)
+    [mine] = export_data(db, leader.user, datetime(2027, 1, 11, tzinfo=UTC))["self_assessments"]
+    assert mine["round_id"] == programme_round.id and mine["moment"] == "joining"
+    assert mine["answers"]["speak_up"] == 4
+    delete_account(db, leader.user, TEST_PASSWORD, datetime(2027, 1, 11, tzinfo=UTC))
+    assert db.exec(select(SelfAssessment)).all() == []

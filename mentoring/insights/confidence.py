@@ -222,10 +222,13 @@ def data_dictionary() -> list[tuple[str, str, str]]:
     scale = "; ".join(f"{value} = {text}" for value, text in SCALE.items())
     columns = [
         ("respondent", "A random id made for this download only: not the leader's id in the "
-         "system, and different in every download. Rows are in random order.",
+         "system, and different in every download. Rows are in random order. The file is "
+         "pseudonymised, not anonymous: a rare mix of sector, profession and career stage can "
+         "point to one person, so keep it as personal data and publish only groups of five or "
+         "more.",
          "R followed by seven hexadecimal digits"),
-        ("sector", "The sector of the leader's organisation, from their profile when the file "
-         "was downloaded.", "; ".join(words.sectors.values())),
+        ("sector", "The leader's sector, from their profile when the file was downloaded.",
+         "; ".join(words.sectors.values())),
         ("profession", "The leader's profession, from their profile when the file was "
          "downloaded.", "; ".join(words.professions.values())),
         ("career_stage", "Whether the leader describes themself as an experienced or an "

@@ -24,6 +24,7 @@ from mentoring.models import (
     ProgrammeRound,
     Reflection,
     RoundParticipant,
+    SelfAssessment,
     SignInAttempt,
     User,
 )
@@ -191,6 +192,14 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         _row(r, exclude=("leader_id",))
         for r in session.exec(
             select(Reflection).where(Reflection.leader_id == profile.id).order_by(Reflection.id)
+        ).all()
+    ]
+    # Their own answers to the self-assessment (issue 20): on joining a round and at its end.
+    data["self_assessments"] = [
+        _row(answers, exclude=("leader_id",))
+        for answers in session.exec(
+            select(SelfAssessment).where(SelfAssessment.leader_id == profile.id)
+            .order_by(SelfAssessment.id)
         ).all()
     ]
     return data
