@@ -22,6 +22,7 @@ from sqlmodel import Session, func, select
 
 from mentoring import audit
 from mentoring.calendar_days import closed_between
+from mentoring.confidence.demo import load_finished_round
 from mentoring.configuration import programme
 from mentoring.exchanges.visits import copy_from_host
 from mentoring.models import (
@@ -615,6 +616,12 @@ def load_demo(
     if availability:
         session.execute(sa.insert(Availability), availability)
     _demo_matches(session, demo_round, people, profiles, staff[0], now)
+    # A finished round before this one, with leaders' self-assessments ("did it work").
+    demo_leader = next((profile for person, profile in zip(people, profiles, strict=True)
+                        if person.email == MENTEE_EMAIL), None)
+    finished_starts_on = today - timedelta(days=21 + 7 * ROUND_WEEKS - 3)
+    load_finished_round(session, rng, profiles, demo_leader, _round_name(finished_starts_on),
+                        today, staff[0].id)
     audit.record(
         session,
         "demo.loaded",

@@ -79,6 +79,7 @@ def init_app(app: Flask) -> None:
     from mentoring.auth.oidc_views import init_app as init_oidc
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
+    from mentoring.confidence.views import bp as confidence_bp
     from mentoring.configuration import views as configuration_views
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(release_bp)
+    app.register_blueprint(confidence_bp)
     configuration_views.init_app(app)
     init_oidc(app)  # single sign-on: its blueprint and one client per identity provider
     init_errors(app)

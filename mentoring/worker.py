@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlmodel import delete
 
+from mentoring.confidence.services import ask_at_round_end_job
 from mentoring.db import session_scope
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import SignInAttempt, utcnow
@@ -56,6 +57,8 @@ JOBS: list[Job] = [
     Job("plan-notifications", plan_notifications, 900),
     Job("chase-host-checks", chase_host_checks, 900),
     Job("apply-retention", retention_job, 24 * 3600),
+    # Once a round's window has ended, ask its leaders for their end self-assessment (once).
+    Job("ask-end-self-assessments", ask_at_round_end_job, 3600),
     # Coordinators wait for this one: look for queued optimisation runs every few seconds.
     Job("run-optimiser", run_queued_optimisations, 3),
 ]

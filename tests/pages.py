@@ -155,6 +155,16 @@ PAGES = [
     # The crawl's round has a published "you said, we did" page and leader A took part in it.
     Page("insights.read_you_said_we_did", LEADER,
          lambda world: f"/rounds/{world.programme_round.id}/you-said-we-did/read"),
+    # Did it work (issue 20 item 3): leader A's own self-assessment in the round they are in,
+    # and the evaluator's anonymised export and its data dictionary.
+    Page("confidence.question", LEADER,
+         lambda world: f"/rounds/{world.programme_round.id}/self-assessment"),
+    Page("confidence.export", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/self-assessment/export.csv",
+         html=False),
+    Page("confidence.data_dictionary", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/self-assessment/data-dictionary.csv",
+         html=False),
     # --- administration (issue 8) ---
     Page("admin.users", ADMIN),
     Page("admin.user", ADMIN, lambda world: f"/admin/users/{world.leader_a.user_id}"),
@@ -227,7 +237,7 @@ ACTIONS = [
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
         "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",
         "release.decide", "configuration.add_term", "configuration.edit_term",
-        "configuration.programme_text", "configuration.import_file",
+        "configuration.programme_text", "configuration.import_file", "confidence.question",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
@@ -276,6 +286,6 @@ LEADER_A_OWNS = {
     "exchanges.match", "exchanges.decline_match", "exchanges.accept_match", "exchanges.exchange",
     "exchanges.exchange_ics", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
     "exchanges.feedback", "exchanges.visit_details", "exchanges.shared_note", "mydata.withdraw",
-    "insights.read_you_said_we_did",
+    "insights.read_you_said_we_did", "confidence.question",
     "visits.confirm_checks", "exchanges.edit_reflection", "exchanges.delete_reflection",
 }

@@ -102,7 +102,10 @@ def test_joining_an_open_round_then_setting_availability(app, db, programme_roun
     client = SignedIn(app, leader.user)
     assert client.get(url(programme_round)).status_code == 302  # not joined yet
     response = client.post_form(f"/rounds/{programme_round.id}/join", form_page="/availability")
-    assert response.headers["Location"] == url(programme_round)
+    # First the self-assessment (skippable), whose "Skip" link leads to the availability page.
+    assert response.headers["Location"] == f"/rounds/{programme_round.id}/self-assessment"
+    assert url(programme_round) in client.get(response.headers["Location"]).get_data(
+        as_text=True)
     assert services.participation(db, programme_round.id, leader.id) is not None
 
 

@@ -173,7 +173,7 @@ def test_mentors_and_mentees_both_plentiful(demo):
 
 def test_profiles_are_complete_and_consistent(demo):
     session, _ = demo
-    demo_round = session.exec(select(ProgrammeRound)).one()
+    demo_round = session.exec(select(ProgrammeRound).where(ProgrammeRound.status == "open")).one()
     leaders = leaders_of(session)
     for leader in leaders:
         assert leader.name and leader.job_title
@@ -211,12 +211,13 @@ def test_names_and_emails_are_unique_and_fictional(demo):
 
 def test_one_open_twelve_week_round_everyone_has_joined(demo):
     session, summary = demo
-    demo_round = session.exec(select(ProgrammeRound)).one()
+    demo_round = session.exec(select(ProgrammeRound).where(ProgrammeRound.status == "open")).one()
     assert demo_round.status == "open"
     assert (demo_round.starts_on, demo_round.ends_on) == (ROUND_START, ROUND_END)
     assert demo_round.starts_on.weekday() == 0
     assert summary.round_name == demo_round.name == "Winter 2027 leadership exchange"
-    participants = session.exec(select(RoundParticipant)).all()
+    participants = session.exec(select(RoundParticipant).where(
+        RoundParticipant.round_id == demo_round.id)).all()
     assert {p.leader_id for p in participants} == {leader.id for leader in leaders_of(session)}
     assert {p.status for p in participants} == {"joined"}
     assert {p.round_id for p in participants} == {demo_round.id}
@@ -224,7 +225,7 @@ def test_one_open_twelve_week_round_everyone_has_joined(demo):
 
 def test_round_opens_the_monday_after_today(session):
     load_demo(session, leaders=5, today=date(2027, 3, 1))  # a Monday: the next one, not today
-    demo_round = session.exec(select(ProgrammeRound)).one()
+    demo_round = session.exec(select(ProgrammeRound).where(ProgrammeRound.status == "open")).one()
     assert demo_round.starts_on == date(2027, 3, 8)
     assert demo_round.ends_on == date(2027, 3, 8) + timedelta(weeks=12, days=-3)
     assert demo_round.name == "Spring 2027 leadership exchange"
@@ -452,3 +453,29 @@ def test_the_demo_programme_mailbox_is_on_the_demo_domain(demo):
 
     session, _ = demo
     assert programme.load(session)["contact_email"] == "leadership.programme@demo.example.nhs.uk"
+
+
+def test_a_finished_round_shows_whether_it_worked(demo):
+    """Before the open round, a closed one that ended three weeks before today, whose leaders
+    answered the self-assessment on joining and (most of them) at the end: the dashboard has a
+    paired change to show. The demo leader answered only on joining, so the end-of-round email
+    reaches them."""
+    from mentoring.confidence.services import ask_at_round_end
+    from mentoring.insights.confidence import change
+    from mentoring.models import Notification, SelfAssessment
+
+    session, _ = demo
+    finished = session.exec(select(ProgrammeRound).where(ProgrammeRound.status == "closed")).one()
+    assert finished.ends_on == TODAY - timedelta(days=21)
+    figures = change(session, finished.id)
+    assert figures.overall.leaders and figures.overall.leaders >= 40
+    assert 0 < figures.overall.overall_change < 2
+    assert any(row.hidden for row in figures.by_profession)
+    answered = session.exec(select(SelfAssessment.moment).join(
+        LeaderProfile, LeaderProfile.id == SelfAssessment.leader_id).join(
+        User, User.id == LeaderProfile.user_id).where(User.email == MENTEE_EMAIL)).all()
+    assert answered == ["joining"]
+    assert ask_at_round_end(session, TODAY) >= 1
+    assert session.exec(select(Notification).where(
+        Notification.kind == "self-assessment-end",
+        Notification.recipient_email == MENTEE_EMAIL)).one()

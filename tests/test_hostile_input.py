@@ -39,6 +39,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from mentoring.auth import joining
+from mentoring.confidence.services import STATEMENT_KEYS
 from mentoring.models import LeaderProfile, Notification, Organisation, RoundBlackout, User
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
@@ -210,6 +211,12 @@ FORMS: list[Form] = [
     # --- rounds, availability, matches and exchanges (leader) ---
     Form("join a round", "leader", lambda w: f"/rounds/{w.other_round.id}/join",
          page=lambda w: "/availability"),
+    # Did it work (issue 20 item 3): eight statements, each one of 1..5.
+    Form("self-assessment", "leader", _round("/self-assessment"),
+         lambda w: dict.fromkeys(STATEMENT_KEYS, "4"), fields=STATEMENT_KEYS,
+         also={"speak_up": ("0", "6", "4.5", "+4", "04")},
+         shown_on=(("leader", _round("/self-assessment")),
+                   ("coordinator", _round("/dashboard")))),
     Form("availability by date", "leader", _round("/availability"),
          lambda w: {"action": "dates", "free": ["2027-01-04:am", "2027-01-05:pm"]},
          fields=("action", "free", "confirm"),

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from mentoring.auth import joining, throttle
 from mentoring.auth.services import authenticate
+from mentoring.confidence.services import STATEMENT_KEYS
 from mentoring.models import AuditEvent, Notification, SignInAttempt, User, utcnow
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
@@ -218,6 +219,12 @@ def test_joining_a_round_says_to_choose_half_days_in_its_window(app, factory, le
     signed_in = SignedIn(app, leader.user)
     response = signed_in.post_form(f"/rounds/{programme_round.id}/join",
                                    form_page="/availability", follow_redirects=True)
+    assert response.request.path == f"/rounds/{programme_round.id}/self-assessment"
+    assert banner(response) == "You have joined Spring exchange."
+    response = signed_in.post_form(
+        f"/rounds/{programme_round.id}/self-assessment",
+        dict.fromkeys(STATEMENT_KEYS, "4"), follow_redirects=True)
     assert response.request.path == f"/rounds/{programme_round.id}/availability"
-    assert banner(response) == ("You have joined Spring exchange. Next, tell us which half-days "
-                                "you are free between 4 January 2027 and 28 March 2027.")
+    assert banner(response) == (
+        "Thank you: your answers are saved, and we will ask again when the round ends. Next, "
+        "tell us which half-days you are free between 4 January 2027 and 28 March 2027.")

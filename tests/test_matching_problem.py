@@ -93,7 +93,8 @@ def test_the_demo_round_solves_with_its_approved_pair_kept(db):
     from mentoring.models import ProgrammeRound
 
     load_demo(db, leaders=60, today=date(2027, 1, 1))
-    programme_round = db.exec(ProgrammeRound.__table__.select()).first()
+    programme_round = db.exec(ProgrammeRound.__table__.select().where(
+        ProgrammeRound.__table__.c.status == "open")).first()
     programme_round = db.get(ProgrammeRound, programme_round.id)
     fixed = fixed_part(db, programme_round)
     problem = load_problem(build_problem(db, programme_round))

@@ -13,10 +13,11 @@ from flask_login import current_user
 from mentoring.access import roles_required
 from mentoring.availability import services
 from mentoring.calendar_days import ClosedDays, closed_days
+from mentoring.confidence import services as confidence
 from mentoring.db import get_session
 from mentoring.filters import format_date, to_london
 from mentoring.forms import CsrfForm
-from mentoring.models import ProgrammeRound, User, utcnow
+from mentoring.models import Moment, ProgrammeRound, User, utcnow
 from mentoring.profile.services import profile_of
 from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, weekdays
 from mentoring.vocab import ParticipantStatus, RoundStatus
@@ -53,8 +54,10 @@ def index():
               if participant.status == ParticipantStatus.JOINED}
     left = {round_id: participant.withdrawn_at for round_id, participant in taking_part.items()
             if participant.status == ParticipantStatus.WITHDRAWN}
+    not_assessed = joined - confidence.answered(db, profile.id, list(joined), Moment.JOINING) \
+        if profile else set()
     return render_template("availability/index.html", rounds=rounds, joined=joined, left=left,
-                           profile=profile, form=CsrfForm())
+                           not_assessed=not_assessed, profile=profile, form=CsrfForm())
 
 
 @bp.route("/rounds/<int:round_id>/join", methods=["POST"])
@@ -73,6 +76,11 @@ def join(round_id: int):
         flash(str(exc), "info")
         return redirect(url_for("availability.index"))
     db.commit()
+    if not confidence.answered(db, profile.id, [round_id], Moment.JOINING):
+        # First, eight statements on how confident they feel (skippable): the baseline that
+        # the end of the round is compared with.
+        flash(f"You have joined {programme_round.name}.", "success")
+        return redirect(url_for("confidence.question", round_id=round_id))
     flash(f"You have joined {programme_round.name}. Next, tell us which half-days you are free "
           f"between {format_date(programme_round.starts_on)} and "
           f"{format_date(programme_round.ends_on)}.", "success")

@@ -35,6 +35,8 @@ from sqlmodel import Session
 
 from mentoring.configuration import vocabularies
 from mentoring.exchanges.services import MATCH_ACCEPTED
+from mentoring.insights.confidence import ConfidenceChange
+from mentoring.insights.confidence import change as confidence_change
 from mentoring.models import (
     AuditEvent,
     Exchange,
@@ -293,6 +295,8 @@ class Dashboard:
     rates: Rates
     ratings: Ratings
     releases: ReleaseCounts | None = None
+    # Did it work: the paired change in leaders' confidence (mentoring.insights.confidence).
+    confidence: ConfidenceChange | None = None
 
     @property
     def gaps(self) -> list[str]:
@@ -304,7 +308,7 @@ class Dashboard:
 
 
 def dashboard(session: Session, round_id: int, now: datetime) -> Dashboard | None:
-    """Every figure of the round, in ten SQL statements however big the round is."""
+    """Every figure of the round, in twelve SQL statements however big the round is."""
     programme_round = session.get(ProgrammeRound, round_id)
     if programme_round is None:
         return None
@@ -329,6 +333,7 @@ def dashboard(session: Session, round_id: int, now: datetime) -> Dashboard | Non
         rates=_rates(session, round_id, timeline, feedback_given),
         ratings=round_ratings,
         releases=release_counts(session, programme_round),
+        confidence=confidence_change(session, round_id),
     )
 
 

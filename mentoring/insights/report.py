@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mentoring.insights import confidence
 from mentoring.insights.figures import Dashboard, sector_label
 from mentoring.spreadsheet import csv_text
 from mentoring.vocab import MatchStatus
@@ -116,6 +117,9 @@ def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     yield "ratings", "average rating", "", ratings.average
     for rating, count in ratings.distribution:
         yield "ratings", "ratings of", str(rating), count
+
+    if figures.confidence is not None:
+        yield from confidence.csv_rows(figures.confidence)
 
 
 def figures_csv(figures: Dashboard) -> str:

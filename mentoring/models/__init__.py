@@ -36,6 +36,7 @@ from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 from mentoring.models.releases import TimeRelease
 from mentoring.models.configuration import ProgrammeText, VocabularyTerm
 from mentoring.models.notes import CoordinatorNote
+from mentoring.models.confidence import Moment, SelfAssessment
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -55,6 +56,7 @@ __all__ = [
     "LeaderProfile",
     "LeaderProfileCreate",
     "Match",
+    "Moment",
     "Notification",
     "OptimiserRun",
     "Organisation",
@@ -67,6 +69,7 @@ __all__ = [
     "Reflection",
     "RoundBlackout",
     "RoundParticipant",
+    "SelfAssessment",
     "SignInAttempt",
     "TimeRelease",
     "User",

@@ -25,6 +25,7 @@ from mentoring.models import (
     ProgrammeRound,
     Reflection,
     RoundParticipant,
+    SelfAssessment,
     SignInAttempt,
     User,
 )
@@ -97,6 +98,7 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         "feedback": [],
         "reflections": [],
         "coordinator_notes": [],
+        "self_assessments": [],
         "emails": [],
         "audit_events": [],
     }
@@ -202,6 +204,14 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         for note in session.exec(
             select(CoordinatorNote).where(CoordinatorNote.leader_id == profile.id)
             .order_by(CoordinatorNote.id)
+        ).all()
+    ]
+    # Their own answers to the self-assessment (issue 20): on joining a round and at its end.
+    data["self_assessments"] = [
+        _row(answers, exclude=("leader_id",))
+        for answers in session.exec(
+            select(SelfAssessment).where(SelfAssessment.leader_id == profile.id)
+            .order_by(SelfAssessment.id)
         ).all()
     ]
     return data

@@ -1,0 +1,1 @@
+"""Did it work: leaders' system-leadership confidence on joining a round and at its end."""
