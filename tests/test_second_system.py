@@ -16,7 +16,7 @@ from test_coordinator_journey import create_round
 from mentoring.configuration import transfer, vocabularies
 from mentoring.configuration.views import CACHE
 from mentoring.matching.runs import run_queued_optimisations
-from mentoring.models import Match, OptimiserRun, Organisation, ProgrammeRound
+from mentoring.models import Match, Notification, OptimiserRun, Organisation, ProgrammeRound
 from mentoring.rounds import imports
 
 from conftest import SignedIn
@@ -73,7 +73,7 @@ def test_north_east_londons_file_runs_a_round_end_to_end(app, db, factory, coord
     csv = "email,name,profession,borough\r\n" + "".join(
         f"{p.user.email},{p.name},{'Paramedic' if p.profession == 'paramedic' else ''},"
         f"{'Tower Hamlets' if p.borough == 'tower_hamlets' else 'City and Hackney'}\r\n"
-        for p in mentors + mentees)
+        for p in mentors + mentees) + "new.person@example.org,New Person,,\r\n"
     imported = coordinator_client.post_form(
         f"{overview}/participants/import",
         {"file": (io.BytesIO(csv.encode()), "leaders.csv")},
@@ -86,6 +86,12 @@ def test_north_east_londons_file_runs_a_round_end_to_end(app, db, factory, coord
         {"upload": re.search(r'name="upload" value="([^"]+)"', preview).group(1),
          "filename": "leaders.csv"}, form_page=f"{overview}/participants/import")
     assert "Leaders imported" in imported.get_data(as_text=True)
+    # The invitation speaks of this system, not south east London.
+    [invitation] = db.exec(select(Notification).where(
+        Notification.recipient_email == "new.person@example.org")).all()
+    assert "north east London's health and care system" in " ".join(
+        invitation.body_text.split())
+    assert "south east London" not in invitation.body_text + invitation.body_html
     with vocabularies.bound(db):  # south east London's boroughs are not this system's
         _, errors = imports.check_person(2, {"email": "x@example.org", "borough": "Lewisham"})
     assert "Unknown borough 'Lewisham'" in errors["borough"] and "Tower Hamlets" in (

@@ -88,6 +88,12 @@ def programme_mailbox(session: Session) -> Contact | None:
     return None
 
 
+def _area(session: Session) -> str:
+    from mentoring.configuration import programme
+
+    return (programme.of(session).get("area") or "").strip() or "the area"
+
+
 def round_contact(session: Session, round_id: int | None) -> Contact | None:
     """The round's contact; for an email about no round, the newest round's that names one.
     Remembered for the transaction (an approval writes thousands of emails of one round)."""
@@ -171,7 +177,9 @@ def enqueue(
     context = {"base_url": _links.base_url, "link": absolute,
                "contact": round_contact(session, round_id),
                # Replies go to the programme's mailbox (Reply-To) when there is one.
-               "replies_read": programme_mailbox(session) is not None, **context}
+               "replies_read": programme_mailbox(session) is not None,
+               # The system the programme serves, as the admins' configuration names it.
+               "area": _area(session), **context}
     body_text, body_html = render(template, context)
     now = utcnow()
     session.flush()  # rows the notification points at must exist first
