@@ -145,3 +145,51 @@ def test_the_participant_list_searches_and_filters(db, coordinator_client, round
     assert listed == shown
     if not shown:
         assert "Nobody matches your search." in page
+
+
+# --- the waiting list ------------------------------------------------------------------------
+
+
+def test_the_waiting_list_names_who_waits_and_why(db, factory, coordinator, round_of_three):
+    from mentoring.models import OptimiserRun
+    from mentoring.rounds.waiting import waiting_list, waiting_list_csv
+
+    programme_round, _, ben, cy, _ = round_of_three
+    ben.mentor_capacity = 3  # one taken by Ada
+    cy.wants_mentor = True
+    eve = factory.leader(email="eve@example.org", name="Eve Unmatched", wants_mentor=True)
+    factory.participant(programme_round, eve)
+    factory.availability(programme_round, eve, date(2027, 1, 12), "am")
+    db.add_all([ben, cy])
+    db.flush()
+    waiting = {(w.row.profile.name, w.role): (w.spare, w.reason)
+               for w in waiting_list(db, programme_round)}
+    assert waiting == {
+        ("Cy Nofree", "mentee"): (0, "Has not said when they are free in this round"),
+        ("Eve Unmatched", "mentee"): (0, "Not in a matching run yet"),
+        ("Ben Mentor", "mentor"): (2, "Has not said when they are free in this round"),
+    }  # Ada has a mentor; Dee is only invited
+    db.add(OptimiserRun(round_id=programme_round.id, status="succeeded", finished_at=NOW,
+                        solution={"pairs": [], "unmatched": [
+                            {"id": str(eve.id), "reason": "No mentor is free when they are"}]}))
+    db.flush()
+    [eve_waits] = [w for w in waiting_list(db, programme_round)
+                   if w.row.profile.name == "Eve Unmatched"]
+    assert eve_waits.reason == "No mentor is free when they are"
+    csv_file = waiting_list_csv(db, programme_round, coordinator)
+    assert csv_file.rows == 3 and csv_file.filename.endswith("waiting-list.csv")
+    assert "Eve Unmatched,eve@example.org,mentee,," in csv_file.text
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "export.waiting_list")).one()
+
+
+def test_the_waiting_list_page_and_download(db, coordinator_client, leader_client,
+                                            round_of_three):
+    programme_round, *_ = round_of_three
+    db.commit()
+    url = f"/rounds/{programme_round.id}/waiting-list"
+    page = coordinator_client.get(url).get_data(as_text=True)
+    assert "Waiting list" in page and "Mentees without a mentor" in page
+    download = coordinator_client.get(f"/rounds/{programme_round.id}/export/waiting-list.csv")
+    assert download.mimetype == "text/csv"
+    assert download.get_data(as_text=True).startswith("\ufeffleader_id,name,email,waiting_as")
+    assert leader_client.get(url).status_code == 403

@@ -89,11 +89,11 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> tuple[str, 
     return csv_text(columns, rows, _text), len(rows)
 
 
-def _filename(programme_round: ProgrammeRound, what: str) -> str:
+def csv_filename(programme_round: ProgrammeRound, what: str) -> str:
     return f"round-{programme_round.id}-{what}.csv"
 
 
-def _record(session: Session, what: str, programme_round: ProgrammeRound, actor: User,
+def record_export(session: Session, what: str, programme_round: ProgrammeRound, actor: User,
             rows: int, ip: str) -> None:
     audit.record(session, f"export.{what}", actor=actor, obj=programme_round,
                  detail={"rows": rows}, ip=ip)
@@ -119,8 +119,8 @@ def participants_csv(session: Session, programme_round: ProgrammeRound, actor: U
         )
         for row in rows
     ))
-    _record(session, "participants", programme_round, actor, count, ip)
-    return CsvFile(_filename(programme_round, "participants"), text, count)
+    record_export(session, "participants", programme_round, actor, count, ip)
+    return CsvFile(csv_filename(programme_round, "participants"), text, count)
 
 
 def _side(alias_profile, alias_user, alias_organisation):
@@ -175,8 +175,8 @@ def matches_csv(session: Session, programme_round: ProgrammeRound, actor: User, 
         ]
 
     text, count = to_csv(MATCH_COLUMNS, (line(row) for row in rows))
-    _record(session, "matches", programme_round, actor, count, ip)
-    return CsvFile(_filename(programme_round, "matches"), text, count)
+    record_export(session, "matches", programme_round, actor, count, ip)
+    return CsvFile(csv_filename(programme_round, "matches"), text, count)
 
 
 def exchanges_csv(session: Session, programme_round: ProgrammeRound, actor: User, *,
@@ -205,5 +205,5 @@ def exchanges_csv(session: Session, programme_round: ProgrammeRound, actor: User
         ]
 
     text, count = to_csv(EXCHANGE_COLUMNS, (line(row) for row in rows))
-    _record(session, "exchanges", programme_round, actor, count, ip)
-    return CsvFile(_filename(programme_round, "exchanges"), text, count)
+    record_export(session, "exchanges", programme_round, actor, count, ip)
+    return CsvFile(csv_filename(programme_round, "exchanges"), text, count)

@@ -30,6 +30,7 @@ from mentoring.matching.changes import exchanges_on_closed_days
 from mentoring.models import ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
 from mentoring.rounds import blackouts, exports, imports, participants, people, services
+from mentoring.rounds import waiting as waiting_lists
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
@@ -499,12 +500,26 @@ def send_reminders(round_id: int):
     return redirect(url_for("rounds.readiness", round_id=round_id))
 
 
+@bp.route("/rounds/<int:round_id>/waiting-list")
+@roles_required(*COORDINATORS)
+def waiting_list(round_id: int):
+    """Mentees without a mentor and mentors with room for more, with the reasons."""
+    programme_round = _round(round_id)
+    waiting = waiting_lists.waiting_list(get_session(), programme_round)
+    return render_template(
+        "rounds/waiting_list.html", programme_round=programme_round,
+        mentees=[w for w in waiting if w.role == "mentee"],
+        mentors=[w for w in waiting if w.role == "mentor"],
+    )
+
+
 # --- exports -------------------------------------------------------------------------------
 
 EXPORTS = {
     "participants": exports.participants_csv,
     "matches": exports.matches_csv,
     "exchanges": exports.exchanges_csv,
+    "waiting-list": waiting_lists.waiting_list_csv,
 }
 
 
@@ -522,6 +537,12 @@ def _export(round_id: int, what: str):
 @roles_required(*COORDINATORS)
 def export_participants(round_id: int):
     return _export(round_id, "participants")
+
+
+@bp.route("/rounds/<int:round_id>/export/waiting-list.csv")
+@roles_required(*COORDINATORS)
+def export_waiting_list(round_id: int):
+    return _export(round_id, "waiting-list")
 
 
 @bp.route("/rounds/<int:round_id>/export/matches.csv")
