@@ -156,12 +156,26 @@ def remove_closed_rounds_personal_data(session: Session, ended_before: date,
     return {"rounds_tidied": len(rounds)}
 
 
+def _forget_invitations(session: Session, round_id: int) -> None:
+    """Invitations taken up go (the participant is counted as such); those never taken up keep
+    a row without the address or what it prefilled, so "invited, not yet joined" stays true."""
+    taken_up = (sa.select(User.email)
+                .join(LeaderProfile, LeaderProfile.user_id == User.id)
+                .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+                .where(RoundParticipant.round_id == round_id))
+    session.execute(sa.delete(Invitation).where(Invitation.round_id == round_id,
+                                                Invitation.email.in_(taken_up)))
+    session.execute(sa.update(Invitation).where(Invitation.round_id == round_id).values(
+        email=sa.literal("removed-") + sa.cast(Invitation.id, sa.String) + "@invalid",
+        prefill={}))
+
+
 def remove_round_personal_data(session: Session, programme_round: ProgrammeRound,
                                now: datetime) -> None:
     round_id = programme_round.id
     match_ids = sa.select(Match.id).where(Match.round_id == round_id).scalar_subquery()
     session.execute(sa.delete(Availability).where(Availability.round_id == round_id))
-    session.execute(sa.delete(Invitation).where(Invitation.round_id == round_id))
+    _forget_invitations(session, round_id)
     _forget_line_managers(session, TimeRelease.match_id.in_(match_ids))
     session.execute(sa.update(Exchange).where(Exchange.match_id.in_(match_ids))
                     .values({name: "" for name in EXCHANGE_VISIT_TEXT}))

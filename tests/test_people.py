@@ -4,6 +4,7 @@ coordinators' private notes (in the leader's own export), and searching the part
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -193,3 +194,32 @@ def test_the_waiting_list_page_and_download(db, coordinator_client, leader_clien
     assert download.mimetype == "text/csv"
     assert download.get_data(as_text=True).startswith("\ufeffleader_id,name,email,waiting_as")
     assert leader_client.get(url).status_code == 403
+
+
+# --- one set of numbers: "invited" ----------------------------------------------------------
+
+
+def test_invited_is_one_figure_on_the_round_page_and_the_dashboard(db, factory, coordinator,
+                                                                   coordinator_client):
+    """Invited and not joined: invitations not yet taken up, and participants still marked
+    invited, each person once (the dashboard said 0 where the round page said 34)."""
+    from mentoring.auth import joining
+    from mentoring.auth.joining import Links
+    from mentoring.insights.figures import dashboard
+    from mentoring.rounds.participants import counts
+
+    programme_round = factory.programme_round(name="Counting round")
+    links = Links(secret="s" * 40, base_url="http://localhost")
+    for email in ("one@example.org", "two@example.org", "joined@example.org"):
+        joining.invite(db, links, email, invited_by=coordinator, programme_round=programme_round)
+    factory.participant(programme_round, factory.leader(email="joined@example.org"))
+    factory.participant(programme_round, factory.leader(email="three@example.org"),
+                        status="invited")
+    db.commit()
+    assert counts(db, programme_round)["invited"] == 3
+    assert dashboard(db, programme_round.id, NOW).participation.invited == 3
+    overview = coordinator_client.get(f"/rounds/{programme_round.id}").get_data(as_text=True)
+    board = coordinator_client.get(f"/rounds/{programme_round.id}/dashboard").get_data(
+        as_text=True)
+    assert "3 invited, not yet joined" in " ".join(board.split())
+    assert re.search(r"Invited, not yet joined\s*</dt>\s*<dd[^>]*>\s*3\s*</dd>", overview)

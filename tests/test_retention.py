@@ -145,7 +145,10 @@ def test_a_closed_round_past_its_period_loses_personal_data_but_keeps_its_figure
 
     assert done["rounds_tidied"] == 1
     assert db.exec(select(Availability).where(Availability.round_id == round_id)).all() == []
-    assert db.exec(select(Invitation).where(Invitation.round_id == round_id)).all() == []
+    # The invitation never taken up stays counted, without its address or what it prefilled.
+    [kept] = db.exec(select(Invitation).where(Invitation.round_id == round_id)).all()
+    assert kept.email.endswith("@invalid") and "invited" not in kept.email
+    assert kept.prefill == {}
     [release] = db.exec(select(TimeRelease)).all()
     assert (release.manager_name, release.manager_email, release.nonce) == ("", "", "")
     exchange = db.get(Exchange, pair.upcoming.id)

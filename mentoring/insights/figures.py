@@ -48,6 +48,7 @@ from mentoring.models import (
     RoundParticipant,
 )
 from mentoring.releases.services import ReleaseCounts, release_counts
+from mentoring.rounds.participants import invited_count
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
     ExchangeStatus,
@@ -429,7 +430,7 @@ def _participation(
 
     participation = Participation(
         joined=statuses.get(ParticipantStatus.JOINED, 0),
-        invited=statuses.get(ParticipantStatus.INVITED, 0),
+        invited=invited_count(session, round_id),  # as the round's page counts them
         withdrawn=statuses.get(ParticipantStatus.WITHDRAWN, 0),
         matched=sum(matched for _, matched in totals["sector"].values()),
         # Priority professions stay on the list with no one in them: that is the gap to see.

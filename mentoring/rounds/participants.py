@@ -177,6 +177,31 @@ def pending_invitations(
     return [PendingInvitation(invitation, user) for invitation, user in rows]
 
 
+def invited_count(session: Session, round_id: int) -> int:
+    """Invited and not joined, the one figure every page shows: people with an invitation to the
+    round who are not participants, and participants still marked invited, each once."""
+    settled = (
+        sa.select(User.email)
+        .join(LeaderProfile, LeaderProfile.user_id == User.id)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == round_id,
+               RoundParticipant.status != ParticipantStatus.INVITED)
+    )
+    still_invited = (
+        sa.select(User.email)
+        .join(LeaderProfile, LeaderProfile.user_id == User.id)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == round_id,
+               RoundParticipant.status == ParticipantStatus.INVITED)
+    )
+    invited = sa.union(
+        sa.select(Invitation.email).where(Invitation.round_id == round_id,
+                                          Invitation.email.not_in(settled)),  # type: ignore[attr-defined]
+        still_invited,
+    ).subquery()
+    return session.execute(sa.select(sa.func.count()).select_from(invited)).scalar_one()
+
+
 # --- adding people -------------------------------------------------------------------------
 
 
@@ -524,7 +549,7 @@ def send_reminders(
 def counts(session: Session, programme_round: ProgrammeRound) -> dict[str, int]:
     state = readiness(session, programme_round)
     return {
-        "invited": len(state.invitations),
+        "invited": invited_count(session, programme_round.id),
         "joined": len(state.joined),
         "withdrawn": len(state.withdrawn),
         "ready": len(state.ready),
