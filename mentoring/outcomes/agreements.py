@@ -196,10 +196,19 @@ def agreements_of_round(session: Session, round_id: int) -> dict[int, PairAgreem
         .where(Match.round_id == round_id)).all()}
 
 
-def shared_agreement(session: Session, round_id: int, match_id: int) -> PairAgreement:
+@dataclass(frozen=True)
+class SharedAgreement:
+    agreement: PairAgreement
+    mentor: str
+    mentee: str
+
+
+def shared_agreement(session: Session, round_id: int, match_id: int) -> SharedAgreement:
     """For a coordinator: the agreement's words, only when the pair shared them."""
     agreement = agreement_of(session, match_id)
     match = session.get(Match, match_id)
     if agreement is None or match is None or match.round_id != round_id or not agreement.shared:
         raise LookupError(f"no shared agreement for match {match_id}")
-    return agreement
+    mentor, mentee = (session.get(LeaderProfile, match.mentor_id),
+                      session.get(LeaderProfile, match.mentee_id))
+    return SharedAgreement(agreement, mentor.name if mentor else "", mentee.name if mentee else "")

@@ -193,12 +193,8 @@ def shared_agreement(round_id: int, match_id: int):
     db = get_session()
     programme_round = _round(round_id)
     try:
-        agreement = agreements.shared_agreement(db, round_id, match_id)
+        shared = agreements.shared_agreement(db, round_id, match_id)
     except LookupError:
         abort(404)
-    found = progress.pair_progress(db, programme_round, utcnow())
-    row = next((pair for pair in found.pairs if pair.match.id == match_id), None)
-    if row is None:
-        abort(404)
     return render_template("outcomes/shared_agreement.html", programme_round=programme_round,
-                           agreement=agreement, pair=row)
+                           agreement=shared.agreement, pair=shared)
