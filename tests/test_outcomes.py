@@ -348,3 +348,22 @@ def test_you_said_we_did_counts_check_ins_and_concerns_without_naming_anyone(
     body = read.get_data(as_text=True)
     assert read.status_code == 200 and "evening calls" in body
     assert "Too much workload" not in body and "check-in" not in body.lower()
+
+
+# --- retention ---------------------------------------------------------------------------
+
+
+def test_retention_removes_agreements_and_concerns_and_keeps_check_in_answers(db, pair):
+    from mentoring.retention import remove_round_personal_data
+
+    ada, match = pair.mentee, pair.match
+    agreements.save(db, ada, ada.user, match.id, AGREEMENT, "", NOW)
+    check_ins.give_check_in(db, ada, ada.user, match.id, "midpoint",
+                            {"have_met": "yes", "going_well": "well", "anything_else": "Fine"},
+                            NOW)
+    check_ins.raise_concern(db, ada, ada.user, match.id, CONCERN, NOW)
+    remove_round_personal_data(db, pair.round, NOW)
+    db.expire_all()
+    assert db.exec(select(PairAgreement)).all() == [] and db.exec(select(Concern)).all() == []
+    kept = db.exec(select(CheckIn)).one()
+    assert (kept.leader_id, kept.anything_else, kept.going_well) == (None, "", "well")
