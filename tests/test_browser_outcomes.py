@@ -92,7 +92,8 @@ def test_a_pair_agrees_checks_in_and_a_concern_reaches_only_the_coordinators(
     ada.get_by_role("button", name="Send my answers").click()
     expect(ada.get_by_text("Your answers go to the programme coordinators only")).to_be_visible()
 
-    ada.get_by_role("link", name="Raise a concern privately with the programme coordinators").click()
+    ada.get_by_role("link",
+                    name="Raise a concern privately with the programme coordinators").click()
     expect(ada.locator("h1")).to_have_text("Raise a concern privately")
     check(ada, "concern")
     ada.get_by_label("Your concern").fill(CONCERN)

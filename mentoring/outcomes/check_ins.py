@@ -51,6 +51,10 @@ POINT_LABELS = {CheckInPoint.MIDPOINT: "Mid-point check-in", CheckInPoint.END: "
 HAVE_MET_LABELS = {HaveMet.YES: "Yes", HaveMet.NOT_YET: "Not yet"}
 GOING_WELL_LABELS = {GoingWell.WELL: "Yes, it is going well", GoingWell.PARTLY: "Partly",
                      GoingWell.NOT_WELL: "No, not well"}
+# The same answers in a few words, for the coordinators' table.
+HAVE_MET_SHORT = {HaveMet.YES: "have met", HaveMet.NOT_YET: "not met yet"}
+GOING_WELL_SHORT = {GoingWell.WELL: "going well", GoingWell.PARTLY: "going partly well",
+                    GoingWell.NOT_WELL: "not going well"}
 ROUNDS_RUNNING = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
 
 ASK_KIND = "check-in-request"

@@ -78,10 +78,6 @@ class PairProgress:
             counts["checked_in"] += bool(row.check_ins)
         return counts
 
-    def name_of(self, leader_id: int | None) -> str:
-        return self.names.get(leader_id, "A leader who has left") if leader_id else \
-            "A leader who has left"
-
 
 def pair_progress(session: Session, programme_round: ProgrammeRound,
                   now: datetime) -> PairProgress:

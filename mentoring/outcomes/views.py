@@ -98,9 +98,9 @@ def confirm_agreement(match_id: int):
         db.rollback()
         return _agreement_page(agreements.get_agreement(db, me, match_id), errors=error.errors)
     db.commit()
-    flash("You have confirmed the agreement." + (
-        " You have both confirmed it." if view.other_confirmed
-        else f" {view.match.other.name} confirms it next."), "success")
+    flash("You have both confirmed the agreement." if view.other_confirmed
+          else f"You have confirmed the agreement. {view.match.other.name} confirms it next.",
+          "success")
     return redirect(url_for("outcomes.agreement", match_id=match_id))
 
 
@@ -183,8 +183,8 @@ def round_progress(round_id: int):
     found = progress.pair_progress(get_session(), _round(round_id), utcnow())
     return render_template("outcomes/progress.html", progress=found, now=utcnow(),
                            point_labels=check_ins.POINT_LABELS,
-                           have_met=check_ins.HAVE_MET_LABELS,
-                           going_well=check_ins.GOING_WELL_LABELS)
+                           have_met=check_ins.HAVE_MET_SHORT,
+                           going_well=check_ins.GOING_WELL_SHORT)
 
 
 @bp.route("/rounds/<int:round_id>/pair-progress/<int:match_id>/agreement")
