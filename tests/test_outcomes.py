@@ -367,3 +367,17 @@ def test_retention_removes_agreements_and_concerns_and_keeps_check_in_answers(db
     assert db.exec(select(PairAgreement)).all() == [] and db.exec(select(Concern)).all() == []
     kept = db.exec(select(CheckIn)).one()
     assert (kept.leader_id, kept.anything_else, kept.going_well) == (None, "", "well")
+
+
+def test_the_pages_say_when_a_check_in_opens_and_who_changed_the_agreement(
+        db, pair, leader_client):
+    ben, match = pair.mentor, pair.match
+    html = leader_client.get(f"/matches/{match.id}/check-in/end").get_data(as_text=True)
+    assert "<p>This check-in opens on 21 March 2027." in html
+    agreements.save(db, pair.mentee, pair.mentee.user, match.id, AGREEMENT, "", NOW,
+                    confirm=True)
+    agreements.save(db, ben, ben.user, match.id, AGREEMENT | {"shared_work": "Two pathways"},
+                    "1", NOW)
+    html = leader_client.get(f"/matches/{match.id}/agreement").get_data(as_text=True)
+    assert "<p>Ben Mentor changed the agreement on" in html
+    assert "Any confirmation you gave an earlier version has been cleared" in html
