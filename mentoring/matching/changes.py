@@ -263,13 +263,12 @@ def _at_risk(session, programme_round, now) -> list[Change]:
 def _concerns(session, programme_round, since) -> list[Change]:
     """Concerns leaders raised privately (issue 20): the words are on the pair progress page,
     which the changes list links to; nothing here for a local run to mend."""
-    from mentoring.outcomes.progress import pair_progress  # outcomes build on matching's world
+    from mentoring.outcomes.progress import concerns_of_round  # outcomes build on matching's
 
-    rows = pair_progress(session, programme_round, utcnow()).concerns
     return [Change("concern", row.concern.created_at,
                    f"{row.raised_by} raised a concern about their match with {row.about}",
                    "Only the coordinators can read it; the other leader is not told.", ())
-            for row in rows if row.concern.created_at > since]
+            for row in concerns_of_round(session, programme_round.id, since)]
 
 
 class UpcomingExchange(NamedTuple):

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from mentoring.models import CheckIn, Concern, LeaderProfile, Match, PairAgreement, ProgrammeRound
@@ -79,29 +80,47 @@ class PairProgress:
         return counts
 
 
+LEFT = "A leader who has left"
+
+
+def concerns_of_round(session: Session, round_id: int,
+                      since: datetime | None = None) -> list[ConcernRow]:
+    """The round's concerns, newest first, with who raised each and about whom (one query)."""
+    raiser, mentor, mentee = (aliased(LeaderProfile) for _ in range(3))
+    query = (
+        select(Concern, Match.mentor_id, raiser.name, mentor.name, mentee.name)
+        .join(Match, Match.id == Concern.match_id)
+        .outerjoin(raiser, raiser.id == Concern.raised_by_id)
+        .outerjoin(mentor, mentor.id == Match.mentor_id)
+        .outerjoin(mentee, mentee.id == Match.mentee_id)
+        .where(Concern.round_id == round_id)
+        .order_by(Concern.created_at.desc(), Concern.id.desc())  # type: ignore[attr-defined]
+    )
+    if since is not None:
+        query = query.where(Concern.created_at > since)
+    rows = []
+    for concern, mentor_id, raised_by, mentor_name, mentee_name in session.exec(query).all():
+        about = mentee_name if concern.raised_by_id == mentor_id else mentor_name
+        rows.append(ConcernRow(concern, raised_by or LEFT, about or ""))
+    return rows
+
+
 def pair_progress(session: Session, programme_round: ProgrammeRound,
                   now: datetime) -> PairProgress:
-    """Every booked pair of the round (and any match a concern was raised about)."""
+    """Every booked pair of the round, and every concern raised in it."""
     dates = RoundDates.of(programme_round)
     matches = list(session.exec(
         select(Match).where(Match.round_id == programme_round.id,
                             Match.status == MatchStatus.ACCEPTED).order_by(Match.id)).all())
-    concerns = list(session.exec(
-        select(Concern).where(Concern.round_id == programme_round.id)
-        .order_by(Concern.created_at.desc(), Concern.id.desc())).all())  # type: ignore[attr-defined]
-    by_match = {match.id: match for match in matches}
-    for concern in concerns:
-        if concern.match_id not in by_match:
-            by_match[concern.match_id] = session.get(Match, concern.match_id)
-    leader_ids = {i for m in by_match.values() for i in (m.mentor_id, m.mentee_id)}
-    leader_ids |= {c.raised_by_id for c in concerns if c.raised_by_id}
+    concerns = concerns_of_round(session, programme_round.id)
+    leader_ids = {i for m in matches for i in (m.mentor_id, m.mentee_id)}
     names = dict(session.exec(select(LeaderProfile.id, LeaderProfile.name).where(
         LeaderProfile.id.in_(leader_ids))).all()) if leader_ids else {}  # type: ignore[union-attr]
     match_ids = [match.id for match in matches]
     agreements = agreements_of_round(session, programme_round.id)
     check_ins = _check_ins_of(session, match_ids)
     done = _done_exchanges(session, match_ids, now)
-    concern_counts = Counter(concern.match_id for concern in concerns)
+    concern_counts = Counter(row.concern.match_id for row in concerns)
     pairs = []
     for match in matches:
         rows = sorted(check_ins[match.id], key=lambda row: (row.point != "midpoint", row.id))
@@ -115,12 +134,4 @@ def pair_progress(session: Session, programme_round: ProgrammeRound,
             quiet=is_quiet(done.get(match.id, 0), len(rows), dates, now),
             flagged=is_flagged(done.get(match.id, 0), len(rows), dates, now),
         ))
-    concern_rows = []
-    for concern in concerns:
-        match = by_match[concern.match_id]
-        other = match.mentee_id if concern.raised_by_id == match.mentor_id else match.mentor_id
-        concern_rows.append(ConcernRow(
-            concern, names.get(concern.raised_by_id, "A leader who has left")
-            if concern.raised_by_id else "A leader who has left",
-            names.get(other, "")))
-    return PairProgress(programme_round, dates, pairs, concern_rows, names)
+    return PairProgress(programme_round, dates, pairs, concerns, names)
