@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from mentoring.exchanges.services import LeaderError, NotFound
 from mentoring.insights import you_said
-from mentoring.models import CheckIn, Concern, Notification, PairAgreement
+from mentoring.models import CheckIn, Concern, LeaderProfile, Notification, PairAgreement
 from mentoring.mydata.services import export_data
 from mentoring.outcomes import agreements, check_ins
 from mentoring.outcomes.check_ins import RoundDates, plan_check_ins
@@ -381,3 +381,30 @@ def test_the_pages_say_when_a_check_in_opens_and_who_changed_the_agreement(
     html = leader_client.get(f"/matches/{match.id}/agreement").get_data(as_text=True)
     assert "<p>Ben Mentor changed the agreement on" in html
     assert "Any confirmation you gave an earlier version has been cleared" in html
+
+
+def test_the_pair_progress_counts_match_a_hand_count(db, factory):
+    """Four booked pairs in one round: confirmed, draft, none and none; one check-in; two
+    quiet (no exchange, no check-in); one concern; and an offer that is not counted."""
+    programme_round = factory.programme_round()
+    pairs = [factory.match(programme_round, factory.mentor(), factory.leader(), status="accepted")
+             for _ in range(4)]
+    factory.match(programme_round, factory.mentor(), factory.leader(), status="offered")
+    first, second, third, _ = pairs
+    leader_of = {m.id: db.get(LeaderProfile, m.mentee_id) for m in pairs}
+    mentor_of = {m.id: db.get(LeaderProfile, m.mentor_id) for m in pairs}
+    agreements.save(db, leader_of[first.id], leader_of[first.id].user, first.id, AGREEMENT, "",
+                    NOW, confirm=True)
+    agreements.confirm(db, mentor_of[first.id], mentor_of[first.id].user, first.id, "1", NOW)
+    agreements.save(db, leader_of[second.id], leader_of[second.id].user, second.id, AGREEMENT,
+                    "", NOW)
+    check_ins.give_check_in(db, leader_of[first.id], leader_of[first.id].user, first.id,
+                            "midpoint", {"have_met": "yes", "going_well": "well"}, NOW)
+    factory.exchange(second, datetime(2027, 1, 20, 9, 0, tzinfo=UTC))  # taken place by then
+    check_ins.raise_concern(db, leader_of[third.id], leader_of[third.id].user, third.id,
+                            CONCERN, NOW)
+    found = pair_progress(db, programme_round, RoundDates.of(programme_round).flagged_from)
+    assert dict(found.counts) == {"pairs": 4, "concerns": 1, "agreement_confirmed": 1,
+                                  "agreement_draft": 1, "agreement_none": 2, "flagged": 2,
+                                  "quiet": 2, "checked_in": 1}
+    assert [row.concerns for row in found.pairs] == [0, 0, 1, 0]
