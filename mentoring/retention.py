@@ -7,7 +7,8 @@ Four periods, each a setting (`RETENTION_*`, docs/operations.md; the privacy not
   needed goes — availability, invitations (their addresses and pre-filled answers), line
   managers' names and addresses (their answers stay), visit details and notes on exchanges,
   coordinators' notes about declines, the optimiser's inputs and outputs, emails about the
-  round. Matches, exchanges' dates
+  round, pairs' agreements and the concerns leaders raised (check-ins keep their answers, not
+  who gave them or what they wrote). Matches, exchanges' dates
   and feedback ratings stay, without names where they were named, so every figure on the
   dashboard and in the report stays true.
 - **Unused accounts** (24 months without signing in, and in no round still running): the owner is
@@ -34,6 +35,8 @@ from mentoring import audit
 from mentoring.models import (
     AuditEvent,
     Availability,
+    CheckIn,
+    Concern,
     Exchange,
     Feedback,
     IdentityLink,
@@ -42,6 +45,7 @@ from mentoring.models import (
     Match,
     Notification,
     OptimiserRun,
+    PairAgreement,
     ProfileDraft,
     ProgrammeRound,
     Reflection,
@@ -190,6 +194,12 @@ def remove_round_personal_data(session: Session, programme_round: ProgrammeRound
         Notification.round_id == round_id,
         Notification.status.in_(FINISHED_EMAILS),  # type: ignore[attr-defined]
     ))
+    # Outcomes (issue 20): the pair's agreements and the concerns go; check-ins keep their
+    # answers (the round's evidence) without who gave them or what they wrote.
+    session.execute(sa.delete(PairAgreement).where(PairAgreement.match_id.in_(match_ids)))
+    session.execute(sa.delete(Concern).where(Concern.round_id == round_id))
+    session.execute(sa.update(CheckIn).where(CheckIn.round_id == round_id)
+                    .values(leader_id=None, anything_else=""))
     programme_round.personal_data_removed_at = now
     session.add(programme_round)
 
@@ -296,6 +306,10 @@ def anonymise_account(session: Session, user: User, now: datetime) -> None:
         _forget_line_managers(session, TimeRelease.leader_id == profile.id)
         session.execute(sa.update(Feedback).where(Feedback.leader_id == profile.id)
                         .values(leader_id=None, agree_to_be_named=False))
+        session.execute(sa.update(CheckIn).where(CheckIn.leader_id == profile.id)
+                        .values(leader_id=None, anything_else=""))
+        session.execute(sa.update(Concern).where(Concern.raised_by_id == profile.id)
+                        .values(raised_by_id=None))
         profile.name = FORMER_PARTICIPANT
         for name in PROFILE_IDENTIFYING_TEXT:
             setattr(profile, name, "")

@@ -89,6 +89,7 @@ def init_app(app: Flask) -> None:
     from mentoring.matching.views import bp as matching_bp
     from mentoring.mydata.views import bp as mydata_bp
     from mentoring.notifications.views import bp as outbox_bp
+    from mentoring.outcomes.views import bp as outcomes_bp
     from mentoring.profile.views import bp as profile_bp
     from mentoring.releases.views import bp as release_bp
     from mentoring.rounds.views import bp as rounds_bp
@@ -110,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(release_bp)
     app.register_blueprint(confidence_bp)
+    app.register_blueprint(outcomes_bp)
     configuration_views.init_app(app)
     init_oidc(app)  # single sign-on: its blueprint and one client per identity provider
     init_errors(app)

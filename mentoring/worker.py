@@ -22,6 +22,7 @@ from mentoring.db import session_scope
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import SignInAttempt, utcnow
 from mentoring.notifications.jobs import plan_notifications, send_due_notifications
+from mentoring.outcomes.check_ins import plan_check_ins
 from mentoring.retention import RetentionPeriods, apply_retention
 from mentoring.visits.checks import chase_host_checks
 from mentoring.worker_context import WorkerContext
@@ -45,6 +46,15 @@ def prune_sign_in_attempts(context: WorkerContext) -> int:
         return result.rowcount or 0
 
 
+def check_in_job(context: WorkerContext) -> int:
+    """Ask pairs to check in at the round's mid-point and end; nudge quiet pairs (each once)."""
+    with session_scope(context.session_factory) as session:
+        written = plan_check_ins(session, utcnow())
+    if written:
+        log.info("check-ins: planned %s emails", written)
+    return written
+
+
 def retention_job(context: WorkerContext) -> dict[str, int]:
     """Daily: remove personal data past its retention period (mentoring.retention)."""
     with session_scope(context.session_factory) as session:
@@ -56,6 +66,7 @@ JOBS: list[Job] = [
     Job("send-notifications", send_due_notifications, 60),
     Job("plan-notifications", plan_notifications, 900),
     Job("chase-host-checks", chase_host_checks, 900),
+    Job("plan-check-ins", check_in_job, 900),
     Job("apply-retention", retention_job, 24 * 3600),
     # Once a round's window has ended, ask its leaders for their end self-assessment (once).
     Job("ask-end-self-assessments", ask_at_round_end_job, 3600),

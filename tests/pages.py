@@ -201,6 +201,17 @@ PAGES = [
     Page("configuration.import_file", ADMIN, "/admin/configuration/import"),
     # --- a line manager releases a leader's time: public, the signed link is the key (issue 14)
     Page("release.decide", ANYONE, "/release/not-a-valid-token", status=400),
+    # --- outcomes (issue 20): the pair's agreement, check-ins, concerns; the coordinators' view.
+    # The crawl's pair has a confirmed agreement they shared, a check-in and a concern.
+    Page("outcomes.agreement", LEADER, lambda world: f"/matches/{world.match.id}/agreement"),
+    Page("outcomes.check_in", LEADER,
+         lambda world: f"/matches/{world.match.id}/check-in/midpoint"),
+    Page("outcomes.raise_concern", LEADER, lambda world: f"/matches/{world.match.id}/concern"),
+    Page("outcomes.round_progress", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/pair-progress"),
+    Page("outcomes.shared_agreement", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/pair-progress/{world.match.id}"
+                       "/agreement"),
 ]
 
 def _term_id() -> int:
@@ -243,6 +254,7 @@ ACTIONS = [
         "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",
         "release.decide", "configuration.add_term", "configuration.edit_term",
         "configuration.programme_text", "configuration.import_file", "confidence.question",
+        "outcomes.agreement", "outcomes.check_in", "outcomes.raise_concern",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
@@ -280,6 +292,8 @@ ACTIONS = [
          method="POST"),
     Page("insights.unpublish_you_said_we_did", COORDINATOR, _round("/you-said-we-did/unpublish"),
          method="POST"),
+    Page("outcomes.confirm_agreement", LEADER,
+         lambda world: f"/matches/{world.match.id}/agreement/confirm", method="POST"),
     # The host ticks their checklist: leader A hosts the past exchange.
     Page("visits.confirm_checks", LEADER,
          lambda world: f"/exchanges/{world.past_exchange.id}/checks", method="POST"),
@@ -293,4 +307,6 @@ LEADER_A_OWNS = {
     "exchanges.feedback", "exchanges.visit_details", "exchanges.shared_note", "mydata.withdraw",
     "insights.read_you_said_we_did", "confidence.question",
     "visits.confirm_checks", "exchanges.edit_reflection", "exchanges.delete_reflection",
+    "outcomes.agreement", "outcomes.confirm_agreement", "outcomes.check_in",
+    "outcomes.raise_concern",
 }

@@ -75,6 +75,23 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     programme_round.you_said_we_did_published_at = datetime(2024, 4, 1, tzinfo=UTC)
     factory.session.add(programme_round)
     factory.session.flush()
+    # Outcomes (issue 20): an agreement both confirmed and shared, leader A's mid-point
+    # check-in and a concern leader A raised.
+    from mentoring.models import CheckIn, Concern, PairAgreement
+
+    signed = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
+    factory.session.add_all([
+        PairAgreement(match_id=match.id, shared_work="Map one discharge pathway together",
+                      mentor_learning="How a practice plans", mentee_learning="How boards decide",
+                      share_with_coordinators=True, mentor_confirmed_at=signed,
+                      mentee_confirmed_at=signed),
+        CheckIn(match_id=match.id, round_id=programme_round.id, leader_id=leader_b.id,
+                point="midpoint", have_met="yes", going_well="well",
+                anything_else="Our first visit was a revelation"),
+        Concern(match_id=match.id, round_id=programme_round.id, raised_by_id=leader_a.id,
+                text="I am worried the visits keep moving"),
+    ])
+    factory.session.flush()
     run = stored_run(factory.session, programme_round, leader_b, leader_a)
     return {"match": match, "exchange": exchange, "past_exchange": past, "hosted_exchange": hosted,
             "calendar_token": token, "run": run, "reflection": reflection}

@@ -40,7 +40,14 @@ from werkzeug.test import encode_multipart
 
 from mentoring.auth import joining
 from mentoring.confidence.services import STATEMENT_KEYS
-from mentoring.models import LeaderProfile, Notification, Organisation, RoundBlackout, User
+from mentoring.models import (
+    LeaderProfile,
+    Notification,
+    Organisation,
+    PairAgreement,
+    RoundBlackout,
+    User,
+)
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
 from matching_world import stored_run
@@ -270,6 +277,32 @@ FORMS: list[Form] = [
          shown_on=(("leader", lambda w: "/reflections"),)),
     Form("delete a reflection", "leader", lambda w: f"/reflections/{w.reflection.id}/delete",
          page=lambda w: f"/reflections/{w.reflection.id}"),
+    # --- outcomes (issue 20): leader A's booked match with leader D has a draft agreement ---
+    Form("pair agreement", "leader", lambda w: f"/matches/{w.booked.id}/agreement",
+         lambda w: {"mentor_learning": "How a practice plans", "mentee_learning": "Boards",
+                    "shared_work": "Map one discharge pathway", "keep_in_touch": "Calls",
+                    "confidential": "Patients we meet", "share_with_coordinators": "yes",
+                    "action": "confirm", "version": "1"},
+         fields=("mentor_learning", "mentee_learning", "shared_work", "keep_in_touch",
+                 "confidential", "share_with_coordinators", "action", "version"),
+         shown_on=(("leader", lambda w: f"/matches/{w.booked.id}/agreement"),
+                   ("leader", lambda w: f"/matches/{w.booked.id}"),
+                   ("coordinator", lambda w: f"/rounds/{w.booked.round_id}/pair-progress"))),
+    Form("confirm the agreement", "leader",
+         lambda w: f"/matches/{w.booked.id}/agreement/confirm", lambda w: {"version": "1"},
+         fields=("version",), page=lambda w: f"/matches/{w.booked.id}/agreement",
+         shown_on=(("coordinator", lambda w: f"/rounds/{w.booked.round_id}/pair-progress"),)),
+    Form("check-in", "leader", lambda w: f"/matches/{w.booked.id}/check-in/midpoint",
+         lambda w: {"have_met": "yes", "going_well": "partly",
+                    "anything_else": "Our diaries clash"},
+         fields=("have_met", "going_well", "anything_else"),
+         shown_on=(("leader", lambda w: f"/matches/{w.booked.id}/check-in/midpoint"),
+                   ("coordinator", lambda w: f"/rounds/{w.booked.round_id}/pair-progress"),
+                   ("coordinator", lambda w: f"/rounds/{w.booked.round_id}/you-said-we-did"))),
+    Form("raise a concern", "leader", lambda w: f"/matches/{w.match.id}/concern",
+         lambda w: {"text": "The visits keep moving"}, fields=("text",),
+         shown_on=(("coordinator", _round("/pair-progress")), ("coordinator", _round("/changes")),
+                   ("coordinator", _round("/dashboard")))),
     Form("new calendar link", "leader", lambda w: "/calendar/new", page=lambda w: "/calendar"),
     Form("revoke calendar link", "leader", lambda w: "/calendar/revoke",
          page=lambda w: "/calendar"),
@@ -507,6 +540,8 @@ def hostile_world(app, factory, leader, coordinator, admin):
     # Leader A's booked match with leader D, in another round, one that asks line managers to
     # release the time (issue 14): this round's proposals stay as they were.
     booked = _booked_with_release(factory, leader, leader_d)
+    # Their agreement (issue 20): a draft neither has confirmed yet.
+    factory.session.add(PairAgreement(match_id=booked.id, shared_work="Map one pathway"))
     factory.session.flush()
     return SimpleNamespace(
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,

@@ -27,6 +27,8 @@ from mentoring.forms import CsrfForm, row_id
 from mentoring.models import NOTE_MAX_LENGTH, utcnow
 from mentoring.notifications.plan import when
 from mentoring.offers import services as offers
+from mentoring.outcomes.agreements import AgreementView, agreement_of
+from mentoring.outcomes.check_ins import my_check_ins
 from mentoring.vocab import DECLINE_REASONS, ExchangeStatus, MatchStatus
 
 bp = Blueprint("exchanges", __name__)
@@ -81,11 +83,18 @@ def my_matches():
 @bp.route("/matches/<int:match_id>")
 @roles_required("leader")
 def match(match_id: int):
+    db = get_session()
+    me = _me()
     try:
-        view = services.get_match(get_session(), _me(), match_id)
+        view = services.get_match(db, me, match_id)
     except NotFound:
         abort(404)
-    return render_template("exchanges/match.html", view=view, now=utcnow(), form=CsrfForm())
+    now = utcnow()
+    return render_template(
+        "exchanges/match.html", view=view, now=now, form=CsrfForm(),
+        agreement=AgreementView(view, agreement_of(db, match_id)),
+        check_ins=my_check_ins(db, me, view, now),
+    )
 
 
 @bp.route("/matches/<int:match_id>/accept", methods=["POST"])

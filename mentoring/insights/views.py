@@ -11,7 +11,8 @@ from mentoring.exchanges.services import profile_of
 from mentoring.forms import CsrfForm
 from mentoring.insights import charts, feedback, figures, report, you_said
 from mentoring.insights.you_said import NotFound, YouSaidError
-from mentoring.models import utcnow
+from mentoring.models import ProgrammeRound, utcnow
+from mentoring.outcomes.progress import pair_progress
 from mentoring.visits import checks
 from mentoring.vocab import Role
 
@@ -40,9 +41,12 @@ def _formatting() -> dict:
 @roles_required(*COORDINATORS)
 def dashboard(round_id: int):
     found = _figures(round_id)
+    db = get_session()
     return render_template("insights/dashboard.html", figures=found,
                            charts=charts.dashboard_charts(found),
-                           at_risk=checks.at_risk(get_session(), found.computed_at, round_id))
+                           at_risk=checks.at_risk(db, found.computed_at, round_id),
+                           pair_progress=pair_progress(db, db.get(ProgrammeRound, round_id),
+                                                       found.computed_at))
 
 
 @bp.route("/rounds/<int:round_id>/feedback")
@@ -118,7 +122,7 @@ def you_said_we_did(round_id: int):
     summary = feedback.summary(db, round_id)
     return render_template(
         "insights/you_said_we_did.html", programme_round=programme_round, form=form,
-        errors=errors, text=text, summary=summary,
+        errors=errors, text=text, summary=summary, listening=you_said.listening(db, round_id),
     ), 400 if errors else 200
 
 

@@ -7,14 +7,26 @@ audited.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.configuration import vocabularies
+from mentoring.insights.feedback import OTHER, topics_of
 from mentoring.insights.figures import Ratings, ratings
-from mentoring.models import LeaderProfile, ProgrammeRound, RoundParticipant, User
+from mentoring.models import (
+    CheckIn,
+    Concern,
+    LeaderProfile,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+)
+from mentoring.models.outcomes import GoingWell, HaveMet
 from mentoring.vocab import ParticipantStatus
 
 MAX_LENGTH = 10_000
@@ -134,3 +146,50 @@ def published_for_leader(session: Session, profile: LeaderProfile) -> list[Progr
         )
         .order_by(ProgrammeRound.you_said_we_did_published_at.desc())  # type: ignore[union-attr]
     ).all())
+
+
+# --- what else leaders said: check-ins and concerns (issue 20) ------------------------------
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Counts and themes from a round's check-ins and concerns, for the coordinator writing
+    'you said, we did'. Never the words and never who: the page that leaders read shows only
+    what the coordinator writes."""
+
+    check_ins: int
+    midpoint: int
+    end: int
+    met: int
+    going: dict[str, int]  # a key of GoingWell: how many answered it
+    told_us: int  # check-ins with something for the coordinators
+    concerns: int
+    themes: tuple[tuple[str, int], ...]  # (topic label, how many answers mention it)
+
+
+def listening(session: Session, round_id: int) -> Listening:
+    rows = session.execute(sa.select(CheckIn.point, CheckIn.have_met, CheckIn.going_well,
+                                     CheckIn.anything_else)
+                           .where(CheckIn.round_id == round_id)).all()
+    concerns = session.exec(select(Concern.text).where(Concern.round_id == round_id)).all()
+    texts = [row.anything_else for row in rows if (row.anything_else or "").strip()]
+    themes: Counter[str] = Counter()
+    for text in [*texts, *concerns]:
+        found = topics_of(text)
+        themes[found[0] if found else OTHER] += 1
+    words = vocabularies.of(session)
+    labelled = tuple(
+        (words.label("topic", topic) if topic != OTHER else "Other", count)
+        for topic, count in sorted(themes.items(),
+                                   key=lambda item: (item[0] == OTHER, -item[1], item[0])))
+    going = Counter(row.going_well for row in rows)
+    return Listening(
+        check_ins=len(rows),
+        midpoint=sum(row.point == "midpoint" for row in rows),
+        end=sum(row.point == "end" for row in rows),
+        met=sum(row.have_met == HaveMet.YES for row in rows),
+        going={key.value: going[key.value] for key in GoingWell},
+        told_us=len(texts),
+        concerns=len(concerns),
+        themes=labelled,
+    )

@@ -46,7 +46,7 @@ from mentoring.vocab import (
 @dataclass(frozen=True)
 class Change:
     kind: str  # declined, withdrew, cancelled, reschedule, release_declined, unavailable,
-    # closed, at_risk
+    # closed, at_risk, concern
     at: datetime | None
     summary: str
     detail: str
@@ -86,6 +86,7 @@ def pending_changes(session: Session, programme_round: ProgrammeRound,
         *_availability_conflicts(session, names, upcoming),
         *_closed_day_exchanges(names, upcoming),
         *_at_risk(session, programme_round, now),
+        *_concerns(session, programme_round, since),
     ]
     return sorted(changes, key=lambda change: (change.at or since, change.summary))
 
@@ -257,6 +258,17 @@ def _at_risk(session, programme_round, now) -> list[Change]:
                f"{', '.join(x.open_items)}.", (), x.exchange_id)
         for x in at_risk(session, now, programme_round.id)
     ]
+
+
+def _concerns(session, programme_round, since) -> list[Change]:
+    """Concerns leaders raised privately (issue 20): the words are on the pair progress page,
+    which the changes list links to; nothing here for a local run to mend."""
+    from mentoring.outcomes.progress import concerns_of_round  # outcomes build on matching's
+
+    return [Change("concern", row.concern.created_at,
+                   f"{row.raised_by} raised a concern about their match with {row.about}",
+                   "Only the coordinators can read it; the other leader is not told.", ())
+            for row in concerns_of_round(session, programme_round.id, since)]
 
 
 class UpcomingExchange(NamedTuple):

@@ -37,6 +37,7 @@ from mentoring.models.releases import TimeRelease
 from mentoring.models.configuration import ProgrammeText, VocabularyTerm
 from mentoring.models.notes import CoordinatorNote
 from mentoring.models.confidence import Moment, SelfAssessment
+from mentoring.models.outcomes import CheckIn, Concern, PairAgreement
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -45,6 +46,8 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "AuditEvent",
     "Availability",
+    "CheckIn",
+    "Concern",
     "CoordinatorNote",
     "Exchange",
     "ExchangeBooking",
@@ -62,6 +65,7 @@ __all__ = [
     "Organisation",
     "OrganisationCreate",
     "OrganisationHostChecks",
+    "PairAgreement",
     "ProfileDraft",
     "ProgrammeRound",
     "ProgrammeRoundCreate",

@@ -14,6 +14,8 @@ from mentoring.exchanges.services import LeaderError, NotFound, cancel_and_relea
 from mentoring.models import (
     AuditEvent,
     Availability,
+    CheckIn,
+    Concern,
     CoordinatorNote,
     Exchange,
     Feedback,
@@ -21,6 +23,7 @@ from mentoring.models import (
     Match,
     Notification,
     Organisation,
+    PairAgreement,
     ProfileDraft,
     ProgrammeRound,
     Reflection,
@@ -99,6 +102,9 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
         "reflections": [],
         "coordinator_notes": [],
         "self_assessments": [],
+        "agreements": [],
+        "check_ins": [],
+        "concerns": [],
         "emails": [],
         "audit_events": [],
     }
@@ -214,7 +220,24 @@ def export_data(session: Session, user: User, now: datetime) -> dict[str, Any]:
             .order_by(SelfAssessment.id)
         ).all()
     ]
+    data |= _outcomes(session, profile, [m["id"] for m in data["matches"]])
     return data
+
+
+def _outcomes(session: Session, profile: LeaderProfile, match_ids: list[int]) -> dict[str, Any]:
+    """The pair agreements of this leader's matches (written by both, so both get them), and
+    the check-ins and concerns this leader gave (never the other leader's)."""
+    agreements = session.exec(
+        select(PairAgreement).where(PairAgreement.match_id.in_(match_ids))  # type: ignore[attr-defined]
+        .order_by(PairAgreement.id)).all() if match_ids else []
+    return {
+        "agreements": [_row(a, exclude=("updated_by_id",)) for a in agreements],
+        "check_ins": [_row(c, exclude=("leader_id",)) for c in session.exec(
+            select(CheckIn).where(CheckIn.leader_id == profile.id).order_by(CheckIn.id)).all()],
+        "concerns": [_row(c, exclude=("raised_by_id",)) for c in session.exec(
+            select(Concern).where(Concern.raised_by_id == profile.id).order_by(Concern.id)
+        ).all()],
+    }
 
 
 def _draft(session: Session, user: User) -> dict[str, Any] | None:
