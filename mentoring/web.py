@@ -156,4 +156,22 @@ def _security_headers(response):
         )
     if current_user and current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
+    if carries_a_secret_in_its_url():
+        # Neither a browser's cache nor a shared proxy keeps the page (its URL is the key), and
+        # the URL goes to no other site as a referrer.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# Endpoints whose query string carries a secret (an identity provider's code and state).
+SECRET_QUERY_ENDPOINTS = {"oidc.callback"}
+
+
+def carries_a_secret_in_its_url() -> bool:
+    """Pages reached by a link with a token in it: email links (confirmation, reset, sign-in,
+    invitation, line-manager release), the calendar feed and single sign-on's callback."""
+    rule = request.url_rule
+    if rule is not None and any("token" in name for name in rule.arguments):
+        return True
+    return request.endpoint in SECRET_QUERY_ENDPOINTS

@@ -210,7 +210,8 @@ ACTIONS = [
     Page(page.endpoint, page.access, page.url, html=page.html, method="POST")
     for page in PAGES
     if page.endpoint in {
-        "auth.sign_in", "auth.register", "auth.reset_request", "auth.reset_password",
+        "auth.sign_in", "auth.register", "auth.verify", "auth.reset_request",
+        "auth.reset_password",
         "auth.link_request", "auth.link_sign_in", "auth.join", "auth.confirm_sign_in",
         "auth.change_password", "profile.step", "profile.check", "availability.edit",
         "exchanges.decline_match", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",

@@ -132,9 +132,10 @@ FORMS: list[Form] = [
          lambda w: {"email": w.leader_a.user.email, "password": TEST_PASSWORD},
          fields=("email", "password"), writes_when_refused=SIGN_IN_RECORDS),
     Form("register", "anonymous", lambda w: "/register",
-         lambda w: {"email": "new.person@example.org", "password": NEW_PASSWORD,
-                    "confirm": NEW_PASSWORD},
-         fields=("email", "password", "confirm")),
+         lambda w: {"email": "new.person@example.org"}, fields=("email",)),
+    Form("create an account from its link", "anonymous", lambda w: w.verify_path,
+         lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+         fields=("password", "confirm")),
     Form("reset request", "anonymous", lambda w: "/reset-password",
          lambda w: {"email": w.leader_c.user.email}, fields=("email",)),
     Form("sign-in link request", "anonymous", lambda w: "/sign-in/link",
@@ -425,7 +426,7 @@ def form_endpoint(app, form: Form) -> str:
     world = SimpleNamespace(**{name: SimpleNamespace(id=1, user=SimpleNamespace(id=1, email=""))
                                for name in WORLD_OBJECTS}, reset_path="/reset-password/t",
                             link_path="/sign-in/link/t", join_path="/join/t",
-                            release_path="/release/t")
+                            release_path="/release/t", verify_path="/verify/t")
     path = form.url(world).split("?")[0]
     adapter = app.url_map.bind("localhost")
     return adapter.match(path, method="POST")[0]
@@ -481,6 +482,7 @@ def hostile_world(app, factory, leader, coordinator, admin):
     links = joining.Links(secret=settings.secret_key, base_url="")
     joining.request_password_reset(factory.session, links, leader_c.user.email)
     joining.request_sign_in_link(factory.session, links, leader_c.user.email)
+    joining.register(factory.session, links, "new.person@example.org")
     joining.invite(factory.session, links, "ivy.invited@example.org", invited_by=coordinator,
                    programme_round=programme_round, prefill={"name": "Ivy Invited"})
     # Leader A's booked match with leader D, in another round, one that asks line managers to
@@ -495,6 +497,7 @@ def hostile_world(app, factory, leader, coordinator, admin):
         clients=clients, organisation=factory.session.get(Organisation, leader.organisation_id),
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),
+        verify_path=_link(factory.session, "/verify/"),
         join_path=_link(factory.session, "/join/"),
         release_path=_link(factory.session, "/release/"), booked=booked, **crawl)
 

@@ -35,6 +35,7 @@ from mentoring.models.visits import ExchangeCheck
 from mentoring.models.feedback import Feedback, FeedbackCreate, Reflection
 from mentoring.models.releases import TimeRelease
 from mentoring.models.configuration import ProgrammeText, VocabularyTerm
+from mentoring.models.email_links import EmailLink, EmailRequest
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -43,6 +44,8 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "AuditEvent",
     "Availability",
+    "EmailLink",
+    "EmailRequest",
     "Exchange",
     "ExchangeBooking",
     "ExchangeCheck",

@@ -443,9 +443,8 @@ def send_reminders(
             continue
         verify_url = ""
         if not row.verified:
-            token = make_token(links.secret, "verify-email", {"u": row.user.id,
-                                                              "e": row.user.email})
-            verify_url = links.url(f"/verify/{token}")
+            # A single-use link that replaces the account's unproved password (joining).
+            verify_url = joining.verification_url(session, links, row.user.email, row.user)
         reminders.append((row.user.email, row.user.id, {
             "name": row.profile.name,
             "join_url": "",
