@@ -81,7 +81,7 @@ def init_app(app: Flask) -> None:
     from mentoring.configuration import views as configuration_views
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
-    from mentoring.forms import RowIdConverter, refuse_nul_characters
+    from mentoring.forms import RowIdConverter, refuse_control_characters
     from mentoring.insights.views import bp as insights_bp
     from mentoring.main.views import bp as main_bp
     from mentoring.matching.views import bp as matching_bp
@@ -111,7 +111,7 @@ def init_app(app: Flask) -> None:
     init_oidc(app)  # single sign-on: its blueprint and one client per identity provider
     init_errors(app)
 
-    app.before_request(refuse_nul_characters)  # after the nonce: it may render a page
+    app.before_request(refuse_control_characters)  # after the nonce: it may render a page
     app.before_request(enforce_timeouts)
     app.after_request(_security_headers)
     layout.init_app(app)

@@ -244,6 +244,11 @@ ACTIONS = [
     Page("rounds.import_good_rows", COORDINATOR, _round("/participants/import/confirm"),
          method="POST"),
     Page("rounds.send_reminders", COORDINATOR, _round("/readiness/remind"), method="POST"),
+    Page("rounds.revoke_invitation", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/invitations/"
+                        f"{world.invitation.id}/revoke"), method="POST"),
+    Page("admin.revoke_invitation", ADMIN,
+         lambda world: f"/admin/invitations/{world.staff_invitation.id}/revoke", method="POST"),
     Page("rounds.remove_blackout", COORDINATOR, _round("/blackouts/remove"), method="POST"),
     Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),
     Page("matching.cancel_run", COORDINATOR, _run("/cancel"), method="POST"),

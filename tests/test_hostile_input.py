@@ -264,8 +264,10 @@ FORMS: list[Form] = [
     Form("leave a round", "leader", lambda w: f"/my-data/rounds/{w.round.id}/withdraw",
          lambda w: {"reason": "A new job"}, fields=("reason",),
          shown_on=(("coordinator", _round("/participants")),)),
+    # A wrong password is counted and audited, as at sign-in (issue 15).
     Form("delete my account", "leader", lambda w: "/my-data/delete",
-         lambda w: {"password": TEST_PASSWORD}, fields=("password",)),
+         lambda w: {"password": TEST_PASSWORD}, fields=("password",),
+         writes_when_refused=SIGN_IN_RECORDS),
     # --- rounds and participants (coordinator) ---
     # The two round forms are one view: every field is tried on the edit form (each attempt
     # renders the whole form, about 0.1 s), a few on the new one.
@@ -299,6 +301,12 @@ FORMS: list[Form] = [
     Form("remove blackout dates", "coordinator", _round("/blackouts/remove"),
          lambda w: {"blackout_id": str(w.blackout.id)}, ids=("blackout_id",),
          page=_round("/blackouts"), shown_on=(("coordinator", _round("/blackouts")),)),
+    Form("withdraw an invitation", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/invitations/{w.invitation.id}/revoke",
+         page=_round("/participants")),
+    Form("withdraw a staff invitation", "admin",
+         lambda w: f"/admin/invitations/{w.staff_invitation.id}/revoke",
+         page=lambda w: "/admin/invite"),
     Form("retry an email", "coordinator", lambda w: f"/notifications/{w.failed_email.id}/retry",
          page=_round("/outbox")),
     # --- matching (coordinator) ---
@@ -433,6 +441,7 @@ def form_endpoint(app, form: Form) -> str:
 
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
+                 "invitation", "staff_invitation",
                  "booked", "exchange", "blackout", "hosted_exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
 
@@ -483,8 +492,11 @@ def hostile_world(app, factory, leader, coordinator, admin):
     joining.request_password_reset(factory.session, links, leader_c.user.email)
     joining.request_sign_in_link(factory.session, links, leader_c.user.email)
     joining.register(factory.session, links, "new.person@example.org")
-    joining.invite(factory.session, links, "ivy.invited@example.org", invited_by=coordinator,
-                   programme_round=programme_round, prefill={"name": "Ivy Invited"})
+    invitation = joining.invite(factory.session, links, "ivy.invited@example.org",
+                                invited_by=coordinator, programme_round=programme_round,
+                                prefill={"name": "Ivy Invited"})
+    staff_invitation = joining.invite(factory.session, links, "sam.staff@example.org",
+                                      invited_by=admin, prefill={"account_role": "coordinator"})
     # Leader A's booked match with leader D, in another round, one that asks line managers to
     # release the time (issue 14): this round's proposals stay as they were.
     booked = _booked_with_release(factory, leader, leader_d)
@@ -493,7 +505,7 @@ def hostile_world(app, factory, leader, coordinator, admin):
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
         other_round=factory.programme_round(name="Another round"),
         proposal=proposal, inactive=inactive, declined=declined, failed_email=failed_email,
-        blackout=blackout,
+        blackout=blackout, invitation=invitation, staff_invitation=staff_invitation,
         clients=clients, organisation=factory.session.get(Organisation, leader.organisation_id),
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import EmailStr, field_validator
 from sqlmodel import Session, SQLModel, select
 
 from mentoring import audit
 from mentoring.auth import email_links
+from mentoring.auth.notices import notify_security_change
 from mentoring.auth.services import (
     AccountError,
     create_user,
@@ -27,6 +29,7 @@ from mentoring.auth.tokens import make_token, read_token
 from mentoring.models import (
     Invitation,
     LeaderProfile,
+    Notification,
     ProgrammeRound,
     RoundParticipant,
     User,
@@ -34,7 +37,7 @@ from mentoring.models import (
     utcnow,
 )
 from mentoring.notifications.outbox import enqueue
-from mentoring.vocab import Role, RoundStatus
+from mentoring.vocab import NotificationStatus, Role, RoundStatus
 
 # The pre-filled answer an admin's invitation uses to grant a coordinator's or admin's role.
 INVITED_ROLE = "account_role"
@@ -184,6 +187,8 @@ def reset_password(session: Session, token: str, password: str, *, ip: str = "")
     set_password(session, user, password)
     email_links.revoke(session, user)
     audit.record(session, "password.reset", actor=user, obj=user, ip=ip)
+    notify_security_change(session, user, "password", detail="It was reset with a link we "
+                           "emailed to you.")
     return user
 
 
@@ -253,6 +258,25 @@ def invite(
     audit.record(session, "invitation.sent", actor=invited_by, obj=invitation, detail=detail,
                  ip=ip)
     return invitation
+
+
+def revoke_invitation(session: Session, invitation: Invitation, *, actor: User,
+                      ip: str = "") -> None:
+    """Withdraw an invitation nobody has accepted: its link opens nothing (the row goes, and
+    `invitation_for` finds none) and its email, if still waiting in the outbox, is not sent.
+    Raises AccountError for an accepted one (the account stays: deactivate it instead)."""
+    if invitation.accepted_at is not None:
+        raise AccountError(f"{invitation.email} has already accepted this invitation")
+    session.execute(
+        sa.update(Notification)
+        .where(Notification.idempotency_key == f"invitation:{invitation.id}",
+               Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.WITHDRAWN)
+    )
+    audit.record(session, "invitation.revoked", actor=actor, obj=invitation, ip=ip,
+                 detail={"email": invitation.email, "round_id": invitation.round_id})
+    session.delete(invitation)
+    session.flush()
 
 
 def invitation_for(session: Session, secret: str, token: str) -> Invitation | None:

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.auth import email_links, throttle
+from mentoring.auth.notices import notify_security_change
 from mentoring.models import LeaderProfile, User, UserCreate, utcnow
 from mentoring.passwords import hash_password, needs_rehash, verify_password
 
@@ -87,6 +88,7 @@ def change_password(
         raise AccountError("Your current password is not right")
     set_password(session, user, new)  # raises ValidationError for a weak password
     audit.record(session, "password.changed", actor=user, obj=user, ip=ip)
+    notify_security_change(session, user, "password")
 
 
 def authenticate(session: Session, email: str, password: str, *, ip: str = "") -> User | None:

@@ -175,7 +175,7 @@ def register():
 
 def _too_many_emails(exc: email_links.TooManyEmails):
     logs.security_event("email.throttled", "Too many emails asked for from a public form")
-    return render_template("auth/too_many_emails.html", message=str(exc)), 429
+    return render_template("auth/too_many_emails.html", minutes=exc.minutes), 429
 
 
 def _link_problem(what: str, problem: str):
