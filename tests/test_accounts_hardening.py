@@ -364,3 +364,15 @@ def test_demo_refuses_production(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mentoring", "demo"], env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2 and "does not run in production" in result.stderr
+
+
+def test_old_email_requests_and_dead_links_are_forgotten_by_the_retention_run(app, db, leader):
+    from mentoring.retention import RetentionPeriods, apply_retention
+
+    client = app.test_client()
+    post(client, "/reset-password", {"email": leader.user.email})
+    post(client, "/register", {"email": "nobody.yet@example.org"})
+    later = utcnow() + timedelta(days=3)
+    done = apply_retention(db, RetentionPeriods(), later)
+    assert done["email_requests_deleted"] == 2 and done["email_links_deleted"] == 2
+    assert db.exec(select(EmailRequest)).all() == [] and db.exec(select(EmailLink)).all() == []

@@ -123,3 +123,24 @@ def count_request(session: Session, kind: str, email: str, ip: str,
         raise TooManyEmails(max(waits))
     session.add(EmailRequest(kind=kind, email=key, ip=ip, at=now))
     session.flush()
+
+
+# Requests are kept a day (the limits look back an hour; a day is enough to look into a
+# flood), links a day past their expiry: both name email addresses, of people without an
+# account too.
+KEEP_FOR = timedelta(days=1)
+
+
+def forget_old(session: Session, now: datetime) -> dict[str, int]:
+    """Remove old requests and dead links (the daily retention run calls this)."""
+    requests = session.execute(
+        sa.delete(EmailRequest).where(EmailRequest.at < now - KEEP_FOR)).rowcount or 0
+    dead = session.execute(
+        sa.delete(EmailLink).where(EmailLink.expires_at < now - KEEP_FOR)).rowcount or 0
+    return {"email_requests_deleted": requests, "email_links_deleted": dead}
+
+
+def forget_address(session: Session, email: str) -> None:
+    """An account's address is being erased: its links and requests go with it."""
+    session.execute(sa.delete(EmailLink).where(EmailLink.email == email))
+    session.execute(sa.delete(EmailRequest).where(EmailRequest.email == email))

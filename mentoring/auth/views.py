@@ -88,6 +88,7 @@ def sign_in():
             except Throttled as exc:
                 user = None
                 errors["email"] = f"{exc} You can also ask for a sign-in link by email."
+                logs.security_event("sign_in.throttled", "Sign-in refused: too many failures")
             db.commit()
             if user is not None:
                 return _start_session(user, request.args.get("next"))
@@ -179,6 +180,8 @@ def _too_many_emails(exc: email_links.TooManyEmails):
 
 
 def _link_problem(what: str, problem: str):
+    # A used link tried again may be someone else's copy of it: worth an alert.
+    logs.security_event("link.refused", f"A {what} was refused ({problem or 'unknown'})")
     return render_template("auth/link_invalid.html", what=what, problem=problem), 400
 
 
