@@ -263,3 +263,18 @@ def test_a_confirmation_link_dies_with_a_password_reset(app, factory, db):
     assert authenticate(db, OWNER, OWNERS_PASSWORD) is not None
     response = app.test_client().get(path)
     assert response.status_code == 400
+
+
+def test_a_coordinator_adding_an_unproved_account_sends_an_invitation_instead(
+        app, factory, db, coordinator, links):
+    from mentoring.rounds import participants
+    from mentoring.rounds.imports import Person
+
+    programme_round = factory.programme_round(name="Spring exchange")
+    impostor = factory.user(email=OWNER, verified_at=None)
+    factory.leader(user=impostor)
+    outcome = participants.add_people(db, links, programme_round,
+                                      [Person(2, OWNER, "", "", "", "")], coordinator)
+    assert outcome.invited == [OWNER] and outcome.added == []
+    assert db.exec(select(RoundParticipant)).all() == []
+    assert [n.kind for n in emails_to(db, OWNER)] == ["invitation"]

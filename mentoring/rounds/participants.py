@@ -265,7 +265,9 @@ def add_people(
                 (person.email, "This email belongs to a coordinator or administrator account")
             )
             continue
-        profile = profiles.get(user.id) if user is not None else None
+        # Only a proved address joins straight away; an account nobody proved gets the
+        # invitation instead, whose link proves it (and replaces that account's password).
+        profile = profiles.get(user.id) if user is not None and user.is_verified else None
         if profile is not None:
             participant = participants.get(profile.id)
             if participant is not None:
