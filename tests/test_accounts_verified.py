@@ -278,3 +278,13 @@ def test_a_coordinator_adding_an_unproved_account_sends_an_invitation_instead(
     assert outcome.invited == [OWNER] and outcome.added == []
     assert db.exec(select(RoundParticipant)).all() == []
     assert [n.kind for n in emails_to(db, OWNER)] == ["invitation"]
+
+
+def test_a_confirmation_link_to_a_deactivated_account_does_not_work(app, factory, db):
+    path = unproved_account_with_a_link(app, factory, db)
+    owner = user(db, OWNER)
+    owner.is_active = False
+    db.flush()
+    client = app.test_client()
+    assert client.get(path).status_code == 400
+    assert authenticate(db, OWNER, OWNERS_PASSWORD) is None

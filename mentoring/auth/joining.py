@@ -81,7 +81,7 @@ def register(session: Session, links: Links, email: str, *, ip: str = "") -> Non
     email = EmailAddress.model_validate({"email": email}).email
     email_links.count_request(session, "register", email, ip)
     existing = find_user(session, email)
-    if existing is not None and existing.is_verified:
+    if existing is not None and (existing.is_verified or not existing.is_active):
         _send(session, existing, f"account-exists:{utcnow():%Y-%m-%d}",
               "You already have an account",
               "account_exists", {"sign_in_url": links.url("/sign-in"),
@@ -112,6 +112,8 @@ def verification_link(session: Session, token: str) -> email_links.Found:
         user = find_user(session, found.link.email)
         if user is not None and user.is_verified:
             return email_links.Found(None, "used")
+        if user is not None and not user.is_active:  # deactivated since: an admin decides
+            return email_links.Found(None, "unknown")
     return found
 
 
