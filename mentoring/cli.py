@@ -144,9 +144,16 @@ def create_user_command(email: str, password: str, role: str) -> None:
 @click.option("--seed", default=2021, show_default=True, help="Same seed, same data.")
 @click.option("--leaders", default=180, show_default=True)
 def demo_command(seed: int, leaders: int) -> None:
-    """Load the demo data set (idempotent: running it twice changes nothing)."""
+    """Load the demo data set (idempotent: running it twice changes nothing). Refused in
+    production: its accounts share one published password."""
     from mentoring.db import session_scope
     from mentoring.demo import DEMO_PASSWORD, load_demo
+
+    if current_app.extensions["mentoring.settings"].is_production:
+        click.echo("Error: 'mentoring demo' does not run in production: its accounts share a "
+                   "published password. Set MENTORING_ENV=development (or testing) on a "
+                   "machine of its own to try the demo.", err=True)
+        sys.exit(2)
 
     with session_scope(_session_factory()) as session:
         summary = load_demo(session, seed=seed, leaders=leaders)

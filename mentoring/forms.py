@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from werkzeug.routing import IntegerConverter
 
 from mentoring.errors import ERROR_PAGES
+from mentoring.text import has_control_characters
 
 
 class CsrfForm(FlaskForm):
@@ -37,17 +38,27 @@ def row_id(value: str | None) -> int | None:
     return number if number <= LARGEST_ID else None
 
 
-def refuse_nul_characters():
-    """Before every request: a NUL character in a form field, a query parameter or a file name
-    is refused with a 400 page that says so. PostgreSQL cannot store NUL in text (the insert
-    fails with a server error), nobody types one, and dropping it silently would store something
-    other than what was sent. (Uploaded files' contents are checked by their own readers.)"""
+def refuse_control_characters():
+    """Before every request: a NUL or other control character in a form field, a query
+    parameter or a file name is refused with a 400 page that says so. PostgreSQL cannot store
+    NUL in text (the insert fails with a server error), nobody types one, and dropping it
+    silently would store something other than what was sent. (Uploaded files' contents are
+    checked by their own readers.)"""
     sent = [*request.args.items(multi=True), *request.form.items(multi=True),
             *((name, upload.filename or "") for name, upload in request.files.items(multi=True))]
-    if not any("\x00" in name or "\x00" in value for name, value in sent):
+    if any("\x00" in name or "\x00" in value for name, value in sent):
+        problem = ("What you sent contains a NUL character (a zero byte), which cannot be "
+                   "stored. Remove it, or type the text again rather than pasting it, and try "
+                   "again.")
+    elif any(has_control_characters(name) or has_control_characters(value)
+             for name, value in sent):
+        # Tabs and line breaks pass (one-line answers refuse line breaks beside the field);
+        # other control characters are never typed and could disguise what an email says.
+        problem = ("What you sent contains a control character (an invisible character such "
+                   "as an escape), which we do not store. Type the text again rather than "
+                   "pasting it, and try again.")
+    else:
         return None
-    problem = ("What you sent contains a NUL character (a zero byte), which cannot be stored. "
-               "Remove it, or type the text again rather than pasting it, and try again.")
     return render_template("errors/error.html", code=400, title=ERROR_PAGES[400],
                            problems=[{"text": problem}]), 400
 

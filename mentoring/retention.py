@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.auth import email_links
 from mentoring.models import (
     AuditEvent,
     Availability,
@@ -140,6 +141,7 @@ def apply_retention(session: Session, periods: RetentionPeriods, now: datetime) 
         session, now - timedelta(days=periods.sent_email_days))
     done["audit_events_deleted"] = delete_old_audit_events(
         session, months_before(now, periods.audit_months))
+    done |= email_links.forget_old(session, now)
     if any(done.values()):
         audit.record(session, "retention.applied", detail={**done, "periods": asdict(periods)})
     return done
@@ -298,6 +300,7 @@ def anonymise_account(session: Session, user: User, now: datetime) -> None:
     session.execute(sa.delete(Notification).where(sa.or_(
         Notification.recipient_user_id == user.id, Notification.recipient_email == user.email)))
     session.execute(sa.delete(Invitation).where(Invitation.email == user.email))
+    email_links.forget_address(session, user.email)
     session.execute(sa.delete(ProfileDraft).where(ProfileDraft.user_id == user.id))
     # Links to an identity provider name the person (their email and subject there).
     session.execute(sa.delete(IdentityLink).where(IdentityLink.user_id == user.id))

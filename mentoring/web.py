@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     from mentoring.configuration import views as configuration_views
     from mentoring.errors import init_app as init_errors
     from mentoring.exchanges.views import bp as exchanges_bp
-    from mentoring.forms import RowIdConverter, refuse_nul_characters
+    from mentoring.forms import RowIdConverter, refuse_control_characters
     from mentoring.insights.views import bp as insights_bp
     from mentoring.main.views import bp as main_bp
     from mentoring.matching.views import bp as matching_bp
@@ -116,7 +116,7 @@ def init_app(app: Flask) -> None:
     init_oidc(app)  # single sign-on: its blueprint and one client per identity provider
     init_errors(app)
 
-    app.before_request(refuse_nul_characters)  # after the nonce: it may render a page
+    app.before_request(refuse_control_characters)  # after the nonce: it may render a page
     app.before_request(enforce_timeouts)
     app.after_request(_security_headers)
     layout.init_app(app)
@@ -170,4 +170,22 @@ def _security_headers(response):
         )
     if current_user and current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
+    if carries_a_secret_in_its_url():
+        # Neither a browser's cache nor a shared proxy keeps the page (its URL is the key), and
+        # the URL goes to no other site as a referrer.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# Endpoints whose query string carries a secret (an identity provider's code and state).
+SECRET_QUERY_ENDPOINTS = {"oidc.callback"}
+
+
+def carries_a_secret_in_its_url() -> bool:
+    """Pages reached by a link with a token in it: email links (confirmation, reset, sign-in,
+    invitation, line-manager release), the calendar feed and single sign-on's callback."""
+    rule = request.url_rule
+    if rule is not None and any("token" in name for name in rule.arguments):
+        return True
+    return request.endpoint in SECRET_QUERY_ENDPOINTS

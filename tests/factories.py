@@ -38,15 +38,8 @@ class Factory:
 
     def user(self, email: str | None = None, role: str = "leader", **fields) -> User:
         n = next(_counter)
-        return self._save(
-            User(
-                email=email or f"user{n}@example.org",
-                role=role,
-                password_hash=self.password_hash,
-                verified_at=utcnow(),
-                **fields,
-            )
-        )
+        values = {"password_hash": self.password_hash, "verified_at": utcnow()} | fields
+        return self._save(User(email=email or f"user{n}@example.org", role=role, **values))
 
     def organisation(self, name: str | None = None, **fields) -> Organisation:
         n = next(_counter)

@@ -240,7 +240,8 @@ ACTIONS = [
     Page(page.endpoint, page.access, page.url, html=page.html, method="POST")
     for page in PAGES
     if page.endpoint in {
-        "auth.sign_in", "auth.register", "auth.reset_request", "auth.reset_password",
+        "auth.sign_in", "auth.register", "auth.verify", "auth.reset_request",
+        "auth.reset_password",
         "auth.link_request", "auth.link_sign_in", "auth.join", "auth.confirm_sign_in",
         "auth.change_password", "profile.step", "profile.check", "availability.edit",
         "exchanges.decline_match", "exchanges.cancel_exchange", "exchanges.reschedule_exchange",
@@ -281,6 +282,11 @@ ACTIONS = [
     Page("rounds.import_rejected_lines", COORDINATOR, _round("/participants/import/rejected"),
          method="POST"),
     Page("rounds.send_reminders", COORDINATOR, _round("/readiness/remind"), method="POST"),
+    Page("rounds.revoke_invitation", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/invitations/"
+                        f"{world.invitation.id}/revoke"), method="POST"),
+    Page("admin.revoke_invitation", ADMIN,
+         lambda world: f"/admin/invitations/{world.staff_invitation.id}/revoke", method="POST"),
     Page("rounds.remove_blackout", COORDINATOR, _round("/blackouts/remove"), method="POST"),
     Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),
     Page("matching.cancel_run", COORDINATOR, _run("/cancel"), method="POST"),

@@ -46,6 +46,8 @@ class World:
     run: object = None
     notification: object = None
     reflection: object = None
+    invitation: object = None  # to the round, not accepted
+    staff_invitation: object = None  # an admin's, to a coordinator
 
 
 @pytest.fixture
@@ -73,9 +75,18 @@ def world(factory, leader) -> World:
     notification.status = "failed"
     factory.session.add(notification)
     factory.session.flush()
+    from mentoring.auth import joining
+
+    links = joining.Links(secret="not-used-here", base_url="http://127.0.0.1:5000")
+    coordinator = factory.user(email="matrix.coordinator@example.org", role="coordinator")
+    invitation = joining.invite(factory.session, links, "invited@example.org",
+                                invited_by=coordinator, programme_round=programme_round)
+    staff_invitation = joining.invite(factory.session, links, "staff@example.org",
+                                      invited_by=coordinator, prefill={"account_role": "admin"})
     return World(leader_a=leader, leader_b=stranger, programme_round=programme_round,
                  run=stored_run(factory.session, programme_round, mentor, leader),
-                 notification=notification, **matched)
+                 notification=notification, invitation=invitation,
+                 staff_invitation=staff_invitation, **matched)
 
 
 def url_of(app, page: Page, world: World) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from mentoring.auth.services import end_all_sessions
-from mentoring.auth.tokens import make_token
-from mentoring.models import AuditEvent
+from mentoring.models import AuditEvent, Notification
 
 from conftest import TEST_PASSWORD, SignedIn, csrf_token
 
@@ -109,16 +110,19 @@ def test_session_cookie_is_http_only_and_same_site(client, leader):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_confirming_an_email_address_says_so_on_the_page_it_signs_in_to(app, client, db,
-                                                                        factory):
+def test_confirming_an_email_address_says_so_on_the_page_it_signs_in_to(client, db):
     # Following the link signs the new leader in, which starts a fresh session: the message
     # flashed just before must survive it, and say what to do next.
-    user = factory.user(email="new.leader@example.org")
-    user.verified_at = None
-    db.flush()
-    secret = app.extensions["mentoring.settings"].secret_key
-    token = make_token(secret, "verify-email", {"u": user.id, "e": user.email})
-    response = client.get(f"/verify/{token}", follow_redirects=True)
+    register_page = client.get("/register").get_data(as_text=True)
+    client.post("/register", data={"email": "new.leader@example.org",
+                                   "csrf_token": csrf_token(register_page)})
+    db.expire_all()
+    [email] = db.exec(sa.select(Notification).where(
+        Notification.recipient_email == "new.leader@example.org")).scalars().all()
+    path = re.search(r"http://localhost(/verify/\S+)", email.body_text).group(1)
+    token = csrf_token(client.get(path).get_data(as_text=True))
+    response = client.post(path, data={"csrf_token": token, "password": TEST_PASSWORD,
+                                       "confirm": TEST_PASSWORD}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.request.path == "/profile/"
     assert ("Your email address is confirmed and you are signed in. Next, complete your "

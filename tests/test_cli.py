@@ -70,7 +70,17 @@ def test_the_app_refuses_to_start_in_production_without_a_secret(cli_env):
     assert "SECRET_KEY" in result.stderr
 
 
+def test_demo_refuses_to_run_in_production(cli_env):
+    assert mentoring(cli_env, "db", "upgrade").returncode == 0
+    refused = mentoring(cli_env, "demo")
+    assert refused.returncode == 2
+    assert "does not run in production" in refused.stderr
+    engine = sa.create_engine(cli_env["DATABASE_URL"])
+    assert table_counts(engine)["app_user"] == 0
+
+
 def test_demo_loads_once_and_prints_sign_in_details(cli_env):
+    cli_env["MENTORING_ENV"] = "development"
     assert mentoring(cli_env, "db", "upgrade").returncode == 0
     first = mentoring(cli_env, "demo", timeout=180)
     assert first.returncode == 0, first.stderr

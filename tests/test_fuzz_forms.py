@@ -6,8 +6,9 @@ For every generated payload: never a server error; a refused form (400) shows th
 summary and stores nothing; an accepted one stores exactly what was sent after the documented
 normalisation (surrounding whitespace stripped where the form strips it, numbers as the data
 model reads them), and shows it back escaped. A NUL character is always refused (PostgreSQL
-cannot store it). Each example runs in a savepoint that is rolled back, with the client's
-session cookie restored, so one world serves them all.
+cannot store it), and so is any other control character but tab and line breaks; one-line
+answers (names, titles) refuse those too. Each example runs in a savepoint that is rolled
+back, with the client's session cookie restored, so one world serves them all.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from test_hostile_input import (  # noqa: F401 (hostile_world is the `world` fix
 from werkzeug.wrappers import Request
 
 from mentoring.models import Feedback, LeaderProfile, Match, ProgrammeRound, Reflection
+from mentoring.text import LINE_BREAK_OR_CONTROL, has_control_characters
 
 from conftest import csrf_token
 
@@ -92,8 +94,15 @@ class Form:
         return self.connection.execute(statement).scalar_one_or_none()
 
 
-def sent_with_nul(*values: str) -> bool:
-    return any("\x00" in value for value in values)
+def sent_with_control(*values: str) -> bool:
+    """A NUL or another control character (but tab and line breaks): refused by every form
+    (issue 15), before any field is read."""
+    return any(has_control_characters(value) for value in values)
+
+
+def not_one_line(value: str) -> bool:
+    """A one-line answer (a name, a title) with a tab or line break left after stripping."""
+    return LINE_BREAK_OR_CONTROL.search(value.strip()) is not None
 
 
 # --- the profile's first question page, then saving the profile -------------------------------
@@ -106,7 +115,8 @@ def test_profile_name_and_job_title(connection, world, name, job_title):
     leader_id = world.leader_a.id
 
     def check(accepted: bool) -> None:
-        ok = (not sent_with_nul(name, job_title) and 1 <= len(name.strip()) <= 120
+        ok = (not sent_with_control(name, job_title) and not not_one_line(name)
+              and not not_one_line(job_title) and 1 <= len(name.strip()) <= 120
               and len(job_title.strip()) <= 160)
         assert accepted == ok, (name, job_title)
         if accepted:
@@ -137,7 +147,7 @@ def test_feedback(connection, world, rating, learned, for_coordinators, named):
 
     def check(accepted: bool) -> None:
         number = as_int(rating) if rating else None
-        ok = (not sent_with_nul(rating, learned, for_coordinators) and number is not None
+        ok = (not sent_with_control(rating, learned, for_coordinators) and number is not None
               and 1 <= number <= 5 and len(learned) <= 4000 and len(for_coordinators) <= 4000)
         assert accepted == ok, (rating, learned[:50], for_coordinators[:50])
         if accepted:
@@ -175,7 +185,7 @@ def test_new_round(connection, world, name, description, exchanges):
 
     def check(accepted: bool) -> None:
         number = as_int(exchanges.strip()) if exchanges.strip() else None
-        ok = (not sent_with_nul(name, description, exchanges)
+        ok = (not sent_with_control(name, description, exchanges) and not not_one_line(name)
               and 3 <= len(name.strip()) <= 120 and len(description.strip()) <= 2000
               and number is not None and 0 <= number <= 6)
         assert accepted == ok, (name[:50], description[:50], exchanges)
@@ -202,7 +212,7 @@ def test_declining_a_match(connection, world, reason, different):
     form = Form(connection, world, "leader", f"/matches/{match_id}/decline")
 
     def check(accepted: bool) -> None:
-        ok = not sent_with_nul(reason) and 1 <= len(reason.strip()) <= 1000
+        ok = not sent_with_control(reason) and 1 <= len(reason.strip()) <= 1000
         assert accepted == ok, reason[:50]
         stored = connection.execute(
             sa.select(Match.status, Match.decline_reason, Match.wants_different_match)
@@ -223,7 +233,7 @@ def test_declining_a_match(connection, world, reason, different):
 
 def _reflection_check(form: Form, text: str, exchange_value: str):
     def check(accepted: bool) -> None:
-        ok = "\x00" not in text and 1 <= len(text.strip()) <= 10_000
+        ok = not sent_with_control(text) and 1 <= len(text.strip()) <= 10_000
         assert accepted == ok, text[:50]
         stored = form.connection.execute(
             sa.select(Reflection.text, Reflection.exchange_id)

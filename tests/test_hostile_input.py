@@ -140,9 +140,10 @@ FORMS: list[Form] = [
          lambda w: {"email": w.leader_a.user.email, "password": TEST_PASSWORD},
          fields=("email", "password"), writes_when_refused=SIGN_IN_RECORDS),
     Form("register", "anonymous", lambda w: "/register",
-         lambda w: {"email": "new.person@example.org", "password": NEW_PASSWORD,
-                    "confirm": NEW_PASSWORD},
-         fields=("email", "password", "confirm")),
+         lambda w: {"email": "new.person@example.org"}, fields=("email",)),
+    Form("create an account from its link", "anonymous", lambda w: w.verify_path,
+         lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+         fields=("password", "confirm")),
     Form("reset request", "anonymous", lambda w: "/reset-password",
          lambda w: {"email": w.leader_c.user.email}, fields=("email",)),
     Form("sign-in link request", "anonymous", lambda w: "/sign-in/link",
@@ -309,8 +310,10 @@ FORMS: list[Form] = [
     Form("leave a round", "leader", lambda w: f"/my-data/rounds/{w.round.id}/withdraw",
          lambda w: {"reason": "A new job"}, fields=("reason",),
          shown_on=(("coordinator", _round("/participants")),)),
+    # A wrong password is counted and audited, as at sign-in (issue 15).
     Form("delete my account", "leader", lambda w: "/my-data/delete",
-         lambda w: {"password": TEST_PASSWORD}, fields=("password",)),
+         lambda w: {"password": TEST_PASSWORD}, fields=("password",),
+         writes_when_refused=SIGN_IN_RECORDS),
     # --- rounds and participants (coordinator) ---
     # The two round forms are one view: every field is tried on the edit form (each attempt
     # renders the whole form, about 0.1 s), a few on the new one.
@@ -349,6 +352,12 @@ FORMS: list[Form] = [
     Form("remove blackout dates", "coordinator", _round("/blackouts/remove"),
          lambda w: {"blackout_id": str(w.blackout.id)}, ids=("blackout_id",),
          page=_round("/blackouts"), shown_on=(("coordinator", _round("/blackouts")),)),
+    Form("withdraw an invitation", "coordinator",
+         lambda w: f"/rounds/{w.round.id}/invitations/{w.invitation.id}/revoke",
+         page=_round("/participants")),
+    Form("withdraw a staff invitation", "admin",
+         lambda w: f"/admin/invitations/{w.staff_invitation.id}/revoke",
+         page=lambda w: "/admin/invite"),
     Form("retry an email", "coordinator", lambda w: f"/notifications/{w.failed_email.id}/retry",
          page=_round("/outbox")),
     # --- matching (coordinator) ---
@@ -478,7 +487,7 @@ def form_endpoint(app, form: Form) -> str:
     world = SimpleNamespace(**{name: SimpleNamespace(id=1, user=SimpleNamespace(id=1, email=""))
                                for name in WORLD_OBJECTS}, reset_path="/reset-password/t",
                             link_path="/sign-in/link/t", join_path="/join/t",
-                            release_path="/release/t")
+                            release_path="/release/t", verify_path="/verify/t")
     path = form.url(world).split("?")[0]
     adapter = app.url_map.bind("localhost")
     return adapter.match(path, method="POST")[0]
@@ -486,6 +495,7 @@ def form_endpoint(app, form: Form) -> str:
 
 WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "match", "declined",
                  "reflection",
+                 "invitation", "staff_invitation",
                  "booked", "exchange", "blackout", "hosted_exchange",
                  "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
 
@@ -535,8 +545,12 @@ def hostile_world(app, factory, leader, coordinator, admin):
     links = joining.Links(secret=settings.secret_key, base_url="")
     joining.request_password_reset(factory.session, links, leader_c.user.email)
     joining.request_sign_in_link(factory.session, links, leader_c.user.email)
-    joining.invite(factory.session, links, "ivy.invited@example.org", invited_by=coordinator,
-                   programme_round=programme_round, prefill={"name": "Ivy Invited"})
+    joining.register(factory.session, links, "new.person@example.org")
+    invitation = joining.invite(factory.session, links, "ivy.invited@example.org",
+                                invited_by=coordinator, programme_round=programme_round,
+                                prefill={"name": "Ivy Invited"})
+    staff_invitation = joining.invite(factory.session, links, "sam.staff@example.org",
+                                      invited_by=admin, prefill={"account_role": "coordinator"})
     # Leader A's booked match with leader D, in another round, one that asks line managers to
     # release the time (issue 14): this round's proposals stay as they were.
     booked = _booked_with_release(factory, leader, leader_d)
@@ -547,10 +561,11 @@ def hostile_world(app, factory, leader, coordinator, admin):
         leader_a=leader, leader_b=leader_b, leader_c=leader_c, round=programme_round,
         other_round=factory.programme_round(name="Another round"),
         proposal=proposal, inactive=inactive, declined=declined, failed_email=failed_email,
-        blackout=blackout,
+        blackout=blackout, invitation=invitation, staff_invitation=staff_invitation,
         clients=clients, organisation=factory.session.get(Organisation, leader.organisation_id),
         reset_path=_link(factory.session, "/reset-password/"),
         link_path=_link(factory.session, "/sign-in/link/"),
+        verify_path=_link(factory.session, "/verify/"),
         join_path=_link(factory.session, "/join/"),
         release_path=_link(factory.session, "/release/"), booked=booked, **crawl)
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, select
 
 from mentoring import audit
 from mentoring.auth import joining
-from mentoring.auth.services import end_all_sessions, find_user
+from mentoring.auth.services import end_access_without_sign_in, end_all_sessions, find_user
 from mentoring.models import AuditEvent, Invitation, LeaderProfile, User
 from mentoring.spreadsheet import csv_text
 from mentoring.vocab import Role
@@ -209,6 +209,7 @@ def deactivate(session: Session, admin: User, user: User, reason: str, *, ip: st
     _keep_an_active_admin(session, user)
     user.is_active = False
     end_all_sessions(user)
+    end_access_without_sign_in(session, user)
     session.add(user)
     audit.record(session, DEACTIVATED, actor=admin, obj=user, detail={"reason": reason}, ip=ip)
     session.flush()
@@ -230,6 +231,7 @@ def end_sessions(session: Session, admin: User, user: User, reason: str, *, ip: 
     """Sign the user out on every device (a lost laptop, a shared computer)."""
     reason = _reason(reason)
     end_all_sessions(user)
+    end_access_without_sign_in(session, user)
     session.add(user)
     audit.record(session, SESSIONS_ENDED, actor=admin, obj=user,
                  detail={"reason": reason, "by": "admin"}, ip=ip)

@@ -22,9 +22,10 @@ from mentoring.admin import organisations as orgs
 from mentoring.admin import services
 from mentoring.admin.services import AdminError, NotFound
 from mentoring.auth import joining
+from mentoring.auth.services import AccountError
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
-from mentoring.models import utcnow
+from mentoring.models import Invitation, utcnow
 from mentoring.vocab import ACCESS_ROUTE_HINTS, ACCESS_ROUTES, HOST_CHECKS, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -211,6 +212,28 @@ def invite():
         "admin/invite.html", errors=errors, email=email, role=role,
         waiting=services.staff_invitations(db),
     ), (400 if errors else 200)
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@roles_required(Role.ADMIN)
+def revoke_invitation(invitation_id: int):
+    db = get_session()
+    invitation = db.get(Invitation, invitation_id)
+    if invitation is None:
+        abort(404)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        joining.revoke_invitation(db, invitation, actor=_me(), ip=_ip())
+    except AccountError as error:
+        flash(str(error), "info")
+    else:
+        db.commit()
+        flash(f"The invitation to {invitation.email} is withdrawn: its link no longer works.",
+              "success")
+    if invitation.round_id is not None:
+        return redirect(url_for("rounds.participants_page", round_id=invitation.round_id))
+    return redirect(url_for("admin.invite"))
 
 
 # --- the audit log ---------------------------------------------------------------------------

@@ -10,21 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from pydantic import EmailStr, field_validator
+from sqlmodel import Session, SQLModel, select
 
 from mentoring import audit
-from mentoring.auth.services import create_user, find_user, normalise_email, set_password
+from mentoring.auth import email_links
+from mentoring.auth.notices import notify_security_change
+from mentoring.auth.services import (
+    AccountError,
+    create_user,
+    end_all_sessions,
+    find_user,
+    normalise_email,
+    set_password,
+)
 from mentoring.auth.tokens import make_token, read_token
 from mentoring.models import (
     Invitation,
     LeaderProfile,
+    Notification,
     ProgrammeRound,
     RoundParticipant,
     User,
+    UserCreate,
     utcnow,
 )
 from mentoring.notifications.outbox import enqueue
-from mentoring.vocab import Role, RoundStatus
+from mentoring.vocab import NotificationStatus, Role, RoundStatus
 
 # The pre-filled answer an admin's invitation uses to grant a coordinator's or admin's role.
 INVITED_ROLE = "account_role"
@@ -42,87 +55,150 @@ class Links:
 
 
 # --- registration and verification ---------------------------------------------------------
+#
+# No account exists until its address is proved. Registering only emails a single-use link;
+# following it (a page with a button: opening a link spends nothing) is where the person chooses
+# a password and the account comes into being. So whoever registers someone else's address gets
+# nothing: no account, no password, no session, in either order (before or after the owner). An
+# account that still has no proof of its address (made before accounts waited for their link)
+# cannot sign in with a password, joins no round, and the first proof of its address replaces
+# whatever password it had.
 
 
-def register(
-    session: Session, links: Links, email: str, password: str, *, ip: str = ""
-) -> User | None:
-    """Create an unverified account and email a verification link. When the email already has an
-    account, email its owner instead (so the page cannot be used to find who has an account)."""
+class EmailAddress(SQLModel):
+    email: EmailStr
+
+    @field_validator("email")
+    @classmethod
+    def lower_email(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+def register(session: Session, links: Links, email: str, *, ip: str = "") -> None:
+    """Email a link that creates the account, or, when the address already has a proved account,
+    a note to its owner. The caller shows the same page either way (raises ValidationError only
+    for an address that is not one, before anything is looked up)."""
+    email = EmailAddress.model_validate({"email": email}).email
+    email_links.count_request(session, "register", email, ip)
     existing = find_user(session, email)
-    if existing is not None:
+    if existing is not None and (existing.is_verified or not existing.is_active):
         _send(session, existing, f"account-exists:{utcnow():%Y-%m-%d}",
               "You already have an account",
               "account_exists", {"sign_in_url": links.url("/sign-in"),
                                  "reset_url": links.url("/reset-password")})
+        return
+    send_verification(session, links, email, user=existing)
+
+
+def verification_url(session: Session, links: Links, email: str,
+                     user: User | None = None) -> str:
+    token = email_links.issue(session, email_links.VERIFY_EMAIL, email, user)
+    return links.url(f"/verify/{token}")
+
+
+def send_verification(session: Session, links: Links, email: str,
+                      user: User | None = None) -> None:
+    url = verification_url(session, links, email, user)
+    enqueue(session, key=f"verify:{url[-24:]}", kind="verify_email", recipient_email=email,
+            recipient_user_id=user.id if user else None, subject="Confirm your email address",
+            template="verify_email", context={"email": email, "verify_url": url})
+
+
+def verification_link(session: Session, token: str) -> email_links.Found:
+    """The confirmation link behind `token`, if it still works. A link to an address that has
+    meanwhile got a proved account (the owner followed another link) counts as used."""
+    found = email_links.find(session, email_links.VERIFY_EMAIL, token)
+    if found.link is not None:
+        user = find_user(session, found.link.email)
+        if user is not None and user.is_verified:
+            return email_links.Found(None, "used")
+        if user is not None and not user.is_active:  # deactivated since: an admin decides
+            return email_links.Found(None, "unknown")
+    return found
+
+
+def complete_registration(session: Session, token: str, password: str, *,
+                          ip: str = "") -> User | None:
+    """Follow a confirmation link: the account comes into being, proved, with this password
+    (validated: raises ValidationError). None when the link no longer works."""
+    link = verification_link(session, token).link
+    if link is None:
         return None
-    user = create_user(session, email, password)  # raises ValidationError on bad input
-    audit.record(session, "account.registered", actor=user, obj=user, ip=ip)
-    send_verification(session, links, user)
+    UserCreate.model_validate({"email": link.email, "password": password})
+    if not email_links.spend(session, link):
+        return None
+    user = find_user(session, link.email)
+    if user is None:
+        user = create_user(session, link.email, password, verified=True)
+        audit.record(session, "account.registered", actor=user, obj=user, ip=ip)
+    else:  # an account nobody had proved: its old password was not necessarily the owner's
+        mark_verified(session, user, by="email-link", ip=ip)
+        set_password(session, user, password)
+    email_links.revoke(session, user, purposes=(email_links.VERIFY_EMAIL,))
     return user
 
 
-def send_verification(session: Session, links: Links, user: User) -> None:
-    token = make_token(links.secret, "verify-email", {"u": user.id, "e": user.email})
-    _send(session, user, f"verify:{token[-24:]}", "Confirm your email address", "verify_email",
-          {"verify_url": links.url(f"/verify/{token}")})
-
-
-def verify_email(session: Session, secret: str, token: str) -> User | None:
-    payload = read_token(secret, "verify-email", token)
-    if payload is None:
-        return None
-    user = session.get(User, payload.get("u"))
-    if user is None or user.email != payload.get("e"):
-        return None
-    if user.verified_at is None:
-        user.verified_at = utcnow()
-        session.add(user)
-        audit.record(session, "account.verified", actor=user, obj=user)
-    return user
+def mark_verified(session: Session, user: User, *, by: str, ip: str = "") -> None:
+    """The address is proved now (a link followed). A password set before then was not
+    necessarily set by the owner: it ends, with every session it opened."""
+    if user.is_verified:
+        return
+    user.verified_at = utcnow()
+    cleared = user.password_hash is not None
+    user.password_hash = None
+    end_all_sessions(user)
+    session.add(user)
+    audit.record(session, "account.verified", actor=user, obj=user, ip=ip,
+                 detail={"by": by, "password_cleared": cleared})
 
 
 # --- password reset --------------------------------------------------------------------------
 
 
-def request_password_reset(session: Session, links: Links, email: str) -> None:
+def request_password_reset(session: Session, links: Links, email: str, *, ip: str = "") -> None:
+    email_links.count_request(session, "reset", email, ip)
     user = find_user(session, email)
     if user is None or not user.is_active:
         return
-    token = make_token(links.secret, "reset-password", _reset_payload(user))
+    token = email_links.issue(session, email_links.RESET_PASSWORD, user.email, user)
     _send(session, user, f"reset:{token[-24:]}", "Reset your password", "reset_password",
           {"reset_url": links.url(f"/reset-password/{token}")})
-    audit.record(session, "password.reset_requested", actor=user, obj=user)
+    audit.record(session, "password.reset_requested", actor=user, obj=user, ip=ip)
 
 
-def _reset_payload(user: User) -> dict[str, Any]:
-    # Tied to the current password hash: the link dies once it has been used.
-    return {"u": user.id, "h": (user.password_hash or "")[-16:]}
+def reset_link(session: Session, token: str) -> tuple[email_links.Found, User | None]:
+    """The reset link behind `token` and its account, if both still work."""
+    found = email_links.find(session, email_links.RESET_PASSWORD, token)
+    link = found.link
+    user = session.get(User, link.user_id) if link and link.user_id else None
+    if link is not None and (user is None or not user.is_active or user.email != link.email):
+        return email_links.Found(None, "unknown"), None
+    return found, user
 
 
-def user_for_reset(session: Session, secret: str, token: str) -> User | None:
-    payload = read_token(secret, "reset-password", token)
-    user = session.get(User, payload.get("u")) if payload else None
-    if user is None or not user.is_active or payload != _reset_payload(user):
+def reset_password(session: Session, token: str, password: str, *, ip: str = "") -> User | None:
+    """Set a new password (validated) and end every session and every other link. None when
+    the link does not work (any more)."""
+    found, user = reset_link(session, token)
+    if found.link is None or user is None:
         return None
-    return user
-
-
-def reset_password(session: Session, secret: str, token: str, password: str) -> User | None:
-    """Set a new password (validated) and end every session. None when the link is not valid."""
-    user = user_for_reset(session, secret, token)
-    if user is None:
+    UserCreate.model_validate({"email": user.email, "password": password, "role": user.role})
+    if not email_links.spend(session, found.link):
         return None
+    mark_verified(session, user, by="reset-link", ip=ip)  # the link proves the address
     set_password(session, user, password)
-    user.verified_at = user.verified_at or utcnow()  # the link proves the address
-    audit.record(session, "password.reset", actor=user, obj=user)
+    email_links.revoke(session, user)
+    audit.record(session, "password.reset", actor=user, obj=user, ip=ip)
+    notify_security_change(session, user, "password", detail="It was reset with a link we "
+                           "emailed to you.")
     return user
 
 
 # --- one-time sign-in links ------------------------------------------------------------------
 
 
-def request_sign_in_link(session: Session, links: Links, email: str) -> None:
+def request_sign_in_link(session: Session, links: Links, email: str, *, ip: str = "") -> None:
+    email_links.count_request(session, "sign-in-link", email, ip)
     user = find_user(session, email)
     if user is None or not user.is_active:
         return
@@ -142,8 +218,8 @@ def consume_sign_in_link(session: Session, secret: str, token: str, *, ip: str =
     user = session.get(User, payload.get("u")) if payload else None
     if user is None or not user.is_active or payload != _link_payload(user):
         return None
+    mark_verified(session, user, by="sign-in-link", ip=ip)
     user.last_sign_in_at = utcnow()
-    user.verified_at = user.verified_at or utcnow()
     session.add(user)
     audit.record(session, "sign_in.link_used", actor=user, obj=user, ip=ip)
     return user
@@ -186,6 +262,25 @@ def invite(
     return invitation
 
 
+def revoke_invitation(session: Session, invitation: Invitation, *, actor: User,
+                      ip: str = "") -> None:
+    """Withdraw an invitation nobody has accepted: its link opens nothing (the row goes, and
+    `invitation_for` finds none) and its email, if still waiting in the outbox, is not sent.
+    Raises AccountError for an accepted one (the account stays: deactivate it instead)."""
+    if invitation.accepted_at is not None:
+        raise AccountError(f"{invitation.email} has already accepted this invitation")
+    session.execute(
+        sa.update(Notification)
+        .where(Notification.idempotency_key == f"invitation:{invitation.id}",
+               Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.WITHDRAWN)
+    )
+    audit.record(session, "invitation.revoked", actor=actor, obj=invitation, ip=ip,
+                 detail={"email": invitation.email, "round_id": invitation.round_id})
+    session.delete(invitation)
+    session.flush()
+
+
 def invitation_for(session: Session, secret: str, token: str) -> Invitation | None:
     payload = read_token(secret, "invitation", token)
     invitation = session.get(Invitation, payload.get("i")) if payload else None
@@ -200,7 +295,21 @@ def accept_invitation(
     """Create the invited person's account, verified (the link proves the address), with the
     role the invitation grants (see `invited_role`)."""
     role = invited_role(session, invitation)
-    user = create_user(session, invitation.email, password, role, verified=True)
+    user = find_user(session, invitation.email)
+    if user is not None and user.is_verified:
+        raise AccountError(f"An account for {user.email} already exists")
+    if user is None:
+        user = create_user(session, invitation.email, password, role, verified=True)
+    else:
+        # Someone registered this address before the invitation came and never proved it: the
+        # invitation link proves it now, so the account is the invited person's, with the role
+        # the invitation grants and their password, not the one set before.
+        UserCreate.model_validate({"email": user.email, "password": password, "role": role})
+        mark_verified(session, user, by="invitation", ip=ip)
+        set_password(session, user, password)
+        user.role = role
+        session.add(user)
+    email_links.revoke(session, user, purposes=(email_links.VERIFY_EMAIL,))
     invitation.accepted_at = utcnow()
     session.add(invitation)
     audit.record(session, "invitation.accepted", actor=user, obj=invitation, ip=ip,
@@ -231,7 +340,10 @@ def join_invited_rounds(session: Session, profile: LeaderProfile, user: User) ->
     """Make a newly profiled leader a participant of every round they were invited to.
 
     An invitation is accepted before the person has a profile, and a participant needs one, so
-    this runs when the profile is first saved. Returns the round ids joined."""
+    this runs when the profile is first saved. Returns the round ids joined. An account whose
+    address nobody has proved joins nothing: an invitation is for whoever owns the address."""
+    if not user.is_verified:
+        return []
     rows = session.exec(
         select(Invitation, ProgrammeRound)
         .join(ProgrammeRound, ProgrammeRound.id == Invitation.round_id)

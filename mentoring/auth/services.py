@@ -6,8 +6,9 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from mentoring import audit
-from mentoring.auth import throttle
-from mentoring.models import User, UserCreate, utcnow
+from mentoring.auth import email_links, throttle
+from mentoring.auth.notices import notify_security_change
+from mentoring.models import LeaderProfile, User, UserCreate, utcnow
 from mentoring.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -45,7 +46,20 @@ def set_password(session: Session, user: User, password: str) -> None:
     UserCreate.model_validate({"email": user.email, "password": password, "role": user.role})
     user.password_hash = hash_password(password)
     end_all_sessions(user)
+    email_links.revoke(session, user)  # a reset link asked for before opens nothing now
     session.add(user)
+
+
+def end_access_without_sign_in(session: Session, user: User) -> None:
+    """What works without a session ends too when an account's sessions all end (signing out
+    everywhere, deactivation): the links it was emailed and its calendar feed's address."""
+    email_links.revoke(session, user)
+    profile = session.exec(select(LeaderProfile).where(LeaderProfile.user_id == user.id)).first()
+    if profile is not None and profile.calendar_token_hash is not None:
+        profile.calendar_token_hash = None
+        session.add(profile)
+        audit.record(session, "calendar.feed_revoked", actor=user, obj=profile,
+                     detail={"by": "sessions_ended"})
 
 
 def end_all_sessions(user: User) -> None:
@@ -56,6 +70,7 @@ def end_all_sessions(user: User) -> None:
 def sign_out_everywhere(session: Session, user: User, *, ip: str = "") -> None:
     """The user ends all their own sessions (a lost phone, a shared computer)."""
     end_all_sessions(user)
+    end_access_without_sign_in(session, user)
     session.add(user)
     audit.record(session, "user.sessions_ended", actor=user, obj=user, detail={"by": "self"},
                  ip=ip)
@@ -73,6 +88,7 @@ def change_password(
         raise AccountError("Your current password is not right")
     set_password(session, user, new)  # raises ValidationError for a weak password
     audit.record(session, "password.changed", actor=user, obj=user, ip=ip)
+    notify_security_change(session, user, "password")
 
 
 def authenticate(session: Session, email: str, password: str, *, ip: str = "") -> User | None:
@@ -85,7 +101,9 @@ def authenticate(session: Session, email: str, password: str, *, ip: str = "") -
     user = find_user(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     throttle.record_attempt(session, email, ip, succeeded=ok and user is not None)
-    if not ok or user is None or not user.is_active:
+    # An address nobody has proved signs in with no password: it may be an impostor's
+    # (joining.mark_verified ends that password when the owner proves the address).
+    if not ok or user is None or not user.is_active or not user.is_verified:
         audit.record(
             session, "sign_in.failed", actor=user, detail={"email": normalise_email(email)}, ip=ip
         )

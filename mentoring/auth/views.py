@@ -17,13 +17,14 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from pydantic import ValidationError
 
+from mentoring import logs
 from mentoring.access import (
     is_safe_redirect,
     mark_signed_in,
     recent_sign_in_required,
     roles_required,
 )
-from mentoring.auth import joining, services, sessions
+from mentoring.auth import email_links, joining, services, sessions
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
@@ -87,6 +88,7 @@ def sign_in():
             except Throttled as exc:
                 user = None
                 errors["email"] = f"{exc} You can also ask for a sign-in link by email."
+                logs.security_event("sign_in.throttled", "Sign-in refused: too many failures")
             db.commit()
             if user is not None:
                 return _start_session(user, request.args.get("next"))
@@ -144,43 +146,73 @@ def _password_errors(password: str, confirm: str) -> dict[str, str]:
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    """Only an email address: the account is made when the emailed link is followed (see
+    joining.register), so this page answers the same whether or not the address has one."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = CsrfForm()
     errors: dict[str, str] = {}
     email = request.form.get("email", "").strip()
     if _posted(form):
-        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
         errors = {"email": "Enter your email address"} if not email else {}
-        errors |= _password_errors(password, confirm)
         if not errors:
             db = get_session()
             try:
-                joining.register(db, _links(), email, password, ip=_ip())
+                joining.register(db, _links(), email, ip=_ip())
             except ValidationError as exc:
                 errors = field_errors(exc)
+            except email_links.TooManyEmails as exc:
+                db.commit()  # the refusal is audited
+                return _too_many_emails(exc)
             else:
                 db.commit()
                 return render_template("auth/check_email.html", email=email,
-                                       reason="confirm your email address")
+                                       reason="confirm your email address and create your "
+                                              "account")
     return render_template("auth/register.html", form=form, errors=errors, email=email), (
         400 if errors else 200
     )
 
 
-@bp.route("/verify/<token>")
+def _too_many_emails(exc: email_links.TooManyEmails):
+    logs.security_event("email.throttled", "Too many emails asked for from a public form")
+    return render_template("auth/too_many_emails.html", minutes=exc.minutes), 429
+
+
+def _link_problem(what: str, problem: str):
+    # A used link tried again may be someone else's copy of it: worth an alert.
+    logs.security_event("link.refused", f"A {what} was refused ({problem or 'unknown'})")
+    return render_template("auth/link_invalid.html", what=what, problem=problem), 400
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
+    """The link in the confirmation email. Opening it only shows the form (mail scanners that
+    open links spend nothing); posting it, once, creates the account and signs in."""
     db = get_session()
-    user = joining.verify_email(db, _links().secret, token)
-    if user is None:
-        return render_template("auth/link_invalid.html", what="confirmation link"), 400
-    db.commit()
-    if current_user.is_authenticated:
-        flash("Your email address is confirmed.", "success")
-        return redirect(url_for("main.home"))
-    flash("Your email address is confirmed and you are signed in. Next, complete your profile: "
-          "it is how we find you a good match.", "success")
-    return _start_session(user, url_for("profile.overview"), method="email-link")
+    found = joining.verification_link(db, token)
+    if found.link is None:
+        return _link_problem("confirmation link", found.problem)
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if _posted(form):
+        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
+        errors = _password_errors(password, confirm)
+        if not errors:
+            try:
+                user = joining.complete_registration(db, token, password, ip=_ip())
+            except ValidationError as exc:
+                errors = field_errors(exc)
+            else:
+                if user is None:  # spent by another request a moment ago
+                    return _link_problem("confirmation link", "used")
+                db.commit()
+                flash("Your email address is confirmed and you are signed in. Next, complete "
+                      "your profile: it is how we find you a good match.", "success")
+                return _start_session(user, url_for("profile.overview"), method="email-link")
+    return render_template("auth/new_password.html", form=form, errors=errors,
+                           title="Create your account", email=found.link.email,
+                           button_text="Create account"), (400 if errors else 200)
 
 
 # --- password reset --------------------------------------------------------------------------
@@ -197,7 +229,11 @@ def _email_request_page(send, *, reason: str, title: str, intro: str, button_tex
             errors["email"] = "Enter your email address"
         else:
             db = get_session()
-            send(db, _links(), email)
+            try:
+                send(db, _links(), email, ip=_ip())
+            except email_links.TooManyEmails as exc:
+                db.commit()  # the refusal is audited
+                return _too_many_emails(exc)
             db.commit()
             return render_template("auth/check_email.html", email=email, reason=reason)
     return render_template(
@@ -219,9 +255,9 @@ def reset_request():
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     db = get_session()
-    secret = _links().secret
-    if joining.user_for_reset(db, secret, token) is None:
-        return render_template("auth/link_invalid.html", what="password reset link"), 400
+    found, _user = joining.reset_link(db, token)
+    if found.link is None:
+        return _link_problem("password reset link", found.problem)
     form = CsrfForm()
     errors: dict[str, str] = {}
     if _posted(form):
@@ -229,10 +265,12 @@ def reset_password(token: str):
         errors = _password_errors(password, confirm)
         if not errors:
             try:
-                joining.reset_password(db, secret, token, password)
+                user = joining.reset_password(db, token, password, ip=_ip())
             except ValidationError as exc:
                 errors = field_errors(exc)
             else:
+                if user is None:
+                    return _link_problem("password reset link", "used")
                 db.commit()
                 logout_user()
                 session.clear()

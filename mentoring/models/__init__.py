@@ -38,6 +38,7 @@ from mentoring.models.configuration import ProgrammeText, VocabularyTerm
 from mentoring.models.notes import CoordinatorNote
 from mentoring.models.confidence import Moment, SelfAssessment
 from mentoring.models.outcomes import CheckIn, Concern, PairAgreement
+from mentoring.models.email_links import EmailLink, EmailRequest
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -49,6 +50,8 @@ __all__ = [
     "CheckIn",
     "Concern",
     "CoordinatorNote",
+    "EmailLink",
+    "EmailRequest",
     "Exchange",
     "ExchangeBooking",
     "ExchangeCheck",

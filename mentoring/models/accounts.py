@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import EmailStr, field_validator
+from pydantic import EmailStr, ValidationInfo, field_validator
 from sqlmodel import Field, SQLModel
+from zxcvbn import zxcvbn
 
 from mentoring.models.base import enum_check, utcnow
 from mentoring.vocab import Role
@@ -54,6 +56,17 @@ class User(UserBase, table=True):
         return f"{self.id}:{self.session_version}"
 
 
+# zxcvbn's scores run 0-4; 3 means about 10^8 guesses or more ("safely unguessable" against
+# an online attacker and costly against a stolen Argon2 hash). Below it we say why, in zxcvbn's
+# words, beside the field.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input (its matching is quadratic); what follows the first 72 characters
+# only makes a password stronger.
+ZXCVBN_MAX_LENGTH = 72
+# Words a guesser tries first against this service.
+SERVICE_WORDS = ["nhs", "mentoring", "mentor", "leadership", "leader", "exchange", "london"]
+
+
 class UserCreate(SQLModel):
     email: EmailStr
     password: str = Field(min_length=12, max_length=128)
@@ -63,6 +76,22 @@ class UserCreate(SQLModel):
     @classmethod
     def lower_email(cls, value: str) -> str:
         return value.strip().lower()
+
+    @field_validator("password")
+    @classmethod
+    def hard_to_guess(cls, value: str, info: ValidationInfo) -> str:
+        """Common, breached-list and guessable passwords (a name, the email address, keyboard
+        patterns, dates) are refused with zxcvbn's reason."""
+        email = str(info.data.get("email") or "")
+        own_words = [email, *re.split(r"[@._+-]+", email)] if email else []
+        result = zxcvbn(value[:ZXCVBN_MAX_LENGTH], user_inputs=own_words + SERVICE_WORDS)
+        if result["score"] >= MIN_PASSWORD_SCORE:
+            return value
+        feedback = result.get("feedback") or {}
+        why = " ".join(part for part in [feedback.get("warning") or "",
+                                         *(feedback.get("suggestions") or [])] if part)
+        raise ValueError("Choose a password that is harder to guess." + (f" {why}" if why
+                                                                          else ""))
 
 
 class SignInAttempt(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.models.people import PhoneNumber
+from mentoring.text import OneLine
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
     ExchangeStatus,
@@ -184,7 +185,7 @@ class VisitDetails(SQLModel):
     """The visit details of one exchange, as its host gives or changes them. The host's profile
     holds the same details under `visit_*` names (`mentoring.exchanges.visits.PROFILE_FIELDS`)."""
 
-    location: str = Field(min_length=1, max_length=160)  # the site's name
+    location: OneLine = Field(min_length=1, max_length=160)  # the site's name
     address: str = Field(min_length=1, max_length=300)
     directions: str = Field(default="", max_length=1000)
     meeting: str = Field(default="", max_length=500)

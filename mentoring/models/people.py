@@ -15,6 +15,7 @@ from sqlmodel import Field, Relationship, SQLModel
 from mentoring.configuration import vocabularies
 from mentoring.models.accounts import User
 from mentoring.models.base import enum_check, utcnow
+from mentoring.text import OneLine
 from mentoring.vocab import (
     HOST_CHECKS,
     MAX_NOTICE_WEEKS,
@@ -82,7 +83,7 @@ class HostChecksBase(SQLModel):
 
 
 class OrganisationBase(HostChecksBase):
-    name: str = Field(min_length=2, max_length=160)
+    name: OneLine = Field(min_length=2, max_length=160)
     sector: SectorKey = Field(max_length=40)
     borough: BoroughKey = Field(max_length=40)
     size: str = Field(default=OrganisationSize.SMALL, max_length=10)
@@ -129,8 +130,8 @@ class OrganisationHostChecks(HostChecksBase):
 class LeaderProfileBase(SQLModel):
     """Everything a leader says about themself. Validation lives here, not on the table."""
 
-    name: str = Field(min_length=1, max_length=120)
-    job_title: str = Field(default="", max_length=160)
+    name: OneLine = Field(min_length=1, max_length=120)
+    job_title: OneLine = Field(default="", max_length=160)
     profession: ProfessionKey = Field(max_length=40)
     sector: SectorKey = Field(max_length=40)
     borough: BoroughKey = Field(max_length=40)
@@ -150,7 +151,7 @@ class LeaderProfileBase(SQLModel):
     phone: PhoneNumber = Field(default="", max_length=30)
     # Visit details a host gives once: each exchange they host takes a copy, which the host can
     # change for that exchange (`VisitDetails`, `mentoring.exchanges.visits`).
-    visit_site: str = Field(default="", max_length=160)
+    visit_site: OneLine = Field(default="", max_length=160)
     visit_address: str = Field(default="", max_length=300)
     visit_directions: str = Field(default="", max_length=1000)
     visit_meeting: str = Field(default="", max_length=500)
@@ -158,7 +159,7 @@ class LeaderProfileBase(SQLModel):
     visit_accessibility: str = Field(default="", max_length=1000)
     visit_phone: PhoneNumber = Field(default="", max_length=30)
     # Whom a round that asks for it emails to release the time for booked exchanges (optional).
-    line_manager_name: str = Field(default="", max_length=120)
+    line_manager_name: OneLine = Field(default="", max_length=120)
     line_manager_email: str = Field(default="", max_length=254)
 
     @field_validator("line_manager_email")

@@ -10,6 +10,7 @@ from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, utcnow
+from mentoring.text import OneLine
 from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, ParticipantStatus, Period, RoundStatus
 from optimiser import ScoreWeights
 
@@ -20,7 +21,7 @@ DEFAULT_ANSWER_WITHIN_DAYS = 7
 
 
 class ProgrammeRoundBase(SQLModel):
-    name: str = Field(min_length=3, max_length=120)
+    name: OneLine = Field(min_length=3, max_length=120)
     description: str = Field(default="", max_length=2000)
     starts_on: date
     ends_on: date
@@ -39,7 +40,7 @@ class ProgrammeRoundBase(SQLModel):
     # Leaders answer a match offer within this many days; half-way they get a reminder.
     answer_within_days: int = Field(default=DEFAULT_ANSWER_WITHIN_DAYS, ge=1, le=60)
     # The programme's contact, named in every email and wherever leaders are told to ask.
-    contact_name: str = Field(default="", max_length=120)
+    contact_name: OneLine = Field(default="", max_length=120)
     contact_email: str = Field(default="", max_length=254)
     # Once both leaders accept, ask each one's line manager to release the time (a signed link).
     ask_line_manager_release: bool = False

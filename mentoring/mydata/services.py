@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring import audit
+from mentoring.auth.services import confirm_password
+from mentoring.auth.throttle import Throttled
 from mentoring.exchanges.services import LeaderError, NotFound, cancel_and_release, profile_of
 from mentoring.models import (
     AuditEvent,
@@ -32,7 +34,6 @@ from mentoring.models import (
     SignInAttempt,
     User,
 )
-from mentoring.passwords import verify_password
 from mentoring.profile.services import ANSWERED
 from mentoring.spreadsheet import csv_text
 from mentoring.vocab import (
@@ -373,7 +374,12 @@ def _end_matches(session: Session, profile: LeaderProfile, where, reason: str, n
 # --- deleting the account ------------------------------------------------------------------
 
 
-def delete_account(session: Session, user: User, password: str, now: datetime) -> dict:
+class PasswordThrottled(LeaderError):
+    """Too many wrong passwords for this account or address: nothing is checked now."""
+
+
+def delete_account(session: Session, user: User, password: str, now: datetime, *,
+                   ip: str = "") -> dict:
     """Erase the account after the password is confirmed.
 
     Feedback stays, anonymised (no leader; profession, sector, round and rating kept), so the
@@ -384,7 +390,14 @@ def delete_account(session: Session, user: User, password: str, now: datetime) -
     """
     if not password:
         raise LeaderError({"password": "Enter your password"})
-    if not verify_password(user.password_hash, password):
+    # Throttled, counted and audited like a sign-in (and refused while sign-in is locked), so a
+    # session left open cannot be used to guess the password. The caller commits the record
+    # of a wrong guess even though nothing is deleted.
+    try:
+        confirmed = confirm_password(session, user, password, ip=ip)
+    except Throttled as exc:
+        raise PasswordThrottled({"password": str(exc)}) from exc
+    if not confirmed:
         raise LeaderError({"password": "Your password is not right"})
     profile = profile_of(session, user)
     summary: dict[str, Any] = {"had_profile": profile is not None}

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
-from mentoring import audit
+from mentoring import audit, logs
 from mentoring.access import roles_required
 from mentoring.db import get_session
 from mentoring.exchanges.services import LeaderError, NotFound, profile_of
@@ -115,9 +115,14 @@ def delete_account():
     if request.method == "POST" and form.validate_on_submit():
         db = get_session()
         try:
-            services.delete_account(db, current_user, request.form.get("password", ""), utcnow())
+            services.delete_account(db, current_user, request.form.get("password", ""), utcnow(),
+                                    ip=request.remote_addr or "")
         except LeaderError as error:
             errors = error.errors
+            db.commit()  # a wrong password is counted and audited, as at sign-in
+            if isinstance(error, services.PasswordThrottled):
+                logs.security_event("sign_in.throttled",
+                                    "Account deletion refused: too many wrong passwords")
         else:
             db.commit()
             logout_user()

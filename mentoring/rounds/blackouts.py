@@ -17,6 +17,7 @@ from mentoring.calendar_days import blackouts
 from mentoring.models import ProgrammeRound, RoundBlackout, User
 from mentoring.rounds.services import RoundError
 from mentoring.slots import weekdays
+from mentoring.text import LINE_BREAK_OR_CONTROL, ONE_LINE_MESSAGE
 from mentoring.vocab import RoundStatus
 
 REASON_LENGTH = 120
@@ -81,6 +82,8 @@ def validate(programme_round: ProgrammeRound, values: Mapping,
         errors["reason"] = "Enter the reason, for example 'Christmas week'"
     elif len(reason) > REASON_LENGTH:
         errors["reason"] = f"Enter a reason of no more than {REASON_LENGTH} characters"
+    elif LINE_BREAK_OR_CONTROL.search(reason):  # shown in emails and exports as one line
+        errors["reason"] = ONE_LINE_MESSAGE
     window = f"{_day(programme_round.starts_on)} to {_day(programme_round.ends_on)}"
     if starts_on and not programme_round.starts_on <= starts_on <= programme_round.ends_on:
         errors["starts_on"] = f"The first day must be inside the round's window, {window}"

@@ -23,6 +23,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from mentoring import spreadsheet
 from mentoring.configuration import vocabularies
 from mentoring.configuration.vocabularies import Vocabularies
+from mentoring.text import has_control_characters
 from mentoring.vocab import CareerStage
 
 COLUMNS = ("email", "name", "profession", "organisation", "borough", "career_stage",
@@ -135,6 +136,12 @@ def check_person(line: int, values: Mapping[str, str]) -> tuple[Person | None, d
     email, reason = check_email(values.get("email", ""))
     if reason:
         errors["email"] = reason
+    if any(has_control_characters(values.get(column) or "") for column in values):
+        # Spaces and line breaks are tidied below; other invisible characters are refused
+        # rather than sent on in emails and exports.
+        for column, value in values.items():
+            if has_control_characters(value or ""):
+                errors[column] = "Remove the invisible control characters from this value"
     name = " ".join((values.get("name") or "").split())
     if len(name) > NAME_MAX:
         errors["name"] = f"The name is longer than {NAME_MAX} characters"

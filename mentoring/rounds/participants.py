@@ -338,7 +338,9 @@ def add_people(
                 (person.email, "This email belongs to a coordinator or administrator account")
             )
             continue
-        profile = profiles.get(user.id) if user is not None else None
+        # Only a proved address joins straight away; an account nobody proved gets the
+        # invitation instead, whose link proves it (and replaces that account's password).
+        profile = profiles.get(user.id) if user is not None and user.is_verified else None
         if profile is not None:
             participant = participants.get(profile.id)
             if participant is not None:
@@ -516,9 +518,8 @@ def send_reminders(
             continue
         verify_url = ""
         if not row.verified:
-            token = make_token(links.secret, "verify-email", {"u": row.user.id,
-                                                              "e": row.user.email})
-            verify_url = links.url(f"/verify/{token}")
+            # A single-use link that replaces the account's unproved password (joining).
+            verify_url = joining.verification_url(session, links, row.user.email, row.user)
         reminders.append((row.user.email, row.user.id, {
             "name": row.profile.name,
             "join_url": "",

@@ -21,13 +21,15 @@ from flask_login import current_user
 
 from mentoring import calendar_days
 from mentoring.access import roles_required
+from mentoring.auth import joining
 from mentoring.auth.joining import Links
+from mentoring.auth.services import AccountError
 from mentoring.configuration import vocabularies
 from mentoring.db import get_session
 from mentoring.filters import format_date
 from mentoring.forms import CsrfForm, row_id
 from mentoring.matching.changes import exchanges_on_closed_days
-from mentoring.models import ProgrammeRound, utcnow
+from mentoring.models import Invitation, ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
 from mentoring.rounds import blackouts, exports, imports, participants, people, services
 from mentoring.rounds import waiting as waiting_lists
@@ -351,6 +353,28 @@ def invite(round_id: int):
         "rounds/invite.html", programme_round=programme_round, values=values, errors=errors,
         professions=_offered("profession"), boroughs=_offered("place"),
     ), (400 if errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@roles_required(*COORDINATORS)
+def revoke_invitation(round_id: int, invitation_id: int):
+    db = get_session()
+    _round(round_id)
+    invitation = db.get(Invitation, invitation_id)
+    if invitation is None or invitation.round_id != round_id:
+        abort(404)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        joining.revoke_invitation(db, invitation, actor=current_user._get_current_object(),
+                                  ip=_ip())
+    except AccountError as error:
+        flash(str(error), "info")
+    else:
+        db.commit()
+        flash(f"The invitation to {invitation.email} is withdrawn: its link no longer works.",
+              "success")
+    return redirect(url_for("rounds.participants_page", round_id=round_id))
 
 
 # The confirm step carries the file back (compressed, so a 5,000-line file stays well inside
