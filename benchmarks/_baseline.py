@@ -56,7 +56,7 @@ def solve_baseline(problem, *, time_limit: float | None = None) -> dict:
         add([(v, 1) for _, _, v in by_pair[i]] + [(x[i], -K)], EQ, 0, f"k_{i}")
         for s, h, v in by_pair[i]:
             add([(v, 1), (x[i], -1)], LE, 0, f"link_{i}_{s}_{h}")
-        if data.rules.reciprocal and K >= 2:
+        if data.reciprocal_for(p.m, p.e):
             for h in (p.m, p.e):
                 add([(v, 1) for _, hh, v in by_pair[i] if hh == h] + [(x[i], -1)], GE, 0,
                     f"recip_{i}_{h}")

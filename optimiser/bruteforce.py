@@ -75,13 +75,18 @@ def _options(problem, m, e, L, slots):
     K = rules.exchanges_per_pair
     common = sorted(set(L[m].available) & set(L[e].available), key=lambda s: slots[s].start)
     out = []
+    reciprocal = rules.reciprocal == "required" or (
+        rules.reciprocal == "where_possible"
+        and all(L[h].max_hosted_per_week != 0 and any(
+            L[h].host_from is None or slots[s].start >= L[h].host_from for s in common)
+            for h in (m, e)))
     for combo in itertools.combinations(common, K):
         dates = [slots[s].start.date() for s in combo]
         if any((b - a).days < rules.min_days_between_exchanges
                for a, b in itertools.combinations(sorted(dates), 2)):
             continue
         for hosts in itertools.product((m, e), repeat=K):
-            if rules.reciprocal and K >= 2 and set(hosts) != {m, e}:
+            if reciprocal and K >= 2 and set(hosts) != {m, e}:
                 continue
             if any(L[h].host_from is not None and slots[s].start < L[h].host_from
                    for s, h in zip(combo, hosts, strict=True)):

@@ -79,7 +79,7 @@ def schedulable(data: Data, pair: Pair) -> bool:
         return True
     if data.spaced_count(pair.slots, stop_at=pair.need) < pair.need:
         return False
-    if data.rules.reciprocal and data.K >= 2:
+    if data.reciprocal_for(pair.m, pair.e):
         hosts = {h for _, h in pair.fixed_ex}
         for side in (pair.m, pair.e):
             if side not in hosts and not any(data.may_host(side, s) for s in pair.slots):

@@ -148,8 +148,27 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
                 if (b - a).days < rules.min_days_between_exchanges:
                     out.append(f"{where}: exchanges on {a} and {b} are less than "
                                f"{rules.min_days_between_exchanges} days apart")
-            if rules.reciprocal and K >= 2 and len(xs) >= 2:
+            if K >= 2 and len(xs) >= 2 and _reciprocal(rules.reciprocal, leaders, slots,
+                                                        mentor, mentee):
                 hosts = {h for _, h in xs}
                 if hosts != {mentor, mentee}:
                     out.append(f"{where}: hosting is not reciprocal")
     return out
+
+
+def _reciprocal(mode: str, leaders: dict, slots: dict, mentor: str, mentee: str) -> bool:
+    """Must each side of the pair host at least once? Always ("required"), never ("off"),
+    or, "where_possible", when both can host: neither has max_hosted_per_week 0, and each
+    is free with the other in a slot that starts at or after their own host_from."""
+    if mode == "required":
+        return True
+    if mode != "where_possible":
+        return False
+    common = set(leaders[mentor].available) & set(leaders[mentee].available)
+
+    def can_host(lid: str) -> bool:
+        ld = leaders[lid]
+        return ld.max_hosted_per_week != 0 and any(
+            ld.host_from is None or slots[s].start >= ld.host_from for s in common)
+
+    return can_host(mentor) and can_host(mentee)

@@ -6,7 +6,15 @@ import math
 from bisect import bisect_left
 from collections import defaultdict
 
-from .model import Fixed, Leader, Problem, ProblemError, ScoreWeights
+from .model import (
+    RECIPROCAL_REQUIRED,
+    RECIPROCAL_WHERE_POSSIBLE,
+    Fixed,
+    Leader,
+    Problem,
+    ProblemError,
+    ScoreWeights,
+)
 
 
 class Data:
@@ -92,6 +100,27 @@ class Data:
             self.fixed_pairs[key].append((s, h))
         if errors:
             raise ProblemError(errors)
+
+    # -- reciprocal hosting -----------------------------------------------------------------
+    def can_host_with(self, ld: int, other: int) -> bool:
+        """Can ``ld`` host ``other`` at all: not barred from hosting (max_hosted_per_week 0)
+        and free, with ``other``, in a slot at or after their ``host_from``? Read from the
+        problem alone (not from what fixed exchanges use), as the checker reads it."""
+        if self.leaders[ld].max_hosted_per_week == 0:
+            return False
+        first = self.first_host_slot[ld]
+        return any(s >= first for s in self.avail[ld] & self.avail[other])
+
+    def reciprocal_for(self, m: int, e: int) -> bool:
+        """Must each side of the pair (m, e) host at least one of its exchanges?"""
+        if self.K < 2:
+            return False
+        mode = self.rules.reciprocal
+        if mode == RECIPROCAL_REQUIRED:
+            return True
+        if mode == RECIPROCAL_WHERE_POSSIBLE:
+            return self.can_host_with(m, e) and self.can_host_with(e, m)
+        return False
 
     # -- per-leader limits ----------------------------------------------------------------
     def hours_left(self, ld: int, month: int) -> float:

@@ -10,7 +10,11 @@ from typing import Any
 
 from .model import (
     PROBLEM_FORMAT,
+    RECIPROCAL_OFF,
+    RECIPROCAL_REQUIRED,
+    RECIPROCAL_VALUES,
     SOLUTION_FORMAT,
+    UNMATCHED_RULES,
     ExchangeResult,
     Leader,
     PairResult,
@@ -127,6 +131,20 @@ def _load_weights(obj: Any, where: str, err: _Errors) -> ScoreWeights:
     return ScoreWeights(**kw)
 
 
+def _load_reciprocal(v: Any, err: _Errors) -> str:
+    """``"required"``, ``"where_possible"`` or ``"off"``; true and false (the values before
+    the choice existed) are ``"required"`` and ``"off"``; missing or null: ``"off"``."""
+    if v is None:
+        return RECIPROCAL_OFF
+    if isinstance(v, bool):
+        return RECIPROCAL_REQUIRED if v else RECIPROCAL_OFF
+    if isinstance(v, str) and v in RECIPROCAL_VALUES:
+        return v
+    err.add("rules.reciprocal", f"must be one of {', '.join(map(repr, RECIPROCAL_VALUES))} "
+                                f"(or true = 'required', false = 'off'), got {v!r:.40}")
+    return RECIPROCAL_OFF
+
+
 def _load_rules(obj: Any, err: _Errors) -> Rules:
     if obj is None:
         return Rules()
@@ -140,7 +158,8 @@ def _load_rules(obj: Any, err: _Errors) -> Rules:
     d = _get(obj, "min_days_between_exchanges", w, err, "int", 0)
     if d is not None and d < 0:
         err.add("rules.min_days_between_exchanges", f"must be >= 0, got {d}")
-    rec = _get(obj, "reciprocal", w, err, "bool", False)
+    rec = _load_reciprocal(obj.get("reciprocal", False), err)
+    floor = _get(obj, "priority_floor", w, err, "bool", False)
     same = _get(obj, "allow_same_organisation", w, err, "bool", False)
     mb = _get(obj, "match_bonus", w, err, "number", 100.0)
     pb = _get(obj, "priority_bonus", w, err, "number", 50.0)
@@ -148,7 +167,8 @@ def _load_rules(obj: Any, err: _Errors) -> Rules:
     return Rules(
         exchanges_per_pair=k if k is not None and k >= 0 else 0,
         min_days_between_exchanges=d if d is not None and d >= 0 else 0,
-        reciprocal=bool(rec),
+        reciprocal=rec,
+        priority_floor=bool(floor),
         allow_same_organisation=bool(same),
         match_bonus=float(mb if mb is not None else 100.0),
         priority_bonus=float(pb if pb is not None else 50.0),
@@ -390,6 +410,8 @@ def problem_to_dict(problem: Problem) -> dict:
         "pinned": [{"mentor": p.mentor, "mentee": p.mentee} for p in problem.pinned],
         "excluded": [{"mentor": p.mentor, "mentee": p.mentee} for p in problem.excluded],
     }
+    if r.priority_floor:
+        out["rules"]["priority_floor"] = True
     if r.weights != ScoreWeights():
         out["rules"]["weights"] = _weights_to_dict(r.weights)
     for ld in problem.leaders:
@@ -425,7 +447,8 @@ def solution_to_dict(solution: Solution) -> dict:
                    "reasons": list(p.reasons)} for p in solution.pairs],
         "exchanges": [{"host": x.host, "visitor": x.visitor, "slot": x.slot}
                       for x in solution.exchanges],
-        "unmatched": [{"id": u.id, "reason": u.reason} for u in solution.unmatched],
+        "unmatched": [{"id": u.id, "reason": u.reason, **({"rule": u.rule} if u.rule else {})}
+                      for u in solution.unmatched],
         "stats": dict(solution.stats),
     }
     if solution.messages:
@@ -470,8 +493,12 @@ def solution_from_dict(data: dict) -> Solution:
             continue
         uid = _get(u, "id", where, err, "str")
         reason = _get(u, "reason", where, err, "str", "")
+        rule = _get(u, "rule", where, err, "str", "") or ""
+        if rule and rule not in UNMATCHED_RULES:
+            err.add(f"{where}.rule", f"unknown rule {rule!r} (known: "
+                                     f"{', '.join(sorted(UNMATCHED_RULES))})")
         if uid is not None:
-            unmatched.append(Unmatched(uid, reason or ""))
+            unmatched.append(Unmatched(uid, reason or "", rule))
     obj = data.get("objective")
     bound = data.get("bound")
     for name, v in (("objective", obj), ("bound", bound)):

@@ -130,11 +130,11 @@ def add_exchange_variables(model: Model) -> None:
             per_week[data.week[s]] += 1
         if any(min(c, most) > data.hosting_left(ld, w) for w, c in per_week.items()):
             model.hosting_binds.add(ld)
-    reciprocal = data.rules.reciprocal and data.K >= 2
     prob = model.prob
     for i, p in enumerate(pairs):
         if p.need == 0 or not p.slots:
             continue
+        reciprocal = data.reciprocal_for(p.m, p.e)
         bm, be = p.m in model.hosting_binds, p.e in model.hosting_binds
         if _before_host_from(data, p):
             sides = [MENTOR, MENTEE]  # add_host_from says who may host when
@@ -256,14 +256,13 @@ def add_min_days_between_exchanges(model: Model) -> None:
 
 
 def add_reciprocal_hosting(model: Model) -> None:
-    """With reciprocal hosting and K >= 2 each side hosts at least one exchange.  Pairs
-    whose host is chosen after solving get it there (their hosting cannot bind)."""
+    """With reciprocal hosting and K >= 2 each side hosts at least one exchange ("where
+    possible": only in pairs where both leaders can host).  Pairs whose host is chosen after
+    solving get it there (their hosting cannot bind)."""
     data = model.data
-    if not (data.rules.reciprocal and data.K >= 2):
-        return
     for i, p in enumerate(model.pairs):
         evs = model.by_pair.get(i, [])
-        if not evs or evs[0].side == EITHER:
+        if not evs or evs[0].side == EITHER or not data.reciprocal_for(p.m, p.e):
             continue
         hosts = {h for _, h in p.fixed_ex}
         for side, ld in ((MENTOR, p.m), (MENTEE, p.e)):

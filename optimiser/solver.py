@@ -15,6 +15,7 @@ from .data import Data
 from .highs import SolverResult, solve_cbc, solve_highs
 from .ip import EITHER, LE, MENTEE, MENTOR, Model, build_model, build_relaxation, size
 from .model import (
+    RECIPROCAL_REQUIRED,
     ExchangeResult,
     Fixed,
     PairResult,
@@ -133,33 +134,38 @@ def _assign_hosts(data: Data, pair: Pair, chosen: list[tuple[int, str]]) -> list
 
 
 def _unmatched_reason(data: Data, cands: Candidates, e: int, full: set[int],
-                      pairs_of_mentee: dict[int, list[Pair]]) -> str:
+                      pairs_of_mentee: dict[int, list[Pair]]) -> tuple[str, str]:
+    """Why mentee ``e`` has no mentor: the rule that leaves them out (a key of
+    ``UNMATCHED_RULES``) and a sentence."""
     info = cands.mentees[e]
     K = data.K
     if info.basic == 0:
-        return "no candidate mentor (none allowed by the rules: organisation, exclusions, scores)"
+        return "no_candidate", ("no candidate mentor (none allowed by the rules: organisation, "
+                                "exclusions, scores)")
     if K > 0 and info.max_exchanges < K:
         ld = data.leaders[e]
         free = len(data.avail[e] - data.busy[e])
         if free >= K and ld.protected_hours_per_month is not None:
-            return (f"protected time: {ld.protected_hours_per_month:g} hours a month leave room "
-                    f"for {info.max_exchanges} exchange(s); {K} needed")
-        return f"too few free slots: {free} free slot(s); {K} exchanges needed"
+            return "protected_time", (
+                f"protected time: {ld.protected_hours_per_month:g} hours a month leave room "
+                f"for {info.max_exchanges} exchange(s); {K} needed")
+        return "free_slots", f"too few free slots: {free} free slot(s); {K} exchanges needed"
     if K > 0 and info.common == 0:
-        return "no common free slots with any candidate mentor"
+        return "common_slots", "no common free slots with any candidate mentor"
     mine = pairs_of_mentee.get(e, [])
-    if K >= 2 and not mine and data.rules.reciprocal and data.leaders[e].max_hosted_per_week == 0:
-        return ("cannot host a visit, and this round's exchanges are reciprocal "
-                "(each leader hosts at least one)")
+    if K >= 2 and not mine and data.rules.reciprocal == RECIPROCAL_REQUIRED and \
+            data.leaders[e].max_hosted_per_week == 0:
+        return "reciprocal", ("cannot host a visit, and this round's exchanges are reciprocal "
+                              "(each leader hosts at least one)")
     if K > 0 and not mine:
-        return (f"too few common free slots with every candidate mentor for {K} exchanges "
-                f"at least {data.d} days apart")
+        return "spacing", (f"too few common free slots with every candidate mentor for {K} "
+                           f"exchanges at least {data.d} days apart")
     if mine and all(p.m in full for p in mine):
-        return f"every candidate mentor is full ({len(mine)} candidate(s))"
+        return "mentor_capacity", f"every candidate mentor is full ({len(mine)} candidate(s))"
     if K > 0:
-        return ("candidate mentors' free slots, protected time or hosting were used by "
-                "better-scoring pairs")
-    return "candidate mentors were given to better-scoring pairs"
+        return "competition", ("candidate mentors' free slots, protected time or hosting were "
+                               "used by better-scoring pairs")
+    return "competition", "candidate mentors were given to better-scoring pairs"
 
 
 def solve(problem: Problem, *, time_limit: float | None = None, gap: float | None = None,
@@ -203,7 +209,7 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
                      solve_seconds=0.0)
         report("done", 1.0)
         return Solution("infeasible", None, None, unmatched=tuple(
-            Unmatched(L[e].id, "the problem is infeasible") for e in cands.mentees),
+            Unmatched(L[e].id, "the problem is infeasible", "infeasible") for e in cands.mentees),
             stats=stats, messages=tuple(msgs))
 
     t_build0 = time.perf_counter()
@@ -466,7 +472,8 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
         msg = ("no assignment satisfies every rule together with the pinned/fixed pairs "
                f"{names}" if forced else "no assignment satisfies every rule")
         return Solution("infeasible", None, None, stats=stats, messages=(msg,),
-                        unmatched=tuple(Unmatched(L[e].id, "the problem is infeasible")
+                        unmatched=tuple(Unmatched(L[e].id, "the problem is infeasible",
+                                                  "infeasible")
                                         for e in cands.mentees))
     if res.state in ("error", "no-solution") or res.values is None:
         status = "no-solution-in-time" if res.state == "no-solution" else "error"
@@ -515,14 +522,26 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
     pairs_of_mentee: dict[int, list[Pair]] = defaultdict(list)
     for p in pairs:
         pairs_of_mentee[p.e].append(p)
-    unmatched = tuple(Unmatched(L[e].id, _unmatched_reason(data, cands, e, full,
-                                                            pairs_of_mentee))
-                      for e in cands.mentees if e not in matched)
+    unmatched = []
+    for e in cands.mentees:
+        if e not in matched:
+            rule, reason = _unmatched_reason(data, cands, e, full, pairs_of_mentee)
+            unmatched.append(Unmatched(L[e].id, reason, rule))
+    stats.update(_left_out_counts(data, unmatched))
     if has_previous:
         new_pairs = {(p.mentor, p.mentee) for p in pair_results}
         new_ex = {(x.host, x.visitor, x.slot) for x in exchanges}
         stats["moved_pairs"] = len(prev_pairs - new_pairs)
         stats["moved_exchanges"] = len(prev_ex - new_ex)
         stats["moved"] = stats["moved_pairs"] + stats["moved_exchanges"]
-    return Solution(status, objective, bound, tuple(pair_results), tuple(exchanges), unmatched,
-                    stats)
+    return Solution(status, objective, bound, tuple(pair_results), tuple(exchanges),
+                    tuple(unmatched), stats)
+
+
+def _left_out_counts(data: Data, unmatched: list[Unmatched]) -> dict:
+    """How many mentees each rule leaves out, and how many of them are in a priority group."""
+    by_rule: Counter[str] = Counter(u.rule for u in unmatched)
+    priority = {ld.id for ld in data.leaders if ld.priority}
+    by_rule_priority: Counter[str] = Counter(u.rule for u in unmatched if u.id in priority)
+    return {"unmatched_by_rule": dict(sorted(by_rule.items())),
+            "unmatched_priority_by_rule": dict(sorted(by_rule_priority.items()))}
