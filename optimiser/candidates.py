@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,11 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
     return out
 
 
+#: most steps of the search for one pair's schedule (beyond it the pair counts as schedulable
+#: and the conflict cuts of the large-input method deal with it)
+SCHEDULE_SEARCH_STEPS = 2_000
+
+
 def schedulable(data: Data, pair: Pair) -> bool:
     """Can ``pair`` get its further exchanges (ignoring every other pair)?"""
     if pair.need == 0:
@@ -86,7 +92,66 @@ def schedulable(data: Data, pair: Pair) -> bool:
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
             return False
-    return True
+    return schedule_alone(data, pair) is not False
+
+
+def schedule_alone(data: Data, pair: Pair) -> bool | None:
+    """Is there a schedule of the pair's further exchanges, the pair alone (spacing, hosting
+    limits, host_from, protected time, reciprocal hosting)? A depth-first search over the
+    slots in order; None when it gave up after SCHEDULE_SEARCH_STEPS steps."""
+    m, e, need, d = pair.m, pair.e, pair.need, data.d
+    fixed_dates = [data.date[s] for s, _ in pair.fixed_ex]
+    must_host = set()
+    if data.reciprocal_for(m, e):
+        must_host = {m, e} - {h for _, h in pair.fixed_ex}
+    slots = pair.slots
+    hours = {m: defaultdict(float), e: defaultdict(float)}
+    hosted = {m: defaultdict(int), e: defaultdict(int)}
+    steps = 0
+
+    def fits(s: int) -> bool:
+        month = data.month[s]
+        return all(hours[ld][month] + data.hours[s] <= data.hours_left(ld, month) + 1e-9
+                   for ld in (m, e))
+
+    def search(start: int, left: int, dates: list[int], hosts: set[int]) -> bool | None:
+        nonlocal steps
+        if left == 0:
+            return must_host <= hosts
+        if len(must_host - hosts) > left:
+            return False
+        gave_up = False
+        for i in range(start, len(slots)):
+            s = slots[i]
+            steps += 1
+            if steps > SCHEDULE_SEARCH_STEPS:
+                return None
+            if d > 0 and any(abs(data.date[s] - t) < d for t in dates):
+                continue
+            if not fits(s):
+                continue
+            week, month = data.week[s], data.month[s]
+            for host in (m, e):
+                if s < data.first_host_slot[host] or \
+                        hosted[host][week] + 1 > data.hosting_left(host, week):
+                    continue
+                hours[m][month] += data.hours[s]
+                hours[e][month] += data.hours[s]
+                hosted[host][week] += 1
+                found = search(i + 1, left - 1, [*dates, data.date[s]], hosts | {host})
+                hours[m][month] -= data.hours[s]
+                hours[e][month] -= data.hours[s]
+                hosted[host][week] -= 1
+                if found:
+                    return True
+                if found is None:
+                    gave_up = True
+                    break
+            if gave_up:
+                return None
+        return False
+
+    return search(0, need, fixed_dates, set())
 
 
 def build_candidates(data: Data, per_mentee: int | None) -> Candidates:

@@ -290,6 +290,49 @@ def add_exchange_capacity(model: Model) -> None:
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
 
 
+def _hosting_needed(data: Data, p: Pair, ld: int) -> int:
+    """Exchanges of pair ``p`` that leader ``ld`` must host when it is formed: all that are
+    left when the other cannot host in any of the pair's slots, one under reciprocal hosting
+    (unless a fixed exchange already has ``ld`` hosting), else none."""
+    if p.need == 0:
+        return 0
+    other = p.e if ld == p.m else p.m
+    if not any(data.may_host(other, s) for s in p.slots):
+        return p.need
+    if data.reciprocal_for(p.m, p.e) and ld not in {h for _, h in p.fixed_ex}:
+        return 1
+    return 0
+
+
+def hosting_capacity(data: Data, ld: int, slots: set[int]) -> float:
+    """Most new exchanges ``ld`` can host in ``slots``: per ISO week, their hosting left
+    or the slots they may host in, whichever is fewer."""
+    per_week: dict[int, int] = defaultdict(int)
+    for s in slots:
+        if s >= data.first_host_slot[ld]:
+            per_week[data.week[s]] += 1
+    return sum(min(count, data.hosting_left(ld, w)) for w, count in per_week.items())
+
+
+def add_hosting_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
+    """Implied: a leader's pairs need no more hosting than the leader can give (the weeks
+    they may host in, their weekly limit): pairs whose other side cannot host need all their
+    exchanges hosted, reciprocal ones one. Tightens the matching part, where schedules are
+    not modelled; written only where it can bind."""
+    data = model.data
+    for ld, idx in model.pairs_of_leader.items():
+        needed = [(i, _hosting_needed(data, model.pairs[i], ld)) for i in idx]
+        needed = [(i, n) for i, n in needed if n]
+        if not needed:
+            continue
+        cap = hosting_capacity(data, ld, slots_of.get(ld, set()))
+        most = sorted((n for _, n in needed), reverse=True)[:data.leaders[ld].mentor_capacity
+                                                             + 1]
+        if sum(most) > cap:
+            model.add([(model.x[i], float(n)) for i, n in needed], LE, cap,
+                      f"hosting_capacity_{ld}")
+
+
 def build_model(data: Data, pairs: list[Pair],
                 bonus: dict[tuple[int, int], float] | None = None,
                 ex_bonus: dict[tuple[int, int, int, str], float] | None = None) -> Model:
@@ -354,5 +397,6 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
         if min(sum(need), most) > cap:
             model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
+    add_hosting_capacity(model, slots_of)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model

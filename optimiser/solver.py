@@ -100,9 +100,14 @@ def _precheck(data: Data, cands: Candidates) -> list[str]:
                 msgs.append(
                     f"{name(p)}: {len(p.slots)} common free slots hold at most {most} "
                     f"exchange(s) at least {data.d} days apart; {p.need} needed")
-            else:
+            elif data.reciprocal_for(p.m, p.e) and not all(
+                    any(data.may_host(side, s) for s in p.slots) for side in (p.m, p.e)):
                 msgs.append(f"{name(p)}: reciprocal hosting is impossible (a leader cannot "
                             "host in any common slot: max_hosted_per_week or host_from)")
+            else:
+                msgs.append(f"{name(p)}: no schedule of its {p.need} exchange(s) meets the "
+                            "spacing, hosting limits, host_from, protected time and "
+                            "reciprocal hosting, even with no other pair")
     # protected time / slots per leader over all forced pairs
     need: Counter[int] = Counter()
     for p in forced:
@@ -159,7 +164,8 @@ def _unmatched_reason(data: Data, cands: Candidates, e: int, full: set[int],
                               "(each leader hosts at least one)")
     if K > 0 and not mine:
         return "spacing", (f"too few common free slots with every candidate mentor for {K} "
-                           f"exchanges at least {data.d} days apart")
+                           f"exchanges at least {data.d} days apart (or hosting limits, "
+                           "notice or protected time leave no schedule)")
     if mine and all(p.m in full for p in mine):
         return "mentor_capacity", f"every candidate mentor is full ({len(mine)} candidate(s))"
     if K > 0:

@@ -119,3 +119,19 @@ def test_where_possible_on_the_large_instance_path(doc):
     assert check_solution(p, s) == []
     if expected is not None:
         assert s.status == "optimal" and abs(s.objective - expected) < 1e-6, (s, doc)
+
+
+def test_a_pair_that_cannot_be_scheduled_even_alone_is_no_candidate():
+    """One host with a weekly limit of 1 and both common slots in one week: no schedule,
+    found before solving (the pinned pair's message says so)."""
+    doc = problem(S, [leader("m", cap=1, avail=["s0", "s1"], max_hosted_per_week=1),
+                      leader("e", wants=True, avail=["s0", "s1"], max_hosted_per_week=0)],
+                  exchanges_per_pair=2, reciprocal="where_possible")
+    _, sol = solve_doc(doc)
+    assert not sol.pairs and [u.rule for u in sol.unmatched] == ["spacing"]
+    doc["pinned"] = [{"mentor": "m", "mentee": "e"}]
+    sol = solve(load_problem(doc))
+    assert sol.status == "infeasible"
+    assert sol.messages == ("pinned pair ('m', 'e'): no schedule of its 2 exchange(s) meets the "
+                            "spacing, hosting limits, host_from, protected time and reciprocal "
+                            "hosting, even with no other pair",)
