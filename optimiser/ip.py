@@ -333,11 +333,9 @@ def add_hosting_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
                       f"hosting_capacity_{ld}")
 
 
-def build_model(data: Data, pairs: list[Pair],
-                bonus: dict[tuple[int, int], float] | None = None,
-                ex_bonus: dict[tuple[int, int, int, str], float] | None = None) -> Model:
-    """The whole programme.  ``bonus``/``ex_bonus`` are tiny stability terms used when
-    re-optimising (keep earlier pairs / exchanges when it costs nothing)."""
+def build_model(data: Data, pairs: list[Pair]) -> Model:
+    """The whole programme over ``pairs``: maximise the sum of the formed pairs' weights.
+    (Staying close to a previous solution is a second solve: optimiser/stability.py.)"""
     prob = pulp.LpProblem("mentoring", pulp.LpMaximize)
     x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
     model = Model(data, pairs, prob, x)
@@ -355,14 +353,7 @@ def build_model(data: Data, pairs: list[Pair],
         add_min_days_between_exchanges(model)
         add_reciprocal_hosting(model)
         add_exchange_capacity(model)
-    terms = [(x[i], p.weight + (bonus or {}).get((p.m, p.e), 0.0)) for i, p in enumerate(pairs)]
-    if ex_bonus:
-        for ev in model.ex:
-            p = pairs[ev.pair]
-            b = ex_bonus.get((p.m, p.e, ev.slot, ev.side))
-            if b:
-                terms.append((ev.var, b))
-    prob.setObjective(pulp.LpAffineExpression(terms))
+    prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model
 
 

@@ -24,6 +24,8 @@ from .model import (
     Solution,
     Unmatched,
 )
+from .stability import Previous, keep_previous
+from .values import chosen_exchanges, chosen_pairs, formed_pair_indices, score_of
 
 Progress = Callable[[str, float], None]
 
@@ -120,21 +122,37 @@ def _precheck(data: Data, cands: Candidates) -> list[str]:
     return msgs
 
 
-def _assign_hosts(data: Data, pair: Pair, chosen: list[tuple[int, str]]) -> list[int]:
-    """Hosts for the new exchanges of ``pair``: fixed sides kept, free ones alternated so
-    that with reciprocal hosting each side hosts at least one."""
+def _assign_hosts(data: Data, pair: Pair, chosen: list[tuple[int, str]],
+                  earlier: dict[int, int] | None = None) -> list[int]:
+    """Hosts for the new exchanges of ``pair`` (``chosen``: their slots and sides). Decided
+    sides stay; a free one (EITHER: no hosting limit binds) goes to its earlier host
+    (``earlier``: slot -> host, from a previous solution), then the two alternate, so that
+    each side hosts at least one."""
     hosts: list[int] = []
     hosted = Counter(h for _, h in pair.fixed_ex)
-    free = [i for i, (_, side) in enumerate(chosen) if side == EITHER]
-    for _, side in chosen:
-        h = pair.m if side == MENTOR else pair.e if side == MENTEE else -1
+    free = []
+    for i, (s, side) in enumerate(chosen):
+        h = pair.m if side == MENTOR else pair.e if side == MENTEE else \
+            (earlier or {}).get(s, -1)
         hosts.append(h)
         if h >= 0:
             hosted[h] += 1
+        elif side == EITHER:
+            free.append(i)
     for i in free:
         h = pair.m if hosted[pair.m] <= hosted[pair.e] else pair.e
         hosts[i] = h
         hosted[h] += 1
+    if data.reciprocal_for(pair.m, pair.e) and len(chosen) >= 2:
+        # earlier hosts kept may leave one side hosting none: hand it a free exchange
+        for side, other in ((pair.m, pair.e), (pair.e, pair.m)):
+            if hosted[side] == 0:
+                flip = next((i for i, (_, sd) in enumerate(chosen)
+                             if sd == EITHER and hosts[i] == other), None)
+                if flip is not None:
+                    hosts[flip] = side
+                    hosted[side] += 1
+                    hosted[other] -= 1
     return hosts
 
 
@@ -177,14 +195,18 @@ def _unmatched_reason(data: Data, cands: Candidates, e: int, full: set[int],
 def solve(problem: Problem, *, time_limit: float | None = None, gap: float | None = None,
           solver: str = "highs", fixed: Fixed | None = None, previous: Solution | None = None,
           progress: Progress | None = None, weights: ScoreWeights | None = None,
-          candidates_per_mentee: int | None = None, exact: bool = False) -> Solution:
+          candidates_per_mentee: int | None = None, exact: bool = False,
+          previous_tolerance: float = 0.0) -> Solution:
     """Solve ``problem``; see docs/optimiser-format.md for the semantics.
 
     ``time_limit`` (seconds) and ``gap`` (relative) bound the search; the status is
     ``optimal`` only when optimality is proven.  ``solver`` is ``"highs"`` (default,
     in-process) or ``"cbc"`` (also the fallback when highspy is missing).  ``fixed`` pairs
-    and exchanges stay untouched; ``previous`` is an earlier solution to compare with
-    (``stats["moved"]``) and, at no cost to the objective, to stay close to.
+    and exchanges stay untouched; ``previous`` is an earlier solution to stay close to: a
+    second objective after the score (the score held, then the fewest earlier pairs
+    changed, then the fewest earlier exchanges moved; ``stats["moved"]``).
+    ``previous_tolerance`` (relative, default 0: the score is held to the cent) lets the
+    score fall by that share of itself for fewer changes.
     ``weights`` override ``problem.rules.weights``; ``candidates_per_mentee`` prunes to
     the best N mentors per mentee (None: automatic for large inputs, 0: never).
     Large programmes (K > 0) are solved in steps: the matching part alone gives an
@@ -219,31 +241,7 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
             stats=stats, messages=tuple(msgs))
 
     t_build0 = time.perf_counter()
-    # stability terms: keep earlier pairs/exchanges when it costs nothing
-    bonus: dict[tuple[int, int], float] = {}
-    ex_bonus: dict[tuple[int, int, int, str], float] = {}
-    prev_pairs: set[tuple[str, str]] = set()
-    prev_ex: set[tuple[str, str, str]] = set()
     weights_cents = _cents([p.weight for p in cands.pairs])
-    total_bonus = 0.0
-    if previous is not None:
-        prev_pairs = {(p.mentor, p.mentee) for p in previous.pairs}
-        prev_ex = {(x.host, x.visitor, x.slot) for x in previous.exchanges}
-        n_terms = len(prev_pairs) + 2 * len(prev_ex) + 1
-        eps = 0.004 / n_terms
-        for p in cands.pairs:
-            if (L[p.m].id, L[p.e].id) in prev_pairs:
-                bonus[(p.m, p.e)] = eps
-                for s in p.slots:
-                    sid = data.slots[s].id
-                    if (L[p.m].id, L[p.e].id, sid) in prev_ex:
-                        ex_bonus[(p.m, p.e, s, MENTOR)] = eps / 2
-                        ex_bonus[(p.m, p.e, s, EITHER)] = eps / 2
-                    if (L[p.e].id, L[p.m].id, sid) in prev_ex:
-                        ex_bonus[(p.m, p.e, s, MENTEE)] = eps / 2
-                        ex_bonus[(p.m, p.e, s, EITHER)] = eps / 2
-        total_bonus = 0.004
-
     report("building", 0.2)
     deadline = None if time_limit is None else t0 + time_limit
 
@@ -251,7 +249,7 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
         return None if deadline is None else max(0.05, deadline - time.perf_counter())
 
     mip = data.K > 0 or solver == "cbc"
-    abs_gap = max(0.0, 0.0099 - total_bonus) if weights_cents else 1e-6
+    abs_gap = 0.0099 if weights_cents else 1e-6
     rel_gap = gap if gap is not None else 0.0
     on_log = None
     if progress is not None:
@@ -268,18 +266,21 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
                 frac = 0.0
             report("solving", 0.4 + 0.55 * frac)
 
-    def run(prob, mip_: bool, limit: float | None, start=None) -> SolverResult:
+    def run(prob, mip_: bool, limit: float | None, start=None, *,
+            gaps: tuple[float, float] | None = None) -> SolverResult:
+        """Solve ``prob``; ``gaps`` (relative, absolute) override the score's."""
+        rel, absolute = gaps or (rel_gap, abs_gap)
         if not prob.variables():  # nothing to decide (CBC cannot read an empty model)
             return SolverResult("optimal", 0.0, 0.0, np.zeros(0), solver, "empty model")
         if solver == "highs":
-            r = solve_highs(prob, mip=mip_, time_limit=limit, rel_gap=rel_gap, abs_gap=abs_gap,
-                            on_log=on_log, start=start)
+            r = solve_highs(prob, mip=mip_, time_limit=limit, rel_gap=rel, abs_gap=absolute,
+                            on_log=on_log if gaps is None else None, start=start)
             if not mip_ and r.values is not None and any(
                     min(v, 1 - v) > 1e-6 for v in r.values):
-                r = solve_highs(prob, mip=True, time_limit=limit, rel_gap=rel_gap,
-                                abs_gap=abs_gap)
+                r = solve_highs(prob, mip=True, time_limit=limit, rel_gap=rel,
+                                abs_gap=absolute)
             return r
-        return solve_cbc(prob, mip=True, time_limit=limit, rel_gap=rel_gap, abs_gap=abs_gap)
+        return solve_cbc(prob, mip=True, time_limit=limit, rel_gap=rel, abs_gap=absolute)
 
     pairs = cands.pairs
     full_vars = sum(len(p.slots) for p in pairs if p.need)
@@ -289,6 +290,7 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
     build_seconds = solve_seconds = 0.0
     bound_override = None
     model = res = None
+    whole_model = not large  # does the model read hold every candidate pair?
     if large:
         # 1. the matching part alone (with exchange capacities): an upper bound and a
         #    matching that usually can be scheduled
@@ -311,12 +313,12 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
             chosen = [p for p, x in zip(pairs, relax.x, strict=True)
                       if rr.values[rindex[x.name]] > 0.5 or p.forced]
             tb = time.perf_counter()
-            m_b = build_model(data, chosen, bonus, ex_bonus)
+            m_b = build_model(data, chosen)
             build_seconds += time.perf_counter() - tb
             ts = time.perf_counter()
             r_b = run(m_b.prob, True, left())
             solve_seconds += time.perf_counter() - ts
-            o_b = _objective(m_b, r_b)
+            o_b = score_of(m_b, r_b)
             if o_b is not None and (obj is None or o_b > obj):
                 model, res, obj = m_b, r_b, o_b
             stats["cut_rounds"] = it + 1
@@ -364,13 +366,13 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
             ext = [p for p in pairs if (p.m, p.e) in kept or p.forced or (
                 p.e not in kept_e and load[p.m] < L[p.m].mentor_capacity)]
             tb = time.perf_counter()
-            m_r = build_model(data, ext, bonus, ex_bonus)
+            m_r = build_model(data, ext)
             build_seconds += time.perf_counter() - tb
             ts = time.perf_counter()
             r_r = run(m_r.prob, True, None if deadline is None else 0.7 * left(),
                       _start_values(m_b, r_b, m_r))
             solve_seconds += time.perf_counter() - ts
-            o_r = _objective(m_r, r_r)
+            o_r = score_of(m_r, r_r)
             stats["repair_objective"] = o_r
             if o_r is not None and o_r > obj:
                 model, res, obj = m_r, r_r, o_r
@@ -390,34 +392,54 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
                     deadline is None or deadline - time.perf_counter() > 2 * est):
                 # 3. not proven: the whole programme, warm-started, with the time left
                 tb = time.perf_counter()
-                model2 = build_model(data, pairs, bonus, ex_bonus)
+                model2 = build_model(data, pairs)
                 build_seconds += time.perf_counter() - tb
                 start = _start_values(model, res, model2)
                 ts = time.perf_counter()
                 res2 = run(model2.prob, True, left(), start)
                 solve_seconds += time.perf_counter() - ts
-                obj2 = _objective(model2, res2)
+                obj2 = score_of(model2, res2)
                 if res2.bound is not None:
                     bound_override = min(relax_bound, res2.bound)
                 if obj2 is not None and (obj is None or obj2 >= obj):
-                    model, res = model2, res2
+                    model, res, whole_model = model2, res2, True
                 stats["whole_programme"] = True
     if not large:
         tb = time.perf_counter()
-        model = build_model(data, pairs, bonus, ex_bonus)
+        model = build_model(data, pairs)
         build_seconds += time.perf_counter() - tb
         ts = time.perf_counter()
         res = run(model.prob, mip, left())
         solve_seconds += time.perf_counter() - ts
+    if previous is not None and res.values is not None and \
+            res.state in ("optimal", "limit") and (deadline is None or
+                                                    deadline - time.perf_counter() > 0.5):
+        # the second objective: hold the score, keep what the previous solution had
+        ts = time.perf_counter()
+        model, res, more = keep_previous(
+            data, model, res, Previous.of(previous), pairs,
+            _score_tolerance(res, model, weights_cents, previous_tolerance),
+            lambda prob, start: run(prob, True, left(), start, gaps=(0.0, 0.5)),
+            left(), whole_model)
+        stats.update(more)
+        stats["stability_seconds"] = round(time.perf_counter() - ts, 3)
     n_vars, n_cons = size(model)
     stats.update(variables=n_vars, constraints=n_cons,
                  scoring_seconds=round(t_build0 - t0, 3),
                  build_seconds=round(build_seconds, 3), solve_seconds=round(solve_seconds, 3),
                  solver_status=res.message)
-    sol = _make_solution(data, cands, model, res, weights_cents, stats, prev_pairs, prev_ex,
-                         previous is not None, bound_override)
+    sol = _make_solution(data, cands, model, res, weights_cents, stats,
+                         Previous.of(previous) if previous is not None else None, bound_override)
     report("done", 1.0)
     return sol
+
+
+def _score_tolerance(res: SolverResult, model: Model, cents: bool, relative: float) -> float:
+    """How far below the first solve's score the second (stability) solve may go."""
+    exact = 0.005 if cents else 1e-6
+    if not relative:
+        return exact
+    return exact + relative * abs(score_of(model, res) or 0.0)
 
 
 def _minimal_conflict(data: Data, group: list[Pair], must: Pair, run) -> list[Pair] | None:
@@ -445,31 +467,20 @@ def _start_values(model: Model, res: SolverResult, target: Model) -> dict[str, f
     the pairs): by pair and slot."""
     if res.values is None:
         return None
-    index = {v.name: i for i, v in enumerate(model.prob.variables())}
-    val = res.values
-    on_pairs = {(model.pairs[i].m, model.pairs[i].e) for i, x in enumerate(model.x)
-                if val[index[x.name]] > 0.5}
-    on_ex = {(model.pairs[ev.pair].m, model.pairs[ev.pair].e, ev.slot, ev.side)
-             for ev in model.ex if val[index[ev.var.name]] > 0.5}
+    on_pairs = {(p.m, p.e) for p in chosen_pairs(model, res)}
+    on_ex = {(model.pairs[i].m, model.pairs[i].e, slot, side)
+             for i, chosen in chosen_exchanges(model, res).items() for slot, side in chosen}
     start = {x.name: 1.0 if (p.m, p.e) in on_pairs else 0.0
-             for p, x in zip(target.pairs, target.x, strict=False)}
+             for p, x in zip(target.pairs, target.x, strict=True)}
     for ev in target.ex:
         p = target.pairs[ev.pair]
         start[ev.var.name] = 1.0 if (p.m, p.e, ev.slot, ev.side) in on_ex else 0.0
     return start
 
 
-def _objective(model: Model, res: SolverResult) -> float | None:
-    if res.values is None or res.state not in ("optimal", "limit"):
-        return None
-    index = {v.name: i for i, v in enumerate(model.prob.variables())}
-    return round(sum(p.weight for p, x in zip(model.pairs, model.x, strict=False)
-                     if res.values[index[x.name]] > 0.5), 6)
-
-
 def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResult,
-                   cents: bool, stats: dict, prev_pairs: set, prev_ex: set,
-                   has_previous: bool, bound_override: float | None = None) -> Solution:
+                   cents: bool, stats: dict, previous: Previous | None,
+                   bound_override: float | None = None) -> Solution:
     L = data.leaders
     pairs = model.pairs
     if res.state == "infeasible":
@@ -485,13 +496,8 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
         status = "no-solution-in-time" if res.state == "no-solution" else "error"
         bound = res.bound
         return Solution(status, None, bound, stats=stats, messages=(res.message,))
-    vals = res.values
-    index = {v.name: i for i, v in enumerate(model.prob.variables())}
-    formed = [i for i, x in enumerate(model.x) if vals[index[x.name]] > 0.5]
-    chosen: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for ev in model.ex:
-        if vals[index[ev.var.name]] > 0.5:
-            chosen[ev.pair].append((ev.slot, ev.side))
+    formed = formed_pair_indices(model, res)
+    chosen = chosen_exchanges(model, res)
     pair_results, exchanges = [], []
     objective = 0.0
     for i in formed:
@@ -502,7 +508,8 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
             v = p.e if h == p.m else p.m
             exchanges.append(ExchangeResult(L[h].id, L[v].id, data.slots[s].id))
         ch = sorted(chosen.get(i, []))
-        for (s, _), h in zip(ch, _assign_hosts(data, p, ch), strict=False):
+        earlier = previous.hosts(data, p) if previous is not None else None
+        for (s, _), h in zip(ch, _assign_hosts(data, p, ch, earlier), strict=True):
             v = p.e if h == p.m else p.m
             exchanges.append(ExchangeResult(L[h].id, L[v].id, data.slots[s].id))
     objective = round(objective, 6)
@@ -534,11 +541,11 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
             rule, reason = _unmatched_reason(data, cands, e, full, pairs_of_mentee)
             unmatched.append(Unmatched(L[e].id, reason, rule))
     stats.update(_left_out_counts(data, unmatched))
-    if has_previous:
+    if previous is not None:
         new_pairs = {(p.mentor, p.mentee) for p in pair_results}
         new_ex = {(x.host, x.visitor, x.slot) for x in exchanges}
-        stats["moved_pairs"] = len(prev_pairs - new_pairs)
-        stats["moved_exchanges"] = len(prev_ex - new_ex)
+        stats["moved_pairs"] = len(previous.pairs - new_pairs)
+        stats["moved_exchanges"] = len(previous.exchanges - new_ex)
         stats["moved"] = stats["moved_pairs"] + stats["moved_exchanges"]
     return Solution(status, objective, bound, tuple(pair_results), tuple(exchanges),
                     tuple(unmatched), stats)
