@@ -130,7 +130,7 @@ def test_the_stored_problem_is_a_valid_optimiser_document(app, db, small, coordi
     document = {k: v for k, v in run.problem.items() if k != runs.CONTEXT_KEY}
     assert len(load_problem(document).leaders) == 5
     assert run.problem[runs.CONTEXT_KEY] == {"fixed": {"pairs": [], "exchanges": []},
-                                             "state": []}
+                                             "state": [], "previous_run_id": None}
 
 
 def test_runs_are_listed_newest_first(app, db, small, coordinator):

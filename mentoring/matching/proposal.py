@@ -70,6 +70,7 @@ class ProblemDigest:
     fixed_pairs: frozenset[tuple[str, str]]  # approved before the run: they stay as they are
     pinned: frozenset[tuple[str, str]]
     state: list[list[int]] | None  # the approved state the run was built on
+    previous_run_id: int | None = None  # the run the optimiser kept close to
 
 
 def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
@@ -101,6 +102,7 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
                               for p in context.get("fixed", {}).get("pairs", [])),
         pinned=frozenset((p["mentor"], p["mentee"]) for p in problem.get("pinned", [])),
         state=context.get("state"),
+        previous_run_id=context.get("previous_run_id"),
     )
 
 
@@ -472,6 +474,23 @@ def left_out_by_rule(problem: ProblemDigest, solution: dict[str, Any]) -> list[L
                    for rule, count in leaders.items()), key=lambda x: (-x.leaders, x.rule))
 
 
+@dataclass(frozen=True)
+class KeptCloseTo:
+    """The earlier run a run stayed close to, and what it changed of it."""
+
+    run_id: int
+    changed_pairs: int
+    moved_exchanges: int
+
+
+def _kept_close_to(problem: ProblemDigest, solution: dict[str, Any]) -> KeptCloseTo | None:
+    stats = solution.get("stats") or {}
+    if problem.previous_run_id is None or "moved_pairs" not in stats:
+        return None
+    return KeptCloseTo(problem.previous_run_id, int(stats["moved_pairs"]),
+                       int(stats.get("moved_exchanges") or 0))
+
+
 @dataclass
 class Review:
     """A run's proposal as its review page shows it. Its pairs become `ProposedPair`s a page at
@@ -484,6 +503,7 @@ class Review:
     options: dict[str, list[tuple[str, str]]]
     pair_count: int  # pairs in the proposal
     left_out: list[LeftOut]  # unmatched mentees by the rule that leaves them out
+    kept_close_to: KeptCloseTo | None  # the earlier run the optimiser stayed close to
     _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
     _solution: dict[str, Any]
     _problem: ProblemDigest
@@ -519,6 +539,7 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
         summary=summarise(problem, solution), unmatched=_unmatched(solution, people),
         filters=chosen, options=_options(problem), pair_count=len(pairs),
         left_out=left_out_by_rule(problem, solution),
+        kept_close_to=_kept_close_to(problem, solution),
         _shown=[pairs[number] for number in _order(pairs, people, problem, chosen, sort)],
         _solution=solution, _problem=problem, _people=people,
     )
