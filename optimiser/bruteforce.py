@@ -64,9 +64,24 @@ def brute_force(problem: Problem) -> float | None:
 
     rec(0, {}, [], 0.0)
     matchings.sort(key=lambda t: -t[0])
-    for total, pairs in matchings:
-        if K == 0 or _schedulable(problem, pairs, L, slots):
-            return round(total, 6)
+    everyone = [e for e in L.values() if e.wants_mentor]
+    priority = [e for e in everyone if e.priority]
+
+    def floor_met(pairs) -> bool:
+        """Priority-group mentees matched at a rate at least the overall rate."""
+        if not priority:
+            return True
+        matched = {e for _, e in pairs}
+        return sum(1 for e in priority if e.id in matched) * len(everyone) >= \
+            len(matched) * len(priority)
+
+    floors = (True, False) if rules.priority_floor else (False,)
+    for floor in floors:  # the floor applies whenever some solution meets it
+        for total, pairs in matchings:
+            if floor and not floor_met(pairs):
+                continue
+            if K == 0 or _schedulable(problem, pairs, L, slots):
+                return round(total, 6)
     return None
 
 

@@ -333,9 +333,28 @@ def add_hosting_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
                       f"hosting_capacity_{ld}")
 
 
-def build_model(data: Data, pairs: list[Pair]) -> Model:
+def add_priority_floor(model: Model) -> None:
+    """``rules.priority_floor``: priority-group mentees matched at a rate at least the
+    overall rate, matched(P) / |P| >= matched(all) / |all|, written as
+    |all| * matched(P) - |P| * matched(all) >= 0 (over every mentee of the problem)."""
+    data = model.data
+    if not data.rules.priority_floor:
+        return
+    mentees = [ld for ld in data.leaders if ld.wants_mentor]
+    everyone = len(mentees)
+    priority = sum(1 for ld in mentees if ld.priority)
+    if priority in (0, everyone):
+        return  # nobody to compare with
+    terms = [(x, float(everyone - priority if data.leaders[p.e].priority else -priority))
+             for p, x in zip(model.pairs, model.x, strict=True)]
+    model.add(terms, pulp.LpConstraintGE, 0, "priority_floor")
+
+
+def build_model(data: Data, pairs: list[Pair], *, with_floor: bool = True) -> Model:
     """The whole programme over ``pairs``: maximise the sum of the formed pairs' weights.
-    (Staying close to a previous solution is a second solve: optimiser/stability.py.)"""
+    (Staying close to a previous solution is a second solve: optimiser/stability.py.)
+    ``with_floor=False`` leaves out the priority floor (conflicts between pairs must hold
+    whatever other pairs are formed)."""
     prob = pulp.LpProblem("mentoring", pulp.LpMaximize)
     x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
     model = Model(data, pairs, prob, x)
@@ -353,6 +372,8 @@ def build_model(data: Data, pairs: list[Pair]) -> Model:
         add_min_days_between_exchanges(model)
         add_reciprocal_hosting(model)
         add_exchange_capacity(model)
+    if with_floor:
+        add_priority_floor(model)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model
 
@@ -389,5 +410,6 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
             model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
     add_hosting_capacity(model, slots_of)
+    add_priority_floor(model)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model

@@ -214,7 +214,37 @@ def solve(problem: Problem, *, time_limit: float | None = None, gap: float | Non
     otherwise conflict cuts, a repair step and (where its size allows) the whole
     programme, warm-started, follow with the time left (docs/optimiser-format.md).
     ``exact=True`` always solves the whole programme in one go.
+
+    With ``rules.priority_floor`` the priority-group mentees are matched at a rate at least
+    the overall rate; when no solution can (pinned or fixed pairs), the problem is solved
+    again without the floor, and ``stats["priority_floor"]`` says so.
     """
+    started = time.perf_counter()
+    options = dict(gap=gap, solver=solver, fixed=fixed, previous=previous, progress=progress,
+                   weights=weights, candidates_per_mentee=candidates_per_mentee, exact=exact,
+                   previous_tolerance=previous_tolerance)
+    solution = _solve_once(problem, time_limit=time_limit, **options)
+    if not problem.rules.priority_floor:
+        return solution
+    if solution.status == "infeasible":  # perhaps because of the floor: try without
+        left = None if time_limit is None else max(
+            1.0, time_limit - (time.perf_counter() - started))
+        without = replace(problem, rules=replace(problem.rules, priority_floor=False))
+        solution = _solve_once(without, time_limit=left, **options)
+        return replace(solution, stats={**solution.stats,
+                                        "priority_floor": "not feasible: solved without it"})
+    met = solution.stats.get("priority_rate") is None or (
+        solution.stats["priority_rate"] >= solution.stats["overall_rate"] - 1e-9)
+    return replace(solution, stats={**solution.stats,
+                                    "priority_floor": "met" if met else "not met"})
+
+
+def _solve_once(problem: Problem, *, time_limit: float | None = None, gap: float | None = None,
+          solver: str = "highs", fixed: Fixed | None = None, previous: Solution | None = None,
+          progress: Progress | None = None, weights: ScoreWeights | None = None,
+          candidates_per_mentee: int | None = None, exact: bool = False,
+          previous_tolerance: float = 0.0) -> Solution:
+    """One solve of ``problem`` (see :func:`solve`)."""
     t0 = time.perf_counter()
 
     def report(stage: str, fraction: float) -> None:
@@ -447,7 +477,8 @@ def _minimal_conflict(data: Data, group: list[Pair], must: Pair, run) -> list[Pa
     all be formed with their exchanges, even ignoring every other pair; None if the whole
     group can."""
     def feasible(ps: list[Pair]) -> bool:
-        m = build_model(data, [replace(q, forced=True) for q in ps])
+        # without the priority floor: a conflict must hold whatever else is formed
+        m = build_model(data, [replace(q, forced=True) for q in ps], with_floor=False)
         return run(m.prob, True, 10.0).state != "infeasible"
 
     if feasible(group):
@@ -541,6 +572,7 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
             rule, reason = _unmatched_reason(data, cands, e, full, pairs_of_mentee)
             unmatched.append(Unmatched(L[e].id, reason, rule))
     stats.update(_left_out_counts(data, unmatched))
+    stats.update(_match_rates(data, matched))
     if previous is not None:
         new_pairs = {(p.mentor, p.mentee) for p in pair_results}
         new_ex = {(x.host, x.visitor, x.slot) for x in exchanges}
@@ -549,6 +581,20 @@ def _make_solution(data: Data, cands: Candidates, model: Model, res: SolverResul
         stats["moved"] = stats["moved_pairs"] + stats["moved_exchanges"]
     return Solution(status, objective, bound, tuple(pair_results), tuple(exchanges),
                     tuple(unmatched), stats)
+
+
+def _match_rates(data: Data, matched: set[int]) -> dict:
+    """The share of mentees matched, overall and in the priority groups."""
+    mentees = [i for i, ld in enumerate(data.leaders) if ld.wants_mentor]
+    priority = [i for i in mentees if data.leaders[i].priority]
+    return {
+        "mentees": len(mentees), "matched_mentees": len(matched),
+        "overall_rate": round(len(matched) / len(mentees), 6) if mentees else None,
+        "priority_mentees": len(priority),
+        "matched_priority_mentees": sum(1 for i in priority if i in matched),
+        "priority_rate": round(sum(1 for i in priority if i in matched) / len(priority), 6)
+        if priority else None,
+    }
 
 
 def _left_out_counts(data: Data, unmatched: list[Unmatched]) -> dict:
