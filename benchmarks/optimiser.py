@@ -94,21 +94,21 @@ def worker_flow(name: str, per_mentee: int | None) -> dict:
     pairs = build_candidates(data, per_mentee).pairs
     t1 = time.perf_counter()
     g = nx.DiGraph()
-    mentees = {p.e for p in pairs}
+    mentees = {p.mentee for p in pairs}
     n = len(mentees)
     g.add_node("s", demand=-n)
     g.add_node("t", demand=n)
     g.add_edge("s", "t", capacity=n, weight=0)
-    for m in {p.m for p in pairs}:
+    for m in {p.mentor for p in pairs}:
         g.add_edge("s", ("m", m), capacity=data.leaders[m].mentor_capacity, weight=0)
     for e in mentees:
         g.add_edge(("e", e), "t", capacity=1, weight=0)
     for p in pairs:
-        g.add_edge(("m", p.m), ("e", p.e), capacity=1, weight=-round(p.weight * 100))
+        g.add_edge(("m", p.mentor), ("e", p.mentee), capacity=1, weight=-round(p.weight * 100))
     cost, flow = nx.network_simplex(g)
     t2 = time.perf_counter()
     return {"status": "optimal", "objective": round(-cost / 100, 6),
-            "pairs": sum(1 for p in pairs if flow[("m", p.m)][("e", p.e)] > 0),
+            "pairs": sum(1 for p in pairs if flow[("m", p.mentor)][("e", p.mentee)] > 0),
             "candidate_pairs": len(pairs), "scoring_seconds": round(t1 - t0, 3),
             "build_seconds": None, "solve_seconds": round(t2 - t1, 3),
             "total_seconds": round(t2 - t1, 3)}

@@ -17,8 +17,8 @@ AUTO_PER_MENTEE = 20
 
 @dataclass
 class Pair:
-    m: int
-    e: int
+    mentor: int  # leader indices (Data.leaders)
+    mentee: int
     score: float
     weight: float
     forced: bool = False
@@ -57,7 +57,7 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
     common = usable[m] & usable[e]
     if not common:
         return []
-    d = data.d
+    d = data.min_days
     fixed_dates = [data.date[s] for s, _ in fixed_ex]
     if not fixed_dates and data.leaders[m].max_hosted_per_week != 0 and \
             data.leaders[e].max_hosted_per_week != 0 and not data.used_hosted[m] and \
@@ -85,9 +85,9 @@ def schedulable(data: Data, pair: Pair) -> bool:
         return True
     if data.spaced_count(pair.slots, stop_at=pair.need) < pair.need:
         return False
-    if data.reciprocal_for(pair.m, pair.e):
+    if data.reciprocal_for(pair.mentor, pair.mentee):
         hosts = {h for _, h in pair.fixed_ex}
-        for side in (pair.m, pair.e):
+        for side in (pair.mentor, pair.mentee):
             if side not in hosts and not any(data.may_host(side, s) for s in pair.slots):
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
@@ -99,7 +99,7 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
     """Is there a schedule of the pair's further exchanges, the pair alone (spacing, hosting
     limits, host_from, protected time, reciprocal hosting)? A depth-first search over the
     slots in order; None when it gave up after SCHEDULE_SEARCH_STEPS steps."""
-    m, e, need, d = pair.m, pair.e, pair.need, data.d
+    m, e, need, d = pair.mentor, pair.mentee, pair.need, data.min_days
     fixed_dates = [data.date[s] for s, _ in pair.fixed_ex]
     must_host = set()
     if data.reciprocal_for(m, e):
@@ -157,7 +157,7 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
 def build_candidates(data: Data, per_mentee: int | None) -> Candidates:
     """All schedulable candidate pairs, pruned to the best ``per_mentee`` mentors of each
     mentee (``None``: automatic, ``0``: no pruning); pinned and fixed pairs always stay."""
-    problem, rules, K = data.problem, data.rules, data.K
+    problem, rules, K = data.problem, data.rules, data.exchanges_per_pair
     leaders = data.leaders
     n = len(leaders)
     usable = [data.usable(i) for i in range(n)] if K > 0 else [set() for _ in range(n)]

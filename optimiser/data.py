@@ -24,8 +24,8 @@ class Data:
         self.problem = problem
         self.rules = problem.rules
         self.weights = weights
-        self.K = problem.rules.exchanges_per_pair
-        self.d = problem.rules.min_days_between_exchanges
+        self.exchanges_per_pair = problem.rules.exchanges_per_pair
+        self.min_days = problem.rules.min_days_between_exchanges
         self.slots = sorted(problem.slots, key=lambda s: s.start)
         self.sidx = {s.id: i for i, s in enumerate(self.slots)}
         self.hours = [s.hours for s in self.slots]
@@ -113,7 +113,7 @@ class Data:
 
     def reciprocal_for(self, m: int, e: int) -> bool:
         """Must each side of the pair (m, e) host at least one of its exchanges?"""
-        if self.K < 2:
+        if self.exchanges_per_pair < 2:
             return False
         mode = self.rules.reciprocal
         if mode == RECIPROCAL_REQUIRED:
@@ -145,6 +145,13 @@ class Data:
         return {s for s in self.avail[ld] - self.busy[ld]
                 if self.hours[s] <= self.hours_left(ld, self.month[s]) + 1e-9}
 
+    def most_exchanges_needed(self, ld: int) -> int:
+        """The most exchanges ``ld``'s pairs could need: K for each mentee they may have,
+        and K for their own mentor."""
+        leader = self.leaders[ld]
+        return self.exchanges_per_pair * (leader.mentor_capacity + (1 if leader.wants_mentor
+                                                                    else 0))
+
     def max_exchanges(self, ld: int, usable: set[int] | None = None) -> int:
         """Most further exchanges ``ld`` can take part in (slots and protected hours)."""
         usable = self.usable(ld) if usable is None else usable
@@ -165,7 +172,7 @@ class Data:
                      stop_at: int | None = None) -> int:
         """Most slots of ``slots`` (sorted) whose dates are pairwise >= d days apart
         (greedy earliest-first, which is optimal for this)."""
-        d = self.d
+        d = self.min_days
         if d <= 0 and not fixed_dates:
             return len(slots) if stop_at is None else min(len(slots), stop_at)
         count, last = 0, None

@@ -57,21 +57,21 @@ class Model:
 
 def _host_leader(model: Model, ev: ExVar) -> int | None:
     p = model.pairs[ev.pair]
-    return p.m if ev.side == MENTOR else p.e if ev.side == MENTEE else None
+    return p.mentor if ev.side == MENTOR else p.mentee if ev.side == MENTEE else None
 
 
 def _before_host_from(data: Data, p: Pair) -> bool:
     """Does one of the pair's slots come before a leader's ``host_from``? (Its slots are
     sorted by start, as the slot indices are.)"""
-    return bool(p.slots) and p.slots[0] < max(data.first_host_slot[p.m],
-                                              data.first_host_slot[p.e])
+    return bool(p.slots) and p.slots[0] < max(data.first_host_slot[p.mentor],
+                                              data.first_host_slot[p.mentee])
 
 
 # -- matching -----------------------------------------------------------------------------
 def add_one_mentor_per_mentee(model: Model) -> None:
     by_mentee: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(model.pairs):
-        by_mentee[p.e].append(i)
+        by_mentee[p.mentee].append(i)
     for e, idx in by_mentee.items():
         if len(idx) > 1:
             model.add([(model.x[i], 1.0) for i in idx], pulp.LpConstraintLE, 1,
@@ -81,7 +81,7 @@ def add_one_mentor_per_mentee(model: Model) -> None:
 def add_mentor_capacity(model: Model) -> None:
     by_mentor: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(model.pairs):
-        by_mentor[p.m].append(i)
+        by_mentor[p.mentor].append(i)
     for m, idx in by_mentor.items():
         cap = model.data.leaders[m].mentor_capacity
         if len(idx) > cap:
@@ -92,7 +92,7 @@ def add_mentor_capacity(model: Model) -> None:
 def add_no_mutual_pairs(model: Model) -> None:
     """Two leaders form at most one pair: not each other's mentor (their exchanges could
     not be told apart)."""
-    where = {(p.m, p.e): i for i, p in enumerate(model.pairs)}
+    where = {(p.mentor, p.mentee): i for i, p in enumerate(model.pairs)}
     for (m, e), i in where.items():
         j = where.get((e, m))
         if j is not None and i < j:
@@ -113,14 +113,14 @@ def add_exchange_variables(model: Model) -> None:
     """Create y variables (see the module doc for when the host is split)."""
     data, pairs = model.data, model.pairs
     for i, p in enumerate(pairs):
-        model.pairs_of_leader[p.m].append(i)
-        model.pairs_of_leader[p.e].append(i)
+        model.pairs_of_leader[p.mentor].append(i)
+        model.pairs_of_leader[p.mentee].append(i)
     # which leaders' hosting limits can bind: more slots with a variable in some week than
     # hosting left that week, and more exchanges possible than that
     slots_of: dict[int, set[int]] = defaultdict(set)
     for p in pairs:
-        slots_of[p.m].update(p.slots)
-        slots_of[p.e].update(p.slots)
+        slots_of[p.mentor].update(p.slots)
+        slots_of[p.mentee].update(p.slots)
     for ld, slots in slots_of.items():
         if data.leaders[ld].max_hosted_per_week is None:
             continue
@@ -134,8 +134,8 @@ def add_exchange_variables(model: Model) -> None:
     for i, p in enumerate(pairs):
         if p.need == 0 or not p.slots:
             continue
-        reciprocal = data.reciprocal_for(p.m, p.e)
-        bm, be = p.m in model.hosting_binds, p.e in model.hosting_binds
+        reciprocal = data.reciprocal_for(p.mentor, p.mentee)
+        bm, be = p.mentor in model.hosting_binds, p.mentee in model.hosting_binds
         if _before_host_from(data, p):
             sides = [MENTOR, MENTEE]  # add_host_from says who may host when
         elif not bm and not be:
@@ -147,7 +147,7 @@ def add_exchange_variables(model: Model) -> None:
         for s in p.slots:
             w = data.week[s]
             for side in sides:
-                host = p.m if side == MENTOR else p.e if side == MENTEE else None
+                host = p.mentor if side == MENTOR else p.mentee if side == MENTEE else None
                 if host is not None and len(sides) == 2 and data.hosting_left(host, w) <= 0:
                     continue
                 v = prob.add_variable(f"y{i}_{s}{side if side != EITHER else ''}", 0, 1,
@@ -155,8 +155,8 @@ def add_exchange_variables(model: Model) -> None:
                 ev = ExVar(i, s, side, v)
                 model.ex.append(ev)
                 model.by_pair[i].append(ev)
-                model.by_leader[p.m].append(ev)
-                model.by_leader[p.e].append(ev)
+                model.by_leader[p.mentor].append(ev)
+                model.by_leader[p.mentee].append(ev)
 
 
 def add_exactly_k_exchanges(model: Model) -> None:
@@ -234,7 +234,7 @@ def add_min_days_between_exchanges(model: Model) -> None:
     consecutive days, at most one exchange of the pair starts in it (and none unless the
     pair is formed).  Only maximal windows are written."""
     data = model.data
-    d = data.d
+    d = data.min_days
     if d <= 0:
         return
     for i, p in enumerate(model.pairs):
@@ -262,10 +262,10 @@ def add_reciprocal_hosting(model: Model) -> None:
     data = model.data
     for i, p in enumerate(model.pairs):
         evs = model.by_pair.get(i, [])
-        if not evs or evs[0].side == EITHER or not data.reciprocal_for(p.m, p.e):
+        if not evs or evs[0].side == EITHER or not data.reciprocal_for(p.mentor, p.mentee):
             continue
         hosts = {h for _, h in p.fixed_ex}
-        for side, ld in ((MENTOR, p.m), (MENTEE, p.e)):
+        for side, ld in ((MENTOR, p.mentor), (MENTEE, p.mentee)):
             if ld in hosts:
                 continue
             terms = [(ev.var, 1.0) for ev in evs if ev.side == side]
@@ -278,8 +278,7 @@ def add_exchange_capacity(model: Model) -> None:
     protected hours for (tightens the relaxation; written only where it can bind)."""
     data = model.data
     for ld, idx in model.pairs_of_leader.items():
-        ld_obj = data.leaders[ld]
-        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
+        most = data.most_exchanges_needed(ld)
         need = [model.pairs[i].need for i in idx]
         if min(sum(need), most) == 0:
             continue
@@ -296,10 +295,10 @@ def _hosting_needed(data: Data, p: Pair, ld: int) -> int:
     (unless a fixed exchange already has ``ld`` hosting), else none."""
     if p.need == 0:
         return 0
-    other = p.e if ld == p.m else p.m
+    other = p.mentee if ld == p.mentor else p.mentor
     if not any(data.may_host(other, s) for s in p.slots):
         return p.need
-    if data.reciprocal_for(p.m, p.e) and ld not in {h for _, h in p.fixed_ex}:
+    if data.reciprocal_for(p.mentor, p.mentee) and ld not in {h for _, h in p.fixed_ex}:
         return 1
     return 0
 
@@ -345,7 +344,7 @@ def add_priority_floor(model: Model) -> None:
     priority = sum(1 for ld in mentees if ld.priority)
     if priority in (0, everyone):
         return  # nobody to compare with
-    terms = [(x, float(everyone - priority if data.leaders[p.e].priority else -priority))
+    terms = [(x, float(everyone - priority if data.leaders[p.mentee].priority else -priority))
              for p, x in zip(model.pairs, model.x, strict=True)]
     model.add(terms, pulp.LpConstraintGE, 0, "priority_floor")
 
@@ -362,7 +361,7 @@ def build_model(data: Data, pairs: list[Pair], *, with_floor: bool = True) -> Mo
     add_mentor_capacity(model)
     add_no_mutual_pairs(model)
     add_pinned_pairs(model)
-    if data.K > 0:
+    if data.exchanges_per_pair > 0:
         add_exchange_variables(model)
         add_exactly_k_exchanges(model)
         add_one_exchange_per_leader_per_slot(model)
@@ -395,17 +394,16 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
     add_pinned_pairs(model)
     slots_of: dict[int, set[int]] = defaultdict(set)
     for i, p in enumerate(pairs):
-        model.pairs_of_leader[p.m].append(i)
-        model.pairs_of_leader[p.e].append(i)
-        slots_of[p.m].update(p.slots)
-        slots_of[p.e].update(p.slots)
+        model.pairs_of_leader[p.mentor].append(i)
+        model.pairs_of_leader[p.mentee].append(i)
+        slots_of[p.mentor].update(p.slots)
+        slots_of[p.mentee].update(p.slots)
     for ld, idx in model.pairs_of_leader.items():
         need = [pairs[i].need for i in idx]
         if not sum(need):
             continue
         cap = data.max_exchanges(ld, slots_of[ld])
-        ld_obj = data.leaders[ld]
-        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
+        most = data.most_exchanges_needed(ld)
         if min(sum(need), most) > cap:
             model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")

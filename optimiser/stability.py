@@ -18,7 +18,7 @@ from .data import Data
 from .highs import SolverResult
 from .ip import EITHER, MENTEE, MENTOR, Model, build_model
 from .model import Solution
-from .values import chosen_pairs, values_by_name
+from .values import chosen_pairs, start_values, values_by_name
 
 #: the name of the row that holds the score in the second solve
 KEEP_SCORE = "keep_score"
@@ -38,11 +38,11 @@ class Previous:
 
     def hosts(self, data: Data, pair: Pair) -> dict[int, int]:
         """Slot -> host (leader index) of the pair's earlier exchanges."""
-        ids = data.leaders[pair.m].id, data.leaders[pair.e].id
+        ids = data.leaders[pair.mentor].id, data.leaders[pair.mentee].id
         out = {}
         for host, visitor, slot in self.exchanges:
             if {host, visitor} == set(ids) and slot in data.sidx:
-                out[data.sidx[slot]] = pair.m if host == ids[0] else pair.e
+                out[data.sidx[slot]] = pair.mentor if host == ids[0] else pair.mentee
         return out
 
 
@@ -53,7 +53,7 @@ def stability_terms(data: Data, model: Model, previous: Previous
     exchange_terms = []
     for ev in model.ex:
         p = model.pairs[ev.pair]
-        mentor, mentee = data.leaders[p.m].id, data.leaders[p.e].id
+        mentor, mentee = data.leaders[p.mentor].id, data.leaders[p.mentee].id
         slot = data.slots[ev.slot].id
         mentor_hosts = (mentor, mentee, slot) in previous.exchanges
         mentee_hosts = (mentee, mentor, slot) in previous.exchanges
@@ -62,7 +62,7 @@ def stability_terms(data: Data, model: Model, previous: Previous
             exchange_terms.append((ev.var, 1.0))
     pair_worth = float(len(exchange_terms) + 1)
     pair_terms = [(x, pair_worth) for p, x in zip(model.pairs, model.x, strict=True)
-                  if (data.leaders[p.m].id, data.leaders[p.e].id) in previous.pairs]
+                  if (data.leaders[p.mentor].id, data.leaders[p.mentee].id) in previous.pairs]
     return pair_terms + exchange_terms
 
 
@@ -83,16 +83,16 @@ def keep_previous(data: Data, model: Model, result: SolverResult, previous: Prev
     if not whole_model:
         # the model's pairs, the earlier pairs, and the candidate pairs between leaders whose
         # pair changed: the neighbourhood where a closer solution can be
-        have = {(p.m, p.e) for p in model.pairs}
-        ids = {(data.leaders[p.m].id, data.leaders[p.e].id): p for p in candidates}
-        now = {(p.m, p.e) for p in chosen_pairs(model, result)}
-        was = {(ids[key].m, ids[key].e) for key in previous.pairs if key in ids}
+        have = {(p.mentor, p.mentee) for p in model.pairs}
+        ids = {(data.leaders[p.mentor].id, data.leaders[p.mentee].id): p for p in candidates}
+        now = {(p.mentor, p.mentee) for p in chosen_pairs(model, result)}
+        was = {(ids[key].mentor, ids[key].mentee) for key in previous.pairs if key in ids}
         moved = {leader for pair in now ^ was for leader in pair}
-        more = [p for p in candidates if (p.m, p.e) not in have and (
-            (p.m, p.e) in was or (p.m in moved and p.e in moved))]
+        more = [p for p in candidates if (p.mentor, p.mentee) not in have and (
+            (p.mentor, p.mentee) in was or (p.mentor in moved and p.mentee in moved))]
         if more:
             target = build_model(data, [*model.pairs, *more])
-            start = _start_by_pair(model, result, target)
+            start = start_values(model, result, target)
     terms = stability_terms(data, target, previous)
     if not terms:
         return model, result, {}
@@ -112,17 +112,3 @@ def keep_previous(data: Data, model: Model, result: SolverResult, previous: Prev
     return target, SolverResult(result.state, result.objective, result.bound, second.values,
                                 second.solver, result.message), {
         "stability": "proven" if second.state == "optimal" else "best found in time"}
-
-
-def _start_by_pair(model: Model, result: SolverResult, target: Model) -> dict[str, float]:
-    on = values_by_name(model, result)
-    start = {}
-    where = {(p.m, p.e): x.name for p, x in zip(model.pairs, model.x, strict=True)}
-    for p, x in zip(target.pairs, target.x, strict=True):
-        start[x.name] = on.get(where.get((p.m, p.e), ""), 0.0)
-    ex_where = {(model.pairs[ev.pair].m, model.pairs[ev.pair].e, ev.slot, ev.side): ev.var.name
-                for ev in model.ex}
-    for ev in target.ex:
-        p = target.pairs[ev.pair]
-        start[ev.var.name] = on.get(ex_where.get((p.m, p.e, ev.slot, ev.side), ""), 0.0)
-    return start

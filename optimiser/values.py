@@ -47,3 +47,21 @@ def score_of(model: Model, result: SolverResult) -> float | None:
     if result.values is None or result.state not in ("optimal", "limit"):
         return None
     return round(sum(p.weight for p in chosen_pairs(model, result)), 6)
+
+
+def start_values(model: Model, result: SolverResult, target: Model) -> dict[str, float] | None:
+    """A start for ``target`` from the solution of ``model`` (a programme over other pairs,
+    usually fewer): by pair, slot and side."""
+    if result.values is None:
+        return None
+    on_pairs = {(p.mentor, p.mentee) for p in chosen_pairs(model, result)}
+    on_exchanges = {(model.pairs[i].mentor, model.pairs[i].mentee, slot, side)
+                    for i, chosen in chosen_exchanges(model, result).items()
+                    for slot, side in chosen}
+    start = {x.name: 1.0 if (p.mentor, p.mentee) in on_pairs else 0.0
+             for p, x in zip(target.pairs, target.x, strict=True)}
+    for ev in target.ex:
+        p = target.pairs[ev.pair]
+        start[ev.var.name] = 1.0 if (p.mentor, p.mentee, ev.slot, ev.side) in on_exchanges \
+            else 0.0
+    return start
