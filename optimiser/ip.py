@@ -273,17 +273,17 @@ def add_reciprocal_hosting(model: Model) -> None:
             model.add(terms, pulp.LpConstraintGE, 0, f"reciprocal_{i}_{side}")
 
 
-def add_exchange_capacity(model: Model) -> None:
-    """Implied: a leader's pairs need no more exchanges than the leader has slots and
-    protected hours for (tightens the relaxation; written only where it can bind)."""
+def add_exchange_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
+    """Implied: a leader's pairs need no more exchanges than the leader has slots (of
+    ``slots_of``) and protected hours for (tightens the relaxation; written only where it
+    can bind). Both the whole programme and the matching part alone have it."""
     data = model.data
     for ld, idx in model.pairs_of_leader.items():
         most = data.most_exchanges_needed(ld)
         need = [model.pairs[i].need for i in idx]
         if min(sum(need), most) == 0:
             continue
-        free_slots = {ev.slot for ev in model.by_leader.get(ld, [])}
-        cap = data.max_exchanges(ld, free_slots)
+        cap = data.max_exchanges(ld, slots_of.get(ld, set()))
         if min(sum(need), most) > cap:
             model.add([(model.x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
@@ -370,7 +370,8 @@ def build_model(data: Data, pairs: list[Pair], *, with_floor: bool = True) -> Mo
         add_host_from(model)
         add_min_days_between_exchanges(model)
         add_reciprocal_hosting(model)
-        add_exchange_capacity(model)
+        add_exchange_capacity(model, {ld: {ev.slot for ev in evs}
+                                      for ld, evs in model.by_leader.items()})
     if with_floor:
         add_priority_floor(model)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
@@ -398,15 +399,7 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
         model.pairs_of_leader[p.mentee].append(i)
         slots_of[p.mentor].update(p.slots)
         slots_of[p.mentee].update(p.slots)
-    for ld, idx in model.pairs_of_leader.items():
-        need = [pairs[i].need for i in idx]
-        if not sum(need):
-            continue
-        cap = data.max_exchanges(ld, slots_of[ld])
-        most = data.most_exchanges_needed(ld)
-        if min(sum(need), most) > cap:
-            model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
-                      pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
+    add_exchange_capacity(model, slots_of)
     add_hosting_capacity(model, slots_of)
     add_priority_floor(model)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
