@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, time
 from typing import Any
@@ -201,7 +202,8 @@ def load_problem(data: dict) -> Problem:
     """Validate a ``mentoring-problem/1`` document and return a :class:`Problem`.
 
     Every fault found is collected; if there is any, one :class:`ProblemError` is raised
-    carrying them all, each prefixed with a JSON-path-like location.
+    carrying them all, each prefixed with a JSON-path-like location. One validator a
+    section of the format: slots, leaders, rules, scores, pinned and excluded pairs.
     """
     err = _Errors()
     if not isinstance(data, dict):
@@ -209,8 +211,27 @@ def load_problem(data: dict) -> Problem:
     fmt = data.get("format")
     if fmt != PROBLEM_FORMAT:
         err.add("format", f"must be {PROBLEM_FORMAT!r}, got {fmt!r:.40}")
+    slots, slot_ids = _load_slots(data, err)
+    leaders, raw_by_id, all_ids = _load_leaders(data, slot_ids, err)
+    rules = _load_rules(data.get("rules"), err)
+    candidate_fault = _candidate_fault(raw_by_id)
+    scores, score_keys = _load_scores(data, all_ids, candidate_fault, err)
+    pinned, excluded = _load_pinned_and_excluded(data, all_ids, candidate_fault, scores,
+                                                 score_keys, err)
+    if err.items:
+        raise ProblemError(err.items)
+    return Problem(
+        slots=tuple(slots),
+        leaders=tuple(leaders),
+        rules=rules,
+        scores=tuple(scores) if scores is not None else None,
+        pinned=tuple(dict.fromkeys(p for _, p in pinned)),
+        excluded=tuple(dict.fromkeys(p for _, p in excluded)),
+    )
 
-    # slots
+
+def _load_slots(data: dict, err: _Errors) -> tuple[list[Slot], dict[str, int]]:
+    """``slots``: ids unique, ends after starts, no two overlapping."""
     slots: list[Slot] = []
     slot_ids: dict[str, int] = {}
     raw_slots = _get(data, "slots", "", err, "list")
@@ -244,8 +265,13 @@ def load_problem(data: dict) -> Problem:
             sa, sb = slots[a], slots[b]
             err.add(f"slots[{slot_ids[sb.id]}]",
                     f"slot {sb.id!r} overlaps slot {sa.id!r} (slots[{slot_ids[sa.id]}])")
+    return slots, slot_ids
 
-    # leaders
+
+def _load_leaders(data: dict, slot_ids: dict[str, int], err: _Errors
+                  ) -> tuple[list[Leader], dict[str, dict], dict[str, int]]:
+    """``leaders``: the valid ones, every raw leader by id, and every id present (even of
+    an invalid leader, so that references to it are not reported a second time)."""
     leaders: list[Leader] = []
     leader_ids: dict[str, int] = {}
     raw_leaders = _get(data, "leaders", "", err, "list")
@@ -306,9 +332,11 @@ def load_problem(data: dict) -> Problem:
                if isinstance(ld, dict) and isinstance(ld.get("id"), str)}
     raw_by_id = {ld["id"]: ld for ld in raw_leaders or []
                  if isinstance(ld, dict) and isinstance(ld.get("id"), str)}
+    return leaders, raw_by_id, all_ids
 
-    rules = _load_rules(data.get("rules"), err)
 
+def _candidate_fault(raw_by_id: dict[str, dict]) -> Callable[[str, str], str | None]:
+    """Why (mentor, mentee) cannot be a pair at all, or None."""
     def candidate_fault(m: str, e: str) -> str | None:
         if m == e:
             return "a leader cannot mentor themselves"
@@ -318,8 +346,13 @@ def load_problem(data: dict) -> Problem:
         if le.get("wants_mentor") is False:
             return f"{e!r} does not want a mentor (wants_mentor false)"
         return None
+    return candidate_fault
 
-    # scores
+
+def _load_scores(data: dict, all_ids: dict[str, int],
+                 candidate_fault: Callable[[str, str], str | None], err: _Errors
+                 ) -> tuple[list[Score] | None, set[tuple[str, str]]]:
+    """``scores`` (optional): known leaders, candidate pairs, each pair once."""
     scores: list[Score] | None = None
     score_keys: set[tuple[str, str]] = set()
     if data.get("scores") is not None:
@@ -349,7 +382,16 @@ def load_problem(data: dict) -> Problem:
             if ok:
                 score_keys.add((m, e))
                 scores.append(Score(m, e, float(v)))
+    return scores, score_keys
 
+
+def _load_pinned_and_excluded(data: dict, all_ids: dict[str, int],
+                              candidate_fault: Callable[[str, str], str | None],
+                              scores: list[Score] | None, score_keys: set[tuple[str, str]],
+                              err: _Errors) -> tuple[list[tuple[int, Pin]],
+                                                     list[tuple[int, Pin]]]:
+    """``pinned`` and ``excluded``: known leaders; a pinned pair once, not excluded, and a
+    candidate."""
     pinned = _load_pins(data, "pinned", all_ids, err)
     excluded = _load_pins(data, "excluded", all_ids, err)
     excluded_set = {(p.mentor, p.mentee): i for i, p in excluded}
@@ -370,17 +412,7 @@ def load_problem(data: dict) -> Problem:
         elif scores is not None and key not in score_keys:
             err.add(where, f"pinned pair ({p.mentor!r}, {p.mentee!r}) is not a candidate: "
                            "it is not listed in scores")
-
-    if err.items:
-        raise ProblemError(err.items)
-    return Problem(
-        slots=tuple(slots),
-        leaders=tuple(leaders),
-        rules=rules,
-        scores=tuple(scores) if scores is not None else None,
-        pinned=tuple(dict.fromkeys(p for _, p in pinned)),
-        excluded=tuple(dict.fromkeys(p for _, p in excluded)),
-    )
+    return pinned, excluded
 
 
 def _num(v: float) -> float | int:
