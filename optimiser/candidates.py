@@ -77,9 +77,10 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
 #: most steps of the search for one pair's schedule (beyond it the pair counts as schedulable
 #: and the conflict cuts of the large-input method deal with it)
 SCHEDULE_SEARCH_STEPS = 2_000
-#: the search runs only for pairs with at most this many usable slots: with more, a schedule
-#: is all but certain (on the demo round every pair it ruled out had 6 or fewer)
-SCHEDULE_SEARCH_MAX_SLOTS = 8
+#: the search runs only for pairs with at most this many usable slots an exchange: with more,
+#: a schedule is all but certain (on the demo round, K = 2, every pair it ruled out had 6 or
+#: fewer)
+SCHEDULE_SEARCH_MAX_SLOTS_PER_EXCHANGE = 3
 
 
 def schedulable(data: Data, pair: Pair) -> bool:
@@ -95,7 +96,7 @@ def schedulable(data: Data, pair: Pair) -> bool:
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
             return False
-    if len(pair.slots) > SCHEDULE_SEARCH_MAX_SLOTS:
+    if len(pair.slots) > SCHEDULE_SEARCH_MAX_SLOTS_PER_EXCHANGE * pair.need:
         return True
     return schedule_alone(data, pair) is not False
 
