@@ -52,6 +52,7 @@ class Data:
         self.used_hours: list[dict[int, float]] = [defaultdict(float) for _ in range(n)]
         self.used_hosted: list[dict[int, int]] = [defaultdict(int) for _ in range(n)]
         self.fixed_pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._reciprocal: dict[tuple[int, int], bool] = {}
         self._load_fixed(fixed)
 
     # -- fixed part ---------------------------------------------------------------------
@@ -119,7 +120,12 @@ class Data:
         if mode == RECIPROCAL_REQUIRED:
             return True
         if mode == RECIPROCAL_WHERE_POSSIBLE:
-            return self.can_host_with(m, e) and self.can_host_with(e, m)
+            # asked for each pair by several constraint families: worked out once
+            known = self._reciprocal.get((m, e))
+            if known is None:
+                known = self._reciprocal[(m, e)] = (self.can_host_with(m, e)
+                                                    and self.can_host_with(e, m))
+            return known
         return False
 
     # -- per-leader limits ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from .candidates import Candidates, Pair
 from .data import Data
@@ -129,7 +130,7 @@ def make_solution(data: Data, cands: Candidates, model: Model, res: SolverResult
     objective = round(objective, 6)
     bound = res.bound if bound_override is None else bound_override
     if bound_override is not None and res.state == "limit":
-        res = SolverResult("optimal", res.objective, bound, res.values, res.solver, res.message)
+        res = replace(res, state="optimal", bound=bound)
     if bound is not None:
         bound = math.floor(bound * 100 + 1e-6) / 100 if cents else bound
         bound = max(bound, objective)

@@ -191,8 +191,10 @@ def _solver_runner(solver: str, gap: float | None, in_cents: bool, time_limit: f
     def run(prob, integer: bool, limit: float | None, start=None, *,
             gaps: tuple[float, float] | None = None) -> SolverResult:
         rel, absolute = gaps or (rel_gap, abs_gap)
-        if not prob.variables():  # nothing to decide (CBC cannot read an empty model)
-            return SolverResult("optimal", 0.0, 0.0, np.zeros(0), solver, "empty model")
+        # nothing to decide (CBC cannot read an empty model); every variable of ours is in
+        # the objective or a row (prob.variables() would rescan and sort them all)
+        if not prob.objective and not prob.numConstraints():
+            return SolverResult("optimal", 0.0, 0.0, np.zeros(0), solver, "empty model", [])
         if solver == "highs":
             result = solve_highs(prob, mip=integer, time_limit=limit, rel_gap=rel,
                                  abs_gap=absolute, on_log=on_log if gaps is None else None,

@@ -9,7 +9,7 @@ earlier exchange together, so keeping a pair always comes first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulp
 
@@ -103,12 +103,12 @@ def keep_previous(data: Data, model: Model, result: SolverResult, previous: Prev
     prob.setObjective(pulp.LpAffineExpression(terms))
     second = solve(prob, start)
     if second.values is None or second.state not in ("optimal", "limit"):
-        del prob.constraints[KEEP_SCORE]
+        # (the score's row stays: the first solution meets it, and it is read as it was)
         prob.setObjective(objective)
         return model, result, {"stability": "not improved: " + second.message}
     # The score is held, so the first solve's status and bound still hold for it; read the
     # solution with the score as its objective again.
     prob.setObjective(objective)
-    return target, SolverResult(result.state, result.objective, result.bound, second.values,
-                                second.solver, result.message), {
+    return target, replace(result, values=second.values, names=second.names,
+                           solver=second.solver), {
         "stability": "proven" if second.state == "optimal" else "best found in time"}

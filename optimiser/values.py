@@ -11,11 +11,16 @@ from .ip import Model
 
 
 def values_by_name(model: Model, result: SolverResult) -> dict[str, float]:
-    """Each variable's value, by name (empty when the solver returned none)."""
+    """Each variable's value, by name (empty when the solver returned none). Worked out
+    once for a result and model: a solution is read several times."""
     if result.values is None:
         return {}
-    return {v.name: float(val) for v, val in zip(model.prob.variables(), result.values,
-                                                 strict=True)}
+    known = result.__dict__.setdefault("_values_by_name", {})
+    if id(model.prob) not in known:
+        names = result.names if result.names is not None else [
+            v.name for v in model.prob.variables()]
+        known[id(model.prob)] = dict(zip(names, result.values.tolist(), strict=True))
+    return known[id(model.prob)]
 
 
 def is_on(values: dict[str, float], name: str) -> bool:
