@@ -20,13 +20,13 @@ def solve_baseline(problem, *, time_limit: float | None = None) -> dict:
     cands = build_candidates(data, None)
     pairs = cands.pairs
     t1 = time.perf_counter()
-    K, d, L = data.K, data.d, data.leaders
+    K, d, L = data.exchanges_per_pair, data.min_days, data.leaders
     prob = pulp.LpProblem("baseline", pulp.LpMaximize)
     x = {i: prob.add_variable(f"x_{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))}
     z = {}
     for i, p in enumerate(pairs):
-        for s in sorted(data.avail[p.m] & data.avail[p.e]):
-            for h in (p.m, p.e):
+        for s in sorted(data.avail[p.mentor] & data.avail[p.mentee]):
+            for h in (p.mentor, p.mentee):
                 z[i, s, h] = prob.add_variable(f"z_{i}_{s}_{h}", 0, 1, cat=pulp.LpBinary)
     by_pair = defaultdict(list)
     by_leader_slot = defaultdict(list)
@@ -35,7 +35,7 @@ def solve_baseline(problem, *, time_limit: float | None = None) -> dict:
     for (i, s, h), v in z.items():
         p = pairs[i]
         by_pair[i].append((s, h, v))
-        for ld in (p.m, p.e):
+        for ld in (p.mentor, p.mentee):
             by_leader_slot[ld, s].append(v)
             by_leader_month[ld, data.month[s]].append((v, data.hours[s]))
         by_host_week[h, data.week[s]].append(v)
@@ -45,10 +45,10 @@ def solve_baseline(problem, *, time_limit: float | None = None) -> dict:
                                              name=name, rhs=rhs))
 
     LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
-    for e in {p.e for p in pairs}:
-        add([(x[i], 1) for i, p in enumerate(pairs) if p.e == e], LE, 1, f"mentee_{e}")
-    for m in {p.m for p in pairs}:
-        add([(x[i], 1) for i, p in enumerate(pairs) if p.m == m], LE,
+    for e in {p.mentee for p in pairs}:
+        add([(x[i], 1) for i, p in enumerate(pairs) if p.mentee == e], LE, 1, f"mentee_{e}")
+    for m in {p.mentor for p in pairs}:
+        add([(x[i], 1) for i, p in enumerate(pairs) if p.mentor == m], LE,
             L[m].mentor_capacity, f"mentor_{m}")
     for i, p in enumerate(pairs):
         if p.forced:
@@ -56,8 +56,8 @@ def solve_baseline(problem, *, time_limit: float | None = None) -> dict:
         add([(v, 1) for _, _, v in by_pair[i]] + [(x[i], -K)], EQ, 0, f"k_{i}")
         for s, h, v in by_pair[i]:
             add([(v, 1), (x[i], -1)], LE, 0, f"link_{i}_{s}_{h}")
-        if data.rules.reciprocal and K >= 2:
-            for h in (p.m, p.e):
+        if data.reciprocal_for(p.mentor, p.mentee):
+            for h in (p.mentor, p.mentee):
                 add([(v, 1) for _, hh, v in by_pair[i] if hh == h] + [(x[i], -1)], GE, 0,
                     f"recip_{i}_{h}")
         if d > 0:

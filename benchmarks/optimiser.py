@@ -1,6 +1,7 @@
 """Optimiser benchmarks.
 
     python benchmarks/optimiser.py [--only M|L|K0|baseline|pruning] [--repeat N] [--json FILE]
+                                   [--before REV]
 
 Instances (made by ``optimiser.generate``, 12 weeks of half-day slots, seeds fixed):
   M   200 mentors, 400 mentees, K = 2, computed scores          (target: optimal, <= 10 s)
@@ -12,11 +13,17 @@ Instances (made by ``optimiser.generate``, 12 weeks of half-day slots, seeds fix
 
 Each measurement runs in its own subprocess; peak memory is that process's ru_maxrss.
 Needs networkx (the ``bench`` extra) besides the optimiser's own dependencies.
+
+``--before REV`` also runs each of the optimiser's own rows with the optimiser package of
+git revision REV (exported to a temporary folder), in the same run: figures before and
+after a change, measured under the same load. (The straightforward model and min-cost
+flow rows read the current package's internals, so they run once.)
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -27,7 +34,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+# the optimiser package measured: this checkout's, or (--before) an exported revision's
+ROOT = Path(os.environ.get("BENCH_OPTIMISER_ROOT") or HERE.parent)
 # this file is called optimiser.py: keep its folder off the path so that ``import optimiser``
 # finds the package
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
@@ -94,21 +102,21 @@ def worker_flow(name: str, per_mentee: int | None) -> dict:
     pairs = build_candidates(data, per_mentee).pairs
     t1 = time.perf_counter()
     g = nx.DiGraph()
-    mentees = {p.e for p in pairs}
+    mentees = {p.mentee for p in pairs}
     n = len(mentees)
     g.add_node("s", demand=-n)
     g.add_node("t", demand=n)
     g.add_edge("s", "t", capacity=n, weight=0)
-    for m in {p.m for p in pairs}:
+    for m in {p.mentor for p in pairs}:
         g.add_edge("s", ("m", m), capacity=data.leaders[m].mentor_capacity, weight=0)
     for e in mentees:
         g.add_edge(("e", e), "t", capacity=1, weight=0)
     for p in pairs:
-        g.add_edge(("m", p.m), ("e", p.e), capacity=1, weight=-round(p.weight * 100))
+        g.add_edge(("m", p.mentor), ("e", p.mentee), capacity=1, weight=-round(p.weight * 100))
     cost, flow = nx.network_simplex(g)
     t2 = time.perf_counter()
     return {"status": "optimal", "objective": round(-cost / 100, 6),
-            "pairs": sum(1 for p in pairs if flow[("m", p.m)][("e", p.e)] > 0),
+            "pairs": sum(1 for p in pairs if flow[("m", p.mentor)][("e", p.mentee)] > 0),
             "candidate_pairs": len(pairs), "scoring_seconds": round(t1 - t0, 3),
             "build_seconds": None, "solve_seconds": round(t2 - t1, 3),
             "total_seconds": round(t2 - t1, 3)}
@@ -124,8 +132,8 @@ def _worker_main(argv: list[str]) -> None:
 
 
 # -- driver --------------------------------------------------------------------------------
-def run(kind: str, repeat: int, **args) -> dict:
-    results = [measure(kind, **args) for _ in range(repeat)]
+def run(kind: str, repeat: int, root: Path | None = None, **args) -> dict:
+    results = [measure(kind, root, **args) for _ in range(repeat)]
     med = dict(results[len(results) // 2])
     for key in ("total_seconds", "build_seconds", "solve_seconds", "scoring_seconds",
                 "peak_mib"):
@@ -136,16 +144,32 @@ def run(kind: str, repeat: int, **args) -> dict:
     return med
 
 
-def measure(kind: str, **args) -> dict:
-    """Run one measurement in a fresh Python process (which reports its own peak RSS)."""
+def measure(kind: str, root: Path | None = None, **args) -> dict:
+    """Run one measurement in a fresh Python process (which reports its own peak RSS),
+    with the optimiser package of ``root`` (default: this checkout)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    root = root or HERE.parent
+    env["BENCH_OPTIMISER_ROOT"] = str(root)
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, __file__, "--worker", kind, json.dumps(args)],
                           capture_output=True, text=True, env=env, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{kind} {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1][7:])
+
+
+def _export(rev: str) -> Path:
+    """The optimiser package of git revision ``rev``, exported to a temporary folder."""
+    import tarfile
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="optimiser-before-"))
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev, "optimiser"],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def _fmt(v) -> str:
@@ -165,7 +189,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--baseline-time-limit", type=float, default=600.0)
+    ap.add_argument("--before", metavar="REV",
+                    help="also run the optimiser's rows with git revision REV's package")
     args = ap.parse_args()
+    before_root = _export(args.before) if args.before else None
 
     def want(k: str) -> bool:
         return args.only in (None, k)
@@ -177,23 +204,26 @@ def main() -> None:
         print(f"{label:34s} " + " ".join(f"{k}={_fmt(v)}" for k, v in res.items()),
               flush=True)
 
+    def ours(label: str, **kw) -> None:
+        """A row of the optimiser's own, and with --before the same row before."""
+        if before_root is not None:
+            add(f"{label} [before: {args.before}]", run("ours", args.repeat, before_root, **kw))
+        add(label, run("ours", args.repeat, **kw))
+
     if want("M") or want("baseline"):
-        add("M K=2 ours", run("ours", args.repeat, name="M", k=2, time_limit=None, gap=None,
-                              per_mentee=None))
+        ours("M K=2 ours", name="M", k=2, time_limit=None, gap=None, per_mentee=None)
     if want("baseline"):
         add("M K=2 straightforward (baseline)",
             run("baseline", args.repeat, name="M", k=2, time_limit=args.baseline_time_limit))
     if want("L"):
-        add("L K=2 ours (120 s, gap 1%)",
-            run("ours", args.repeat, name="L", k=2, time_limit=120.0, gap=0.01,
-                per_mentee=None))
-        add("L K=2 ours (120 s, gap 0)",
-            run("ours", args.repeat, name="L", k=2, time_limit=120.0, gap=None,
-                per_mentee=None))
+        ours("L K=2 ours (120 s, gap 1%)", name="L", k=2, time_limit=120.0, gap=0.01,
+             per_mentee=None)
+        ours("L K=2 ours (120 s, gap 0)", name="L", k=2, time_limit=120.0, gap=None,
+             per_mentee=None)
     if want("K0"):
         for name in ("M", "L"):
-            add(f"{name} K=0 ours", run("ours", args.repeat, name=name, k=0, time_limit=None,
-                                        gap=None, per_mentee=None))
+            ours(f"{name} K=0 ours", name=name, k=0, time_limit=None, gap=None,
+                 per_mentee=None)
             add(f"{name} K=0 min-cost flow (networkx)",
                 run("flow", args.repeat, name=name, per_mentee=None))
     if want("pruning"):

@@ -140,6 +140,16 @@ class RoundStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class Reciprocity(StrEnum):
+    """Does each leader of a pair host at least one of its exchanges? The optimiser's
+    `rules.reciprocal`: always, only when both can host (a pair in which one cannot host has
+    every exchange at the other's workplace), or never."""
+
+    REQUIRED = "required"
+    WHERE_POSSIBLE = "where_possible"
+    OFF = "off"
+
+
 class ParticipantStatus(StrEnum):
     INVITED = "invited"
     JOINED = "joined"

@@ -64,9 +64,24 @@ def brute_force(problem: Problem) -> float | None:
 
     rec(0, {}, [], 0.0)
     matchings.sort(key=lambda t: -t[0])
-    for total, pairs in matchings:
-        if K == 0 or _schedulable(problem, pairs, L, slots):
-            return round(total, 6)
+    everyone = [e for e in L.values() if e.wants_mentor]
+    priority = [e for e in everyone if e.priority]
+
+    def floor_met(pairs) -> bool:
+        """Priority-group mentees matched at a rate at least the overall rate."""
+        if not priority:
+            return True
+        matched = {e for _, e in pairs}
+        return sum(1 for e in priority if e.id in matched) * len(everyone) >= \
+            len(matched) * len(priority)
+
+    floors = (True, False) if rules.priority_floor else (False,)
+    for floor in floors:  # the floor applies whenever some solution meets it
+        for total, pairs in matchings:
+            if floor and not floor_met(pairs):
+                continue
+            if K == 0 or _schedulable(problem, pairs, L, slots):
+                return round(total, 6)
     return None
 
 
@@ -75,13 +90,18 @@ def _options(problem, m, e, L, slots):
     K = rules.exchanges_per_pair
     common = sorted(set(L[m].available) & set(L[e].available), key=lambda s: slots[s].start)
     out = []
+    reciprocal = rules.reciprocal == "required" or (
+        rules.reciprocal == "where_possible"
+        and all(L[h].max_hosted_per_week != 0 and any(
+            L[h].host_from is None or slots[s].start >= L[h].host_from for s in common)
+            for h in (m, e)))
     for combo in itertools.combinations(common, K):
         dates = [slots[s].start.date() for s in combo]
         if any((b - a).days < rules.min_days_between_exchanges
                for a, b in itertools.combinations(sorted(dates), 2)):
             continue
         for hosts in itertools.product((m, e), repeat=K):
-            if rules.reciprocal and K >= 2 and set(hosts) != {m, e}:
+            if reciprocal and K >= 2 and set(hosts) != {m, e}:
                 continue
             if any(L[h].host_from is not None and slots[s].start < L[h].host_from
                    for s, h in zip(combo, hosts, strict=True)):

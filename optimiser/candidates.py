@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,8 +17,8 @@ AUTO_PER_MENTEE = 20
 
 @dataclass
 class Pair:
-    m: int
-    e: int
+    mentor: int  # leader indices (Data.leaders)
+    mentee: int
     score: float
     weight: float
     forced: bool = False
@@ -56,7 +57,7 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
     common = usable[m] & usable[e]
     if not common:
         return []
-    d = data.d
+    d = data.min_days
     fixed_dates = [data.date[s] for s, _ in fixed_ex]
     if not fixed_dates and data.leaders[m].max_hosted_per_week != 0 and \
             data.leaders[e].max_hosted_per_week != 0 and not data.used_hosted[m] and \
@@ -73,26 +74,96 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
     return out
 
 
+#: most steps of the search for one pair's schedule (beyond it the pair counts as schedulable
+#: and the conflict cuts of the large-input method deal with it)
+SCHEDULE_SEARCH_STEPS = 2_000
+#: the search runs only for pairs with at most this many usable slots an exchange: with more,
+#: a schedule is all but certain (on the demo round, K = 2, every pair it ruled out had 6 or
+#: fewer)
+SCHEDULE_SEARCH_MAX_SLOTS_PER_EXCHANGE = 3
+
+
 def schedulable(data: Data, pair: Pair) -> bool:
     """Can ``pair`` get its further exchanges (ignoring every other pair)?"""
     if pair.need == 0:
         return True
     if data.spaced_count(pair.slots, stop_at=pair.need) < pair.need:
         return False
-    if data.rules.reciprocal and data.K >= 2:
+    if data.reciprocal_for(pair.mentor, pair.mentee):
         hosts = {h for _, h in pair.fixed_ex}
-        for side in (pair.m, pair.e):
+        for side in (pair.mentor, pair.mentee):
             if side not in hosts and not any(data.may_host(side, s) for s in pair.slots):
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
             return False
-    return True
+    if len(pair.slots) > SCHEDULE_SEARCH_MAX_SLOTS_PER_EXCHANGE * pair.need:
+        return True
+    return schedule_alone(data, pair) is not False
+
+
+def schedule_alone(data: Data, pair: Pair) -> bool | None:
+    """Is there a schedule of the pair's further exchanges, the pair alone (spacing, hosting
+    limits, host_from, protected time, reciprocal hosting)? A depth-first search over the
+    slots in order; None when it gave up after SCHEDULE_SEARCH_STEPS steps."""
+    m, e, need, d = pair.mentor, pair.mentee, pair.need, data.min_days
+    fixed_dates = [data.date[s] for s, _ in pair.fixed_ex]
+    must_host = set()
+    if data.reciprocal_for(m, e):
+        must_host = {m, e} - {h for _, h in pair.fixed_ex}
+    slots = pair.slots
+    hours = {m: defaultdict(float), e: defaultdict(float)}
+    hosted = {m: defaultdict(int), e: defaultdict(int)}
+    steps = 0
+
+    def fits(s: int) -> bool:
+        month = data.month[s]
+        return all(hours[ld][month] + data.hours[s] <= data.hours_left(ld, month) + 1e-9
+                   for ld in (m, e))
+
+    def search(start: int, left: int, dates: list[int], hosts: set[int]) -> bool | None:
+        nonlocal steps
+        if left == 0:
+            return must_host <= hosts
+        if len(must_host - hosts) > left:
+            return False
+        gave_up = False
+        for i in range(start, len(slots)):
+            s = slots[i]
+            steps += 1
+            if steps > SCHEDULE_SEARCH_STEPS:
+                return None
+            if d > 0 and any(abs(data.date[s] - t) < d for t in dates):
+                continue
+            if not fits(s):
+                continue
+            week, month = data.week[s], data.month[s]
+            for host in (m, e):
+                if s < data.first_host_slot[host] or \
+                        hosted[host][week] + 1 > data.hosting_left(host, week):
+                    continue
+                hours[m][month] += data.hours[s]
+                hours[e][month] += data.hours[s]
+                hosted[host][week] += 1
+                found = search(i + 1, left - 1, [*dates, data.date[s]], hosts | {host})
+                hours[m][month] -= data.hours[s]
+                hours[e][month] -= data.hours[s]
+                hosted[host][week] -= 1
+                if found:
+                    return True
+                if found is None:
+                    gave_up = True
+                    break
+            if gave_up:
+                return None
+        return False
+
+    return search(0, need, fixed_dates, set())
 
 
 def build_candidates(data: Data, per_mentee: int | None) -> Candidates:
     """All schedulable candidate pairs, pruned to the best ``per_mentee`` mentors of each
     mentee (``None``: automatic, ``0``: no pruning); pinned and fixed pairs always stay."""
-    problem, rules, K = data.problem, data.rules, data.K
+    problem, rules, K = data.problem, data.rules, data.exchanges_per_pair
     leaders = data.leaders
     n = len(leaders)
     usable = [data.usable(i) for i in range(n)] if K > 0 else [set() for _ in range(n)]

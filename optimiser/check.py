@@ -25,17 +25,24 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
         if solution.pairs or solution.exchanges:
             out.append(f"status {solution.status!r} but the solution has pairs or exchanges")
         return out
+    pair_set, expected = _check_pairs(problem, solution, out)
+    _check_objective(solution, expected, tolerance, out)
+    approved = {(x.host, x.visitor, x.slot) for x in fixed.exchanges} if fixed else set()
+    _check_exchanges(problem, solution, pair_set, approved, out)
+    return out
+
+
+def _check_pairs(problem: Problem, solution: Solution, out: list[str]
+                 ) -> tuple[set[tuple[str, str]], float]:
+    """Pairs: roles, organisation, exclusions, scores, one mentor a mentee, no mutual pairs,
+    capacities, pins. Returns the pairs formed and the objective they add up to."""
     rules = problem.rules
-    K = rules.exchanges_per_pair
     leaders = {ld.id: ld for ld in problem.leaders}
-    slots = {s.id: s for s in problem.slots}
     excluded = {(p.mentor, p.mentee) for p in problem.excluded}
     scored = None
     if problem.scores is not None:
         scored = {(s.mentor, s.mentee): s.score for s in problem.scores}
     weights = rules.weights
-    approved = {(x.host, x.visitor, x.slot) for x in fixed.exchanges} if fixed else set()
-
     mentor_of: dict[str, str] = {}
     mentees_of: dict[str, list[str]] = defaultdict(list)
     pair_set: set[tuple[str, str]] = set()
@@ -86,6 +93,12 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
     for p in problem.pinned:
         if (p.mentor, p.mentee) not in pair_set:
             out.append(f"pinned pair ({p.mentor!r}, {p.mentee!r}) is not formed")
+    return pair_set, expected
+
+
+def _check_objective(solution: Solution, expected: float, tolerance: float,
+                     out: list[str]) -> None:
+    """The objective is what the pairs add up to; the bound is not below it."""
     if solution.objective is None or abs(solution.objective - expected) > tolerance * max(
             1.0, abs(expected)):
         out.append(f"objective {solution.objective} but the pairs add up to {expected:.6f}")
@@ -93,7 +106,16 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
             solution.bound < solution.objective - 1e-6:
         out.append(f"bound {solution.bound} is below the objective {solution.objective}")
 
-    # exchanges
+
+
+def _check_exchanges(problem: Problem, solution: Solution, pair_set: set[tuple[str, str]],
+                     approved: set[tuple[str, str, str]], out: list[str]) -> None:
+    """Exchanges: of formed pairs, availability, host_from (approved ones exempt), one per
+    leader per slot, protected hours, weekly hosting, K per pair, spacing, reciprocity."""
+    rules = problem.rules
+    K = rules.exchanges_per_pair
+    leaders = {ld.id: ld for ld in problem.leaders}
+    slots = {s.id: s for s in problem.slots}
     per_pair: dict[frozenset, list] = defaultdict(list)
     in_slot: Counter = Counter()
     month_hours: dict[tuple[str, int, int], float] = defaultdict(float)
@@ -148,8 +170,26 @@ def check_solution(problem: Problem, solution: Solution, *, tolerance: float = 1
                 if (b - a).days < rules.min_days_between_exchanges:
                     out.append(f"{where}: exchanges on {a} and {b} are less than "
                                f"{rules.min_days_between_exchanges} days apart")
-            if rules.reciprocal and K >= 2 and len(xs) >= 2:
+            if K >= 2 and len(xs) >= 2 and _reciprocal(rules.reciprocal, leaders, slots,
+                                                        mentor, mentee):
                 hosts = {h for _, h in xs}
                 if hosts != {mentor, mentee}:
                     out.append(f"{where}: hosting is not reciprocal")
-    return out
+
+
+def _reciprocal(mode: str, leaders: dict, slots: dict, mentor: str, mentee: str) -> bool:
+    """Must each side of the pair host at least once? Always ("required"), never ("off"),
+    or, "where_possible", when both can host: neither has max_hosted_per_week 0, and each
+    is free with the other in a slot that starts at or after their own host_from."""
+    if mode == "required":
+        return True
+    if mode != "where_possible":
+        return False
+    common = set(leaders[mentor].available) & set(leaders[mentee].available)
+
+    def can_host(lid: str) -> bool:
+        ld = leaders[lid]
+        return ld.max_hosted_per_week != 0 and any(
+            ld.host_from is None or slots[s].start >= ld.host_from for s in common)
+
+    return can_host(mentor) and can_host(mentee)

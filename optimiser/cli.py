@@ -8,7 +8,7 @@ import sys
 import time
 
 from .generate import generate
-from .io import load_problem, solution_to_dict
+from .io import load_problem, solution_from_dict, solution_to_dict
 from .model import ProblemError
 from .solver import solve
 
@@ -44,9 +44,15 @@ def _cmd_solve(args) -> int:
         for e in exc.errors:
             print(e, file=sys.stderr)
         return 2
+    previous = None
+    if args.previous:
+        previous = _read_previous(args.previous)
+        if previous is None:
+            return 2
     progress = None if args.quiet else _progress_printer(sys.stderr)
     solution = solve(problem, time_limit=args.time_limit, gap=args.gap, solver=args.solver,
-                     progress=progress, candidates_per_mentee=args.candidates_per_mentee)
+                     progress=progress, candidates_per_mentee=args.candidates_per_mentee,
+                     previous=previous, previous_tolerance=args.previous_tolerance)
     text = json.dumps(solution_to_dict(solution), indent=2)
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8") as f:
@@ -59,9 +65,32 @@ def _cmd_solve(args) -> int:
               f"{len(solution.pairs)} pairs, {len(solution.exchanges)} exchanges, "
               f"{len(solution.unmatched)} unmatched; build {s.get('build_seconds')} s, "
               f"solve {s.get('solve_seconds')} s", file=sys.stderr)
+        if previous is not None:
+            print(f"against {args.previous}: {s.get('moved_pairs')} earlier pair(s) changed, "
+                  f"{s.get('moved_exchanges')} earlier exchange(s) moved", file=sys.stderr)
         for m in solution.messages:
             print(m, file=sys.stderr)
     return 0 if solution.status in ("optimal", "feasible") else 1
+
+
+def _read_previous(path: str):
+    """The solution file given with --previous, or None (the faults printed)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    except json.JSONDecodeError as exc:
+        print(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}",
+              file=sys.stderr)
+        return None
+    try:
+        return solution_from_dict(data)
+    except ProblemError as exc:
+        for e in exc.errors:
+            print(f"{path}: {e}", file=sys.stderr)
+        return None
 
 
 def _cmd_generate(args) -> int:
@@ -102,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     s.add_argument("--candidates-per-mentee", type=int, default=None,
                    help="prune to the best N mentors per mentee (default: automatic; 0: none)")
+    s.add_argument("--previous", metavar="SOLUTION.json",
+                   help="an earlier solution to stay close to: after the score, the fewest "
+                        "earlier pairs changed, then the fewest earlier exchanges moved")
+    s.add_argument("--previous-tolerance", type=_gap, default=0.0, metavar="T",
+                   help="with --previous: let the score fall by this share of itself for "
+                        "fewer changes (default 0: the score is held to the cent)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=_cmd_solve)
     g = sub.add_parser("generate", help="write a realistic random problem")

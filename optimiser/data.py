@@ -6,7 +6,15 @@ import math
 from bisect import bisect_left
 from collections import defaultdict
 
-from .model import Fixed, Leader, Problem, ProblemError, ScoreWeights
+from .model import (
+    RECIPROCAL_REQUIRED,
+    RECIPROCAL_WHERE_POSSIBLE,
+    Fixed,
+    Leader,
+    Problem,
+    ProblemError,
+    ScoreWeights,
+)
 
 
 class Data:
@@ -16,8 +24,8 @@ class Data:
         self.problem = problem
         self.rules = problem.rules
         self.weights = weights
-        self.K = problem.rules.exchanges_per_pair
-        self.d = problem.rules.min_days_between_exchanges
+        self.exchanges_per_pair = problem.rules.exchanges_per_pair
+        self.min_days = problem.rules.min_days_between_exchanges
         self.slots = sorted(problem.slots, key=lambda s: s.start)
         self.sidx = {s.id: i for i, s in enumerate(self.slots)}
         self.hours = [s.hours for s in self.slots]
@@ -44,6 +52,7 @@ class Data:
         self.used_hours: list[dict[int, float]] = [defaultdict(float) for _ in range(n)]
         self.used_hosted: list[dict[int, int]] = [defaultdict(int) for _ in range(n)]
         self.fixed_pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._reciprocal: dict[tuple[int, int], bool] = {}
         self._load_fixed(fixed)
 
     # -- fixed part ---------------------------------------------------------------------
@@ -93,6 +102,32 @@ class Data:
         if errors:
             raise ProblemError(errors)
 
+    # -- reciprocal hosting -----------------------------------------------------------------
+    def can_host_with(self, ld: int, other: int) -> bool:
+        """Can ``ld`` host ``other`` at all: not barred from hosting (max_hosted_per_week 0)
+        and free, with ``other``, in a slot at or after their ``host_from``? Read from the
+        problem alone (not from what fixed exchanges use), as the checker reads it."""
+        if self.leaders[ld].max_hosted_per_week == 0:
+            return False
+        first = self.first_host_slot[ld]
+        return any(s >= first for s in self.avail[ld] & self.avail[other])
+
+    def reciprocal_for(self, m: int, e: int) -> bool:
+        """Must each side of the pair (m, e) host at least one of its exchanges?"""
+        if self.exchanges_per_pair < 2:
+            return False
+        mode = self.rules.reciprocal
+        if mode == RECIPROCAL_REQUIRED:
+            return True
+        if mode == RECIPROCAL_WHERE_POSSIBLE:
+            # asked for each pair by several constraint families: worked out once
+            known = self._reciprocal.get((m, e))
+            if known is None:
+                known = self._reciprocal[(m, e)] = (self.can_host_with(m, e)
+                                                    and self.can_host_with(e, m))
+            return known
+        return False
+
     # -- per-leader limits ----------------------------------------------------------------
     def hours_left(self, ld: int, month: int) -> float:
         cap = self.leaders[ld].protected_hours_per_month
@@ -116,6 +151,13 @@ class Data:
         return {s for s in self.avail[ld] - self.busy[ld]
                 if self.hours[s] <= self.hours_left(ld, self.month[s]) + 1e-9}
 
+    def most_exchanges_needed(self, ld: int) -> int:
+        """The most exchanges ``ld``'s pairs could need: K for each mentee they may have,
+        and K for their own mentor."""
+        leader = self.leaders[ld]
+        return self.exchanges_per_pair * (leader.mentor_capacity + (1 if leader.wants_mentor
+                                                                    else 0))
+
     def max_exchanges(self, ld: int, usable: set[int] | None = None) -> int:
         """Most further exchanges ``ld`` can take part in (slots and protected hours)."""
         usable = self.usable(ld) if usable is None else usable
@@ -136,7 +178,7 @@ class Data:
                      stop_at: int | None = None) -> int:
         """Most slots of ``slots`` (sorted) whose dates are pairwise >= d days apart
         (greedy earliest-first, which is optimal for this)."""
-        d = self.d
+        d = self.min_days
         if d <= 0 and not fixed_dates:
             return len(slots) if stop_at is None else min(len(slots), stop_at)
         count, last = 0, None

@@ -30,6 +30,8 @@ class SolverResult:
     values: np.ndarray | None  # by variable order in ``variables``
     solver: str
     message: str = ""
+    # the variables' names, in the order of ``values`` (None: read prob.variables())
+    names: list[str] | None = None
 
 
 def _csr(prob: pulp.LpProblem, index: dict[str, int]):
@@ -142,7 +144,8 @@ class BulkHiGHS(pulp.HiGHS):
         else:
             state = "error"
         self.result = SolverResult(state, obj, bound, values, "highs",
-                                   h.modelStatusToString(st))
+                                   h.modelStatusToString(st),
+                                   [v.name for v in self.variables])
         if values is not None:
             for v, val in zip(self.variables, values, strict=False):
                 v.varValue = val

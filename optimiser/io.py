@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, time
 from typing import Any
 
 from .model import (
     PROBLEM_FORMAT,
+    RECIPROCAL_OFF,
+    RECIPROCAL_REQUIRED,
+    RECIPROCAL_VALUES,
     SOLUTION_FORMAT,
+    UNMATCHED_RULES,
     ExchangeResult,
     Leader,
     PairResult,
@@ -127,6 +132,20 @@ def _load_weights(obj: Any, where: str, err: _Errors) -> ScoreWeights:
     return ScoreWeights(**kw)
 
 
+def _load_reciprocal(v: Any, err: _Errors) -> str:
+    """``"required"``, ``"where_possible"`` or ``"off"``; true and false (the values before
+    the choice existed) are ``"required"`` and ``"off"``; missing or null: ``"off"``."""
+    if v is None:
+        return RECIPROCAL_OFF
+    if isinstance(v, bool):
+        return RECIPROCAL_REQUIRED if v else RECIPROCAL_OFF
+    if isinstance(v, str) and v in RECIPROCAL_VALUES:
+        return v
+    err.add("rules.reciprocal", f"must be one of {', '.join(map(repr, RECIPROCAL_VALUES))} "
+                                f"(or true = 'required', false = 'off'), got {v!r:.40}")
+    return RECIPROCAL_OFF
+
+
 def _load_rules(obj: Any, err: _Errors) -> Rules:
     if obj is None:
         return Rules()
@@ -140,7 +159,8 @@ def _load_rules(obj: Any, err: _Errors) -> Rules:
     d = _get(obj, "min_days_between_exchanges", w, err, "int", 0)
     if d is not None and d < 0:
         err.add("rules.min_days_between_exchanges", f"must be >= 0, got {d}")
-    rec = _get(obj, "reciprocal", w, err, "bool", False)
+    rec = _load_reciprocal(obj.get("reciprocal", False), err)
+    floor = _get(obj, "priority_floor", w, err, "bool", False)
     same = _get(obj, "allow_same_organisation", w, err, "bool", False)
     mb = _get(obj, "match_bonus", w, err, "number", 100.0)
     pb = _get(obj, "priority_bonus", w, err, "number", 50.0)
@@ -148,7 +168,8 @@ def _load_rules(obj: Any, err: _Errors) -> Rules:
     return Rules(
         exchanges_per_pair=k if k is not None and k >= 0 else 0,
         min_days_between_exchanges=d if d is not None and d >= 0 else 0,
-        reciprocal=bool(rec),
+        reciprocal=rec,
+        priority_floor=bool(floor),
         allow_same_organisation=bool(same),
         match_bonus=float(mb if mb is not None else 100.0),
         priority_bonus=float(pb if pb is not None else 50.0),
@@ -181,7 +202,8 @@ def load_problem(data: dict) -> Problem:
     """Validate a ``mentoring-problem/1`` document and return a :class:`Problem`.
 
     Every fault found is collected; if there is any, one :class:`ProblemError` is raised
-    carrying them all, each prefixed with a JSON-path-like location.
+    carrying them all, each prefixed with a JSON-path-like location. One validator a
+    section of the format: slots, leaders, rules, scores, pinned and excluded pairs.
     """
     err = _Errors()
     if not isinstance(data, dict):
@@ -189,8 +211,27 @@ def load_problem(data: dict) -> Problem:
     fmt = data.get("format")
     if fmt != PROBLEM_FORMAT:
         err.add("format", f"must be {PROBLEM_FORMAT!r}, got {fmt!r:.40}")
+    slots, slot_ids = _load_slots(data, err)
+    leaders, raw_by_id, all_ids = _load_leaders(data, slot_ids, err)
+    rules = _load_rules(data.get("rules"), err)
+    candidate_fault = _candidate_fault(raw_by_id)
+    scores, score_keys = _load_scores(data, all_ids, candidate_fault, err)
+    pinned, excluded = _load_pinned_and_excluded(data, all_ids, candidate_fault, scores,
+                                                 score_keys, err)
+    if err.items:
+        raise ProblemError(err.items)
+    return Problem(
+        slots=tuple(slots),
+        leaders=tuple(leaders),
+        rules=rules,
+        scores=tuple(scores) if scores is not None else None,
+        pinned=tuple(dict.fromkeys(p for _, p in pinned)),
+        excluded=tuple(dict.fromkeys(p for _, p in excluded)),
+    )
 
-    # slots
+
+def _load_slots(data: dict, err: _Errors) -> tuple[list[Slot], dict[str, int]]:
+    """``slots``: ids unique, ends after starts, no two overlapping."""
     slots: list[Slot] = []
     slot_ids: dict[str, int] = {}
     raw_slots = _get(data, "slots", "", err, "list")
@@ -224,8 +265,13 @@ def load_problem(data: dict) -> Problem:
             sa, sb = slots[a], slots[b]
             err.add(f"slots[{slot_ids[sb.id]}]",
                     f"slot {sb.id!r} overlaps slot {sa.id!r} (slots[{slot_ids[sa.id]}])")
+    return slots, slot_ids
 
-    # leaders
+
+def _load_leaders(data: dict, slot_ids: dict[str, int], err: _Errors
+                  ) -> tuple[list[Leader], dict[str, dict], dict[str, int]]:
+    """``leaders``: the valid ones, every raw leader by id, and every id present (even of
+    an invalid leader, so that references to it are not reported a second time)."""
     leaders: list[Leader] = []
     leader_ids: dict[str, int] = {}
     raw_leaders = _get(data, "leaders", "", err, "list")
@@ -286,9 +332,11 @@ def load_problem(data: dict) -> Problem:
                if isinstance(ld, dict) and isinstance(ld.get("id"), str)}
     raw_by_id = {ld["id"]: ld for ld in raw_leaders or []
                  if isinstance(ld, dict) and isinstance(ld.get("id"), str)}
+    return leaders, raw_by_id, all_ids
 
-    rules = _load_rules(data.get("rules"), err)
 
+def _candidate_fault(raw_by_id: dict[str, dict]) -> Callable[[str, str], str | None]:
+    """Why (mentor, mentee) cannot be a pair at all, or None."""
     def candidate_fault(m: str, e: str) -> str | None:
         if m == e:
             return "a leader cannot mentor themselves"
@@ -298,8 +346,13 @@ def load_problem(data: dict) -> Problem:
         if le.get("wants_mentor") is False:
             return f"{e!r} does not want a mentor (wants_mentor false)"
         return None
+    return candidate_fault
 
-    # scores
+
+def _load_scores(data: dict, all_ids: dict[str, int],
+                 candidate_fault: Callable[[str, str], str | None], err: _Errors
+                 ) -> tuple[list[Score] | None, set[tuple[str, str]]]:
+    """``scores`` (optional): known leaders, candidate pairs, each pair once."""
     scores: list[Score] | None = None
     score_keys: set[tuple[str, str]] = set()
     if data.get("scores") is not None:
@@ -329,7 +382,16 @@ def load_problem(data: dict) -> Problem:
             if ok:
                 score_keys.add((m, e))
                 scores.append(Score(m, e, float(v)))
+    return scores, score_keys
 
+
+def _load_pinned_and_excluded(data: dict, all_ids: dict[str, int],
+                              candidate_fault: Callable[[str, str], str | None],
+                              scores: list[Score] | None, score_keys: set[tuple[str, str]],
+                              err: _Errors) -> tuple[list[tuple[int, Pin]],
+                                                     list[tuple[int, Pin]]]:
+    """``pinned`` and ``excluded``: known leaders; a pinned pair once, not excluded, and a
+    candidate."""
     pinned = _load_pins(data, "pinned", all_ids, err)
     excluded = _load_pins(data, "excluded", all_ids, err)
     excluded_set = {(p.mentor, p.mentee): i for i, p in excluded}
@@ -350,17 +412,7 @@ def load_problem(data: dict) -> Problem:
         elif scores is not None and key not in score_keys:
             err.add(where, f"pinned pair ({p.mentor!r}, {p.mentee!r}) is not a candidate: "
                            "it is not listed in scores")
-
-    if err.items:
-        raise ProblemError(err.items)
-    return Problem(
-        slots=tuple(slots),
-        leaders=tuple(leaders),
-        rules=rules,
-        scores=tuple(scores) if scores is not None else None,
-        pinned=tuple(dict.fromkeys(p for _, p in pinned)),
-        excluded=tuple(dict.fromkeys(p for _, p in excluded)),
-    )
+    return pinned, excluded
 
 
 def _num(v: float) -> float | int:
@@ -390,6 +442,8 @@ def problem_to_dict(problem: Problem) -> dict:
         "pinned": [{"mentor": p.mentor, "mentee": p.mentee} for p in problem.pinned],
         "excluded": [{"mentor": p.mentor, "mentee": p.mentee} for p in problem.excluded],
     }
+    if r.priority_floor:
+        out["rules"]["priority_floor"] = True
     if r.weights != ScoreWeights():
         out["rules"]["weights"] = _weights_to_dict(r.weights)
     for ld in problem.leaders:
@@ -425,7 +479,8 @@ def solution_to_dict(solution: Solution) -> dict:
                    "reasons": list(p.reasons)} for p in solution.pairs],
         "exchanges": [{"host": x.host, "visitor": x.visitor, "slot": x.slot}
                       for x in solution.exchanges],
-        "unmatched": [{"id": u.id, "reason": u.reason} for u in solution.unmatched],
+        "unmatched": [{"id": u.id, "reason": u.reason, **({"rule": u.rule} if u.rule else {})}
+                      for u in solution.unmatched],
         "stats": dict(solution.stats),
     }
     if solution.messages:
@@ -470,8 +525,12 @@ def solution_from_dict(data: dict) -> Solution:
             continue
         uid = _get(u, "id", where, err, "str")
         reason = _get(u, "reason", where, err, "str", "")
+        rule = _get(u, "rule", where, err, "str", "") or ""
+        if rule and rule not in UNMATCHED_RULES:
+            err.add(f"{where}.rule", f"unknown rule {rule!r} (known: "
+                                     f"{', '.join(sorted(UNMATCHED_RULES))})")
         if uid is not None:
-            unmatched.append(Unmatched(uid, reason or ""))
+            unmatched.append(Unmatched(uid, reason or "", rule))
     obj = data.get("objective")
     bound = data.get("bound")
     for name, v in (("objective", obj), ("bound", bound)):

@@ -57,21 +57,21 @@ class Model:
 
 def _host_leader(model: Model, ev: ExVar) -> int | None:
     p = model.pairs[ev.pair]
-    return p.m if ev.side == MENTOR else p.e if ev.side == MENTEE else None
+    return p.mentor if ev.side == MENTOR else p.mentee if ev.side == MENTEE else None
 
 
 def _before_host_from(data: Data, p: Pair) -> bool:
     """Does one of the pair's slots come before a leader's ``host_from``? (Its slots are
     sorted by start, as the slot indices are.)"""
-    return bool(p.slots) and p.slots[0] < max(data.first_host_slot[p.m],
-                                              data.first_host_slot[p.e])
+    return bool(p.slots) and p.slots[0] < max(data.first_host_slot[p.mentor],
+                                              data.first_host_slot[p.mentee])
 
 
 # -- matching -----------------------------------------------------------------------------
 def add_one_mentor_per_mentee(model: Model) -> None:
     by_mentee: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(model.pairs):
-        by_mentee[p.e].append(i)
+        by_mentee[p.mentee].append(i)
     for e, idx in by_mentee.items():
         if len(idx) > 1:
             model.add([(model.x[i], 1.0) for i in idx], pulp.LpConstraintLE, 1,
@@ -81,7 +81,7 @@ def add_one_mentor_per_mentee(model: Model) -> None:
 def add_mentor_capacity(model: Model) -> None:
     by_mentor: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(model.pairs):
-        by_mentor[p.m].append(i)
+        by_mentor[p.mentor].append(i)
     for m, idx in by_mentor.items():
         cap = model.data.leaders[m].mentor_capacity
         if len(idx) > cap:
@@ -92,7 +92,7 @@ def add_mentor_capacity(model: Model) -> None:
 def add_no_mutual_pairs(model: Model) -> None:
     """Two leaders form at most one pair: not each other's mentor (their exchanges could
     not be told apart)."""
-    where = {(p.m, p.e): i for i, p in enumerate(model.pairs)}
+    where = {(p.mentor, p.mentee): i for i, p in enumerate(model.pairs)}
     for (m, e), i in where.items():
         j = where.get((e, m))
         if j is not None and i < j:
@@ -113,14 +113,14 @@ def add_exchange_variables(model: Model) -> None:
     """Create y variables (see the module doc for when the host is split)."""
     data, pairs = model.data, model.pairs
     for i, p in enumerate(pairs):
-        model.pairs_of_leader[p.m].append(i)
-        model.pairs_of_leader[p.e].append(i)
+        model.pairs_of_leader[p.mentor].append(i)
+        model.pairs_of_leader[p.mentee].append(i)
     # which leaders' hosting limits can bind: more slots with a variable in some week than
     # hosting left that week, and more exchanges possible than that
     slots_of: dict[int, set[int]] = defaultdict(set)
     for p in pairs:
-        slots_of[p.m].update(p.slots)
-        slots_of[p.e].update(p.slots)
+        slots_of[p.mentor].update(p.slots)
+        slots_of[p.mentee].update(p.slots)
     for ld, slots in slots_of.items():
         if data.leaders[ld].max_hosted_per_week is None:
             continue
@@ -130,12 +130,12 @@ def add_exchange_variables(model: Model) -> None:
             per_week[data.week[s]] += 1
         if any(min(c, most) > data.hosting_left(ld, w) for w, c in per_week.items()):
             model.hosting_binds.add(ld)
-    reciprocal = data.rules.reciprocal and data.K >= 2
     prob = model.prob
     for i, p in enumerate(pairs):
         if p.need == 0 or not p.slots:
             continue
-        bm, be = p.m in model.hosting_binds, p.e in model.hosting_binds
+        reciprocal = data.reciprocal_for(p.mentor, p.mentee)
+        bm, be = p.mentor in model.hosting_binds, p.mentee in model.hosting_binds
         if _before_host_from(data, p):
             sides = [MENTOR, MENTEE]  # add_host_from says who may host when
         elif not bm and not be:
@@ -147,7 +147,7 @@ def add_exchange_variables(model: Model) -> None:
         for s in p.slots:
             w = data.week[s]
             for side in sides:
-                host = p.m if side == MENTOR else p.e if side == MENTEE else None
+                host = p.mentor if side == MENTOR else p.mentee if side == MENTEE else None
                 if host is not None and len(sides) == 2 and data.hosting_left(host, w) <= 0:
                     continue
                 v = prob.add_variable(f"y{i}_{s}{side if side != EITHER else ''}", 0, 1,
@@ -155,8 +155,8 @@ def add_exchange_variables(model: Model) -> None:
                 ev = ExVar(i, s, side, v)
                 model.ex.append(ev)
                 model.by_pair[i].append(ev)
-                model.by_leader[p.m].append(ev)
-                model.by_leader[p.e].append(ev)
+                model.by_leader[p.mentor].append(ev)
+                model.by_leader[p.mentee].append(ev)
 
 
 def add_exactly_k_exchanges(model: Model) -> None:
@@ -234,7 +234,7 @@ def add_min_days_between_exchanges(model: Model) -> None:
     consecutive days, at most one exchange of the pair starts in it (and none unless the
     pair is formed).  Only maximal windows are written."""
     data = model.data
-    d = data.d
+    d = data.min_days
     if d <= 0:
         return
     for i, p in enumerate(model.pairs):
@@ -256,17 +256,16 @@ def add_min_days_between_exchanges(model: Model) -> None:
 
 
 def add_reciprocal_hosting(model: Model) -> None:
-    """With reciprocal hosting and K >= 2 each side hosts at least one exchange.  Pairs
-    whose host is chosen after solving get it there (their hosting cannot bind)."""
+    """With reciprocal hosting and K >= 2 each side hosts at least one exchange ("where
+    possible": only in pairs where both leaders can host).  Pairs whose host is chosen after
+    solving get it there (their hosting cannot bind)."""
     data = model.data
-    if not (data.rules.reciprocal and data.K >= 2):
-        return
     for i, p in enumerate(model.pairs):
         evs = model.by_pair.get(i, [])
-        if not evs or evs[0].side == EITHER:
+        if not evs or evs[0].side == EITHER or not data.reciprocal_for(p.mentor, p.mentee):
             continue
         hosts = {h for _, h in p.fixed_ex}
-        for side, ld in ((MENTOR, p.m), (MENTEE, p.e)):
+        for side, ld in ((MENTOR, p.mentor), (MENTEE, p.mentee)):
             if ld in hosts:
                 continue
             terms = [(ev.var, 1.0) for ev in evs if ev.side == side]
@@ -274,28 +273,87 @@ def add_reciprocal_hosting(model: Model) -> None:
             model.add(terms, pulp.LpConstraintGE, 0, f"reciprocal_{i}_{side}")
 
 
-def add_exchange_capacity(model: Model) -> None:
-    """Implied: a leader's pairs need no more exchanges than the leader has slots and
-    protected hours for (tightens the relaxation; written only where it can bind)."""
+def add_exchange_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
+    """Implied: a leader's pairs need no more exchanges than the leader has slots (of
+    ``slots_of``) and protected hours for (tightens the relaxation; written only where it
+    can bind). Both the whole programme and the matching part alone have it."""
     data = model.data
     for ld, idx in model.pairs_of_leader.items():
-        ld_obj = data.leaders[ld]
-        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
+        most = data.most_exchanges_needed(ld)
         need = [model.pairs[i].need for i in idx]
         if min(sum(need), most) == 0:
             continue
-        free_slots = {ev.slot for ev in model.by_leader.get(ld, [])}
-        cap = data.max_exchanges(ld, free_slots)
+        cap = data.max_exchanges(ld, slots_of.get(ld, set()))
         if min(sum(need), most) > cap:
             model.add([(model.x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
                       pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
 
 
-def build_model(data: Data, pairs: list[Pair],
-                bonus: dict[tuple[int, int], float] | None = None,
-                ex_bonus: dict[tuple[int, int, int, str], float] | None = None) -> Model:
-    """The whole programme.  ``bonus``/``ex_bonus`` are tiny stability terms used when
-    re-optimising (keep earlier pairs / exchanges when it costs nothing)."""
+def _hosting_needed(data: Data, p: Pair, ld: int) -> int:
+    """Exchanges of pair ``p`` that leader ``ld`` must host when it is formed: all that are
+    left when the other cannot host in any of the pair's slots, one under reciprocal hosting
+    (unless a fixed exchange already has ``ld`` hosting), else none."""
+    if p.need == 0:
+        return 0
+    other = p.mentee if ld == p.mentor else p.mentor
+    if not any(data.may_host(other, s) for s in p.slots):
+        return p.need
+    if data.reciprocal_for(p.mentor, p.mentee) and ld not in {h for _, h in p.fixed_ex}:
+        return 1
+    return 0
+
+
+def hosting_capacity(data: Data, ld: int, slots: set[int]) -> float:
+    """Most new exchanges ``ld`` can host in ``slots``: per ISO week, their hosting left
+    or the slots they may host in, whichever is fewer."""
+    per_week: dict[int, int] = defaultdict(int)
+    for s in slots:
+        if s >= data.first_host_slot[ld]:
+            per_week[data.week[s]] += 1
+    return sum(min(count, data.hosting_left(ld, w)) for w, count in per_week.items())
+
+
+def add_hosting_capacity(model: Model, slots_of: dict[int, set[int]]) -> None:
+    """Implied: a leader's pairs need no more hosting than the leader can give (the weeks
+    they may host in, their weekly limit): pairs whose other side cannot host need all their
+    exchanges hosted, reciprocal ones one. Tightens the matching part, where schedules are
+    not modelled; written only where it can bind."""
+    data = model.data
+    for ld, idx in model.pairs_of_leader.items():
+        needed = [(i, _hosting_needed(data, model.pairs[i], ld)) for i in idx]
+        needed = [(i, n) for i, n in needed if n]
+        if not needed:
+            continue
+        cap = hosting_capacity(data, ld, slots_of.get(ld, set()))
+        most = sorted((n for _, n in needed), reverse=True)[:data.leaders[ld].mentor_capacity
+                                                             + 1]
+        if sum(most) > cap:
+            model.add([(model.x[i], float(n)) for i, n in needed], LE, cap,
+                      f"hosting_capacity_{ld}")
+
+
+def add_priority_floor(model: Model) -> None:
+    """``rules.priority_floor``: priority-group mentees matched at a rate at least the
+    overall rate, matched(P) / |P| >= matched(all) / |all|, written as
+    |all| * matched(P) - |P| * matched(all) >= 0 (over every mentee of the problem)."""
+    data = model.data
+    if not data.rules.priority_floor:
+        return
+    mentees = [ld for ld in data.leaders if ld.wants_mentor]
+    everyone = len(mentees)
+    priority = sum(1 for ld in mentees if ld.priority)
+    if priority in (0, everyone):
+        return  # nobody to compare with
+    terms = [(x, float(everyone - priority if data.leaders[p.mentee].priority else -priority))
+             for p, x in zip(model.pairs, model.x, strict=True)]
+    model.add(terms, pulp.LpConstraintGE, 0, "priority_floor")
+
+
+def build_model(data: Data, pairs: list[Pair], *, with_floor: bool = True) -> Model:
+    """The whole programme over ``pairs``: maximise the sum of the formed pairs' weights.
+    (Staying close to a previous solution is a second solve: optimiser/stability.py.)
+    ``with_floor=False`` leaves out the priority floor (conflicts between pairs must hold
+    whatever other pairs are formed)."""
     prob = pulp.LpProblem("mentoring", pulp.LpMaximize)
     x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
     model = Model(data, pairs, prob, x)
@@ -303,7 +361,7 @@ def build_model(data: Data, pairs: list[Pair],
     add_mentor_capacity(model)
     add_no_mutual_pairs(model)
     add_pinned_pairs(model)
-    if data.K > 0:
+    if data.exchanges_per_pair > 0:
         add_exchange_variables(model)
         add_exactly_k_exchanges(model)
         add_one_exchange_per_leader_per_slot(model)
@@ -312,15 +370,11 @@ def build_model(data: Data, pairs: list[Pair],
         add_host_from(model)
         add_min_days_between_exchanges(model)
         add_reciprocal_hosting(model)
-        add_exchange_capacity(model)
-    terms = [(x[i], p.weight + (bonus or {}).get((p.m, p.e), 0.0)) for i, p in enumerate(pairs)]
-    if ex_bonus:
-        for ev in model.ex:
-            p = pairs[ev.pair]
-            b = ex_bonus.get((p.m, p.e, ev.slot, ev.side))
-            if b:
-                terms.append((ev.var, b))
-    prob.setObjective(pulp.LpAffineExpression(terms))
+        add_exchange_capacity(model, {ld: {ev.slot for ev in evs}
+                                      for ld, evs in model.by_leader.items()})
+    if with_floor:
+        add_priority_floor(model)
+    prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model
 
 
@@ -341,19 +395,12 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
     add_pinned_pairs(model)
     slots_of: dict[int, set[int]] = defaultdict(set)
     for i, p in enumerate(pairs):
-        model.pairs_of_leader[p.m].append(i)
-        model.pairs_of_leader[p.e].append(i)
-        slots_of[p.m].update(p.slots)
-        slots_of[p.e].update(p.slots)
-    for ld, idx in model.pairs_of_leader.items():
-        need = [pairs[i].need for i in idx]
-        if not sum(need):
-            continue
-        cap = data.max_exchanges(ld, slots_of[ld])
-        ld_obj = data.leaders[ld]
-        most = ld_obj.mentor_capacity * data.K + (data.K if ld_obj.wants_mentor else 0)
-        if min(sum(need), most) > cap:
-            model.add([(x[i], float(n)) for i, n in zip(idx, need, strict=False) if n],
-                      pulp.LpConstraintLE, cap, f"exchange_capacity_{ld}")
+        model.pairs_of_leader[p.mentor].append(i)
+        model.pairs_of_leader[p.mentee].append(i)
+        slots_of[p.mentor].update(p.slots)
+        slots_of[p.mentee].update(p.slots)
+    add_exchange_capacity(model, slots_of)
+    add_hosting_capacity(model, slots_of)
+    add_priority_floor(model)
     prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
     return model

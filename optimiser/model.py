@@ -17,6 +17,13 @@ SOLUTION_FORMAT = "mentoring-solution/1"
 
 STATUSES = ("optimal", "feasible", "infeasible", "no-solution-in-time", "error")
 
+#: values of ``rules.reciprocal``: each side of a pair hosts at least one exchange always
+#: (``required``), only when both leaders can host (``where_possible``: a pair in which one
+#: leader cannot host has all its exchanges at the other's workplace), or never (``off``)
+RECIPROCAL_REQUIRED, RECIPROCAL_WHERE_POSSIBLE, RECIPROCAL_OFF = (
+    "required", "where_possible", "off")
+RECIPROCAL_VALUES = (RECIPROCAL_REQUIRED, RECIPROCAL_WHERE_POSSIBLE, RECIPROCAL_OFF)
+
 
 class ProblemError(ValueError):
     """A problem document is invalid.  ``errors`` lists every fault found,
@@ -79,11 +86,23 @@ class ScoreWeights:
 class Rules:
     exchanges_per_pair: int = 0
     min_days_between_exchanges: int = 0
-    reciprocal: bool = False
+    # one of RECIPROCAL_VALUES; True and False (the first format's values) are read as
+    # "required" and "off"
+    reciprocal: str = RECIPROCAL_OFF
     allow_same_organisation: bool = False
     match_bonus: float = 100.0
     priority_bonus: float = 50.0
     weights: ScoreWeights = field(default_factory=ScoreWeights)
+    # priority-group mentees are matched at a rate at least the overall rate (when feasible)
+    priority_floor: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reciprocal, bool):
+            object.__setattr__(self, "reciprocal",
+                               RECIPROCAL_REQUIRED if self.reciprocal else RECIPROCAL_OFF)
+        if self.reciprocal not in RECIPROCAL_VALUES:
+            raise ValueError(f"unknown reciprocal rule {self.reciprocal!r} "
+                             f"(one of {', '.join(RECIPROCAL_VALUES)})")
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,22 @@ class ExchangeResult:
 class Unmatched:
     id: str
     reason: str
+    # the rule that leaves the mentee out, as a key (see UNMATCHED_RULES); "" when unknown
+    rule: str = ""
+
+
+#: keys of ``Unmatched.rule``: which rule left a mentee without a mentor
+UNMATCHED_RULES = {
+    "no_candidate": "no mentor allowed by the rules (organisation, exclusions, scores)",
+    "protected_time": "protected time too short for the exchanges",
+    "free_slots": "too few free slots",
+    "common_slots": "no common free slots with any candidate mentor",
+    "reciprocal": "cannot host, and exchanges are reciprocal",
+    "spacing": "too few common free slots for the exchanges and their spacing",
+    "mentor_capacity": "every candidate mentor is full",
+    "competition": "candidate mentors or their time went to better-scoring pairs",
+    "infeasible": "the problem is infeasible",
+}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def create_round(coordinator_client) -> int:
         "starts_on[day]": MONDAY.day, "starts_on[month]": MONDAY.month,
         "starts_on[year]": MONDAY.year,
         "ends_on[day]": end.day, "ends_on[month]": end.month, "ends_on[year]": end.year,
-        "exchanges_per_pair": "2", "min_days_between_exchanges": "7", "reciprocal": "yes",
+        "exchanges_per_pair": "2", "min_days_between_exchanges": "7", "reciprocal": "required",
         "allow_same_organisation": "no",
         "weight_goals": "4", "weight_cross_profession": "2.5", "weight_cross_sector": "2",
         "weight_cross_organisation": "0.5", "weight_same_borough": "1",

@@ -169,7 +169,7 @@ def test_feedback(connection, world, rating, learned, for_coordinators, named):
 
 ROUND = {"starts_on[day]": "4", "starts_on[month]": "1", "starts_on[year]": "2027",
          "ends_on[day]": "26", "ends_on[month]": "3", "ends_on[year]": "2027",
-         "min_days_between_exchanges": "14", "reciprocal": "yes",
+         "min_days_between_exchanges": "14", "reciprocal": "required",
          "allow_same_organisation": "no", "weight_goals": "3", "weight_cross_profession": "2",
          "weight_cross_sector": "2", "weight_cross_organisation": "1",
          "weight_same_borough": "1", "action": "save"}

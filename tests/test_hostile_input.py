@@ -117,7 +117,7 @@ ROUND_FORM = {
     "starts_on[day]": "4", "starts_on[month]": "1", "starts_on[year]": "2027",
     "ends_on[day]": "26", "ends_on[month]": "3", "ends_on[year]": "2027",
     "exchanges_per_pair": "2", "min_days_between_exchanges": "14",
-    "reciprocal": "yes", "allow_same_organisation": "no",
+    "reciprocal": "required", "allow_same_organisation": "no",
     "weight_goals": "3", "weight_cross_profession": "2", "weight_cross_sector": "2",
     "weight_cross_organisation": "1", "weight_same_borough": "1",
     "priority_professions": "nurse", "action": "save", "ask_line_manager_release": "yes",

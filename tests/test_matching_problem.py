@@ -16,7 +16,7 @@ MONDAY = date(2027, 1, 4)
 @pytest.fixture
 def small_round(factory):
     programme_round = factory.programme_round(starts_on=MONDAY, exchanges_per_pair=2,
-                                              min_days_between_exchanges=7, reciprocal=True)
+                                              min_days_between_exchanges=7, reciprocal="required")
     mentor = factory.mentor(name="Mo Mentor", profession="pcn_clinical_director",
                             strengths=["system_leadership"], max_hosted_per_week=1)
     mentee = factory.leader(name="Mia Mentee", profession="community_pharmacist",

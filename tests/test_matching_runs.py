@@ -131,7 +131,7 @@ def test_the_stored_problem_is_a_valid_optimiser_document(app, db, small, coordi
     assert len(load_problem(document).leaders) == 5
     programme_round = small.round
     assert run.problem[runs.CONTEXT_KEY] == {
-        "fixed": {"pairs": [], "exchanges": []}, "state": [],
+        "fixed": {"pairs": [], "exchanges": []}, "state": [], "previous_run_id": None,
         "window": [programme_round.starts_on.isoformat(), programme_round.ends_on.isoformat()]}
 
 

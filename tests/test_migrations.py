@@ -71,3 +71,43 @@ def test_configuration_goes_down_and_up_keeping_a_key_an_admin_added(engine):
             connection.execute(sa.text("DELETE FROM app_user WHERE email = 'kept@example.org'"))
             connection.execute(sa.text("DELETE FROM organisation WHERE id = :id"),
                                {"id": organisation_id})
+
+
+def test_reciprocal_rule_goes_down_and_up_keeping_each_rounds_behaviour(engine):
+    """0008d: a yes/no `reciprocal` becomes required/off (rounds keep what they did); going
+    down, where_possible becomes yes."""
+    from sqlmodel import Session
+
+    from mentoring.migrate import head_revision
+
+    from factories import Factory
+
+    with Session(engine) as session:
+        factory = Factory(session, "unused-password")
+        ids = {rule: factory.programme_round(name=f"Reciprocal {rule}", reciprocal=rule).id
+               for rule in ("required", "where_possible", "off")}
+        session.commit()
+
+    def reciprocal_of(connection) -> dict:
+        rows = connection.execute(sa.text(
+            "SELECT id, reciprocal FROM programme_round WHERE name LIKE 'Reciprocal %'"))
+        return {row.id: row.reciprocal for row in rows}
+
+    try:
+        downgrade(engine, "0007b")
+        with engine.connect() as connection:
+            assert {k: bool(v) for k, v in reciprocal_of(connection).items()} == {
+                ids["required"]: True, ids["where_possible"]: True, ids["off"]: False}
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        assert schema_differences(engine) == []
+        with engine.connect() as connection:
+            assert reciprocal_of(connection) == {
+                ids["required"]: "required", ids["where_possible"]: "required",
+                ids["off"]: "off"}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text("UPDATE programme_round SET reciprocal = 'sometimes'"))
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "DELETE FROM programme_round WHERE name LIKE 'Reciprocal %'"))

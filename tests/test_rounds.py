@@ -65,7 +65,7 @@ def test_a_good_form_becomes_a_round_with_the_optimisers_weights():
     assert data.weights == {name: float(getattr(ScoreWeights(), name))
                             for name in services.WEIGHT_NAMES}
     assert sorted(data.priority_professions) == sorted(DEFAULT_PRIORITY_PROFESSIONS)
-    assert data.reciprocal is True and data.allow_same_organisation is False
+    assert data.reciprocal == "where_possible" and data.allow_same_organisation is False
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
@@ -89,7 +89,10 @@ def test_a_good_form_becomes_a_round_with_the_optimisers_weights():
      "Enter a whole number of exchanges from 0 to 6"),
     ({"min_days_between_exchanges": "-1"}, "min_days_between_exchanges",
      "Enter a whole number of days from 0 to 60"),
-    ({"reciprocal": ""}, "reciprocal", "Select yes or no"),
+    ({"reciprocal": ""}, "reciprocal",
+     "Select when each leader in a pair hosts at least one visit"),
+    ({"reciprocal": "yes"}, "reciprocal",
+     "Select when each leader in a pair hosts at least one visit"),
     ({"priority_professions": ["nurse", "astronaut"]}, "priority_professions",
      "Choose priority groups from the list"),
 ])

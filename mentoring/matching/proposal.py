@@ -38,6 +38,7 @@ from mentoring.models import (
 )
 from mentoring.slots import bounds
 from mentoring.vocab import MatchStatus
+from optimiser.model import UNMATCHED_RULES
 
 SORTS = {"score": "Score, highest first", "mentee": "Mentee's name", "mentor": "Mentor's name"}
 FILTERS = ("borough", "sector", "profession")
@@ -70,6 +71,7 @@ class ProblemDigest:
     fixed_pairs: frozenset[tuple[str, str]]  # approved before the run: they stay as they are
     pinned: frozenset[tuple[str, str]]
     state: list[list[int]] | None  # the approved state the run was built on
+    previous_run_id: int | None = None  # the run the optimiser kept close to
 
 
 def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
@@ -104,6 +106,7 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
                               for p in context.get("fixed", {}).get("pairs", [])),
         pinned=frozenset((p["mentor"], p["mentee"]) for p in problem.get("pinned", [])),
         state=context.get("state"),
+        previous_run_id=context.get("previous_run_id"),
     )
 
 
@@ -443,6 +446,55 @@ def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] |
     return proposal
 
 
+# Reasons that are the round's rules at work (not mentors given to better-scoring pairs):
+# the review warns when one of them leaves out members of a priority group.
+RULES_THAT_LEAVE_OUT = ("reciprocal", "no_candidate", "protected_time", "free_slots",
+                        "common_slots", "spacing")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """How many leaders one rule leaves without a mentor, and how many are in a priority group."""
+
+    rule: str
+    description: str
+    leaders: int
+    priority: int
+
+
+def left_out_by_rule(problem: ProblemDigest, solution: dict[str, Any]) -> list[LeftOut]:
+    """Unmatched mentees counted by the rule that leaves them out (solutions from before the
+    optimiser named the rule count as nothing here), most first."""
+    leaders: dict[str, int] = {}
+    priority: dict[str, int] = {}
+    for item in solution.get("unmatched", []):
+        rule = item.get("rule")
+        if not rule:
+            continue
+        leaders[rule] = leaders.get(rule, 0) + 1
+        if item["id"] in problem.priority_mentees:
+            priority[rule] = priority.get(rule, 0) + 1
+    return sorted((LeftOut(rule, UNMATCHED_RULES.get(rule, rule), count, priority.get(rule, 0))
+                   for rule, count in leaders.items()), key=lambda x: (-x.leaders, x.rule))
+
+
+@dataclass(frozen=True)
+class KeptCloseTo:
+    """The earlier run a run stayed close to, and what it changed of it."""
+
+    run_id: int
+    changed_pairs: int
+    moved_exchanges: int
+
+
+def _kept_close_to(problem: ProblemDigest, solution: dict[str, Any]) -> KeptCloseTo | None:
+    stats = solution.get("stats") or {}
+    if problem.previous_run_id is None or "moved_pairs" not in stats:
+        return None
+    return KeptCloseTo(problem.previous_run_id, int(stats["moved_pairs"]),
+                       int(stats.get("moved_exchanges") or 0))
+
+
 @dataclass
 class Review:
     """A run's proposal as its review page shows it. Its pairs become `ProposedPair`s a page at
@@ -454,10 +506,18 @@ class Review:
     filters: dict[str, str]
     options: dict[str, list[tuple[str, str]]]
     pair_count: int  # pairs in the proposal
+    left_out: list[LeftOut]  # unmatched mentees by the rule that leaves them out
+    kept_close_to: KeptCloseTo | None  # the earlier run the optimiser stayed close to
     _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
     _solution: dict[str, Any]
     _problem: ProblemDigest
     _people: _People
+
+    @property
+    def priority_left_out_by_rules(self) -> list[LeftOut]:
+        """The round's rules that leave out members of a priority group: the review warns."""
+        return [item for item in self.left_out
+                if item.priority and item.rule in RULES_THAT_LEAVE_OUT]
 
     @property
     def shown_count(self) -> int:
@@ -482,6 +542,8 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
     return Review(
         summary=summarise(problem, solution), unmatched=_unmatched(solution, people),
         filters=chosen, options=_options(problem), pair_count=len(pairs),
+        left_out=left_out_by_rule(problem, solution),
+        kept_close_to=_kept_close_to(problem, solution),
         _shown=[pairs[number] for number in _order(pairs, people, problem, chosen, sort)],
         _solution=solution, _problem=problem, _people=people,
     )

@@ -185,6 +185,34 @@ class PreparedRun:
     fixed: dict[str, Any]
     state: list[list[int]]
     time_limit: int
+    # The latest successful run's solution (and its run id): the optimiser keeps close to it,
+    # changing no more than the score needs (pins, forbidden pairs, who joined or left).
+    previous: dict[str, Any] | None = None
+    previous_run_id: int | None = None
+
+
+def previous_solution(session: Session, run: OptimiserRun,
+                      leader_ids: set[str]) -> tuple[int, dict[str, Any]] | None:
+    """The round's latest successful run before `run`, and its solution limited to the
+    leaders still in the problem (a local run's problem holds only some of them)."""
+    earlier = session.exec(
+        select(OptimiserRun).where(
+            OptimiserRun.round_id == run.round_id, OptimiserRun.id != run.id,
+            OptimiserRun.status == RunStatus.SUCCEEDED,
+            OptimiserRun.solution_status.in_(("optimal", "feasible")),  # type: ignore[attr-defined]
+        ).order_by(OptimiserRun.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    if earlier is None or not earlier.solution:
+        return None
+    solution = earlier.solution
+    return earlier.id, {
+        **solution,
+        "pairs": [pair for pair in solution.get("pairs", [])
+                  if {pair["mentor"], pair["mentee"]} <= leader_ids],
+        "exchanges": [x for x in solution.get("exchanges", [])
+                      if {x["host"], x["visitor"]} <= leader_ids],
+        "unmatched": [],
+    }
 
 
 def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
@@ -199,9 +227,12 @@ def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
     fixed = fixed_part(session, programme_round, in_problem=in_problem, released=released)
     if run.kind == RunKind.LOCAL:
         problem = restrict_to_scope(problem, fixed, set(run.scope or []))
+    previous = previous_solution(session, run, {leader["id"] for leader in problem["leaders"]})
     return PreparedRun(problem=problem, fixed=fixed_to_dict(fixed),
                        state=live_state(session, programme_round),
-                       time_limit=run.time_limit_seconds)
+                       time_limit=run.time_limit_seconds,
+                       previous=previous[1] if previous else None,
+                       previous_run_id=previous[0] if previous else None)
 
 
 def execute_run(context: WorkerContext, run_id: int) -> None:
@@ -215,6 +246,7 @@ def execute_run(context: WorkerContext, run_id: int) -> None:
             programme_round = session.get(ProgrammeRound, run.round_id)
             run.problem = {**prepared.problem, CONTEXT_KEY: {
                 "fixed": prepared.fixed, "state": prepared.state,
+                "previous_run_id": prepared.previous_run_id,
                 # the budget's months are the window's, as on the dashboard
                 "window": [programme_round.starts_on.isoformat(),
                            programme_round.ends_on.isoformat()],
@@ -277,12 +309,19 @@ def _solve_in_child(context: WorkerContext, run_id: int, prepared: PreparedRun) 
 
 def _child_main(prepared: PreparedRun, messages) -> None:  # pragma: no cover (child process)
     from mentoring.matching.problem import fixed_from_dict
-    from optimiser import ProblemError, load_problem, solution_to_dict, solve
+    from optimiser import (
+        ProblemError,
+        load_problem,
+        solution_from_dict,
+        solution_to_dict,
+        solve,
+    )
 
     try:
         problem = load_problem(prepared.problem)
         solution = solve(
             problem, time_limit=prepared.time_limit, fixed=fixed_from_dict(prepared.fixed),
+            previous=solution_from_dict(prepared.previous) if prepared.previous else None,
             progress=lambda stage, fraction: messages.put(("progress", (stage, fraction))),
         )
         messages.put(("done", solution_to_dict(solution)))

@@ -11,7 +11,13 @@ from sqlmodel import Field, SQLModel
 
 from mentoring.models.base import enum_check, utcnow
 from mentoring.text import OneLine
-from mentoring.vocab import DEFAULT_PRIORITY_PROFESSIONS, ParticipantStatus, Period, RoundStatus
+from mentoring.vocab import (
+    DEFAULT_PRIORITY_PROFESSIONS,
+    ParticipantStatus,
+    Period,
+    Reciprocity,
+    RoundStatus,
+)
 from optimiser import ScoreWeights
 
 # The optimiser's own score weights, so a round's weights and the optimiser never disagree.
@@ -28,7 +34,9 @@ class ProgrammeRoundBase(SQLModel):
     slot_pattern: str = Field(default="half-days", max_length=20)
     exchanges_per_pair: int = Field(default=2, ge=0, le=6)
     min_days_between_exchanges: int = Field(default=14, ge=0, le=60)
-    reciprocal: bool = True
+    # Each leader of a pair hosts at least once: required, where possible (both can host) or
+    # off. New rounds: where possible, so that leaders who cannot host are not left out.
+    reciprocal: str = Field(default=Reciprocity.WHERE_POSSIBLE, max_length=20)
     allow_same_organisation: bool = False
     weights: dict = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS), sa_type=sa.JSON)
     priority_professions: list[str] = Field(
@@ -60,6 +68,7 @@ class ProgrammeRound(ProgrammeRoundBase, table=True):
     __tablename__ = "programme_round"
     __table_args__ = (
         enum_check("status", RoundStatus),
+        enum_check("reciprocal", Reciprocity),
         sa.CheckConstraint("ends_on >= starts_on", name="window_in_order"),
     )
 

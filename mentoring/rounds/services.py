@@ -35,6 +35,7 @@ from mentoring.slots import weekdays
 from mentoring.vocab import (
     MatchStatus,
     ParticipantStatus,
+    Reciprocity,
     RoundStatus,
 )
 from optimiser import ScoreWeights
@@ -182,7 +183,7 @@ def blank_form() -> dict[str, Any]:
         "ends_on": {"day": "", "month": "", "year": ""},
         "exchanges_per_pair": str(defaults["exchanges_per_pair"].default),
         "min_days_between_exchanges": str(defaults["min_days_between_exchanges"].default),
-        "reciprocal": "yes" if defaults["reciprocal"].default else "no",
+        "reciprocal": str(defaults["reciprocal"].default),
         "allow_same_organisation": "yes" if defaults["allow_same_organisation"].default else "no",
         "weights": {name: f"{value:g}" for name, value in _default_weights().items()},
         "priority_professions": list(vocabularies.current().priority_professions),
@@ -212,7 +213,7 @@ def form_from_round(programme_round: ProgrammeRound) -> dict[str, Any]:
         "ends_on": parts(programme_round.ends_on),
         "exchanges_per_pair": str(programme_round.exchanges_per_pair),
         "min_days_between_exchanges": str(programme_round.min_days_between_exchanges),
-        "reciprocal": "yes" if programme_round.reciprocal else "no",
+        "reciprocal": programme_round.reciprocal,
         "allow_same_organisation": "yes" if programme_round.allow_same_organisation else "no",
         "weights": {name: f"{float(weights[name]):g}" for name in WEIGHT_NAMES},
         "priority_professions": list(programme_round.priority_professions),
@@ -307,9 +308,12 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
     unknown = [key for key in raw["priority_professions"] if key not in known]
     if unknown:
         errors["priority_professions"] = "Choose priority groups from the list"
-    for key in ("reciprocal", "allow_same_organisation"):
-        if raw.get(key) not in ("yes", "no"):
-            errors[key] = "Select yes or no"
+    if raw.get("allow_same_organisation") not in ("yes", "no"):
+        errors["allow_same_organisation"] = "Select yes or no"
+    reciprocal = raw.get("reciprocal")
+    if reciprocal not in set(Reciprocity):
+        errors["reciprocal"] = "Select when each leader in a pair hosts at least one visit"
+        reciprocal = Reciprocity.WHERE_POSSIBLE
     timeline: dict[str, date | None] = {}
     for name, what in TIMELINE_FIELDS.items():
         parts = raw.get(name) or {}
@@ -330,7 +334,7 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
         "ends_on": ends_on or starts_on or date(2000, 1, 1),
         "exchanges_per_pair": raw["exchanges_per_pair"],
         "min_days_between_exchanges": raw["min_days_between_exchanges"],
-        "reciprocal": raw.get("reciprocal") == "yes",
+        "reciprocal": str(reciprocal),
         "allow_same_organisation": raw.get("allow_same_organisation") == "yes",
         "weights": weights,
         "priority_professions": list(dict.fromkeys(raw["priority_professions"])),

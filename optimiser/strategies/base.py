@@ -1,0 +1,87 @@
+"""The interface every solving strategy shares: what it is given, and what it returns."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulp
+
+from ..candidates import Pair
+from ..data import Data
+from ..highs import SolverResult
+from ..ip import Model
+
+#: solve(programme, as an integer programme?, time limit, start values) -> result
+RunSolver = Callable[..., SolverResult]
+
+
+@dataclass
+class Attempt:
+    """What a strategy found: the model and solver result to read the solution from."""
+
+    model: Model
+    result: SolverResult
+    # an upper bound proven outside ``result`` (the decomposition's matching part), if any
+    proven_bound: float | None = None
+    # does ``model`` hold every candidate pair (or only those the strategy chose)?
+    holds_every_candidate: bool = True
+
+
+@dataclass
+class SolveContext:
+    """What a strategy works with: the problem's data and candidate pairs, the solver, the
+    clock, and the stats it adds to. Building and solving are timed through it."""
+
+    data: Data
+    candidates: list[Pair]
+    run_solver: RunSolver
+    deadline: float | None  # time.perf_counter() value
+    time_limit: float | None
+    score_tolerance: float  # two scores closer than this are equal
+    wanted_gap: float  # relative gap at which to stop
+    as_integer_programme: bool  # False: K = 0 with HiGHS, a linear programme will do
+    stats: dict
+    report: Callable[[str, float], None]
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    tried: list[str] = field(default_factory=list)
+
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (at least a twentieth), None without a time limit."""
+        if self.deadline is None:
+            return None
+        return max(0.05, self.deadline - time.perf_counter())
+
+    def seconds_to_deadline(self) -> float:
+        return math.inf if self.deadline is None else self.deadline - time.perf_counter()
+
+    def build(self, make: Callable[[], Model]) -> Model:
+        started = time.perf_counter()
+        try:
+            return make()
+        finally:
+            self.build_seconds += time.perf_counter() - started
+
+    def solve(self, prob: pulp.LpProblem, limit: float | None, start=None, *,
+              integer: bool = True) -> SolverResult:
+        started = time.perf_counter()
+        try:
+            return self.run_solver(prob, integer, limit, start)
+        finally:
+            self.solve_seconds += time.perf_counter() - started
+
+    def proven(self, bound: float, score: float | None) -> bool:
+        """Is ``score`` within the tolerance, or the wanted gap, of ``bound``?"""
+        return score is not None and (bound - score < self.score_tolerance or (
+            bound - score) / max(1.0, bound) <= self.wanted_gap)
+
+
+class Strategy(Protocol):
+    name: str
+
+    def solve(self, context: SolveContext) -> Attempt | None:
+        """An attempt at the programme, or None when this strategy cannot answer."""
