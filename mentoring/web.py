@@ -35,8 +35,8 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Sessions end sooner, after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in all
-        # (mentoring.auth.sessions); the cookie itself lasts until the browser closes.
+        # Sessions end on the server after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in
+        # all (mentoring.auth.sessions); the cookie itself lasts until the browser closes.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_max_hours),
         # Remember-me is off: nothing calls login_user(remember=True), so no remember cookie is
         # ever set (tests/test_sessions.py). These settings only harden it should that change.
@@ -52,7 +52,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     from mentoring import layout, logs
-    from mentoring.auth.sessions import enforce_timeouts
+    from mentoring.auth.sessions import ServerSessionInterface, enforce_timeouts
 
     settings: Settings = app.extensions["mentoring.settings"]
     if settings.trusted_proxies:
@@ -70,6 +70,8 @@ def init_app(app: Flask) -> None:
     )
     # First of all: every page, even CSRF's "form expired" page, needs its CSP nonce.
     app.before_request(_make_csp_nonce)
+    # Sessions live on the server; the cookie carries a random id (mentoring.auth.sessions).
+    app.session_interface = ServerSessionInterface()
     csrf.init_app(app)
     _init_login(app)
 
@@ -124,12 +126,9 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from mentoring.auth.services import load_user_for_session
-        from mentoring.db import get_session
+    from mentoring.auth.sessions import load_user
 
-        return load_user_for_session(get_session(), user_id)
+    login_manager.user_loader(load_user)
 
 
 def _make_csp_nonce() -> None:

@@ -166,6 +166,33 @@ class SignedIn:
         return self.client.post(url, data=payload, **kwargs)
 
 
+def session_row(db: Session, client):
+    """The server's row for the session this test client's cookie names (or None)."""
+    from sqlmodel import select
+
+    from mentoring.auth.session_store import hash_id
+    from mentoring.models import UserSession
+
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        return None
+    db.expire_all()
+    return db.exec(select(UserSession).where(UserSession.id_hash == hash_id(cookie.value))).first()
+
+
+def age_session_row(db: Session, client, *, signed_in: int = 0, last_seen: int = 0) -> None:
+    """Move a session's times on the server into the past by so many seconds, as if time had
+    passed (the idle and absolute limits read them)."""
+    from datetime import timedelta
+
+    row = session_row(db, client)
+    assert row is not None, "the client has no session on the server"
+    row.created_at -= timedelta(seconds=signed_in)
+    row.last_seen_at -= timedelta(seconds=last_seen)
+    db.add(row)
+    db.commit()
+
+
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "page has no CSRF token"

@@ -62,6 +62,7 @@ PAGES = [
     Page("auth.confirm_sign_in", SIGNED_IN),
     Page("auth.account", SIGNED_IN),
     Page("auth.change_password", SIGNED_IN),
+    Page("auth.your_sessions", SIGNED_IN),
     Page("profile.overview", LEADER),
     Page("profile.step", LEADER, "/profile/about-you"),
     Page("profile.check", LEADER),
@@ -226,6 +227,7 @@ ACTIONS = [
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
     Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
+    Page("auth.end_one_session", SIGNED_IN, "/account/sessions/1/sign-out", method="POST"),
     Page("exchanges.accept_match", LEADER, lambda world: f"/matches/{world.match.id}/accept",
          method="POST"),
     Page("exchanges.shared_note", LEADER, lambda world: f"/exchanges/{world.exchange.id}/note",

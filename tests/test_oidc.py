@@ -81,12 +81,13 @@ def last_refusal(db) -> dict:
 # --- signing in ----------------------------------------------------------------------------
 
 
-def test_the_sign_in_page_offers_nhsmail_when_configured(client, tmp_path, engine):
+def test_the_sign_in_page_offers_nhsmail_when_configured(client, tmp_path, engine, connection):
     page = client.get("/sign-in").get_data(as_text=True)
     assert "Sign in with NHSmail" in page and 'href="/sign-in/with/nhsmail"' in page
     assert 'name="password"' in page  # passwords stay for VCSE, pharmacy and council staff
-    plain = create_app({"SETTINGS": make_settings(tmp_path), "ENGINE": engine}).test_client()
-    assert "NHSmail" not in plain.get("/sign-in").get_data(as_text=True)
+    plain_app = create_app({"SETTINGS": make_settings(tmp_path), "ENGINE": engine})
+    plain_app.extensions["mentoring.session_factory"] = lambda: _session_on(connection)
+    assert "NHSmail" not in plain_app.test_client().get("/sign-in").get_data(as_text=True)
 
 
 def test_the_flow_uses_pkce_state_and_nonce(client):

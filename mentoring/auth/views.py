@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -15,18 +16,21 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from pydantic import ValidationError
 
+from mentoring import audit
 from mentoring.access import (
     is_safe_redirect,
     mark_signed_in,
     recent_sign_in_required,
     roles_required,
 )
-from mentoring.auth import joining, services, sessions
+from mentoring.auth import joining, services, session_store, sessions
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
+from mentoring.models import utcnow
 from mentoring.vocab import Role
 
 bp = Blueprint("auth", __name__)
@@ -54,8 +58,12 @@ def _start_session(user, next_url: str | None = None, *, method: str = "password
         session["_flashes"] = flashes
     login_user(user)
     mark_signed_in()
-    sessions.mark_active()
+    sessions.renew()  # a new session id: one known before signing in is worth nothing after
     session["sign_in_method"] = method
+    # The next page's forms need a CSRF token: made now, it is stored with the new session
+    # rather than written to it again by the first page.
+    g.pop("csrf_token", None)
+    generate_csrf()
     return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
 
 
@@ -339,9 +347,10 @@ def change_password():
                 errors = field_errors(exc)
             db.commit()  # a wrong current password is recorded (throttling, audit) too
             if not errors:
-                # Every other session has ended with the new session version; this one goes on.
+                # Every session has ended, this one included; this browser gets a new one.
                 login_user(user)
                 mark_signed_in()
+                sessions.renew()
                 flash("Your password is changed. You have been signed out everywhere else.",
                       "success")
                 return redirect(url_for("auth.account"))
@@ -362,3 +371,41 @@ def sign_out_everywhere():
     session.clear()
     flash("You have signed out on every device, including this one.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+# --- your sessions ---------------------------------------------------------------------------
+
+
+@bp.route("/account/sessions")
+@roles_required(*EVERYONE)
+def your_sessions():
+    db = get_session()
+    rows = session_store.sessions_of(db, current_user.id, utcnow(),
+                                     sessions.limits(current_app._get_current_object()))
+    this_one = getattr(session, "row_id", None)
+    devices = [{"id": row.id, "device": session_store.describe_device(row.user_agent),
+                "signed_in_at": row.created_at, "last_seen_at": row.last_seen_at,
+                "ip": row.ip or "Not known", "this_device": row.id == this_one}
+               for row in rows]
+    devices.sort(key=lambda device: not device["this_device"])  # this device first
+    return render_template("auth/sessions.html", devices=devices)
+
+
+@bp.route("/account/sessions/<int:session_id>/sign-out", methods=["POST"])
+@roles_required(*EVERYONE)
+def end_one_session(session_id: int):
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    if session_id == getattr(session, "row_id", None):  # this device: plain sign-out
+        return sign_out()
+    db = get_session()
+    user = current_user._get_current_object()
+    # Someone else's session id ends nothing, and says no more than an ended one of yours.
+    if not session_store.end_one(db, user.id, session_id):
+        flash("That device was already signed out.", "info")
+        return redirect(url_for("auth.your_sessions"))
+    audit.record(db, "user.session_ended", actor=user, obj=user, ip=_ip(),
+                 detail={"by": "self", "session": session_id})
+    db.commit()
+    flash("That device is signed out.", "success")
+    return redirect(url_for("auth.your_sessions"))

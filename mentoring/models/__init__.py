@@ -1,7 +1,14 @@
 """The whole domain model. Import from here: `from mentoring.models import Match`."""
 
 from mentoring.models.base import utcnow  # noqa: I001  (sets the naming convention first)
-from mentoring.models.accounts import AuditEvent, IdentityLink, SignInAttempt, User, UserCreate
+from mentoring.models.accounts import (
+    AuditEvent,
+    IdentityLink,
+    SignInAttempt,
+    User,
+    UserCreate,
+    UserSession,
+)
 from mentoring.models.people import (
     LeaderProfile,
     LeaderProfileCreate,
@@ -69,6 +76,7 @@ __all__ = [
     "TimeRelease",
     "User",
     "UserCreate",
+    "UserSession",
     "VisitDetails",
     "VocabularyTerm",
     "match_stage",

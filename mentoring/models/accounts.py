@@ -65,6 +65,25 @@ class UserCreate(SQLModel):
         return value.strip().lower()
 
 
+class UserSession(SQLModel, table=True):
+    """A browser's session, held on the server (mentoring.auth.sessions). The cookie carries only
+    a random id; the table keeps its SHA-256, so a copy of the table opens no session. Rows
+    without a user are visitors who have not signed in (a CSRF token, a message to show)."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="CASCADE",
+                                index=True)
+    # Flask's session contents (its tagged JSON): sign-in method, CSRF token, messages.
+    data: str = Field(default="{}", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)  # signed in at
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+    user_agent: str = Field(default="", max_length=255)
+    ip: str = Field(default="", max_length=64)
+
+
 class SignInAttempt(SQLModel, table=True):
     """Failed and successful sign-ins, for throttling that works across processes."""
 
