@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     from mentoring import filters
     from mentoring.admin.views import bp as admin_bp
     from mentoring.auth.oidc_views import init_app as init_oidc
+    from mentoring.auth.second_factor_views import bp as second_factor_bp
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
     from mentoring.configuration import views as configuration_views
@@ -98,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter  # before any route uses it
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(second_factor_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(availability_bp)

@@ -166,6 +166,17 @@ FORMS: list[Form] = [
     Form("sign out", "leader", lambda w: "/sign-out", page=lambda w: "/home"),
     Form("sign out one device", "leader", lambda w: "/account/sessions/1/sign-out",
          page=lambda w: "/account/sessions"),
+    # --- the second factor (issue 15) ---
+    Form("set up an authenticator app", "leader", lambda w: SETUP,
+         lambda w: {"code": setup_code(w.clients["leader"])}, fields=("code",)),
+    Form("enter the second factor (signed in already: home)", "leader",
+         lambda w: "/sign-in/second-factor", lambda w: {"code": "123456"}, fields=("code",),
+         page=lambda w: "/home"),
+    Form("create new recovery codes", "leader",
+         lambda w: "/account/second-factor/recovery-codes/new",
+         page=lambda w: "/account/second-factor"),
+    Form("turn off the second factor", "leader", lambda w: "/account/second-factor/remove",
+         page=lambda w: "/account/second-factor"),
     # --- the profile's question pages (leader) ---
     Form("profile: about you", "leader", lambda w: "/profile/about-you",
          lambda w: {"name": "Ada Leader", "job_title": "Clinical director",
@@ -358,6 +369,9 @@ FORMS: list[Form] = [
     Form("reactivate", "admin", lambda w: f"/admin/users/{w.inactive.id}/reactivate",
          lambda w: {"reason": "Back from leave"}, fields=("reason",),
          shown_on=(("admin", lambda w: "/admin/audit"),)),
+    Form("reset a second factor", "admin",
+         lambda w: f"/admin/users/{w.leader_c.user.id}/second-factor/reset",
+         lambda w: {"reason": "Lost their phone and codes"}, fields=("reason",)),
     Form("sign a user out", "admin", lambda w: f"/admin/users/{w.leader_c.user.id}/sign-out",
          lambda w: {"reason": "Lost laptop"}, fields=("reason",),
          shown_on=(("admin", lambda w: "/admin/audit"),)),
@@ -408,6 +422,18 @@ FORMS: list[Form] = [
          shown_on=(("leader", lambda w: f"/exchanges/{w.exchange.id}"),
                    ("coordinator", _round("/changes")))),
 ]
+
+
+SETUP = "/account/second-factor/setup"
+
+
+def setup_code(client) -> str:
+    """The code an authenticator app shows for the key on the leader's setup page."""
+    import pyotp
+
+    page = client.get(SETUP).get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    return pyotp.TOTP(secret).now()
 
 
 def pack(data: bytes) -> str:

@@ -325,7 +325,9 @@ def test_a_stale_role_change_post_is_not_carried_out(app, db, leader, admin, adm
 
 @pytest.mark.parametrize("endpoint", [
     "auth.change_password", "admin.change_role", "admin.deactivate", "admin.reactivate",
-    "admin.invite",
+    "admin.invite", "matching.approve", "rounds.export_participants", "rounds.export_matches",
+    "rounds.export_exchanges", "admin.audit_csv", "admin.reset_second_factor",
+    "second_factor.new_recovery_codes", "second_factor.remove",
 ])
 def test_sensitive_changes_are_marked_as_needing_a_recent_sign_in(app, endpoint):
     assert getattr(app.view_functions[endpoint], "recent_sign_in", False)

@@ -22,11 +22,12 @@ from pydantic import ValidationError
 from mentoring import audit
 from mentoring.access import (
     is_safe_redirect,
+    mark_second_factor,
     mark_signed_in,
     recent_sign_in_required,
     roles_required,
 )
-from mentoring.auth import joining, services, session_store, sessions
+from mentoring.auth import joining, second_factor, services, session_store, sessions
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
@@ -49,15 +50,28 @@ def _start_session(user, next_url: str | None = None, *, method: str = "password
                    second_factor: bool = False):
     """Every way of signing in ends here: `method` names how the user proved who they are
     (password, email link, invitation, an identity provider) and `second_factor` whether that
-    proof already included a second factor (an identity provider that asserts MFA)."""
+    proof already included a second factor (an identity provider that asserts MFA). Without
+    one, those who need a second factor are asked for it (or to set one up) first."""
+    from mentoring.auth import second_factor_views
+
     # A fresh session on sign-in (no fixation), keeping only the messages waiting to be shown:
     # confirming an email address signs in and says so on the page it lands on.
     flashes = session.get("_flashes", [])
     session.clear()
     if flashes:
         session["_flashes"] = flashes
+    if not second_factor:
+        asked = second_factor_views.ask_for_second_factor(user, next_url, method)
+        if asked is not None:
+            return asked
+    return _finish_sign_in(user, next_url, method=method, second_factor=second_factor)
+
+
+def _finish_sign_in(user, next_url: str | None, *, method: str, second_factor: bool):
     login_user(user)
     mark_signed_in()
+    if second_factor:
+        mark_second_factor()
     sessions.renew()  # a new session id: one known before signing in is worth nothing after
     session["sign_in_method"] = method
     # The next page's forms need a CSRF token: made now, it is stored with the new session
@@ -108,25 +122,37 @@ def sign_in():
 @bp.route("/sign-in/confirm", methods=["GET", "POST"])
 @login_required
 def confirm_sign_in():
-    """Confirm your password before a sensitive action (see access.recent_sign_in_required)."""
+    """Confirm your password, and your second factor if you have one, before a sensitive
+    action (see access.recent_sign_in_required)."""
     form = CsrfForm()
     errors: dict[str, str] = {}
     next_url = request.args.get("next")
+    db = get_session()
+    user = current_user._get_current_object()
+    ask_code = second_factor.has_second_factor(db, user)
     if _posted(form):
         password = request.form.get("password", "")
-        db = get_session()
         try:
-            confirmed = services.confirm_password(db, current_user, password, ip=_ip())
+            confirmed = services.confirm_password(db, user, password, ip=_ip())
+            if confirmed and ask_code:
+                second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
         except Throttled as exc:
             confirmed = False
             errors["password"] = str(exc)
+        except second_factor.SecondFactorError as exc:
+            confirmed = False
+            errors["code"] = str(exc)
         db.commit()
         if confirmed:
             mark_signed_in()
+            if ask_code:
+                mark_second_factor()
             return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
         errors.setdefault("password", "Your password is not right")
     status = 400 if errors else 200
-    return render_template("auth/confirm_sign_in.html", form=form, errors=errors), status
+    return render_template("auth/confirm_sign_in.html", form=form, errors=errors,
+                           ask_code=ask_code, must_set_up=not ask_code and (
+                               second_factor.is_required(user))), status
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -320,7 +346,9 @@ EVERYONE = (Role.LEADER, Role.COORDINATOR, Role.ADMIN)
 def account():
     settings = current_app.extensions["mentoring.settings"]
     return render_template("auth/account.html", session_idle_minutes=settings.session_idle_minutes,
-                           session_max_hours=settings.session_max_hours)
+                           session_max_hours=settings.session_max_hours,
+                           has_second_factor=second_factor.has_second_factor(
+                               get_session(), current_user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

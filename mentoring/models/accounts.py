@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from pydantic import EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from mentoring.models.base import enum_check, utcnow
+from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.vocab import Role
 
 
@@ -133,3 +133,35 @@ class IdentityLink(SQLModel, table=True):
     email: str = Field(default="", max_length=254)  # the address it was linked by, for people
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
+
+
+class SecondFactor(SQLModel, table=True):
+    """A second factor of an account (mentoring.auth.second_factor): an authenticator app
+    (TOTP, RFC 6238) for now."""
+
+    __tablename__ = "second_factor"
+    __table_args__ = (sa.CheckConstraint(in_list("kind", ("totp",)), name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    kind: str = Field(default="totp", max_length=10)
+    # The shared secret (base32): the server must read it to check a code, so it cannot be
+    # hashed; it never leaves the server after the setup page.
+    secret: str = Field(default="", max_length=64)
+    # The time step of the last code accepted: a code works once (RFC 6238 §5.2).
+    last_used_step: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of an account's ten recovery codes: each works once, in place of the second factor.
+    Only its SHA-256 is kept (a code is 80 random bits, so a fast hash is enough)."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None

@@ -1,0 +1,216 @@
+"""Second-factor pages: the code asked for after the password or email link, setting up an
+authenticator app (required for coordinators and admins before anything else, offered to
+leaders), the recovery codes (shown once), and turning it off. Thin views over
+mentoring.auth.second_factor.
+
+Between the first factor and the second the browser is not signed in: its session holds only
+who is waiting (with their session version) and where they were going, for ten minutes. So no
+page that needs a signed-in user can be reached half-way, whatever its decorator says.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from mentoring import audit
+from mentoring.access import (
+    is_safe_redirect,
+    mark_second_factor,
+    recent_sign_in_required,
+    roles_required,
+    signed_in_recently,
+)
+from mentoring.auth import second_factor, sessions
+from mentoring.auth.throttle import Throttled
+from mentoring.db import get_session
+from mentoring.forms import CsrfForm
+from mentoring.models import User
+from mentoring.vocab import Role
+
+bp = Blueprint("second_factor", __name__)
+EVERYONE = (Role.LEADER, Role.COORDINATOR, Role.ADMIN)
+PENDING = "second_factor_pending"
+PENDING_SECONDS = 10 * 60
+SETUP_SECRET = "second_factor_setup_secret"  # noqa: S105 (a session key)
+NEW_CODES = "new_recovery_codes"
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def ask_for_second_factor(user: User, next_url: str | None, method: str):
+    """After a first factor: a redirect to the code page (or, for a coordinator or admin
+    without one, to set one up), or None when this user signs in with one factor."""
+    has_one = second_factor.has_second_factor(get_session(), user)
+    if not has_one and not second_factor.is_required(user):
+        return None
+    session[PENDING] = {"user": user.get_id(), "method": method, "at": int(time.time()),
+                        "next": next_url if is_safe_redirect(next_url) else None}
+    sessions.renew()
+    return redirect(url_for("second_factor.challenge" if has_one else "second_factor.setup"))
+
+
+def _pending() -> tuple[User, dict] | None:
+    """The user waiting to give their second factor in this browser, while it is still good."""
+    pending = session.get(PENDING)
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user_id = str(pending.get("user", "")).partition(":")[0]
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    # A password change or "sign out everywhere" meanwhile moves the session version on.
+    if user is None or not user.is_active or user.get_id() != pending["user"]:
+        return None
+    return user, pending
+
+
+def _start_again():
+    session.pop(PENDING, None)
+    flash("Sign in again: it is more than 10 minutes since you entered your password.", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+def _finish(user: User, pending: dict, next_url: str | None = None):
+    from mentoring.auth.views import _finish_sign_in
+
+    session.pop(PENDING, None)
+    return _finish_sign_in(user, next_url or pending.get("next"), method=pending["method"],
+                           second_factor=True)
+
+
+@bp.route("/sign-in/second-factor", methods=["GET", "POST"])
+def challenge():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    waiting = _pending()
+    if waiting is None:
+        return _start_again()
+    user, pending = waiting
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        db = get_session()
+        try:
+            used = second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
+        except (second_factor.SecondFactorError, Throttled) as exc:
+            errors["code"] = str(exc)
+            used = None
+        db.commit()  # failures count towards the lock-out, and are audited
+        if used is not None:
+            if used == "recovery":
+                left = second_factor.recovery_codes_left(db, user)
+                flash(f"You used a recovery code: {left} left. If you have lost your phone, "
+                      "set up your authenticator app again from your account.", "info")
+            return _finish(user, pending)
+    return render_template("auth/second_factor_challenge.html", form=form, errors=errors), (
+        400 if errors else 200)
+
+
+@bp.route("/account/second-factor/setup", methods=["GET", "POST"])
+def setup():
+    """Set up an authenticator app: half-way through signing in (a coordinator or admin who
+    has none), or from the account page."""
+    waiting = None if current_user.is_authenticated else _pending()
+    if waiting is None and not current_user.is_authenticated:
+        return _start_again() if PENDING in session else redirect(
+            url_for("auth.sign_in", next=request.path))
+    user = waiting[0] if waiting else current_user._get_current_object()
+    db = get_session()
+    replacing = current_user.is_authenticated and second_factor.has_second_factor(db, user)
+    if replacing and not signed_in_recently():
+        return redirect(url_for("auth.confirm_sign_in", next=request.path))
+    secret = session.get(SETUP_SECRET) or second_factor.new_secret()
+    session[SETUP_SECRET] = secret
+    form = CsrfForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            codes = second_factor.add_totp(db, user, secret, request.form.get("code", ""),
+                                           ip=_ip())
+        except second_factor.SecondFactorError as exc:
+            errors["code"] = str(exc)
+        else:
+            db.commit()
+            session.pop(SETUP_SECRET, None)
+            if waiting is not None:
+                response = _finish(user, waiting[1], url_for(
+                    "second_factor.recovery_codes", next=waiting[1].get("next")))
+            else:
+                mark_second_factor()
+                response = redirect(url_for("second_factor.recovery_codes"))
+            session[NEW_CODES] = codes
+            return response
+    uri = second_factor.provisioning_uri(secret, user.email)
+    return render_template(
+        "auth/second_factor_setup.html", form=form, errors=errors, signing_in=waiting is not None,
+        qr_code=second_factor.qr_code_svg(uri), secret=second_factor.grouped(secret),
+        replacing=replacing), (400 if errors else 200)
+
+
+@bp.route("/account/second-factor/recovery-codes")
+@roles_required(*EVERYONE)
+def recovery_codes():
+    """The new recovery codes, once: the server keeps only their hashes."""
+    codes = session.pop(NEW_CODES, None)
+    next_url = request.args.get("next")
+    if not codes:
+        return redirect(url_for("second_factor.manage"))
+    return render_template("auth/recovery_codes.html", codes=codes,
+                           next_url=next_url if is_safe_redirect(next_url) else url_for(
+                               "main.home"))
+
+
+@bp.route("/account/second-factor")
+@roles_required(*EVERYONE)
+def manage():
+    db = get_session()
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/second_factor.html", factor=second_factor.totp_of(db, user),
+        codes_left=second_factor.recovery_codes_left(db, user),
+        required=second_factor.is_required(user), form=CsrfForm())
+
+
+@bp.route("/account/second-factor/recovery-codes/new", methods=["POST"])
+@roles_required(*EVERYONE)
+@recent_sign_in_required
+def new_recovery_codes():
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    user = current_user._get_current_object()
+    if not second_factor.has_second_factor(db, user):
+        return redirect(url_for("second_factor.manage"))
+    codes = second_factor.new_recovery_codes(db, user)
+    audit.record(db, "second_factor.recovery_codes_replaced", actor=user, obj=user, ip=_ip())
+    db.commit()
+    session[NEW_CODES] = codes
+    return redirect(url_for("second_factor.recovery_codes"))
+
+
+@bp.route("/account/second-factor/remove", methods=["POST"])
+@roles_required(*EVERYONE)
+@recent_sign_in_required
+def remove():
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    user = current_user._get_current_object()
+    if not second_factor.has_second_factor(db, user):
+        return redirect(url_for("second_factor.manage"))
+    try:
+        second_factor.remove(db, user, ip=_ip())
+    except second_factor.SecondFactorError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("second_factor.manage"))
+    db.commit()
+    flash("Your authenticator app and recovery codes are removed. You sign in with your "
+          "password alone.", "success")
+    return redirect(url_for("second_factor.manage"))
