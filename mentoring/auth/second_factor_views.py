@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from mentoring import audit
@@ -67,6 +77,14 @@ def _pending() -> tuple[User, dict] | None:
     return user, pending
 
 
+def _no_store(page: str, status: int):
+    """Pages with a secret (the app's key, recovery codes) are never kept by a browser or a
+    proxy, even before the browser is signed in (the app sets no-store for signed-in pages)."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _start_again():
     session.pop(PENDING, None)
     flash("Sign in again: it is more than 10 minutes since you entered your password.", "info")
@@ -107,8 +125,8 @@ def challenge():
                 flash(f"You used a recovery code: {left} left. If you have lost your phone, "
                       "set up your authenticator app again from your account.", "info")
             return _finish(user, pending)
-    return render_template("auth/second_factor_challenge.html", form=form, errors=errors), (
-        400 if errors else 200)
+    return _no_store(render_template("auth/second_factor_challenge.html", form=form,
+                                     errors=errors), 400 if errors else 200)
 
 
 @bp.route("/account/second-factor/setup", methods=["GET", "POST"])
@@ -148,10 +166,10 @@ def setup():
             session[NEW_CODES] = codes
             return response
     uri = second_factor.provisioning_uri(secret, user.email)
-    return render_template(
+    return _no_store(render_template(
         "auth/second_factor_setup.html", form=form, errors=errors, signing_in=waiting is not None,
         qr_code=second_factor.qr_code_svg(uri), secret=second_factor.grouped(secret),
-        replacing=replacing), (400 if errors else 200)
+        replacing=replacing), 400 if errors else 200)
 
 
 @bp.route("/account/second-factor/recovery-codes")
@@ -162,9 +180,9 @@ def recovery_codes():
     next_url = request.args.get("next")
     if not codes:
         return redirect(url_for("second_factor.manage"))
-    return render_template("auth/recovery_codes.html", codes=codes,
-                           next_url=next_url if is_safe_redirect(next_url) else url_for(
-                               "main.home"))
+    return _no_store(render_template(
+        "auth/recovery_codes.html", codes=codes,
+        next_url=next_url if is_safe_redirect(next_url) else url_for("main.home")), 200)
 
 
 @bp.route("/account/second-factor")
