@@ -324,3 +324,67 @@ def test_a_deleted_account_takes_its_second_factor_with_it(db, factory):
     db.delete(db.get(User, user.id))
     db.flush()
     assert db.exec(select(SecondFactor)).all() == [] and db.exec(select(RecoveryCode)).all() == []
+
+
+# --- passkeys (the browser test signs in with a virtual authenticator) -------------------------
+
+HOSTILE_JSON = ["", "not json", "null", "[]", '{"id": 1}', '{"id": "x", "response": {}}',
+                '{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": '
+                '{"clientDataJSON": "e30", "authenticatorData": "AAAA", "signature": "AAAA"}}',
+                "x" * 100_000, '{"id": "' + "\u202e" * 50 + '"}']
+
+
+def json_post(client, url, body, token):
+    return client.post(url, data=body, content_type="application/json",
+                       headers={"X-CSRFToken": token})
+
+
+def test_hostile_answers_to_a_passkey_sign_in_are_refused_and_sign_nobody_in(app, db,
+                                                                            coordinator):
+    db.add(SecondFactor(user_id=coordinator.id, kind="passkey", credential_id="AAAA",
+                        public_key="pQECAyYgASFYIA", sign_count=0))
+    db.flush()
+    client = app.test_client()
+    assert sign_in(client, coordinator.email).headers["Location"] == CHALLENGE
+    page = client.get(CHALLENGE).get_data(as_text=True)
+    assert "Use your passkey instead" in page
+    token = csrf_token(page)
+    options = json_post(client, "/sign-in/second-factor/passkey/options", "", token)
+    assert options.status_code == 200 and options.get_json()["allowCredentials"][0]["id"] == (
+        "AAAA")
+    for body in HOSTILE_JSON:
+        json_post(client, "/sign-in/second-factor/passkey/options", "", token)
+        response = json_post(client, "/sign-in/second-factor/passkey", body, token)
+        assert response.status_code == 400 and "error" in response.get_json(), body[:40]
+    assert client.get("/home").headers["Location"].startswith("/sign-in")
+    # Each counts as a failed attempt: after five, the account is locked out for a while.
+    failed = throttle.MAX_FAILURES_PER_ACCOUNT
+    assert len(events(db, "second_factor.failed")) == failed
+    assert len(events(db, "second_factor.throttled")) == len(HOSTILE_JSON) - failed
+    # Without the CSRF header, nothing is even tried.
+    assert client.post("/sign-in/second-factor/passkey", data="{}",
+                       content_type="application/json").status_code == 400
+
+
+def test_hostile_passkeys_are_not_added(app, db, leader):
+    signed = SignedIn(app, leader.user)
+    token = csrf_token(signed.get("/account/second-factor").get_data(as_text=True))
+    options = json_post(signed.client, "/account/second-factor/passkey/options", "", token)
+    assert options.get_json()["rp"] == {"id": "localhost", "name": "Leadership exchange"}
+    for body in HOSTILE_JSON:
+        response = json_post(signed.client, "/account/second-factor/passkey", body, token)
+        assert response.status_code == 400 and "error" in response.get_json(), body[:40]
+    assert db.exec(select(SecondFactor)).all() == []
+    # Nobody half-way through signing in, nobody signed in: nothing to add a passkey to.
+    anyone = app.test_client()
+    token = csrf_token(anyone.get("/sign-in").get_data(as_text=True))
+    assert json_post(anyone, "/account/second-factor/passkey/options", "", token).status_code == (
+        400)
+
+
+def test_passkeys_belong_to_the_host_in_base_url():
+    party = second_factor.RelyingParty.from_base_url("https://mentoring.example.nhs.uk/")
+    assert (party.id, party.origin) == ("mentoring.example.nhs.uk",
+                                        "https://mentoring.example.nhs.uk")
+    party = second_factor.RelyingParty.from_base_url("http://localhost:5000")
+    assert (party.id, party.origin) == ("localhost", "http://localhost:5000")

@@ -1,6 +1,7 @@
 """A second factor: an authenticator app (TOTP through pyotp, its QR code drawn by segno as
-inline SVG) and ten single-use recovery codes. Required for coordinators and admins, offered to
-leaders. No Flask here: the views, the admin pages and tests call these.
+inline SVG), passkeys (WebAuthn through py_webauthn) and ten single-use recovery codes.
+Required for coordinators and admins, offered to leaders. No Flask here: the views, the admin
+pages and tests call these.
 
 A sign-in through an identity provider whose token says it enforced MFA counts as two factors
 (mentoring.auth.oidc); everything else asks for a code after the password or email link.
@@ -9,13 +10,25 @@ A sign-in through an identity provider whose token says it enforced MFA counts a
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import pyotp
 import segno
 import sqlalchemy as sa
+import webauthn
 from sqlmodel import Session, select
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from mentoring import audit
 from mentoring.auth import throttle
@@ -43,11 +56,19 @@ def is_required(user: User) -> bool:
 
 
 def totp_of(session: Session, user: User) -> SecondFactor | None:
-    return session.exec(select(SecondFactor).where(SecondFactor.user_id == user.id)).first()
+    return session.exec(select(SecondFactor).where(SecondFactor.user_id == user.id,
+                                                   SecondFactor.kind == "totp")).first()
+
+
+def passkeys_of(session: Session, user: User) -> list[SecondFactor]:
+    return list(session.exec(select(SecondFactor).where(
+        SecondFactor.user_id == user.id, SecondFactor.kind == "passkey")
+        .order_by(SecondFactor.id)).all())  # type: ignore[arg-type]
 
 
 def has_second_factor(session: Session, user: User) -> bool:
-    return totp_of(session, user) is not None
+    return session.exec(select(SecondFactor.id).where(
+        SecondFactor.user_id == user.id)).first() is not None
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
@@ -151,14 +172,22 @@ def verify(session: Session, user: User, code: str, *, now: datetime | None = No
     "recovery"). Throttled and audited like a password: failures count towards the same
     lock-out, so the 10^6 codes cannot be guessed. Raises SecondFactorError or Throttled."""
     now = now or utcnow()
+    code = _clean(code)
+    return _checked(session, user, ip, now, lambda: (
+        _use_totp(session, user, code, now) or _use_recovery_code(session, user, code, now))
+        if code else None, empty=not code)
+
+
+def _checked(session: Session, user: User, ip: str, now: datetime, attempt, *,
+             empty: bool = False) -> str:
+    """Run one attempt at a second factor, throttled and audited like a password."""
     minutes = throttle.throttle_wait(session, user.email, ip, now)
     if minutes:
         audit.record(session, "second_factor.throttled", actor=user, obj=user, ip=ip)
         raise throttle.Throttled(minutes)
-    code = _clean(code)
-    if not code:
+    if empty:
         raise SecondFactorError("Enter the code from your authenticator app, or a recovery code")
-    used = _use_totp(session, user, code, now) or _use_recovery_code(session, user, code, now)
+    used = attempt()
     throttle.record_attempt(session, user.email, ip, succeeded=used is not None)
     if used is None:
         audit.record(session, "second_factor.failed", actor=user, obj=user, ip=ip)
@@ -197,6 +226,104 @@ def _use_recovery_code(session: Session, user: User, code: str, now: datetime) -
     _tell(session, user, f"recovery-code-used:{now:%Y%m%d%H%M%S}", now,
           "A recovery code was used to sign in to your account")
     return "recovery"
+
+
+# --- passkeys (WebAuthn, through py_webauthn) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who passkeys are for: the service's host name and origin, from BASE_URL (never from the
+    request: a passkey made for one site is never accepted by another)."""
+
+    id: str
+    origin: str
+    name: str = ISSUER
+
+    @classmethod
+    def from_base_url(cls, base_url: str) -> RelyingParty:
+        parts = urlsplit(base_url)
+        return cls(id=parts.hostname or "", origin=f"{parts.scheme}://{parts.netloc}")
+
+
+def passkey_registration(session: Session, user: User, party: RelyingParty) -> tuple[str, str]:
+    """Options for the browser to make a passkey (JSON), and the challenge to keep."""
+    options = webauthn.generate_registration_options(
+        rp_id=party.id, rp_name=party.name, user_name=user.email, user_id=str(user.id).encode(),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(key.credential_id))
+                             for key in passkeys_of(session, user)],
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED,
+            user_verification=UserVerificationRequirement.PREFERRED))
+    return webauthn.options_to_json(options), bytes_to_base64url(options.challenge)
+
+
+def add_passkey(session: Session, user: User, party: RelyingParty, credential: str,
+                challenge: str, *, now: datetime | None = None, ip: str = "") -> list[str]:
+    """Keep the passkey the browser made; returns new recovery codes when the account had none
+    (its first second factor), else []."""
+    now = now or utcnow()
+    try:
+        made = webauthn.verify_registration_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=party.id, expected_origin=party.origin)
+    except (WebAuthnException, ValueError, KeyError, TypeError) as error:
+        raise SecondFactorError("The passkey could not be added. Try again, or set up an "
+                                "authenticator app instead") from error
+    session.add(SecondFactor(
+        user_id=user.id, kind="passkey", credential_id=bytes_to_base64url(made.credential_id),
+        public_key=bytes_to_base64url(made.credential_public_key), sign_count=made.sign_count,
+        created_at=now, last_used_at=now))
+    codes = [] if recovery_codes_left(session, user) else new_recovery_codes(session, user, now=now)
+    audit.record(session, "second_factor.added", actor=user, obj=user, ip=ip,
+                 detail={"kind": "passkey"})
+    _tell(session, user, "passkey-added", now, "A passkey was added to your account")
+    return codes
+
+
+def passkey_request(session: Session, user: User, party: RelyingParty) -> tuple[str, str] | None:
+    """Options for the browser to sign with one of the user's passkeys, and the challenge; None
+    when they have none."""
+    keys = passkeys_of(session, user)
+    if not keys:
+        return None
+    options = webauthn.generate_authentication_options(
+        rp_id=party.id, allow_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(key.credential_id))
+            for key in keys])
+    return webauthn.options_to_json(options), bytes_to_base64url(options.challenge)
+
+
+def verify_passkey(session: Session, user: User, party: RelyingParty, credential: str,
+                   challenge: str, *, now: datetime | None = None, ip: str = "") -> str:
+    """Check the browser's signature with one of the user's passkeys ("passkey"); throttled
+    and audited like a code. Raises SecondFactorError or Throttled."""
+    now = now or utcnow()
+    return _checked(session, user, ip, now,
+                    lambda: _use_passkey(session, user, party, credential, challenge, now))
+
+
+def _use_passkey(session: Session, user: User, party: RelyingParty, credential: str,
+                 challenge: str, now: datetime) -> str | None:
+    try:
+        credential_id = json.loads(credential)["id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    key = next((key for key in passkeys_of(session, user)
+                if key.credential_id == credential_id), None)
+    if key is None or not challenge:
+        return None
+    try:
+        signed = webauthn.verify_authentication_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=party.id, expected_origin=party.origin,
+            credential_public_key=base64url_to_bytes(key.public_key),
+            credential_current_sign_count=key.sign_count)
+    except (WebAuthnException, ValueError, KeyError, TypeError):
+        return None
+    key.sign_count, key.last_used_at = signed.new_sign_count, now
+    session.add(key)
+    return "passkey"
 
 
 # --- taking it away --------------------------------------------------------------------------

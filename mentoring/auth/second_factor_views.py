@@ -15,7 +15,9 @@ import time
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -46,6 +48,7 @@ PENDING = "second_factor_pending"
 PENDING_SECONDS = 10 * 60
 SETUP_SECRET = "second_factor_setup_secret"  # noqa: S105 (a session key)
 NEW_CODES = "new_recovery_codes"
+PASSKEY_CHALLENGE = "passkey_challenge"
 
 
 def _ip() -> str:
@@ -125,8 +128,10 @@ def challenge():
                 flash(f"You used a recovery code: {left} left. If you have lost your phone, "
                       "set up your authenticator app again from your account.", "info")
             return _finish(user, pending)
+    has_passkey = bool(second_factor.passkeys_of(get_session(), user))
     return _no_store(render_template("auth/second_factor_challenge.html", form=form,
-                                     errors=errors), 400 if errors else 200)
+                                     errors=errors, has_passkey=has_passkey),
+                     400 if errors else 200)
 
 
 @bp.route("/account/second-factor/setup", methods=["GET", "POST"])
@@ -192,6 +197,7 @@ def manage():
     user = current_user._get_current_object()
     return render_template(
         "auth/second_factor.html", factor=second_factor.totp_of(db, user),
+        passkeys=second_factor.passkeys_of(db, user),
         codes_left=second_factor.recovery_codes_left(db, user),
         required=second_factor.is_required(user), form=CsrfForm())
 
@@ -232,3 +238,104 @@ def remove():
     flash("Your authenticator app and recovery codes are removed. You sign in with your "
           "password alone.", "success")
     return redirect(url_for("second_factor.manage"))
+
+
+# --- passkeys: the page's script asks for options, the browser signs, the script posts it ---
+# (JSON both ways; the app's CSRF protection checks the X-CSRFToken header of every POST.)
+
+
+def _party() -> second_factor.RelyingParty:
+    return second_factor.RelyingParty.from_base_url(
+        current_app.extensions["mentoring.settings"].base_url)
+
+
+SIGN_IN_AGAIN = "Sign in again: it is more than 10 minutes since you entered your password."
+
+
+def _refused(message: str = SIGN_IN_AGAIN):
+    return jsonify(error=message), 400
+
+
+def _options(found: tuple[str, str] | None):
+    if found is None:
+        return _refused("You have no passkey: enter a code instead.")
+    options, challenge = found
+    session[PASSKEY_CHALLENGE] = challenge
+    return current_app.response_class(options, mimetype="application/json")
+
+
+def _setup_user() -> tuple[User, dict | None] | None:
+    """Who is adding a passkey: someone half-way through signing in, or the signed-in user
+    (after a recent sign-in if they have a second factor already)."""
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if second_factor.has_second_factor(get_session(), user) and not signed_in_recently():
+            return None
+        return user, None
+    waiting = _pending()
+    return waiting if waiting is not None else None
+
+
+@bp.route("/account/second-factor/passkey/options", methods=["POST"])
+def passkey_registration_options():
+    found = _setup_user()
+    if found is None:
+        return _refused()
+    return _options(second_factor.passkey_registration(get_session(), found[0], _party()))
+
+
+@bp.route("/account/second-factor/passkey", methods=["POST"])
+def add_passkey():
+    found = _setup_user()
+    if found is None:
+        return _refused()
+    user, pending = found
+    db = get_session()
+    try:
+        codes = second_factor.add_passkey(db, user, _party(), request.get_data(as_text=True),
+                                          session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+    except second_factor.SecondFactorError as exc:
+        return jsonify(error=str(exc)), 400
+    db.commit()
+    if codes:  # the account's first second factor: its recovery codes, shown once
+        after = url_for("second_factor.recovery_codes", next=(pending or {}).get("next"))
+    elif pending is not None:
+        after = pending.get("next") if is_safe_redirect(pending.get("next")) else url_for(
+            "main.home")
+    else:
+        after = url_for("second_factor.manage")
+    if pending is not None:
+        _finish(user, pending, after)
+    else:
+        mark_second_factor()
+        flash("Your passkey is added.", "success")
+    if codes:
+        session[NEW_CODES] = codes
+    return jsonify(redirect=after)
+
+
+@bp.route("/sign-in/second-factor/passkey/options", methods=["POST"])
+def passkey_request_options():
+    waiting = _pending()
+    if waiting is None:
+        return _refused()
+    return _options(second_factor.passkey_request(get_session(), waiting[0], _party()))
+
+
+@bp.route("/sign-in/second-factor/passkey", methods=["POST"])
+def sign_in_with_passkey():
+    waiting = _pending()
+    if waiting is None:
+        return _refused()
+    user, pending = waiting
+    db = get_session()
+    try:
+        second_factor.verify_passkey(db, user, _party(), request.get_data(as_text=True),
+                                     session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+    except (second_factor.SecondFactorError, Throttled) as exc:
+        db.commit()
+        return jsonify(error=str(exc) if isinstance(exc, Throttled) else
+                       "The passkey did not work. Try again, or enter a code."), 400
+    db.commit()
+    response = _finish(user, pending)
+    return jsonify(redirect=response.headers["Location"])

@@ -137,10 +137,10 @@ class IdentityLink(SQLModel, table=True):
 
 class SecondFactor(SQLModel, table=True):
     """A second factor of an account (mentoring.auth.second_factor): an authenticator app
-    (TOTP, RFC 6238) for now."""
+    (TOTP, RFC 6238) or a passkey (WebAuthn)."""
 
     __tablename__ = "second_factor"
-    __table_args__ = (sa.CheckConstraint(in_list("kind", ("totp",)), name="kind"),)
+    __table_args__ = (sa.CheckConstraint(in_list("kind", ("totp", "passkey")), name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
@@ -150,6 +150,11 @@ class SecondFactor(SQLModel, table=True):
     secret: str = Field(default="", max_length=64)
     # The time step of the last code accepted: a code works once (RFC 6238 §5.2).
     last_used_step: int = 0
+    # A passkey: its credential id and public key (base64url), and the authenticator's
+    # signature counter (one that goes backwards is a cloned key).
+    credential_id: str = Field(default="", max_length=255)
+    public_key: str = Field(default="", sa_type=sa.Text)
+    sign_count: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
 

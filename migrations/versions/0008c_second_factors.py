@@ -1,4 +1,4 @@
-"""second factors: authenticator apps (TOTP) and recovery codes
+"""second factors: authenticator apps (TOTP), passkeys (WebAuthn) and recovery codes
 
 Revision ID: 0008c
 Revises: 0008b
@@ -24,9 +24,12 @@ def upgrade() -> None:
         sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column('last_used_step', sa.Integer(), nullable=False),
+        sa.Column('credential_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column('public_key', sa.Text(), nullable=False),
+        sa.Column('sign_count', sa.Integer(), nullable=False),
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('last_used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.CheckConstraint("kind IN ('totp')", name=op.f('ck_second_factor_kind')),
+        sa.CheckConstraint("kind IN ('totp', 'passkey')", name=op.f('ck_second_factor_kind')),
         sa.ForeignKeyConstraint(['user_id'], ['app_user.id'],
                                 name=op.f('fk_second_factor_user_id_app_user'),
                                 ondelete='CASCADE'),
