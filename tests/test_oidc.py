@@ -14,7 +14,7 @@ from sqlmodel import select
 from mentoring import create_app
 from mentoring.models import AuditEvent, IdentityLink, User
 
-from conftest import _session_on, make_settings
+from conftest import _session_on, make_settings, set_up_authenticator_app
 
 CALLBACK = "http://localhost/sign-in/with/nhsmail/callback"
 
@@ -147,13 +147,25 @@ def test_signed_in_people_are_sent_home_and_unknown_providers_are_not_found(lead
 
 def test_an_existing_account_is_linked_by_its_verified_email(client, oidc_idp, factory, db):
     user = factory.user(email="Ada.Lovelace@nhs.net".lower(), role="coordinator")
-    response = sign_in_with_nhsmail(client, oidc_idp, email="Ada.Lovelace@NHS.net")
+    # NHSmail enforced MFA: two factors, so the coordinator is signed in at once.
+    response = sign_in_with_nhsmail(client, oidc_idp, email="Ada.Lovelace@NHS.net",
+                                    amr=["pwd", "mfa"])
     assert response.status_code == 302
     assert signed_in_as(client) == user.get_id()
     assert db.exec(select(IdentityLink).where(IdentityLink.user_id == user.id)).one()
     linked = events(db, "identity.linked")[-1]
     assert linked.actor_id == user.id and linked.detail["by"] == "email"
     assert user.role == "coordinator"  # linking changes nobody's role
+
+
+def test_a_coordinator_whose_provider_did_not_enforce_mfa_sets_up_a_second_factor(
+        client, oidc_idp, factory):
+    user = factory.user(email="ada.lovelace@nhs.net", role="coordinator")
+    response = sign_in_with_nhsmail(client, oidc_idp, amr=["pwd"])
+    assert response.headers["Location"].endswith("/account/second-factor/setup")
+    assert signed_in_as(client) is None  # not before the second factor
+    set_up_authenticator_app(client, user.email)
+    assert signed_in_as(client) == user.get_id()
 
 
 def test_an_unverified_email_never_links_or_creates_an_account(client, oidc_idp, factory, db):
