@@ -9,6 +9,7 @@ import dataclasses
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from mentoring.models import AuditEvent, SecondFactor, User
@@ -68,7 +69,7 @@ def test_a_coordinator_sets_up_an_authenticator_app_and_is_asked_for_it_again(pa
     assert_accessible(page)
     page.get_by_label("Enter the 6-digit code the app now shows").fill("000000")
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("link", name=re.compile("The code is not right")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("The code is not right"))).to_be_visible()
     assert_accessible(page)
     page.context.clear_cookies()  # start again, through the shared helper this time
     browser_sign_in(page, server.url, "app@example.org")  # sets up, saves the codes, home
