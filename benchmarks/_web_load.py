@@ -102,13 +102,22 @@ class Browser:
             AUTHENTICATOR[email] = found.group(1).replace(" ", "")
             response = self.request("POST", SET_UP_SECOND_FACTOR, [
                 ("csrf_token", csrf_token(page)), ("code", authenticator_code(email))])
-            self.request("GET", response.headers.get("Location", "/"))  # the recovery codes
+            location = response.headers.get("Location", "")
+            if "/recovery-codes" not in location:
+                raise UnexpectedResponse(f"setting up {email}'s second factor failed")
+            response = self.request("GET", location)  # the recovery codes, shown once
+            location = response.headers.get("Location", "/home")
         elif location.endswith(SECOND_FACTOR):
-            page = self.request("GET", SECOND_FACTOR)
-            response = self.request("POST", SECOND_FACTOR, [
-                ("csrf_token", csrf_token(page)), ("code", authenticator_code(email))])
-        location = response.headers.get("Location", "")
-        if response.status != 302 or "/sign-in" in location or "second-factor" in location:
+            # A code works once: one another process used a moment ago is refused, and the
+            # person waits for the next (twice at most).
+            for _ in range(3):
+                page = self.request("GET", SECOND_FACTOR)
+                response = self.request("POST", SECOND_FACTOR, [
+                    ("csrf_token", csrf_token(page)), ("code", authenticator_code(email))])
+                location = response.headers.get("Location", "")
+                if response.status == 302:
+                    break
+        if response.status not in (200, 302) or "/sign-in" in location:
             raise UnexpectedResponse(f"signing in {email} failed: {response.status}")
 
     def close(self) -> None:

@@ -263,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, tuple[Result, dict]] = {}
 
         def measure(scenario: Scenario, port: int, alone_requests: int) -> None:
+            # Each user signs in once here first: a coordinator sets up their second factor,
+            # and the forked generator processes inherit their "phone" (its secret).
+            for user in scenario.users:
+                browser = Browser(port)
+                scenario.prepare(browser, dict(user))
+                browser.close()
             load_average = os.getloadavg()[0]
             result = run(scenario, port, processes=args.client_processes, warmup=args.warmup,
                          seconds=args.seconds, think=args.think_seconds)
