@@ -38,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _scratch import copy_rows, scratch_database
 from _scratch import organisations as scratch_organisations
 
-from mentoring import create_app
+# The models before the insights: imported first, insights meets an import cycle (models ->
+# people -> configuration.vocabularies -> models).
+from mentoring import create_app, models  # noqa: F401
 from mentoring.config import Settings
 from mentoring.insights import charts, figures
 from mentoring.passwords import hash_password, use_fast_hashing_for_tests
