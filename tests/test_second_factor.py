@@ -388,3 +388,17 @@ def test_passkeys_belong_to_the_host_in_base_url():
                                         "https://mentoring.example.nhs.uk")
     party = second_factor.RelyingParty.from_base_url("http://localhost:5000")
     assert (party.id, party.origin) == ("localhost", "http://localhost:5000")
+
+
+def test_a_stale_session_cannot_add_a_second_factor(app, db, leader):
+    """Someone who finds a signed-in computer must not add their own app or passkey: the owner
+    would be locked out at their next sign-in."""
+    signed = SignedIn(app, leader.user)
+    with signed.client.session_transaction() as session:
+        session["signed_in_at"] -= 3600
+    response = signed.get(SETUP)
+    assert response.headers["Location"].startswith("/sign-in/confirm")
+    token = csrf_token(signed.get("/account/second-factor").get_data(as_text=True))
+    refused = json_post(signed.client, "/account/second-factor/passkey/options", "", token)
+    assert refused.status_code == 400
+    assert db.exec(select(SecondFactor)).all() == []

@@ -89,8 +89,9 @@ def _no_store(page: str, status: int):
 
 
 def _start_again():
-    session.pop(PENDING, None)
-    flash("Sign in again: it is more than 10 minutes since you entered your password.", "info")
+    if session.pop(PENDING, None) is not None:
+        flash("Sign in again: it is more than 10 minutes since you entered your password.",
+              "info")
     return redirect(url_for("auth.sign_in"))
 
 
@@ -145,7 +146,8 @@ def setup():
     user = waiting[0] if waiting else current_user._get_current_object()
     db = get_session()
     replacing = current_user.is_authenticated and second_factor.has_second_factor(db, user)
-    if replacing and not signed_in_recently():
+    # A session taken over must not add the taker's app (the owner would be locked out).
+    if current_user.is_authenticated and not signed_in_recently():
         return redirect(url_for("auth.confirm_sign_in", next=request.path))
     secret = session.get(SETUP_SECRET) or second_factor.new_secret()
     session[SETUP_SECRET] = secret
@@ -268,10 +270,7 @@ def _setup_user() -> tuple[User, dict | None] | None:
     """Who is adding a passkey: someone half-way through signing in, or the signed-in user
     (after a recent sign-in if they have a second factor already)."""
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
-        if second_factor.has_second_factor(get_session(), user) and not signed_in_recently():
-            return None
-        return user, None
+        return (current_user._get_current_object(), None) if signed_in_recently() else None
     waiting = _pending()
     return waiting if waiting is not None else None
 
