@@ -62,6 +62,11 @@ def needs_second_factor(user) -> bool:
                                                                               user)
 
 
+def password_confirmed_recently() -> bool:
+    """The first factor's part of a recent sign-in (the second factor has its own clock)."""
+    return time.time() - session.get(SIGNED_IN_AT, 0) <= RECENT_SIGN_IN_SECONDS
+
+
 def signed_in_recently() -> bool:
     now = time.time()
     if now - session.get(SIGNED_IN_AT, 0) > RECENT_SIGN_IN_SECONDS:

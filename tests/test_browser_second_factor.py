@@ -100,13 +100,20 @@ def test_a_coordinator_adds_a_passkey_and_signs_in_with_it(page, server):
     page.wait_for_url(f"{server.url}/sign-in/second-factor")
     page.get_by_role("button", name="Use your passkey instead").click()
     page.wait_for_url(f"{server.url}/home")
+    # Confirming before a sensitive action: the password was given minutes ago, so only the
+    # second factor is asked for, and the passkey answers.
+    page.goto(f"{server.url}/sign-in/confirm?next=/account")
+    expect(page.get_by_text("Your password is confirmed")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Use your passkey instead").click()
+    page.wait_for_url(f"{server.url}/account")
     with server.session() as db:
         user = db.exec(select(User).where(User.email == "passkey@example.org")).one()
         [key] = db.exec(select(SecondFactor).where(SecondFactor.user_id == user.id)).all()
         assert key.kind == "passkey" and key.last_used_at is not None
         used = db.exec(select(AuditEvent).where(AuditEvent.action == "second_factor.verified",
                                                 AuditEvent.actor_id == user.id)).all()
-        assert [event.detail["with"] for event in used] == ["passkey"]
+        assert [event.detail["with"] for event in used] == ["passkey", "passkey"]
 
 
 def test_a_passkey_of_another_site_or_a_replayed_answer_signs_nobody_in(page, server):

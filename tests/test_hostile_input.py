@@ -450,7 +450,9 @@ def test_every_form_is_in_the_table(app):
     assert posts - tried == {"rounds.import_csv", "configuration.import_file",
                              "second_factor.passkey_registration_options",
                              "second_factor.add_passkey", "second_factor.passkey_request_options",
-                             "second_factor.sign_in_with_passkey"}
+                             "second_factor.sign_in_with_passkey",
+                             "second_factor.confirm_passkey_options",
+                             "second_factor.confirm_with_passkey"}
 
 
 def form_endpoint(app, form: Form) -> str:

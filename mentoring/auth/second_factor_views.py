@@ -31,6 +31,7 @@ from mentoring import audit
 from mentoring.access import (
     is_safe_redirect,
     mark_second_factor,
+    password_confirmed_recently,
     recent_sign_in_required,
     roles_required,
     signed_in_recently,
@@ -338,3 +339,31 @@ def sign_in_with_passkey():
     db.commit()
     response = _finish(user, pending)
     return jsonify(redirect=response.headers["Location"])
+
+
+@bp.route("/sign-in/confirm/passkey/options", methods=["POST"])
+def confirm_passkey_options():
+    """A signed-in user who has just confirmed their password confirms their passkey too."""
+    if not current_user.is_authenticated or not password_confirmed_recently():
+        return _refused()
+    return _options(second_factor.passkey_request(
+        get_session(), current_user._get_current_object(), _party()))
+
+
+@bp.route("/sign-in/confirm/passkey", methods=["POST"])
+def confirm_with_passkey():
+    if not current_user.is_authenticated or not password_confirmed_recently():
+        return _refused()
+    db = get_session()
+    try:
+        second_factor.verify_passkey(db, current_user._get_current_object(), _party(),
+                                     request.get_data(as_text=True),
+                                     session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+    except (second_factor.SecondFactorError, Throttled) as exc:
+        db.commit()
+        return _refused(str(exc) if isinstance(exc, Throttled) else
+                        "The passkey did not work. Try again, or enter a code.")
+    db.commit()
+    mark_second_factor()
+    next_url = request.args.get("next")
+    return jsonify(redirect=next_url if is_safe_redirect(next_url) else url_for("main.home"))

@@ -24,6 +24,7 @@ from mentoring.access import (
     is_safe_redirect,
     mark_second_factor,
     mark_signed_in,
+    password_confirmed_recently,
     recent_sign_in_required,
     roles_required,
 )
@@ -122,37 +123,42 @@ def sign_in():
 @bp.route("/sign-in/confirm", methods=["GET", "POST"])
 @login_required
 def confirm_sign_in():
-    """Confirm your password, and your second factor if you have one, before a sensitive
-    action (see access.recent_sign_in_required)."""
+    """Confirm your password, then your second factor if you have one (a code, a recovery code
+    or a passkey), before a sensitive action (see access.recent_sign_in_required)."""
     form = CsrfForm()
     errors: dict[str, str] = {}
     next_url = request.args.get("next")
+    done = next_url if is_safe_redirect(next_url) else url_for("main.home")
     db = get_session()
     user = current_user._get_current_object()
     ask_code = second_factor.has_second_factor(db, user)
+    password_done = ask_code and password_confirmed_recently()
     if _posted(form):
-        password = request.form.get("password", "")
         try:
-            confirmed = services.confirm_password(db, user, password, ip=_ip())
-            if confirmed and ask_code:
+            if not password_done:
+                password_done = services.confirm_password(
+                    db, user, request.form.get("password", ""), ip=_ip())
+                if password_done:
+                    mark_signed_in()  # the password's part; the second factor's is its own
+                else:
+                    errors["password"] = "Your password is not right"  # noqa: S105
+            if password_done and ask_code:
                 second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
+                mark_second_factor()
         except Throttled as exc:
-            confirmed = False
-            errors["password"] = str(exc)
+            errors["code" if password_done else "password"] = str(exc)
         except second_factor.SecondFactorError as exc:
-            confirmed = False
             errors["code"] = str(exc)
         db.commit()
-        if confirmed:
+        if not errors:
             mark_signed_in()
-            if ask_code:
-                mark_second_factor()
-            return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
-        errors.setdefault("password", "Your password is not right")
+            return redirect(done)
     status = 400 if errors else 200
-    return render_template("auth/confirm_sign_in.html", form=form, errors=errors,
-                           ask_code=ask_code, must_set_up=not ask_code and (
-                               second_factor.is_required(user))), status
+    return render_template(
+        "auth/confirm_sign_in.html", form=form, errors=errors, ask_code=ask_code,
+        password_done=password_done, next_url=done,
+        has_passkey=bool(ask_code and second_factor.passkeys_of(db, user)),
+        must_set_up=not ask_code and second_factor.is_required(user)), status
 
 
 @bp.route("/sign-out", methods=["POST"])
