@@ -42,6 +42,9 @@ class Loaded:
     # and a half-day of the window with no exchange of theirs, to toggle when saving.
     free: dict[str, list[str]] = field(default_factory=dict)
     spare: dict[str, str] = field(default_factory=dict)
+    # More coordinators, so that each virtual coordinator signs in with an account (and a
+    # second factor) of their own: one authenticator code works once.
+    other_coordinator_emails: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -51,7 +54,7 @@ def next_monday(today: date) -> date:
 
 
 def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
-         seed: int = 8) -> Loaded:
+         seed: int = 8, coordinators: int = 1) -> Loaded:
     """Fill the migrated database; every account's password hash is `password_hash`."""
     started = time.perf_counter()
     rng = Random(seed)
@@ -70,6 +73,9 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
               "password_hash": password_hash, "verified_at": now}]
     users += [{"id": i + 2, "email": f"leader{i}@bench.example", "role": "leader",
                "password_hash": password_hash, "verified_at": now} for i in range(leaders)]
+    others = [{"id": leaders + 2 + i, "email": f"coordinator{i + 2}@bench.example",
+               "role": "coordinator", "password_hash": password_hash, "verified_at": now}
+              for i in range(coordinators - 1)]
     professions = [key for key in PROFESSIONS if key != "other"]
     priority = set(DEFAULT_PRIORITY_PROFESSIONS)
     # Even profiles are experienced mentors, odd ones emerging leaders who want a mentor.
@@ -178,7 +184,7 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
 
     raw = engine.raw_connection()
     try:
-        for table, rows in (("organisation", organisations), ("app_user", users),
+        for table, rows in (("organisation", organisations), ("app_user", users + others),
                             ("leader_profile", profiles), ("programme_round", rounds),
                             ("round_participant", participants),
                             ("availability", availability), ("optimiser_run", runs),
@@ -194,7 +200,8 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
     email_of = {p["id"]: users[p["user_id"] - 1]["email"] for p in profiles}
     order = sorted(profiles, key=lambda p: (p["id"] not in matched, p["id"]))
     loaded = Loaded(round_id=ROUND_ID, run_id=RUN_ID, coordinator_email=coordinator_email,
-                    leader_emails=[email_of[p["id"]] for p in order])
+                    leader_emails=[email_of[p["id"]] for p in order],
+                    other_coordinator_emails=[user["email"] for user in others])
     for profile in profiles:
         email = email_of[profile["id"]]
         loaded.free[email] = [f"{day.isoformat()}:{period}" for day, period in

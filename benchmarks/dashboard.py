@@ -38,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _scratch import copy_rows, scratch_database
 from _scratch import organisations as scratch_organisations
 
-from mentoring import create_app
+# The models before the insights: imported first, insights meets an import cycle (models ->
+# people -> configuration.vocabularies -> models).
+from mentoring import create_app, models  # noqa: F401
 from mentoring.config import Settings
 from mentoring.insights import charts, figures
 from mentoring.passwords import hash_password, use_fast_hashing_for_tests
@@ -209,7 +211,26 @@ def signed_in_client_as(engine: sa.Engine, folder: Path, email: str, password: s
     response = client.post("/sign-in", data={"email": email, "password": password,
                                              "csrf_token": token})
     assert response.status_code == 302, f"could not sign in as {email}"
+    if response.headers["Location"].endswith(SET_UP_SECOND_FACTOR):
+        set_up_authenticator_app(client)
     return client
+
+
+SET_UP_SECOND_FACTOR = "/account/second-factor/setup"
+
+
+def set_up_authenticator_app(client) -> None:
+    """A coordinator's first sign-in sets up their second factor, as a person would: the key
+    read off the page into an "app" (pyotp), its code typed back."""
+    import pyotp
+
+    page = client.get(SET_UP_SECOND_FACTOR).get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(SET_UP_SECOND_FACTOR, data={"csrf_token": token,
+                                                       "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302, "could not set up the second factor"
+    client.get(response.headers["Location"])  # the recovery codes, shown once
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ sending its next request as soon as the last one is answered:
 * availability save: POST /rounds/<id>/availability (the date form with its CSRF token, adding
   or removing one free half-day each time: a real write), then the page it redirects to;
 * review: GET /rounds/<id>/runs/<run id>, the coordinator's review of the run's 2,000 pairs
-  (100 a page), as 50 sessions of the coordinator.
+  (100 a page), as 50 coordinators (an account each: a second factor's code works once).
 
 A request is an error if it raises (or times out after 60 s), or its status is not the one the
 page gives (200; the save's 302 back to the availability page; a redirect to the sign-in page is
@@ -164,8 +164,9 @@ def availability_scenario(round_id: int) -> Scenario:
 def scenarios(loaded, password: str, users: int) -> list[Scenario]:
     leaders = [{"email": email, "password": password, "free": loaded.free[email],
                 "spare": loaded.spare[email]} for email in loaded.leader_emails[:users]]
-    coordinators = [{"email": loaded.coordinator_email, "password": password}
-                    for _ in range(users)]
+    # One account each: a coordinator signs in with a second factor, whose code works once.
+    coordinators = [{"email": email, "password": password} for email in
+                    [loaded.coordinator_email, *loaded.other_coordinator_emails][:users]]
     review = f"/rounds/{loaded.round_id}/runs/{loaded.run_id}"
     found = [
         get_scenario("leader home", "leader home", "/home"),
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     password_hash = hash_password(password)
     with scratch_database(args.database_url, "bench_web") as (engine, database_url), \
             tempfile.TemporaryDirectory() as folder:
-        loaded = load(engine, leaders=args.leaders, pairs=args.pairs,
+        loaded = load(engine, leaders=args.leaders, pairs=args.pairs, coordinators=args.users,
                       password_hash=password_hash)
         print(f"loaded in {loaded.seconds:.1f} s: "
               + ", ".join(f"{key} {value:,}" for key, value in loaded.counts.items()))
@@ -262,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, tuple[Result, dict]] = {}
 
         def measure(scenario: Scenario, port: int, alone_requests: int) -> None:
+            # Each user signs in once here first: a coordinator sets up their second factor,
+            # and the forked generator processes inherit their "phone" (its secret).
+            for user in scenario.users:
+                browser = Browser(port)
+                scenario.prepare(browser, dict(user))
+                browser.close()
             load_average = os.getloadavg()[0]
             result = run(scenario, port, processes=args.client_processes, warmup=args.warmup,
                          seconds=args.seconds, think=args.think_seconds)

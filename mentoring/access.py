@@ -13,6 +13,9 @@ from flask_login import current_user, login_required
 # How long a sign-in counts as "recent" for approvals, role, email and password changes.
 RECENT_SIGN_IN_SECONDS = 15 * 60
 SIGNED_IN_AT = "signed_in_at"
+# When this session last answered a second factor (or signed in through an identity provider
+# that enforced one).
+SECOND_FACTOR_AT = "second_factor_at"
 
 
 def roles_required(*roles: str) -> Callable:
@@ -45,14 +48,38 @@ def mark_signed_in() -> None:
     session[SIGNED_IN_AT] = int(time.time())
 
 
-def signed_in_recently() -> bool:
+def mark_second_factor() -> None:
+    session[SECOND_FACTOR_AT] = int(time.time())
+
+
+def needs_second_factor(user) -> bool:
+    """Coordinators and admins, and anyone who has set one up, answer a second factor when
+    they sign in and before a sensitive action."""
+    from mentoring.auth import second_factor
+    from mentoring.db import get_session
+
+    return second_factor.is_required(user) or second_factor.has_second_factor(get_session(),
+                                                                              user)
+
+
+def password_confirmed_recently() -> bool:
+    """The first factor's part of a recent sign-in (the second factor has its own clock)."""
     return time.time() - session.get(SIGNED_IN_AT, 0) <= RECENT_SIGN_IN_SECONDS
 
 
+def signed_in_recently() -> bool:
+    now = time.time()
+    if now - session.get(SIGNED_IN_AT, 0) > RECENT_SIGN_IN_SECONDS:
+        return False
+    return (now - session.get(SECOND_FACTOR_AT, 0) <= RECENT_SIGN_IN_SECONDS
+            or not needs_second_factor(current_user))
+
+
 def recent_sign_in_required(view: Callable) -> Callable:
-    """Sensitive actions need a sign-in within the last 15 minutes: otherwise the user confirms
-    their password and comes back. A stale POST is not carried out; the user returns to the page
-    the form was on (or the page itself, for a GET)."""
+    """Sensitive actions need a sign-in within the last 15 minutes, with the second factor for
+    those who have one: otherwise the user confirms their password (and code) and comes back.
+    A stale POST is not carried out; the user returns to the page the form was on (or the page
+    itself, for a GET)."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):

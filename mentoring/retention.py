@@ -53,6 +53,7 @@ from mentoring.models import (
     RoundParticipant,
     TimeRelease,
     User,
+    UserSession,
 )
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
@@ -304,6 +305,8 @@ def anonymise_account(session: Session, user: User, now: datetime) -> None:
     session.execute(sa.delete(ProfileDraft).where(ProfileDraft.user_id == user.id))
     # Links to an identity provider name the person (their email and subject there).
     session.execute(sa.delete(IdentityLink).where(IdentityLink.user_id == user.id))
+    # Sessions name the person's browser and address, and must not outlive the account.
+    session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
     if profile is not None:
         session.execute(sa.delete(Reflection).where(Reflection.leader_id == profile.id))
         _forget_line_managers(session, TimeRelease.leader_id == profile.id)
@@ -321,7 +324,7 @@ def anonymise_account(session: Session, user: User, now: datetime) -> None:
     user.email = f"former-{user.id}@anonymised.invalid"
     user.password_hash = None
     user.is_active = False
-    user.session_version += 1  # any session still open ends
+    user.session_version += 1  # belt and braces: no session names the old version
     user.anonymised_at = now
     session.add(user)
 

@@ -36,8 +36,8 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Sessions end sooner, after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in all
-        # (mentoring.auth.sessions); the cookie itself lasts until the browser closes.
+        # Sessions end on the server after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in
+        # all (mentoring.auth.sessions); the cookie itself lasts until the browser closes.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_max_hours),
         # Remember-me is off: nothing calls login_user(remember=True), so no remember cookie is
         # ever set (tests/test_sessions.py). These settings only harden it should that change.
@@ -53,7 +53,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     from mentoring import layout, logs
-    from mentoring.auth.sessions import enforce_timeouts
+    from mentoring.auth.sessions import ServerSessionInterface, enforce_timeouts
 
     settings: Settings = app.extensions["mentoring.settings"]
     if settings.trusted_proxies:
@@ -71,12 +71,15 @@ def init_app(app: Flask) -> None:
     )
     # First of all: every page, even CSRF's "form expired" page, needs its CSP nonce.
     app.before_request(_make_csp_nonce)
+    # Sessions live on the server; the cookie carries a random id (mentoring.auth.sessions).
+    app.session_interface = ServerSessionInterface()
     csrf.init_app(app)
     _init_login(app)
 
     from mentoring import filters
     from mentoring.admin.views import bp as admin_bp
     from mentoring.auth.oidc_views import init_app as init_oidc
+    from mentoring.auth.second_factor_views import bp as second_factor_bp
     from mentoring.auth.views import bp as auth_bp
     from mentoring.availability.views import bp as availability_bp
     from mentoring.confidence.views import bp as confidence_bp
@@ -99,6 +102,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter  # before any route uses it
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(second_factor_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(availability_bp)
@@ -129,12 +133,9 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from mentoring.auth.services import load_user_for_session
-        from mentoring.db import get_session
+    from mentoring.auth.sessions import load_user
 
-        return load_user_for_session(get_session(), user_id)
+    login_manager.user_loader(load_user)
 
 
 def _make_csp_nonce() -> None:

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlmodel import delete
 
+from mentoring.auth import session_store
 from mentoring.confidence.services import ask_at_round_end_job
 from mentoring.db import session_scope
 from mentoring.matching.runs import run_queued_optimisations
@@ -55,6 +56,14 @@ def check_in_job(context: WorkerContext) -> int:
     return written
 
 
+def prune_sessions(context: WorkerContext) -> int:
+    """Sessions past their idle or absolute limit are refused already; this deletes them."""
+    settings = context.settings
+    with session_scope(context.session_factory) as session:
+        return session_store.prune(session, utcnow(), session_store.Limits.of(
+            settings.session_idle_minutes, settings.session_max_hours))
+
+
 def retention_job(context: WorkerContext) -> dict[str, int]:
     """Daily: remove personal data past its retention period (mentoring.retention)."""
     with session_scope(context.session_factory) as session:
@@ -63,6 +72,7 @@ def retention_job(context: WorkerContext) -> dict[str, int]:
 
 JOBS: list[Job] = [
     Job("prune-sign-in-attempts", prune_sign_in_attempts, 3600),
+    Job("prune-sessions", prune_sessions, 3600),
     Job("send-notifications", send_due_notifications, 60),
     Job("plan-notifications", plan_notifications, 900),
     Job("chase-host-checks", chase_host_checks, 900),

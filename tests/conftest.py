@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from authenticator import RECOVERY_CODES, TOTP_SECRETS, USED_STEPS, totp_code
 from sqlmodel import Session
 
 from mentoring import create_app
@@ -144,7 +145,9 @@ def client(app):
 
 
 class SignedIn:
-    """A test client signed in through the real sign-in form (CSRF and all)."""
+    """A test client signed in through the real sign-in form (CSRF and all), and through the
+    second factor the way a person does it: a coordinator or admin sets up the authenticator
+    app when asked (reading the key off the page) and answers its codes (pyotp)."""
 
     def __init__(self, app, user) -> None:
         self.user = user
@@ -155,6 +158,8 @@ class SignedIn:
             "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
         )
         assert response.status_code == 302, "signing in the test user failed"
+        response = answer_second_factor(self.client, response, user.email)
+        assert response.status_code == 302, "the second factor of the test user failed"
 
     def get(self, *args, **kwargs):
         return self.client.get(*args, **kwargs)
@@ -164,6 +169,86 @@ class SignedIn:
         page = self.client.get(kwargs.pop("form_page", url))
         payload = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
         return self.client.post(url, data=payload, **kwargs)
+
+
+SETUP_PATH = "/account/second-factor/setup"
+CHALLENGE_PATH = "/sign-in/second-factor"
+
+
+def set_up_authenticator_app(client, email: str, path: str = SETUP_PATH):
+    """Scan the key off the setup page into an "app", answer its first code, and save the
+    recovery codes shown once. Returns the answer to the setup form."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page)
+    assert match, "the setup page shows no key"
+    TOTP_SECRETS[email] = match.group(1).replace(" ", "")
+    USED_STEPS.pop(email, None)
+    response = client.post(path, data={"csrf_token": csrf_token(page), "code": totp_code(email)})
+    assert response.status_code == 302, "setting up the authenticator app failed"
+    codes = client.get(response.headers["Location"]).get_data(as_text=True)
+    RECOVERY_CODES[email] = re.findall(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code>", codes)
+    assert len(RECOVERY_CODES[email]) == 10
+    return response
+
+
+def answer_second_factor(client, response, email: str):
+    """After the password: set up the app, or enter its code, if the app asks."""
+    location = response.headers.get("Location", "")
+    if location.endswith(SETUP_PATH):
+        return set_up_authenticator_app(client, email)
+    if location.endswith(CHALLENGE_PATH):
+        page = client.get(CHALLENGE_PATH).get_data(as_text=True)
+        return client.post(CHALLENGE_PATH, data={"csrf_token": csrf_token(page),
+                                                 "code": totp_code(email)})
+    return response
+
+
+def browser_sign_in(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:
+    """Sign in in a real browser, with the second factor where the app asks for one."""
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(re.compile(f"{re.escape(base)}/(home|account/second-factor/setup|"
+                                 "sign-in/second-factor)$"))
+    if page.url.endswith(SETUP_PATH):
+        TOTP_SECRETS[email] = page.locator("#totp-secret").inner_text().replace(" ", "")
+        USED_STEPS.pop(email, None)
+        page.get_by_label("Enter the 6-digit code the app now shows").fill(totp_code(email))
+        page.get_by_role("button", name="Continue").click()
+        RECOVERY_CODES[email] = page.locator("#recovery-codes code").all_inner_texts()
+        page.get_by_role("button", name="I have saved my codes").click()
+    elif page.url.endswith(CHALLENGE_PATH):
+        page.get_by_label("Enter the code from your authenticator app").fill(totp_code(email))
+        page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/home")
+
+
+def session_row(db: Session, client):
+    """The server's row for the session this test client's cookie names (or None)."""
+    from sqlmodel import select
+
+    from mentoring.auth.session_store import hash_id
+    from mentoring.models import UserSession
+
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        return None
+    db.expire_all()
+    return db.exec(select(UserSession).where(UserSession.id_hash == hash_id(cookie.value))).first()
+
+
+def age_session_row(db: Session, client, *, signed_in: int = 0, last_seen: int = 0) -> None:
+    """Move a session's times on the server into the past by so many seconds, as if time had
+    passed (the idle and absolute limits read them)."""
+    from datetime import timedelta
+
+    row = session_row(db, client)
+    assert row is not None, "the client has no session on the server"
+    row.created_at -= timedelta(seconds=signed_in)
+    row.last_seen_at -= timedelta(seconds=last_seen)
+    db.add(row)
+    db.commit()
 
 
 def csrf_token(html: str) -> str:

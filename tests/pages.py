@@ -61,6 +61,13 @@ PAGES = [
     Page("auth.confirm_sign_in", SIGNED_IN),
     Page("auth.account", SIGNED_IN),
     Page("auth.change_password", SIGNED_IN),
+    Page("auth.your_sessions", SIGNED_IN),
+    # The second factor (issue 15): the code page is for someone half-way through signing in
+    # (anyone else goes home, or to sign in); the others are the account's.
+    Page("second_factor.challenge", SIGNED_IN),
+    Page("second_factor.setup", SIGNED_IN),
+    Page("second_factor.manage", SIGNED_IN),
+    Page("second_factor.recovery_codes", SIGNED_IN),
     Page("profile.overview", LEADER),
     Page("profile.step", LEADER, "/profile/about-you"),
     Page("profile.check", LEADER),
@@ -180,6 +187,8 @@ PAGES = [
          lambda world: f"/admin/users/{world.leader_a.user_id}/reactivate"),
     Page("admin.end_sessions", ADMIN,
          lambda world: f"/admin/users/{world.leader_a.user_id}/sign-out"),
+    Page("admin.reset_second_factor", ADMIN,
+         lambda world: f"/admin/users/{world.leader_a.user_id}/second-factor/reset"),
     Page("admin.invite", ADMIN),
     Page("admin.audit_log", ADMIN),
     Page("admin.audit_csv", ADMIN, html=False),
@@ -220,7 +229,9 @@ def _term_id() -> int:
 
 
 # Pages that redirect signed-in people elsewhere rather than showing them anything.
-REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register"}
+REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in", "auth.register",
+                            # half-way through signing in only; shown once, after setting up
+                            "second_factor.challenge", "second_factor.recovery_codes"}
 
 
 def _round(path: str = "") -> Callable:
@@ -256,11 +267,29 @@ ACTIONS = [
         "release.decide", "configuration.add_term", "configuration.edit_term",
         "configuration.programme_text", "configuration.import_file", "confidence.question",
         "outcomes.agreement", "outcomes.check_in", "outcomes.raise_concern",
+        "second_factor.challenge", "second_factor.setup", "admin.reset_second_factor",
     }
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
     Page("oidc.start", ANYONE, "/sign-in/with/nhsmail", method="POST"),
     Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
+    Page("auth.end_one_session", SIGNED_IN, "/account/sessions/1/sign-out", method="POST"),
+    Page("second_factor.new_recovery_codes", SIGNED_IN,
+         "/account/second-factor/recovery-codes/new", method="POST"),
+    Page("second_factor.remove", SIGNED_IN, "/account/second-factor/remove", method="POST"),
+    # Passkeys: JSON for the page's script; without someone to add one for or sign in, 400.
+    Page("second_factor.passkey_registration_options", ANYONE,
+         "/account/second-factor/passkey/options", html=False, method="POST"),
+    Page("second_factor.add_passkey", ANYONE, "/account/second-factor/passkey", html=False,
+         method="POST"),
+    Page("second_factor.passkey_request_options", ANYONE,
+         "/sign-in/second-factor/passkey/options", html=False, method="POST"),
+    Page("second_factor.sign_in_with_passkey", ANYONE, "/sign-in/second-factor/passkey",
+         html=False, method="POST"),
+    Page("second_factor.confirm_passkey_options", ANYONE, "/sign-in/confirm/passkey/options",
+         html=False, method="POST"),
+    Page("second_factor.confirm_with_passkey", ANYONE, "/sign-in/confirm/passkey", html=False,
+         method="POST"),
     Page("exchanges.accept_match", LEADER, lambda world: f"/matches/{world.match.id}/accept",
          method="POST"),
     Page("exchanges.shared_note", LEADER, lambda world: f"/exchanges/{world.exchange.id}/note",

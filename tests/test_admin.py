@@ -13,7 +13,7 @@ from mentoring.admin.services import AdminError
 from mentoring.auth import joining
 from mentoring.models import AuditEvent, Notification, User
 
-from conftest import SignedIn, csrf_token
+from conftest import SignedIn, answer_second_factor, csrf_token, set_up_authenticator_app
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -268,8 +268,14 @@ def test_an_admin_invites_a_coordinator_who_gets_the_role_on_accepting(app, admi
     assert sent.actor_id == admin.id
     assert sent.detail == {"email": "new.coord@example.org", "role": "coordinator"}
 
-    response = accept(app.test_client(), invitation_link(db, "new.coord@example.org"))
-    assert response.headers["Location"] == "/home"  # not the leader's profile questions
+    client = app.test_client()
+    response = accept(client, invitation_link(db, "new.coord@example.org"))
+    # A coordinator sets up a second factor before anything else (issue 15), then goes home,
+    # not to the leader's profile questions.
+    assert response.headers["Location"] == "/account/second-factor/setup"
+    response = set_up_authenticator_app(client, "new.coord@example.org")
+    assert response.headers["Location"] == "/account/second-factor/recovery-codes"
+    assert client.get("/home").status_code == 200
     user = db.exec(select(User).where(User.email == "new.coord@example.org")).one()
     assert user.role == "coordinator" and user.is_verified
     assert "new.coord@example.org" not in admin_client.get("/admin/invite").get_data(
@@ -323,14 +329,17 @@ def test_an_invitation_from_an_admin_who_has_since_lost_the_role_grants_nothing(
 def test_an_invited_admin_reaches_the_admin_pages_and_can_sign_in_again(app, admin_client, db):
     admin_client.post_form("/admin/invite", {"email": "c2@example.org", "role": "admin"})
     client = app.test_client()
-    accept(client, invitation_link(db, "c2@example.org"))
+    response = accept(client, invitation_link(db, "c2@example.org"))
+    assert client.get("/admin/users").status_code == 302  # not before a second factor
+    answer_second_factor(client, response, "c2@example.org")
     assert client.get("/admin/users").status_code == 200
     token = csrf_token(client.get("/home").get_data(as_text=True))
     client.post("/sign-out", data={"csrf_token": token})
     token = csrf_token(client.get("/sign-in").get_data(as_text=True))
     response = client.post("/sign-in", data={"csrf_token": token, "email": "c2@example.org",
                                              "password": NEW_PASSWORD})
-    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in/second-factor"
+    assert answer_second_factor(client, response, "c2@example.org").status_code == 302
     assert client.get("/admin/audit").status_code == 200
 
 

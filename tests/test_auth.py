@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from mentoring.auth.services import end_all_sessions
 from mentoring.models import AuditEvent, Notification
 
-from conftest import TEST_PASSWORD, SignedIn, csrf_token
+from conftest import TEST_PASSWORD, SignedIn, answer_second_factor, csrf_token
 
 
 def sign_in(client, email, password, next_url=None):
@@ -27,7 +27,8 @@ def test_a_leader_signs_in_and_reaches_their_home_page(client, leader):
 
 def test_a_coordinator_signs_in_and_sees_the_rounds(client, coordinator, factory):
     factory.programme_round(name="Winter exchange")
-    sign_in(client, coordinator.email, TEST_PASSWORD)
+    response = sign_in(client, coordinator.email, TEST_PASSWORD)
+    answer_second_factor(client, response, coordinator.email)
     page = client.get("/home").get_data(as_text=True)
     assert "Programme rounds" in page and "Winter exchange" in page
 

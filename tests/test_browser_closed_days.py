@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -33,11 +33,7 @@ def round_id(live_server) -> int:
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    browser_sign_in(page, base, email)
 
 
 def fill_date(page, legend: str, day: str, month: str, year: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from mentoring.configuration import vocabularies
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 from insights_world import build_hand_made
 
@@ -54,11 +54,7 @@ def every_sector_paired(live_server):
 
 
 def sign_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server.url}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/home")
+    browser_sign_in(page, live_server.url, email)
 
 
 def snap(page, name: str) -> None:

@@ -16,7 +16,7 @@ from mentoring.offers.services import decline_offer
 from mentoring.worker_context import WorkerContext
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 from matching_world import make_round
 
@@ -40,11 +40,7 @@ def run_worker(live_server) -> None:
 
 
 def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(COORDINATOR)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    browser_sign_in(page, base, COORDINATOR)
 
 
 def start_a_run(page, live_server) -> None:

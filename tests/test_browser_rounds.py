@@ -11,7 +11,7 @@ from sqlmodel import select
 from mentoring.models import Invitation, ProgrammeRound
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -34,11 +34,7 @@ def accounts(live_server):
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    browser_sign_in(page, base, email)
 
 
 def test_a_coordinator_sets_up_a_round_and_invites_leaders_from_a_csv(page, live_server,

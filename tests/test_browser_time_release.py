@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -120,10 +120,7 @@ def test_the_leader_and_the_coordinator_see_the_answers(page, live_server, booke
     assert_accessible(page)
 
     page.context.clear_cookies()
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill("coordinator@example.org")
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base, "coordinator@example.org")  # with the second factor
     page.goto(f"{base}/rounds/{booked['round_id']}/changes")
     expect(page.get_by_role("heading", name="Time from line managers")).to_be_visible()
     expect(page.get_by_text("Time not released").first).to_be_visible()

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accessibility import assert_accessible, assert_nhs_font
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -43,11 +43,7 @@ def pair(live_server):
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    browser_sign_in(page, base, email)
 
 
 def test_a_host_gives_visit_details_and_changes_them_for_one_exchange(page, live_server, pair,

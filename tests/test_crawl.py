@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from accessibility import assert_accessible, assert_nhs_font
-from conftest import TEST_PASSWORD, SignedIn
+from conftest import TEST_PASSWORD, SignedIn, browser_sign_in
 from matching_world import stored_run
 from pages import PAGES, REDIRECTS_WHEN_SIGNED_IN, ROLES, Page
 
@@ -201,14 +201,6 @@ def test_healthz_checks_the_database(client):
 
 
 # --- in a real browser, with axe ------------------------------------------------------------
-
-
-def browser_sign_in(page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(f"{base_url}/home")
 
 
 @pytest.fixture(scope="module")

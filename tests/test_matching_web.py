@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from authenticator import totp_code
 from sqlmodel import select
 
 from mentoring.access import SIGNED_IN_AT
@@ -171,8 +172,13 @@ def test_approval_needs_a_recent_sign_in(app, db, coordinator_client, small):
                                            data={"csrf_token": token, "password": "nope"})
     assert wrong.status_code == 400 and "Your password is not right" in wrong.get_data(
         as_text=True)
-    right = coordinator_client.client.post(response.headers["Location"],
-                                           data={"csrf_token": token, "password": TEST_PASSWORD})
+    # The password alone is not enough: the second factor too (issue 15).
+    no_code = coordinator_client.client.post(response.headers["Location"],
+                                             data={"csrf_token": token, "password": TEST_PASSWORD})
+    assert no_code.status_code == 400 and "Enter the code" in no_code.get_data(as_text=True)
+    right = coordinator_client.client.post(response.headers["Location"], data={
+        "csrf_token": token, "password": TEST_PASSWORD,
+        "code": totp_code(coordinator_client.user.email)})
     assert right.status_code == 302 and right.headers["Location"].endswith(url)
     assert coordinator_client.get(url).status_code == 200
     assert db.exec(select(Match)).all() == []  # nothing approved on the way

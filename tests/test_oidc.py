@@ -14,7 +14,7 @@ from sqlmodel import select
 from mentoring import create_app
 from mentoring.models import AuditEvent, IdentityLink, User
 
-from conftest import _session_on, csrf_token, make_settings
+from conftest import _session_on, csrf_token, make_settings, set_up_authenticator_app
 
 CALLBACK = "http://localhost/sign-in/with/nhsmail/callback"
 
@@ -89,12 +89,13 @@ def last_refusal(db) -> dict:
 # --- signing in ----------------------------------------------------------------------------
 
 
-def test_the_sign_in_page_offers_nhsmail_when_configured(client, tmp_path, engine):
+def test_the_sign_in_page_offers_nhsmail_when_configured(client, tmp_path, engine, connection):
     page = client.get("/sign-in").get_data(as_text=True)
     assert "Sign in with NHSmail" in page and 'action="/sign-in/with/nhsmail"' in page
     assert 'name="password"' in page  # passwords stay for VCSE, pharmacy and council staff
-    plain = create_app({"SETTINGS": make_settings(tmp_path), "ENGINE": engine}).test_client()
-    assert "NHSmail" not in plain.get("/sign-in").get_data(as_text=True)
+    plain_app = create_app({"SETTINGS": make_settings(tmp_path), "ENGINE": engine})
+    plain_app.extensions["mentoring.session_factory"] = lambda: _session_on(connection)
+    assert "NHSmail" not in plain_app.test_client().get("/sign-in").get_data(as_text=True)
 
 
 def test_the_flow_uses_pkce_state_and_nonce(client):
@@ -165,13 +166,25 @@ def test_a_sign_in_cannot_be_started_by_a_link_or_another_site(client, oidc_idp)
 
 def test_an_existing_account_is_linked_by_its_verified_email(client, oidc_idp, factory, db):
     user = factory.user(email="Ada.Lovelace@nhs.net".lower(), role="coordinator")
-    response = sign_in_with_nhsmail(client, oidc_idp, email="Ada.Lovelace@NHS.net")
+    # NHSmail enforced MFA: two factors, so the coordinator is signed in at once.
+    response = sign_in_with_nhsmail(client, oidc_idp, email="Ada.Lovelace@NHS.net",
+                                    amr=["pwd", "mfa"])
     assert response.status_code == 302
     assert signed_in_as(client) == user.get_id()
     assert db.exec(select(IdentityLink).where(IdentityLink.user_id == user.id)).one()
     linked = events(db, "identity.linked")[-1]
     assert linked.actor_id == user.id and linked.detail["by"] == "email"
     assert user.role == "coordinator"  # linking changes nobody's role
+
+
+def test_a_coordinator_whose_provider_did_not_enforce_mfa_sets_up_a_second_factor(
+        client, oidc_idp, factory):
+    user = factory.user(email="ada.lovelace@nhs.net", role="coordinator")
+    response = sign_in_with_nhsmail(client, oidc_idp, amr=["pwd"])
+    assert response.headers["Location"].endswith("/account/second-factor/setup")
+    assert signed_in_as(client) is None  # not before the second factor
+    set_up_authenticator_app(client, user.email)
+    assert signed_in_as(client) == user.get_id()
 
 
 def test_an_unverified_email_never_links_or_creates_an_account(client, oidc_idp, factory, db):

@@ -11,7 +11,7 @@ from mentoring.models import Notification
 from mentoring.notifications import enqueue
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 
@@ -37,11 +37,7 @@ def test_outbox_page_is_accessible_and_retry_works(page, live_server):
         session.commit()
         email, round_id = coordinator.email, programme_round.id
 
-    page.goto(f"{live_server.url}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/home")
+    browser_sign_in(page, live_server.url, email)  # with the second factor
     page.goto(f"{live_server.url}/rounds/{round_id}/outbox")
     assert page.locator("h1").count() == 1
     assert page.locator("caption").count() == 3

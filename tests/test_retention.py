@@ -25,6 +25,7 @@ from mentoring.models import (
     Reflection,
     TimeRelease,
     User,
+    UserSession,
 )
 from mentoring.notifications.outbox import enqueue
 from mentoring.retention import (
@@ -226,6 +227,8 @@ def test_an_unused_account_is_warned_then_anonymised_thirty_days_later(db, facto
     db.add(Reflection(leader_id=profile.id, text="What I learned"))
     db.add(IdentityLink(user_id=user.id, provider="nhsmail", issuer="https://login.example/t/v2.0",
                         subject="abc", email=email))
+    # A session the worker has not pruned yet: it names their browser and address.
+    db.add(UserSession(id_hash="0" * 64, user_id=user.id, user_agent="Firefox", ip="192.0.2.1"))
     db.flush()
 
     done = apply_retention(db, PERIODS, NOW)
@@ -250,6 +253,7 @@ def test_an_unused_account_is_warned_then_anonymised_thirty_days_later(db, facto
     assert profile.sector == "primary_care"  # a dimension of the figures, kept
     assert db.exec(select(Reflection).where(Reflection.leader_id == profile.id)).all() == []
     assert db.exec(select(IdentityLink).where(IdentityLink.user_id == user.id)).all() == []
+    assert db.exec(select(UserSession).where(UserSession.user_id == user.id)).all() == []
     assert db.exec(select(Notification).where(Notification.recipient_email == email)).all() == []
     assert email not in str([(e.actor_email, e.detail) for e in db.exec(select(AuditEvent))])
 

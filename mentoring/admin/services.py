@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 
 from mentoring import audit
 from mentoring.auth import joining
+from mentoring.auth.second_factor import reset_by_admin
 from mentoring.auth.services import end_access_without_sign_in, end_all_sessions, find_user
 from mentoring.models import AuditEvent, Invitation, LeaderProfile, User
 from mentoring.spreadsheet import csv_text
@@ -235,6 +236,15 @@ def end_sessions(session: Session, admin: User, user: User, reason: str, *, ip: 
     session.add(user)
     audit.record(session, SESSIONS_ENDED, actor=admin, obj=user,
                  detail={"reason": reason, "by": "admin"}, ip=ip)
+    session.flush()
+    return user
+
+
+def reset_second_factor(session: Session, admin: User, user: User, reason: str, *,
+                        ip: str = "") -> User:
+    """Someone lost their phone and their recovery codes (mentoring.auth.second_factor)."""
+    _not_yourself(admin, user, "You cannot reset your own second factor: ask another admin")
+    reset_by_admin(session, admin, user, _reason(reason), ip=ip)
     session.flush()
     return user
 

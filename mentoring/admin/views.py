@@ -21,7 +21,7 @@ from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.admin import organisations as orgs
 from mentoring.admin import services
 from mentoring.admin.services import AdminError, NotFound
-from mentoring.auth import joining
+from mentoring.auth import joining, second_factor
 from mentoring.auth.services import AccountError
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
@@ -96,6 +96,7 @@ def user(user_id: int):
     return render_template(
         "admin/user.html", account=account, name=services.leader_name(db, account),
         events=services.recent_events(db, account), is_me=account.id == current_user.id,
+        has_second_factor=second_factor.has_second_factor(db, account),
     )
 
 
@@ -182,6 +183,25 @@ def end_sessions(user_id: int):
     )
 
 
+@bp.route("/users/<int:user_id>/second-factor/reset", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+@recent_sign_in_required
+def reset_second_factor(user_id: int):
+    return _decision(
+        user_id,
+        action=lambda db, me, account, values: services.reset_second_factor(
+            db, me, account, values["reason"], ip=_ip()),
+        template_args={"title": "Reset second factor", "button_text": "Reset second factor",
+                       "warning": True,
+                       "intro": "For someone who lost their phone and their recovery codes. "
+                                "Their authenticator app and recovery codes stop working, they "
+                                "are signed out everywhere and emailed. A coordinator or admin "
+                                "sets up a new app at their next sign-in. Check it is really "
+                                "them asking (call them) before you do this."},
+        done="{email}'s second factor is reset and they have been signed out everywhere.",
+    )
+
+
 # --- inviting coordinators and admins ---------------------------------------------------------
 
 
@@ -263,6 +283,7 @@ def _audit_page(query: services.AuditQuery, page: services.AuditPage) -> str:
 
 @bp.route("/audit.csv")
 @roles_required(Role.ADMIN)
+@recent_sign_in_required  # emails and addresses leave the service
 def audit_csv():
     query = services.parse_audit_filters(request.args)
     if query.errors:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from mentoring import audit
-from mentoring.auth import email_links, throttle
+from mentoring.auth import email_links, session_store, throttle
 from mentoring.auth.notices import notify_security_change
 from mentoring.models import LeaderProfile, User, UserCreate, utcnow
 from mentoring.passwords import hash_password, needs_rehash, verify_password
@@ -63,8 +64,13 @@ def end_access_without_sign_in(session: Session, user: User) -> None:
 
 
 def end_all_sessions(user: User) -> None:
-    """Every session cookie carries the version; bumping it signs the user out everywhere."""
+    """Sign the user out everywhere: their session rows go (a cookie replayed later names
+    nothing), and the session version moves on (what a session holds names the version, so
+    one that was being read at this moment ends too)."""
     user.session_version += 1
+    db = object_session(user)
+    if db is not None and user.id is not None:
+        session_store.delete_for_user(db, user.id)
 
 
 def sign_out_everywhere(session: Session, user: User, *, ip: str = "") -> None:
@@ -130,17 +136,6 @@ def confirm_password(session: Session, user: User, password: str, *, ip: str = "
     return ok
 
 
-def load_user_for_session(session: Session, session_user_id: str) -> User | None:
-    """Resolve Flask-Login's id, `<user id>:<session version>`; stale versions are refused."""
-    user_id, _, version = session_user_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user
-
-
 __all__ = [
     "AccountError",
     "ValidationError",
@@ -149,7 +144,6 @@ __all__ = [
     "create_user",
     "end_all_sessions",
     "find_user",
-    "load_user_for_session",
     "set_password",
     "sign_out_everywhere",
 ]

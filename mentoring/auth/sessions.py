@@ -1,34 +1,160 @@
-"""Idle and absolute session timeouts, checked before every request.
+"""Sessions held on the server (mentoring.auth.session_store), and their timeouts.
 
-The session is a signed cookie, so the times live in it: `signed_in_at` (set whenever the user
-proves who they are: signing in, or confirming their password) and `last_seen_at` (every
-request). A cookie cannot be edited without the secret key, and the session version on the user
-row (see `services.end_all_sessions`) ends sessions from the server's side.
+Flask's own session is a signed cookie: readable by anyone who holds it, and good until it
+expires whatever happens on the server, so a cookie copied before sign-out still worked. Here
+the cookie carries only a random id; the contents live in the `user_session` row, and ending a
+session deletes the row.
+
+Why not Flask-Session's SQLAlchemy backend: it keeps the session id itself (not a hash) in the
+table, knows nothing of users (so no "your sessions" page, and "sign out everywhere" could not
+find a user's sessions without decoding every row), creates its table outside Alembic, and
+brings Flask-SQLAlchemy, which this app does not use. The table and this interface are about
+150 lines.
+
+The session row is read with the user in one query (Flask-Login's loader takes the user from
+here), so a signed-in page costs no more queries than before; the idle clock is written at most
+once a minute, and the contents only when they change.
 """
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlencode
 
-from flask import current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Flask, Request, Response, current_app, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SessionInterface, session_json_serializer
+from flask_login import current_user
 
 from mentoring import logs
-from mentoring.access import SIGNED_IN_AT
+from mentoring.auth import session_store as store
+from mentoring.db import CONNECTION, WROTE, get_session
+from mentoring.models import utcnow
 
-LAST_SEEN_AT = "last_seen_at"
-# The idle clock moves at most once a minute: moving it rewrites (and re-signs) the session
-# cookie, which every request would otherwise do. Idle limits are whole minutes, so a session
-# can outlive its limit by less than a minute.
-LAST_SEEN_RESOLUTION_SECONDS = 60
-# Requests that never need the signed-in user: no database look-up, no cookie rewritten.
+# Requests that never need a session: no database look-up, no cookie written.
+SESSIONLESS_PATHS = ("/static/", "/assets/", "/healthz", "/readyz")
 UNCHECKED_ENDPOINTS = {"static", "main.nhsuk_assets", "main.healthz", "main.readyz"}
 
 
-def mark_active() -> None:
-    """Called on sign-in and on every request of a signed-in user: the idle clock restarts."""
-    session[LAST_SEEN_AT] = int(time.time())
+class ServerSession(SecureCookieSession):
+    """Flask's session dict (it tracks changes), plus which row it came from."""
+
+    def __init__(self, initial=None, *, row_id: int | None = None,
+                 row_user_id: int | None = None, user=None, ended: str | None = None,
+                 sessionless: bool = False) -> None:
+        super().__init__(initial)
+        self.row_id = row_id
+        self.row_user_id = row_user_id
+        self.user = user  # read with the row; see load_user
+        self.ended = ended  # why the session the cookie named has just ended (store.IDLE, ...)
+        self.sessionless = sessionless
+        self.renew = False  # set by renew(): a new id at the end of this request
+
+
+def renew() -> None:
+    """Give this browser a new session id at the end of the request (sign-in: no fixation; a
+    password change, which ended every session, this one included)."""
+    session.renew = True  # type: ignore[attr-defined]
+
+
+def signed_in_user_id(data) -> int | None:
+    """The user id in Flask-Login's `_user_id` ("<id>:<session version>")."""
+    user_id = str(data.get("_user_id") or "").partition(":")[0]
+    return int(user_id) if user_id.isdigit() else None
+
+
+def limits(app: Flask) -> store.Limits:
+    settings = app.extensions["mentoring.settings"]
+    return store.Limits.of(settings.session_idle_minutes, settings.session_max_hours)
+
+
+def _start_alone(db) -> None:
+    """The session's writes are committed alone, never with a view's: a view that wrote and
+    did not commit is rolled back at teardown anyway (mentoring.db), so it is rolled back
+    first here."""
+    connection = db.info.get(CONNECTION)
+    if db.in_transaction() and connection is not None and connection.info.get(WROTE):
+        db.rollback()
+
+
+class ServerSessionInterface(SessionInterface):
+    serializer = session_json_serializer
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        if request.path.startswith(SESSIONLESS_PATHS):
+            return ServerSession(sessionless=True)
+        raw_id = request.cookies.get(self.get_cookie_name(app))
+        if not raw_id:
+            return ServerSession()
+        db = get_session()
+        found = store.find(db, raw_id)
+        if found is None:  # signed out, ended, pruned, or never ours
+            return ServerSession()
+        row, user = found
+        now = utcnow()
+        reason = store.ended_reason(row, now, limits(app))
+        if reason is not None:
+            store.delete(db, row.id)
+            db.commit()
+            return ServerSession(ended=reason if row.user_id is not None else None)
+        if row.user_id is not None and store.touch(db, row, now, request.remote_addr or ""):
+            db.commit()
+        data = self.serializer.loads(row.data)
+        return ServerSession(data, row_id=row.id, row_user_id=row.user_id, user=user)
+
+    def save_session(self, app: Flask, session: ServerSession,  # type: ignore[override]
+                     response: Response) -> None:
+        if getattr(session, "sessionless", True):
+            return
+        if session.accessed:
+            response.vary.add("Cookie")
+        user_id = signed_in_user_id(session)
+        # A session id belongs to one user: signing in or out starts a new one (and the old id
+        # ends with its row), as does renew().
+        rotate = session.renew or user_id != session.row_user_id
+        db = None
+        if session.row_id is not None and (rotate or not session):
+            db = get_session()
+            _start_alone(db)
+            store.delete(db, session.row_id)
+            session.row_id = None
+        if not session:
+            if db is not None:
+                db.commit()
+            if request.cookies.get(self.get_cookie_name(app)):
+                response.delete_cookie(
+                    self.get_cookie_name(app), domain=self.get_cookie_domain(app),
+                    path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
+                    samesite=self.get_cookie_samesite(app),
+                    httponly=self.get_cookie_httponly(app))
+            return
+        if session.row_id is not None and not session.modified:
+            return
+        if db is None:
+            db = get_session()
+            _start_alone(db)
+        data = self.serializer.dumps(dict(session))
+        if session.row_id is not None:
+            store.save_data(db, session.row_id, data)
+            db.commit()
+            return
+        raw_id = store.create(db, user_id=user_id, data=data, now=utcnow(),
+                              user_agent=request.user_agent.string,
+                              ip=request.remote_addr or "")
+        db.commit()
+        response.set_cookie(
+            self.get_cookie_name(app), raw_id, expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app), domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app))
+        response.vary.add("Cookie")
+
+
+def load_user(user_id: str):
+    """Flask-Login's user loader: the user read with the session row (no second query), while
+    their account is active and the session version in the session is current."""
+    user = getattr(session, "user", None)
+    if user is None or not user.is_active or user.get_id() != user_id:
+        return None
+    return user
 
 
 def idle_message(minutes: int) -> str:
@@ -40,36 +166,20 @@ def expired_message(hours: int) -> str:
             "Sign in again.")
 
 
-def session_ended_reason(now: float, signed_in_at: float, last_seen_at: float,
-                         idle_minutes: int, max_hours: int) -> str | None:
-    """Why a session must end now (a message for the user), or None while it is still good."""
-    if now - signed_in_at > max_hours * 3600:
-        return expired_message(max_hours)
-    if now - last_seen_at > idle_minutes * 60:
-        return idle_message(idle_minutes)
-    return None
-
-
 def enforce_timeouts():
-    """A `before_request` hook: sign out a session that has been idle or open too long."""
-    if request.endpoint in UNCHECKED_ENDPOINTS or not current_user.is_authenticated:
+    """A `before_request` hook: a session that the server has just ended for being idle or
+    open too long sends the user to sign in again, saying why."""
+    if request.endpoint in UNCHECKED_ENDPOINTS:
         logs.set_user(None)
         return None
-    settings = current_app.extensions["mentoring.settings"]
-    now = time.time()
-    # A session from before these timestamps existed counts as expired: sign in again.
-    signed_in_at = session.get(SIGNED_IN_AT, 0)
-    last_seen_at = session.get(LAST_SEEN_AT, signed_in_at)
-    reason = session_ended_reason(now, signed_in_at, last_seen_at,
-                                  settings.session_idle_minutes, settings.session_max_hours)
+    reason = getattr(session, "ended", None)
     if reason is None:
-        if now - last_seen_at >= LAST_SEEN_RESOLUTION_SECONDS:
-            mark_active()
-        logs.set_user(current_user.id)
+        logs.set_user(current_user.id if current_user.is_authenticated else None)
         return None
-    logout_user()
-    session.clear()
-    flash(reason, "info")
+    session.ended = None  # type: ignore[attr-defined]
+    settings = current_app.extensions["mentoring.settings"]
+    flash(idle_message(settings.session_idle_minutes) if reason == store.IDLE
+          else expired_message(settings.session_max_hours), "info")
     logs.set_user(None)
     target = url_for("auth.sign_in")
     if request.method == "GET":

@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -15,19 +16,23 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from pydantic import ValidationError
 
-from mentoring import logs
+from mentoring import audit, logs
 from mentoring.access import (
     is_safe_redirect,
+    mark_second_factor,
     mark_signed_in,
+    password_confirmed_recently,
     recent_sign_in_required,
     roles_required,
 )
-from mentoring.auth import email_links, joining, services, sessions
+from mentoring.auth import email_links, joining, second_factor, services, session_store, sessions
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
+from mentoring.models import utcnow
 from mentoring.vocab import Role
 
 bp = Blueprint("auth", __name__)
@@ -46,17 +51,34 @@ def _start_session(user, next_url: str | None = None, *, method: str = "password
                    second_factor: bool = False):
     """Every way of signing in ends here: `method` names how the user proved who they are
     (password, email link, invitation, an identity provider) and `second_factor` whether that
-    proof already included a second factor (an identity provider that asserts MFA)."""
+    proof already included a second factor (an identity provider that asserts MFA). Without
+    one, those who need a second factor are asked for it (or to set one up) first."""
+    from mentoring.auth import second_factor_views
+
     # A fresh session on sign-in (no fixation), keeping only the messages waiting to be shown:
     # confirming an email address signs in and says so on the page it lands on.
     flashes = session.get("_flashes", [])
     session.clear()
     if flashes:
         session["_flashes"] = flashes
+    if not second_factor:
+        asked = second_factor_views.ask_for_second_factor(user, next_url, method)
+        if asked is not None:
+            return asked
+    return _finish_sign_in(user, next_url, method=method, second_factor=second_factor)
+
+
+def _finish_sign_in(user, next_url: str | None, *, method: str, second_factor: bool):
     login_user(user)
     mark_signed_in()
-    sessions.mark_active()
+    if second_factor:
+        mark_second_factor()
+    sessions.renew()  # a new session id: one known before signing in is worth nothing after
     session["sign_in_method"] = method
+    # The next page's forms need a CSRF token: made now, it is stored with the new session
+    # rather than written to it again by the first page.
+    g.pop("csrf_token", None)
+    generate_csrf()
     return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
 
 
@@ -102,25 +124,42 @@ def sign_in():
 @bp.route("/sign-in/confirm", methods=["GET", "POST"])
 @login_required
 def confirm_sign_in():
-    """Confirm your password before a sensitive action (see access.recent_sign_in_required)."""
+    """Confirm your password, then your second factor if you have one (a code, a recovery code
+    or a passkey), before a sensitive action (see access.recent_sign_in_required)."""
     form = CsrfForm()
     errors: dict[str, str] = {}
     next_url = request.args.get("next")
+    done = next_url if is_safe_redirect(next_url) else url_for("main.home")
+    db = get_session()
+    user = current_user._get_current_object()
+    ask_code = second_factor.has_second_factor(db, user)
+    password_done = ask_code and password_confirmed_recently()
     if _posted(form):
-        password = request.form.get("password", "")
-        db = get_session()
         try:
-            confirmed = services.confirm_password(db, current_user, password, ip=_ip())
+            if not password_done:
+                password_done = services.confirm_password(
+                    db, user, request.form.get("password", ""), ip=_ip())
+                if password_done:
+                    mark_signed_in()  # the password's part; the second factor's is its own
+                else:
+                    errors["password"] = "Your password is not right"  # noqa: S105
+            if password_done and ask_code:
+                second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
+                mark_second_factor()
         except Throttled as exc:
-            confirmed = False
-            errors["password"] = str(exc)
+            errors["code" if password_done else "password"] = str(exc)
+        except second_factor.SecondFactorError as exc:
+            errors["code"] = str(exc)
         db.commit()
-        if confirmed:
+        if not errors:
             mark_signed_in()
-            return redirect(next_url if is_safe_redirect(next_url) else url_for("main.home"))
-        errors.setdefault("password", "Your password is not right")
+            return redirect(done)
     status = 400 if errors else 200
-    return render_template("auth/confirm_sign_in.html", form=form, errors=errors), status
+    return render_template(
+        "auth/confirm_sign_in.html", form=form, errors=errors, ask_code=ask_code,
+        password_done=password_done, next_url=done,
+        has_passkey=bool(ask_code and second_factor.passkeys_of(db, user)),
+        must_set_up=not ask_code and second_factor.is_required(user)), status
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -350,7 +389,9 @@ EVERYONE = (Role.LEADER, Role.COORDINATOR, Role.ADMIN)
 def account():
     settings = current_app.extensions["mentoring.settings"]
     return render_template("auth/account.html", session_idle_minutes=settings.session_idle_minutes,
-                           session_max_hours=settings.session_max_hours)
+                           session_max_hours=settings.session_max_hours,
+                           has_second_factor=second_factor.has_second_factor(
+                               get_session(), current_user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -377,9 +418,10 @@ def change_password():
                 errors = field_errors(exc)
             db.commit()  # a wrong current password is recorded (throttling, audit) too
             if not errors:
-                # Every other session has ended with the new session version; this one goes on.
+                # Every session has ended, this one included; this browser gets a new one.
                 login_user(user)
                 mark_signed_in()
+                sessions.renew()
                 flash("Your password is changed. You have been signed out everywhere else.",
                       "success")
                 return redirect(url_for("auth.account"))
@@ -400,3 +442,41 @@ def sign_out_everywhere():
     session.clear()
     flash("You have signed out on every device, including this one.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+# --- your sessions ---------------------------------------------------------------------------
+
+
+@bp.route("/account/sessions")
+@roles_required(*EVERYONE)
+def your_sessions():
+    db = get_session()
+    rows = session_store.sessions_of(db, current_user.id, utcnow(),
+                                     sessions.limits(current_app._get_current_object()))
+    this_one = getattr(session, "row_id", None)
+    devices = [{"id": row.id, "device": session_store.describe_device(row.user_agent),
+                "signed_in_at": row.created_at, "last_seen_at": row.last_seen_at,
+                "ip": row.ip or "Not known", "this_device": row.id == this_one}
+               for row in rows]
+    devices.sort(key=lambda device: not device["this_device"])  # this device first
+    return render_template("auth/sessions.html", devices=devices)
+
+
+@bp.route("/account/sessions/<int:session_id>/sign-out", methods=["POST"])
+@roles_required(*EVERYONE)
+def end_one_session(session_id: int):
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    if session_id == getattr(session, "row_id", None):  # this device: plain sign-out
+        return sign_out()
+    db = get_session()
+    user = current_user._get_current_object()
+    # Someone else's session id ends nothing, and says no more than an ended one of yours.
+    if not session_store.end_one(db, user.id, session_id):
+        flash("That device was already signed out.", "info")
+        return redirect(url_for("auth.your_sessions"))
+    audit.record(db, "user.session_ended", actor=user, obj=user, ip=_ip(),
+                 detail={"by": "self", "session": session_id})
+    db.commit()
+    flash("That device is signed out.", "success")
+    return redirect(url_for("auth.your_sessions"))

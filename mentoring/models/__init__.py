@@ -1,7 +1,16 @@
 """The whole domain model. Import from here: `from mentoring.models import Match`."""
 
 from mentoring.models.base import utcnow  # noqa: I001  (sets the naming convention first)
-from mentoring.models.accounts import AuditEvent, IdentityLink, SignInAttempt, User, UserCreate
+from mentoring.models.accounts import (
+    AuditEvent,
+    IdentityLink,
+    RecoveryCode,
+    SecondFactor,
+    SignInAttempt,
+    User,
+    UserCreate,
+    UserSession,
+)
 from mentoring.models.people import (
     LeaderProfile,
     LeaderProfileCreate,
@@ -73,14 +82,17 @@ __all__ = [
     "ProgrammeRound",
     "ProgrammeRoundCreate",
     "ProgrammeText",
+    "RecoveryCode",
     "Reflection",
     "RoundBlackout",
     "RoundParticipant",
+    "SecondFactor",
     "SelfAssessment",
     "SignInAttempt",
     "TimeRelease",
     "User",
     "UserCreate",
+    "UserSession",
     "VisitDetails",
     "VocabularyTerm",
     "match_stage",

@@ -10,7 +10,7 @@ from pydantic import EmailStr, ValidationInfo, field_validator
 from sqlmodel import Field, SQLModel
 from zxcvbn import zxcvbn
 
-from mentoring.models.base import enum_check, utcnow
+from mentoring.models.base import enum_check, in_list, utcnow
 from mentoring.vocab import Role
 
 
@@ -94,6 +94,25 @@ class UserCreate(SQLModel):
                                                                           else ""))
 
 
+class UserSession(SQLModel, table=True):
+    """A browser's session, held on the server (mentoring.auth.sessions). The cookie carries only
+    a random id; the table keeps its SHA-256, so a copy of the table opens no session. Rows
+    without a user are visitors who have not signed in (a CSRF token, a message to show)."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="CASCADE",
+                                index=True)
+    # Flask's session contents (its tagged JSON): sign-in method, CSRF token, messages.
+    data: str = Field(default="{}", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)  # signed in at
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+    user_agent: str = Field(default="", max_length=255)
+    ip: str = Field(default="", max_length=64)
+
+
 class SignInAttempt(SQLModel, table=True):
     """Failed and successful sign-ins, for throttling that works across processes."""
 
@@ -143,3 +162,40 @@ class IdentityLink(SQLModel, table=True):
     email: str = Field(default="", max_length=254)  # the address it was linked by, for people
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
+
+
+class SecondFactor(SQLModel, table=True):
+    """A second factor of an account (mentoring.auth.second_factor): an authenticator app
+    (TOTP, RFC 6238) or a passkey (WebAuthn)."""
+
+    __tablename__ = "second_factor"
+    __table_args__ = (sa.CheckConstraint(in_list("kind", ("totp", "passkey")), name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    kind: str = Field(default="totp", max_length=10)
+    # The shared secret (base32): the server must read it to check a code, so it cannot be
+    # hashed; it never leaves the server after the setup page.
+    secret: str = Field(default="", max_length=64)
+    # The time step of the last code accepted: a code works once (RFC 6238 §5.2).
+    last_used_step: int = 0
+    # A passkey: its credential id and public key (base64url), and the authenticator's
+    # signature counter (one that goes backwards is a cloned key).
+    credential_id: str = Field(default="", max_length=255)
+    public_key: str = Field(default="", sa_type=sa.Text)
+    sign_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of an account's ten recovery codes: each works once, in place of the second factor.
+    Only its SHA-256 is kept (a code is 80 random bits, so a fast hash is enough)."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None

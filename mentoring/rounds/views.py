@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user
 
 from mentoring import calendar_days
-from mentoring.access import roles_required
+from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.auth import joining
 from mentoring.auth.joining import Links
 from mentoring.auth.services import AccountError
@@ -559,6 +559,7 @@ def _export(round_id: int, what: str):
 
 @bp.route("/rounds/<int:round_id>/export/participants.csv")
 @roles_required(*COORDINATORS)
+@recent_sign_in_required  # personal data leaves the service: password and second factor
 def export_participants(round_id: int):
     return _export(round_id, "participants")
 
@@ -571,11 +572,13 @@ def export_waiting_list(round_id: int):
 
 @bp.route("/rounds/<int:round_id>/export/matches.csv")
 @roles_required(*COORDINATORS)
+@recent_sign_in_required  # personal data leaves the service: password and second factor
 def export_matches(round_id: int):
     return _export(round_id, "matches")
 
 
 @bp.route("/rounds/<int:round_id>/export/exchanges.csv")
 @roles_required(*COORDINATORS)
+@recent_sign_in_required  # personal data leaves the service: password and second factor
 def export_exchanges(round_id: int):
     return _export(round_id, "exchanges")
