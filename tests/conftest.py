@@ -378,3 +378,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# The optimiser tests' helper (tests/optimiser). Here rather than in a conftest.py of its own:
+# two modules named `conftest` on the path made `from conftest import SignedIn` find the wrong
+# one when a worker collected tests/optimiser first.
+@pytest.fixture
+def mk():
+    from optimiser import testing
+
+    return testing
