@@ -388,3 +388,18 @@ def mk():
     from optimiser import testing
 
     return testing
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """The environment of a `mentoring` command run as a real process: production settings on
+    a scratch SQLite file (test_cli, test_configuration)."""
+    env = {
+        **os.environ,
+        "MENTORING_ENV": "production",
+        "SECRET_KEY": "s" * 48,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "INSTANCE_PATH": str(tmp_path),
+    }
+    env.pop("FLASK_APP", None)
+    return env

@@ -19,7 +19,7 @@ from mentoring.models import SelfAssessment
 
 from accessibility import assert_accessible
 from confidence_world import build_evidence_round
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -46,11 +46,8 @@ def seeded(live_server):
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(f"{base}/home")
+    """Through the sign-in form, with the second factor where the app asks for one."""
+    browser_sign_in(page, base, email)
 
 
 def statement(page, index: int):

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accessibility import assert_accessible, assert_nhs_font
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -43,11 +43,8 @@ def seeded(live_server):
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    """Through the sign-in form, with the second factor where the app asks for one."""
+    browser_sign_in(page, base, email)
 
 
 def check(page, name: str) -> None:

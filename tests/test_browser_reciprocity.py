@@ -12,7 +12,7 @@ from mentoring.models import User
 from mentoring.worker_context import WorkerContext
 
 from accessibility import assert_accessible
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, browser_sign_in
 from factories import Factory
 from matching_world import make_round
 
@@ -48,11 +48,7 @@ def run_once(live_server, round_id: int) -> None:
 
 def test_warning_rule_choice_and_kept_close(page, live_server, world):
     round_id, base = world, live_server.url
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(COORDINATOR)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
+    browser_sign_in(page, base, COORDINATOR)  # with the coordinator's second factor
 
     run_once(live_server, round_id)
     page.goto(f"{base}/rounds/{round_id}/runs")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import test_cli
 from sqlmodel import select
 
 from mentoring.configuration import programme, transfer, vocabularies
@@ -200,9 +199,6 @@ def test_readyz_in_production_names_the_missing_programme_text(tmp_path):
     assert body["missing"] == ["Who we are (the data controller)",
                                "Our Data Protection Officer"]
     engine.dispose()
-
-
-cli_env = pytest.fixture(test_cli.cli_env.__wrapped__)
 
 
 def test_the_cli_imports_another_systems_file_and_exports_it_again(cli_env, tmp_path):
