@@ -403,3 +403,32 @@ def cli_env(tmp_path):
     }
     env.pop("FLASK_APP", None)
     return env
+
+
+# --- emails and links, as the sign-in tests read them -------------------------------------------
+
+
+def post_with_csrf(client, url, data, form_page=None):
+    """A raw test client's POST with the CSRF token of the page at `form_page` (or `url`)."""
+    token = csrf_token(client.get(form_page or url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def emails_to(db, address, kind=None):
+    """The emails written to `address` (of one kind, if given), oldest first."""
+    from sqlmodel import select
+
+    from mentoring.models import Notification
+
+    db.expire_all()
+    query = select(Notification).where(Notification.recipient_email == address)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    return list(db.exec(query.order_by(Notification.id)).all())
+
+
+def path_in(notification, prefix: str) -> str:
+    """The path of the link starting with `prefix` in an email's text."""
+    match = re.search(rf"http://localhost({re.escape(prefix)}/\S+)", notification.body_text)
+    assert match, notification.body_text
+    return match.group(1)

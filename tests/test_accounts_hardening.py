@@ -21,33 +21,14 @@ from mentoring.models import (
     EmailLink,
     EmailRequest,
     Invitation,
-    Notification,
     User,
     utcnow,
 )
 
-from conftest import TEST_PASSWORD, SignedIn, csrf_token
+from conftest import TEST_PASSWORD, SignedIn, emails_to, path_in
+from conftest import post_with_csrf as post
 
 NEW_PASSWORD = "a-brand-new-passphrase"
-
-
-def post(client, url, data, form_page=None):
-    token = csrf_token(client.get(form_page or url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **data})
-
-
-def emails_to(db, address, kind=None) -> list[Notification]:
-    db.expire_all()
-    query = select(Notification).where(Notification.recipient_email == address)
-    if kind:
-        query = query.where(Notification.kind == kind)
-    return list(db.exec(query.order_by(Notification.id)).all())
-
-
-def path_in(notification: Notification, prefix: str) -> str:
-    match = re.search(rf"http://localhost({re.escape(prefix)}/\S+)", notification.body_text)
-    assert match, notification.body_text
-    return match.group(1)
 
 
 @pytest.fixture

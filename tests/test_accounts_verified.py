@@ -7,39 +7,19 @@ through the pages, as an attacker would."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import select
 
 from mentoring.auth import joining
 from mentoring.auth.services import authenticate
-from mentoring.models import AuditEvent, Notification, RoundParticipant, User, utcnow
+from mentoring.models import AuditEvent, RoundParticipant, User, utcnow
 
-from conftest import TEST_PASSWORD, SignedIn, csrf_token
+from conftest import TEST_PASSWORD, SignedIn, emails_to, path_in
+from conftest import post_with_csrf as post
 
 OWNER = "owner@example.org"
 OWNERS_PASSWORD = "the-owners-own-passphrase"
 ATTACKERS_PASSWORD = "the-attackers-passphrase"
-
-
-def post(client, url, data, form_page=None):
-    token = csrf_token(client.get(form_page or url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **data})
-
-
-def emails_to(db, address, kind=None) -> list[Notification]:
-    db.expire_all()
-    query = select(Notification).where(Notification.recipient_email == address)
-    if kind:
-        query = query.where(Notification.kind == kind)
-    return list(db.exec(query.order_by(Notification.id)).all())
-
-
-def path_in(notification: Notification, prefix: str) -> str:
-    match = re.search(rf"http://localhost({re.escape(prefix)}/\S+)", notification.body_text)
-    assert match, notification.body_text
-    return match.group(1)
 
 
 def register(client, email, password=ATTACKERS_PASSWORD):

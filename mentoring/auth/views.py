@@ -224,14 +224,12 @@ def _link_problem(what: str, problem: str):
     return render_template("auth/link_invalid.html", what=what, problem=problem), 400
 
 
-@bp.route("/verify/<token>", methods=["GET", "POST"])
-def verify(token: str):
-    """The link in the confirmation email. Opening it only shows the form (mail scanners that
-    open links spend nothing); posting it, once, creates the account and signs in."""
-    db = get_session()
-    found = joining.verification_link(db, token)
-    if found.link is None:
-        return _link_problem("confirmation link", found.problem)
+def _password_from_link(what: str, email: str | None, spend, done, *, title: str,
+                        button_text: str | None = None):
+    """The page of an emailed link where a password is chosen (confirmation, reset): the form
+    shows on opening (mail scanners that open links spend nothing); a good POST spends the link
+    once through `spend(password)` (None: spent by another request a moment ago) and answers
+    with `done(user)`; a bad one shows the form again with the reason beside the field."""
     form = CsrfForm()
     errors: dict[str, str] = {}
     if _posted(form):
@@ -239,19 +237,37 @@ def verify(token: str):
         errors = _password_errors(password, confirm)
         if not errors:
             try:
-                user = joining.complete_registration(db, token, password, ip=_ip())
+                user = spend(password)
             except ValidationError as exc:
                 errors = field_errors(exc)
             else:
-                if user is None:  # spent by another request a moment ago
-                    return _link_problem("confirmation link", "used")
-                db.commit()
-                flash("Your email address is confirmed and you are signed in. Next, complete "
-                      "your profile: it is how we find you a good match.", "success")
-                return _start_session(user, url_for("profile.overview"), method="email-link")
-    return render_template("auth/new_password.html", form=form, errors=errors,
-                           title="Create your account", email=found.link.email,
-                           button_text="Create account"), (400 if errors else 200)
+                if user is None:
+                    return _link_problem(what, "used")
+                get_session().commit()
+                return done(user)
+    extra = {"button_text": button_text} if button_text else {}
+    return render_template("auth/new_password.html", form=form, errors=errors, title=title,
+                           email=email, **extra), (400 if errors else 200)
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify(token: str):
+    """The link in the confirmation email: posting it, once, creates the account (with the
+    password chosen there) and signs in."""
+    db = get_session()
+    found = joining.verification_link(db, token)
+    if found.link is None:
+        return _link_problem("confirmation link", found.problem)
+
+    def signed_in(user):
+        flash("Your email address is confirmed and you are signed in. Next, complete "
+              "your profile: it is how we find you a good match.", "success")
+        return _start_session(user, url_for("profile.overview"), method="email-link")
+
+    return _password_from_link(
+        "confirmation link", found.link.email,
+        lambda password: joining.complete_registration(db, token, password, ip=_ip()),
+        signed_in, title="Create your account", button_text="Create account")
 
 
 # --- password reset --------------------------------------------------------------------------
@@ -297,26 +313,17 @@ def reset_password(token: str):
     found, _user = joining.reset_link(db, token)
     if found.link is None:
         return _link_problem("password reset link", found.problem)
-    form = CsrfForm()
-    errors: dict[str, str] = {}
-    if _posted(form):
-        password, confirm = request.form.get("password", ""), request.form.get("confirm", "")
-        errors = _password_errors(password, confirm)
-        if not errors:
-            try:
-                user = joining.reset_password(db, token, password, ip=_ip())
-            except ValidationError as exc:
-                errors = field_errors(exc)
-            else:
-                if user is None:
-                    return _link_problem("password reset link", "used")
-                db.commit()
-                logout_user()
-                session.clear()
-                flash("Your password is changed. Sign in with your new password.", "success")
-                return redirect(url_for("auth.sign_in"))
-    return render_template("auth/new_password.html", form=form, errors=errors,
-                           title="Choose a new password", email=None), (400 if errors else 200)
+
+    def changed(_user):
+        logout_user()
+        session.clear()
+        flash("Your password is changed. Sign in with your new password.", "success")
+        return redirect(url_for("auth.sign_in"))
+
+    return _password_from_link(
+        "password reset link", None,
+        lambda password: joining.reset_password(db, token, password, ip=_ip()),
+        changed, title="Choose a new password")
 
 
 # --- one-time sign-in links ------------------------------------------------------------------
