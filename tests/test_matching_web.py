@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from mentoring.access import SIGNED_IN_AT
 from mentoring.matching.runs import run_queued_optimisations
-from mentoring.models import Match, Notification, OptimiserRun, utcnow
+from mentoring.models import Match, Notification, OptimiserRun, ProposalRemoval, utcnow
 
 from conftest import TEST_PASSWORD, csrf_token
 from matching_world import make_round, worker
@@ -111,24 +111,30 @@ def test_a_run_of_another_round_is_not_found(app, db, factory, coordinator_clien
 
 def test_pin_forbid_and_remove_from_the_review_page(app, db, coordinator_client, small):
     run = finished_run(app, db, coordinator_client, small)
+    stored = json.dumps(run.solution, sort_keys=True)
     review = f"/rounds/{small.round.id}/runs/{run.id}"
     first, second = run.solution["pairs"]
     ids = lambda pair: {"mentor_id": pair["mentor"], "mentee_id": pair["mentee"],  # noqa: E731
                         "run_id": str(run.id)}
+    anchor = lambda pair: f"#pair-{pair['mentor']}-{pair['mentee']}"  # noqa: E731
     response = coordinator_client.post_form(f"/rounds/{small.round.id}/pairs",
                                             {**ids(first), "rule": "pin"}, form_page=review)
-    assert response.status_code == 302 and response.headers["Location"].endswith(review)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(review + anchor(first))
     assert db.exec(select(Match.pinned)).all() == [True]
     coordinator_client.post_form(f"/rounds/{small.round.id}/pairs",
                                  {**ids(second), "rule": "forbid"}, form_page=review)
-    db.refresh(run)
-    assert len(run.solution["pairs"]) == 1  # forbidding also takes it out of this proposal
     page = coordinator_client.get(review).get_data(as_text=True)
-    assert "Pinned" in page and "Removed from this proposal by coordinator@" in page
-    # Remove the pinned pair too: nothing left to approve.
+    # Forbidding keeps the pair out of what approving this proposal does, and marks its row.
+    assert "Pinned" in page and "Forbidden" in page and "Allow again" in page
+    assert "Their pair in this proposal was forbidden by a coordinator" in page
+    # Remove the pinned pair too: nothing left to approve, and nothing in the run changed.
     coordinator_client.post_form(f"{review}/remove", ids(first), form_page=review)
+    page = coordinator_client.get(review).get_data(as_text=True)
+    assert "Removed from this proposal" in page and "Put back" in page
+    assert "This proposal changes nothing that is approved now" in page
     db.refresh(run)
-    assert run.solution["pairs"] == []
+    assert json.dumps(run.solution, sort_keys=True) == stored
 
 
 def test_decisions_need_the_csrf_token(app, db, coordinator_client, small):
@@ -138,8 +144,7 @@ def test_decisions_need_the_csrf_token(app, db, coordinator_client, small):
         f"/rounds/{small.round.id}/runs/{run.id}/remove",
         data={"mentor_id": pair["mentor"], "mentee_id": pair["mentee"]})
     assert response.status_code == 400
-    db.refresh(run)
-    assert len(run.solution["pairs"]) == 2
+    assert db.exec(select(ProposalRemoval)).all() == []
 
 
 def test_approval_shows_what_will_change_then_publishes(app, db, coordinator_client, small):

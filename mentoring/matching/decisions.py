@@ -1,5 +1,8 @@
 """A coordinator's decisions on a proposal: pin, forbid or remove a pair, and approve.
 
+None of them changes a run's stored solution: pins and forbidden pairs are rules of the round
+for the runs to come, a removal is a row beside the run (`exclusions`).
+
 Approval is one step and one transaction: the approved pairs become offers both leaders see
 and answer (no done deals), their exchanges are held (one booking row per leader per half-day,
 so the database refuses a double booking, but no calendar invitation until both accept) and
@@ -25,6 +28,7 @@ from mentoring.calendar_days import closed_days
 from mentoring.configuration import vocabularies
 from mentoring.exchanges.services import cancel_and_release
 from mentoring.exchanges.visits import copy_from_host
+from mentoring.matching.exclusions import as_decided, taken_out
 from mentoring.matching.problem import (
     ExchangeTime,
     exchange_slot,
@@ -34,7 +38,12 @@ from mentoring.matching.problem import (
     round_live_exchange_times,
     state_of,
 )
-from mentoring.matching.proposal import RunDocuments, problem_digest, run_documents
+from mentoring.matching.proposal import (
+    RunDocuments,
+    problem_digest,
+    run_documents,
+    stored_solution,
+)
 from mentoring.matching.runs import RUNNABLE_ROUND_STATUSES
 from mentoring.models import (
     Availability,
@@ -44,6 +53,7 @@ from mentoring.models import (
     Match,
     OptimiserRun,
     ProgrammeRound,
+    ProposalRemoval,
     RoundParticipant,
     User,
     utcnow,
@@ -95,6 +105,14 @@ def _participants(session: Session, programme_round: ProgrammeRound,
     return {profile.id: profile for profile in rows}
 
 
+def pair_name(session: Session, mentor_id: int, mentee_id: int) -> str:
+    """A pair as messages name it: "Mentee with Mentor"."""
+    names = dict(session.exec(select(LeaderProfile.id, LeaderProfile.name).where(
+        LeaderProfile.id.in_((mentor_id, mentee_id)))).all())  # type: ignore[union-attr]
+    return (f"{names.get(mentee_id, f'Leader {mentee_id}')} with "
+            f"{names.get(mentor_id, f'Leader {mentor_id}')}")
+
+
 def set_pair_rule(
     session: Session, programme_round: ProgrammeRound, user: User, mentor_id: int,
     mentee_id: int, rule: str, reason: str = "", *, ip: str = "",
@@ -125,35 +143,91 @@ def set_pair_rule(
     return None if rule == "clear" else row
 
 
+def pin_pairs(
+    session: Session, programme_round: ProgrammeRound, user: User,
+    pairs: list[tuple[int, int]], *, run: OptimiserRun | None = None,
+    filters: dict[str, str] | None = None, ip: str = "",
+) -> int:
+    """Pin many pairs at once ("keep every pair shown"): each that is not pinned already, in
+    one audit entry. Pairs no longer only proposals (approved since) are left as they are.
+    Returns how many were pinned."""
+    if not pairs:
+        return 0
+    leaders = {leader for pair in pairs for leader in pair}
+    taking_part = set(session.exec(
+        select(RoundParticipant.leader_id).where(
+            RoundParticipant.round_id == programme_round.id,
+            RoundParticipant.leader_id.in_(leaders))  # type: ignore[attr-defined]
+    ).all())
+    if not leaders <= taking_part:
+        raise DecisionError("Both leaders of every pair must take part in this round")
+    rows = {(row.mentor_id, row.mentee_id): row for row in session.exec(
+        select(Match).where(Match.round_id == programme_round.id,
+                            Match.mentee_id.in_({mentee for _, mentee in pairs}))  # type: ignore[attr-defined]
+    ).all()}
+    pinned = 0
+    for mentor_id, mentee_id in dict.fromkeys(pairs):
+        row = rows.get((mentor_id, mentee_id))
+        if row is not None and (row.status != MatchStatus.PROPOSED or row.pinned):
+            continue
+        row = row or Match(round_id=programme_round.id, mentor_id=mentor_id,
+                           mentee_id=mentee_id)
+        row.pinned, row.forbidden = True, False
+        session.add(row)
+        pinned += 1
+    audit.record(session, "match.pinned_shown", actor=user, obj=programme_round, ip=ip,
+                 detail={"run_id": run.id if run else None, "pinned": pinned,
+                         "shown": len(pairs), "filters": filters or {}})
+    session.flush()
+    return pinned
+
+
 def remove_pair(
     session: Session, run: OptimiserRun, user: User, mentor_id: int, mentee_id: int,
     reason: str = "", *, ip: str = "",
-) -> None:
-    """Take a pair (and its exchanges) out of this run's proposal before approval; both
-    leaders show as unmatched, removed by the coordinator. Later runs may pair them again
-    (forbid the pair to stop that)."""
+) -> ProposalRemoval:
+    """Take a pair (and its exchanges) out of this run's proposal before approval: approval
+    skips it and its mentee counts as unmatched. The run's solution is not changed (the review
+    shows the pair as removed, and `restore_pair` puts it back). Later runs may pair them
+    again (forbid the pair to stop that), but do not try to keep the pair."""
     _require_reviewable(run)
-    solution = dict(run.solution)
-    mentor, mentee = str(mentor_id), str(mentee_id)
-    pairs = [p for p in solution["pairs"] if (p["mentor"], p["mentee"]) != (mentor, mentee)]
-    if len(pairs) == len(solution["pairs"]):
+    key = (str(mentor_id), str(mentee_id))
+    if key not in {(p["mentor"], p["mentee"])
+                   for p in (stored_solution(session, run) or {}).get("pairs", [])}:
         raise DecisionError("That pair is not in this proposal")
-    if (mentor, mentee) in problem_digest(session, run).fixed_pairs:
+    if key in problem_digest(session, run).fixed_pairs:
         raise DecisionError("This pair is already approved: it stays as it is")
-    solution["pairs"] = pairs
-    solution["exchanges"] = [
-        x for x in solution["exchanges"] if {x["host"], x["visitor"]} != {mentor, mentee}
-    ]
-    solution["unmatched"] = [
-        *solution.get("unmatched", []),
-        {"id": mentee, "reason": f"removed from this proposal by {user.email}"},
-    ]
-    solution["removed"] = [*solution.get("removed", []), {"mentor": mentor, "mentee": mentee}]
-    run.solution = solution
-    session.add(run)
+    removal = _removal(session, run, mentor_id, mentee_id)
+    if removal is not None:
+        raise DecisionError("That pair is already removed from this proposal")
+    removal = ProposalRemoval(run_id=run.id, mentor_id=mentor_id, mentee_id=mentee_id,
+                              removed_by_id=user.id)
+    session.add(removal)
     audit.record(session, "match.removed_from_proposal", actor=user, obj=run, ip=ip,
                  detail={"mentor_id": mentor_id, "mentee_id": mentee_id,
                          "reason": (reason or "").strip()[:1000]})
+    session.flush()
+    return removal
+
+
+def restore_pair(session: Session, run: OptimiserRun, user: User, mentor_id: int,
+                 mentee_id: int, *, ip: str = "") -> None:
+    """Undo `remove_pair`: the pair is back in the proposal, as the optimiser proposed it."""
+    _require_reviewable(run)
+    removal = _removal(session, run, mentor_id, mentee_id)
+    if removal is None:
+        raise DecisionError("That pair is not removed from this proposal")
+    session.delete(removal)
+    audit.record(session, "match.restored_to_proposal", actor=user, obj=run, ip=ip,
+                 detail={"mentor_id": mentor_id, "mentee_id": mentee_id})
+    session.flush()
+
+
+def _removal(session: Session, run: OptimiserRun, mentor_id: int,
+             mentee_id: int) -> ProposalRemoval | None:
+    return session.exec(select(ProposalRemoval).where(
+        ProposalRemoval.run_id == run.id, ProposalRemoval.mentor_id == mentor_id,
+        ProposalRemoval.mentee_id == mentee_id)).first()
 
 
 def _require_reviewable(run: OptimiserRun) -> None:
@@ -217,7 +291,8 @@ def plan_changes(session: Session, run: OptimiserRun,
     solution = None
     if run.status == RunStatus.SUCCEEDED:
         documents = documents or run_documents(session, run)
-        solution = documents.solution
+        # Pairs removed from the proposal, or forbidden since, are not approved.
+        solution = as_decided(documents.solution, taken_out(session, run))
     if not solution:
         plan.conflicts.append("This run has no proposal")
         return plan

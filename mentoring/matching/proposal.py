@@ -16,7 +16,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from mentoring.configuration import vocabularies
 from mentoring.insights.figures import window_months
+from mentoring.matching.exclusions import REMOVED, TakenOut, as_decided, taken_out
 from mentoring.matching.problem import parse_slot, readable_reason
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import (
@@ -42,6 +43,7 @@ from optimiser.model import UNMATCHED_RULES
 
 SORTS = {"score": "Score, highest first", "mentee": "Mentee's name", "mentor": "Mentor's name"}
 FILTERS = ("borough", "sector", "profession")
+CHANGED = "changed"  # the filter of pairs changed since the run followed ("1": on)
 
 
 # --- a run's documents -----------------------------------------------------------------------
@@ -72,6 +74,29 @@ class ProblemDigest:
     pinned: frozenset[tuple[str, str]]
     state: list[list[int]] | None  # the approved state the run was built on
     previous_run_id: int | None = None  # the run the optimiser kept close to
+    reference: Reference | None = None  # what it kept close to (runs stored since issue 17)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The proposal a run followed, as it was given to the optimiser to keep close to (see
+    `runs.previous_solution`): what the review's marks compare with."""
+
+    mentor_of: dict[str, str]  # mentee -> mentor
+    exchanges: dict[frozenset[str], frozenset[tuple[str, str, str]]]  # by pair: host, visitor, slot
+    removed: frozenset[tuple[str, str]]  # pairs the coordinator removed from it
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None) -> Reference | None:
+        if stored is None:
+            return None
+        exchanges: dict[frozenset[str], set[tuple[str, str, str]]] = {}
+        for host, visitor, slot in stored.get("exchanges", []):
+            exchanges.setdefault(frozenset((host, visitor)), set()).add((host, visitor, slot))
+        return cls(mentor_of={mentee: mentor for mentor, mentee in stored.get("pairs", [])},
+                   exchanges={pair: frozenset(xs) for pair, xs in exchanges.items()},
+                   removed=frozenset((mentor, mentee)
+                                     for mentor, mentee in stored.get("removed", [])))
 
 
 def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
@@ -107,6 +132,7 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
         pinned=frozenset((p["mentor"], p["mentee"]) for p in problem.get("pinned", [])),
         state=context.get("state"),
         previous_run_id=context.get("previous_run_id"),
+        reference=Reference.of(context.get("previous")),
     )
 
 
@@ -236,6 +262,7 @@ class ProposedExchange:
     slot: str
     starts_at: datetime
     ends_at: datetime
+    changed: bool = False  # not in the run this one follows (a pair kept, its date moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +274,14 @@ class ProposedPair:
     exchanges: tuple[ProposedExchange, ...]
     pinned: bool
     approved: bool  # already approved before this run: it stays as it is
+    change: Change | None = None  # what changed since the run this one follows
+    was_mentor: Person | None = None  # the mentee's mentor in that run (a new mentor)
+    taken_out: TakenOut | None = None  # removed from this proposal, or forbidden since
+
+    @property
+    def key(self) -> str:
+        """The row's id on the review page (the anchor its buttons come back to)."""
+        return f"pair-{self.mentor.id}-{self.mentee.id}"
 
     @property
     def crosses_sectors(self) -> bool:
@@ -371,14 +406,26 @@ def _exchanges_by_pair(
 
 
 def _proposed_pair(pair: dict[str, Any], people: _People, problem: ProblemDigest,
-                   by_pair: dict[frozenset[str], list[ProposedExchange]]) -> ProposedPair:
+                   by_pair: dict[frozenset[str], list[ProposedExchange]],
+                   changes: dict[tuple[str, str], Change] | None = None,
+                   taken: dict[tuple[str, str], TakenOut] | None = None) -> ProposedPair:
     key = (pair["mentor"], pair["mentee"])
+    change = (changes or {}).get(key)
+    exchanges = sorted(by_pair.get(frozenset(key), []), key=lambda x: x.starts_at)
+    if change is not None and change.new_dates:
+        exchanges = [replace(x, changed=True)
+                     if (x.host.id, x.visitor.id, x.slot) in change.new_dates else x
+                     for x in exchanges]
     return ProposedPair(
         mentor=people[pair["mentor"]], mentee=people[pair["mentee"]],
         score=float(pair.get("score") or 0.0),
         reasons=tuple(readable_reason(reason) for reason in pair.get("reasons") or ()),
-        exchanges=tuple(sorted(by_pair.get(frozenset(key), []), key=lambda x: x.starts_at)),
+        exchanges=tuple(exchanges),
         pinned=key in problem.pinned, approved=key in problem.fixed_pairs,
+        change=change,
+        was_mentor=people[change.was_mentor]
+        if change is not None and change.was_mentor in people else None,
+        taken_out=(taken or {}).get(key),
     )
 
 
@@ -389,18 +436,24 @@ def _unmatched(solution: dict[str, Any], people: _People) -> list[UnmatchedLeade
 
 
 def _chosen(filters: dict[str, str] | None) -> dict[str, str]:
-    return {key: value for key, value in (filters or {}).items() if value and key in FILTERS}
+    return {key: value for key, value in (filters or {}).items()
+            if value and key in (*FILTERS, CHANGED)}
 
 
 def _order(pairs: list[dict[str, Any]], people: _People, problem: ProblemDigest,
-           filters: dict[str, str], sort: str) -> list[int]:
-    """Which of the solution's pairs pass the filters, in the order chosen (by position)."""
+           filters: dict[str, str], sort: str,
+           changes: dict[tuple[str, str], Change] | None = None) -> list[int]:
+    """Which of the solution's pairs pass the filters, in the order chosen (by position).
+    `changes` (`changes_since`) serve the filter of changed pairs."""
     leaders = problem.leaders
+    changed_only = CHANGED in filters
+    attributes = {key: value for key, value in filters.items() if key in FILTERS}
     shown = [
         number for number, pair in enumerate(pairs)
         if all(value in (getattr(leaders[pair["mentor"]], attribute),
                          getattr(leaders[pair["mentee"]], attribute))
-               for attribute, value in filters.items())
+               for attribute, value in attributes.items())
+        and (not changed_only or (pair["mentor"], pair["mentee"]) in (changes or {}))
     ]
     names: dict[str, str] = {}
 
@@ -428,16 +481,18 @@ def _options(problem: ProblemDigest) -> dict[str, list[tuple[str, str]]]:
 
 def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
                   sort: str = "score", *, documents: RunDocuments | None = None) -> Proposal:
+    """The proposal as decided: without the pairs taken out of it (`exclusions`)."""
     documents = documents or run_documents(session, run)
-    problem, solution = documents.problem, documents.solution or {}
+    taken = taken_out(session, run)
+    problem, solution = documents.problem, as_decided(documents.solution, taken) or {}
     people = _People(session, problem, run.round_id)
     by_pair = _exchanges_by_pair(solution, people)
     pairs = [_proposed_pair(p, people, problem, by_pair) for p in solution.get("pairs", [])]
     proposal = Proposal(
         run=run, pairs=pairs, unmatched=_unmatched(solution, people),
         summary=summarise(problem, solution),
-        removed=[(people[r["mentor"]], people[r["mentee"]]) for r in solution.get("removed", [])
-                 if r["mentor"] in people and r["mentee"] in people],
+        removed=[(people[mentor], people[mentee]) for (mentor, mentee), out in taken.items()
+                 if out.decision == REMOVED and mentor in people and mentee in people],
     )
     proposal.filters = _chosen(filters)
     proposal.shown = [pairs[number] for number in _order(
@@ -495,11 +550,90 @@ def _kept_close_to(problem: ProblemDigest, solution: dict[str, Any]) -> KeptClos
                        int(stats.get("moved_exchanges") or 0))
 
 
+# --- what changed since the run followed -------------------------------------------------------
+
+NEW_PAIR, NEW_MENTOR, PROPOSED_AGAIN, DATES_MOVED = "new", "mentor", "again", "moved"
+
+
+class Change(NamedTuple):
+    """How a pair differs from the run its run follows."""
+
+    kind: str  # NEW_PAIR, NEW_MENTOR, PROPOSED_AGAIN (removed there) or DATES_MOVED
+    was_mentor: str | None = None  # NEW_MENTOR: the mentee's mentor there
+    new_dates: frozenset[tuple[str, str, str]] = frozenset()  # exchanges not there
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """The marks of a review, counted."""
+
+    run_id: int  # the run followed
+    new_pairs: int
+    new_mentors: int
+    proposed_again: int
+    dates_moved: int
+    unchanged: int
+    gone: int  # pairs of the run followed whose mentee has no mentor now
+
+    @property
+    def changed(self) -> int:
+        return self.new_pairs + self.new_mentors + self.proposed_again + self.dates_moved
+
+
+def changes_since(problem: ProblemDigest,
+                  solution: dict[str, Any]) -> dict[tuple[str, str], Change] | None:
+    """Each pair of the solution that is new or changed since the run followed (None: there
+    is no such run, or the run was stored before what it followed was). The comparison is with
+    what the optimiser kept close to, so these are exactly the changes it chose."""
+    reference = problem.reference
+    if reference is None:
+        return None
+    now: dict[frozenset[str], set[tuple[str, str, str]]] = {}
+    for x in solution.get("exchanges", []):
+        now.setdefault(frozenset((x["host"], x["visitor"])), set()).add(
+            (x["host"], x["visitor"], x["slot"]))
+    changes: dict[tuple[str, str], Change] = {}
+    for pair in solution.get("pairs", []):
+        key = (pair["mentor"], pair["mentee"])
+        was = reference.mentor_of.get(pair["mentee"])
+        if was == pair["mentor"]:
+            dates = now.get(frozenset(key), set())
+            before = reference.exchanges.get(frozenset(key), frozenset())
+            if dates != before:
+                changes[key] = Change(DATES_MOVED, new_dates=frozenset(dates - before))
+        elif key in reference.removed:
+            changes[key] = Change(PROPOSED_AGAIN)
+        elif was is not None:
+            changes[key] = Change(NEW_MENTOR, was_mentor=was)
+        else:
+            changes[key] = Change(NEW_PAIR)
+    return changes
+
+
+def _count_changes(problem: ProblemDigest, solution: dict[str, Any],
+                   changes: dict[tuple[str, str], Change] | None) -> ChangeSummary | None:
+    if changes is None or problem.previous_run_id is None or problem.reference is None:
+        return None
+    kinds = [change.kind for change in changes.values()]
+    matched = {pair["mentee"] for pair in solution.get("pairs", [])}
+    return ChangeSummary(
+        run_id=problem.previous_run_id, new_pairs=kinds.count(NEW_PAIR),
+        new_mentors=kinds.count(NEW_MENTOR), proposed_again=kinds.count(PROPOSED_AGAIN),
+        dates_moved=kinds.count(DATES_MOVED),
+        unchanged=len(solution.get("pairs", [])) - len(kinds),
+        gone=sum(1 for mentee in problem.reference.mentor_of if mentee not in matched),
+    )
+
+
 @dataclass
 class Review:
     """A run's proposal as its review page shows it. Its pairs become `ProposedPair`s a page at
     a time (`page`): building all of a big round's pairs, with their exchanges, cost more than
-    the rest of the page."""
+    the rest of the page.
+
+    Every pair the optimiser proposed keeps its row, in its place: one taken out of the
+    proposal is marked so (`ProposedPair.taken_out`). The figures and the unmatched leaders
+    are those of the proposal as decided (`exclusions.as_decided`), as approval would apply."""
 
     summary: Summary
     unmatched: list[UnmatchedLeader]
@@ -508,10 +642,14 @@ class Review:
     pair_count: int  # pairs in the proposal
     left_out: list[LeftOut]  # unmatched mentees by the rule that leaves them out
     kept_close_to: KeptCloseTo | None  # the earlier run the optimiser stayed close to
+    changes: ChangeSummary | None  # what changed since the run followed, counted
+    taken_out_count: int  # pairs removed from this proposal or forbidden since
     _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
     _solution: dict[str, Any]
     _problem: ProblemDigest
     _people: _People
+    _changes: dict[tuple[str, str], Change] = field(default_factory=dict)
+    _taken: dict[tuple[str, str], TakenOut] = field(default_factory=dict)
 
     @property
     def priority_left_out_by_rules(self) -> list[LeftOut]:
@@ -528,24 +666,46 @@ class Review:
         shown = self._shown[first:first + count]
         leaders = {leader for pair in shown for leader in (pair["mentor"], pair["mentee"])}
         by_pair = _exchanges_by_pair(self._solution, self._people, leaders)
-        return [_proposed_pair(pair, self._people, self._problem, by_pair) for pair in shown]
+        return [_proposed_pair(pair, self._people, self._problem, by_pair, self._changes,
+                               self._taken) for pair in shown]
+
+    def position_of(self, mentor_id: int, mentee_id: int) -> int | None:
+        """Where a pair is among those shown (0 is the first), if it is shown."""
+        key = (str(mentor_id), str(mentee_id))
+        return next((number for number, pair in enumerate(self._shown)
+                     if (pair["mentor"], pair["mentee"]) == key), None)
+
+    def keepable(self) -> list[tuple[int, int]]:
+        """The pairs shown (on every page) that a pin can keep: not approved already and not
+        taken out of the proposal. As (mentor id, mentee id)."""
+        return [(int(pair["mentor"]), int(pair["mentee"])) for pair in self._shown
+                if (key := (pair["mentor"], pair["mentee"])) not in self._problem.fixed_pairs
+                and key not in self._taken]
 
 
 def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
            sort: str = "score", *, documents: RunDocuments | None = None) -> Review:
-    """What `read_proposal` reads, for the review page: the same pairs, in the same order."""
+    """What `read_proposal` reads, for the review page: the same pairs, in the same order, with
+    the pairs taken out of the proposal marked instead of left out."""
     documents = documents or run_documents(session, run)
     problem, solution = documents.problem, documents.solution or {}
+    taken = taken_out(session, run)
+    decided = as_decided(solution, taken) or {}
     people = _People(session, problem, run.round_id)
     pairs = solution.get("pairs", [])
     chosen = _chosen(filters)
+    changes = changes_since(problem, solution)
     return Review(
-        summary=summarise(problem, solution), unmatched=_unmatched(solution, people),
+        summary=summarise(problem, decided), unmatched=_unmatched(decided, people),
         filters=chosen, options=_options(problem), pair_count=len(pairs),
         left_out=left_out_by_rule(problem, solution),
         kept_close_to=_kept_close_to(problem, solution),
-        _shown=[pairs[number] for number in _order(pairs, people, problem, chosen, sort)],
-        _solution=solution, _problem=problem, _people=people,
+        changes=_count_changes(problem, solution, changes),
+        taken_out_count=sum(1 for pair in pairs if (pair["mentor"], pair["mentee"]) in taken),
+        _shown=[pairs[number]
+                for number in _order(pairs, people, problem, chosen, sort, changes)],
+        _solution=solution, _problem=problem, _people=people, _changes=changes or {},
+        _taken=taken,
     )
 
 

@@ -14,8 +14,8 @@ import logging
 import multiprocessing
 import queue
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from mentoring import audit
 from mentoring.db import session_scope
 from mentoring.matching.changes import exchanges_to_release
+from mentoring.matching.exclusions import removals
 from mentoring.matching.problem import (
     build_problem,
     fixed_part,
@@ -185,34 +186,77 @@ class PreparedRun:
     fixed: dict[str, Any]
     state: list[list[int]]
     time_limit: int
-    # The latest successful run's solution (and its run id): the optimiser keeps close to it,
-    # changing no more than the score needs (pins, forbidden pairs, who joined or left).
+    # The solution the optimiser keeps close to (`previous_solution`), and the run it comes
+    # from: it changes no more than the score needs (pins, forbidden pairs, who joined or left).
     previous: dict[str, Any] | None = None
     previous_run_id: int | None = None
+    previous_removed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def previous_solution(session: Session, run: OptimiserRun,
-                      leader_ids: set[str]) -> tuple[int, dict[str, Any]] | None:
-    """The round's latest successful run before `run`, and its solution limited to the
-    leaders still in the problem (a local run's problem holds only some of them)."""
+def followed_run(session: Session, run: OptimiserRun) -> OptimiserRun | None:
+    """The run that `run` follows: of the round's earlier runs with a proposal, the one a
+    coordinator saw last, that is the latest to finish or to be approved (approving an older
+    run makes it what is offered, whatever ran after it)."""
     earlier = session.exec(
-        select(OptimiserRun).where(
-            OptimiserRun.round_id == run.round_id, OptimiserRun.id != run.id,
+        select(OptimiserRun.id, OptimiserRun.created_at, OptimiserRun.finished_at,
+               OptimiserRun.approved_at).where(
+            OptimiserRun.round_id == run.round_id, OptimiserRun.id < run.id,
             OptimiserRun.status == RunStatus.SUCCEEDED,
             OptimiserRun.solution_status.in_(("optimal", "feasible")),  # type: ignore[attr-defined]
-        ).order_by(OptimiserRun.id.desc()).limit(1)  # type: ignore[union-attr]
-    ).first()
+        )
+    ).all()
+    if not earlier:
+        return None
+    latest = max(earlier, key=lambda row: (
+        max(moment for moment in (row.created_at, row.finished_at, row.approved_at)
+            if moment is not None), row.id))
+    return session.get(OptimiserRun, latest.id)
+
+
+class Previous(NamedTuple):
+    run_id: int  # the run followed
+    solution: dict[str, Any]  # what the optimiser keeps close to
+    removed: list[tuple[str, str]]  # pairs removed from that run's proposal
+
+
+def previous_solution(session: Session, run: OptimiserRun, leader_ids: set[str],
+                      fixed: dict[str, Any] | None = None) -> Previous | None:
+    """The run `run` follows (`followed_run`) and the solution to keep close to: its proposal
+    as the coordinator left it, with the approved state as it is now, between the leaders
+    still in the problem (a local run's problem holds only some of them).
+
+    Pairs removed from that proposal are left out, so the optimiser does not try to keep them
+    (it may still choose them). Forbidden pairs stay: no run can form them, and the review
+    says whose mentor changed because of one. Approved pairs (`fixed`) and their exchanges as
+    they are now stand for whatever that run proposed for their leaders: offers declined or
+    exchanges moved since are what the coordinator sees. Stored with the run too, so that its
+    review can mark what changed (`proposal.changes_since`)."""
+    earlier = followed_run(session, run)
     if earlier is None or not earlier.solution:
         return None
     solution = earlier.solution
-    return earlier.id, {
-        **solution,
-        "pairs": [pair for pair in solution.get("pairs", [])
-                  if {pair["mentor"], pair["mentee"]} <= leader_ids],
-        "exchanges": [x for x in solution.get("exchanges", [])
-                      if {x["host"], x["visitor"]} <= leader_ids],
-        "unmatched": [],
-    }
+    removed = list(removals(session, [earlier.id])[earlier.id])
+    out = {frozenset(pair) for pair in removed}
+
+    def kept(one: str, other: str) -> bool:
+        return {one, other} <= leader_ids and frozenset((one, other)) not in out
+
+    pairs = [pair for pair in solution.get("pairs", []) if kept(pair["mentor"], pair["mentee"])]
+    exchanges = [x for x in solution.get("exchanges", []) if kept(x["host"], x["visitor"])]
+    fixed_pairs = (fixed or {}).get("pairs", [])
+    if fixed_pairs:
+        proposed = {(pair["mentor"], pair["mentee"]): pair for pair in pairs}
+        approved = {pair["mentee"] for pair in fixed_pairs}
+        between = {frozenset((pair["mentor"], pair["mentee"])) for pair in fixed_pairs}
+        pairs = [pair for pair in pairs if pair["mentee"] not in approved] + [
+            proposed.get((pair["mentor"], pair["mentee"]))
+            or {"mentor": pair["mentor"], "mentee": pair["mentee"], "score": 0.0, "reasons": []}
+            for pair in fixed_pairs]
+        exchanges = [x for x in exchanges
+                     if frozenset((x["host"], x["visitor"])) not in between] + [
+            dict(x) for x in fixed.get("exchanges", [])]
+    return Previous(earlier.id, {**solution, "pairs": pairs, "exchanges": exchanges,
+                                 "unmatched": []}, removed)
 
 
 def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
@@ -227,12 +271,29 @@ def prepare(session: Session, run: OptimiserRun) -> PreparedRun:
     fixed = fixed_part(session, programme_round, in_problem=in_problem, released=released)
     if run.kind == RunKind.LOCAL:
         problem = restrict_to_scope(problem, fixed, set(run.scope or []))
-    previous = previous_solution(session, run, {leader["id"] for leader in problem["leaders"]})
-    return PreparedRun(problem=problem, fixed=fixed_to_dict(fixed),
+    fixed_dict = fixed_to_dict(fixed)
+    previous = previous_solution(session, run, {leader["id"] for leader in problem["leaders"]},
+                                 fixed_dict)
+    return PreparedRun(problem=problem, fixed=fixed_dict,
                        state=live_state(session, programme_round),
                        time_limit=run.time_limit_seconds,
-                       previous=previous[1] if previous else None,
-                       previous_run_id=previous[0] if previous else None)
+                       previous=previous.solution if previous else None,
+                       previous_run_id=previous.run_id if previous else None,
+                       previous_removed=previous.removed if previous else [])
+
+
+def reference_of(prepared: PreparedRun) -> dict[str, Any] | None:
+    """What a run stores of the solution it kept close to, for its review's marks: pairs,
+    exchanges and the pairs removed from it, as short lists (a big round's run is large
+    enough already)."""
+    previous = prepared.previous
+    if previous is None:
+        return None
+    return {
+        "pairs": [[pair["mentor"], pair["mentee"]] for pair in previous["pairs"]],
+        "exchanges": [[x["host"], x["visitor"], x["slot"]] for x in previous["exchanges"]],
+        "removed": [list(pair) for pair in prepared.previous_removed],
+    }
 
 
 def execute_run(context: WorkerContext, run_id: int) -> None:
@@ -247,6 +308,7 @@ def execute_run(context: WorkerContext, run_id: int) -> None:
             run.problem = {**prepared.problem, CONTEXT_KEY: {
                 "fixed": prepared.fixed, "state": prepared.state,
                 "previous_run_id": prepared.previous_run_id,
+                "previous": reference_of(prepared),
                 # the budget's months are the window's, as on the dashboard
                 "window": [programme_round.starts_on.isoformat(),
                            programme_round.ends_on.isoformat()],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlencode
 
 from flask import (
     Blueprint,
@@ -22,7 +23,7 @@ from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
 from mentoring.matching import changes as changes_service
-from mentoring.matching import decisions, proposal, runs
+from mentoring.matching import decisions, exclusions, proposal, runs
 from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
 from mentoring.offers import services as offers
 from mentoring.vocab import Role, RunStatus
@@ -76,6 +77,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
     programme_round = _round(round_id)
     all_runs = runs.runs_of(db, programme_round)
     documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
+    taken = exclusions.taken_out_of_runs(db, programme_round.id, documents)
     page = render_template(
         "matching/runs.html", programme_round=programme_round, runs=all_runs,
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
@@ -85,7 +87,9 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         comparable=[r for r in all_runs if documents[r.id].solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
         offered=changes_service.last_approval(db, programme_round) is not None,
-        summaries={run_id: proposal.summarise(d.problem, d.solution)
+        # The figures of each proposal as decided: without the pairs taken out of it.
+        summaries={run_id: proposal.summarise(
+            d.problem, exclusions.as_decided(d.solution, taken[run_id]))
                    for run_id, d in documents.items() if d.solution},
     )
     return page, status
@@ -112,6 +116,15 @@ def start_run(round_id: int):
     return redirect(url_for("matching.run_page", round_id=round_id, run_id=run.id))
 
 
+# What a review page's address keeps of the view (filters, order, page): decisions taken on
+# it come back to the same place.
+VIEW_KEYS = (*proposal.FILTERS, proposal.CHANGED, "sort", "page")
+
+
+def _view_of(values) -> dict[str, str]:
+    return {key: values.get(key, "") for key in VIEW_KEYS if values.get(key, "")}
+
+
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>")
 @roles_required(*COORDINATORS)
 def run_page(round_id: int, run_id: int):
@@ -119,33 +132,38 @@ def run_page(round_id: int, run_id: int):
     programme_round = _round(round_id)
     run = _run(programme_round, run_id)
     documents = proposal.run_documents(db, run)
-    filters = {key: request.args.get(key, "") for key in proposal.FILTERS}
+    filters = {key: request.args.get(key, "") for key in (*proposal.FILTERS, proposal.CHANGED)}
     sort = request.args.get("sort", "score")
-    review = proposal.review(db, run, filters, sort if sort in proposal.SORTS else "score",
+    sort = sort if sort in proposal.SORTS else "score"
+    review = proposal.review(db, run, filters, sort,
                              documents=documents) if documents.solution else None
+    reviewable = review is not None and run.approved_at is None
     # What approval would change is shown only until the run is approved.
     plan = (decisions.plan_changes(db, run, documents)
-            if review and run.status == RunStatus.SUCCEEDED and run.approved_at is None
-            else None)
+            if reviewable and run.status == RunStatus.SUCCEEDED else None)
     # A big round has thousands of pairs: a page of them at a time keeps the page quick.
     pages = max(1, -(-(review.shown_count if review else 0) // PAIRS_PER_PAGE))
     page = min(max(row_id(request.args.get("page")) or 1, 1), pages)
     first = (page - 1) * PAIRS_PER_PAGE
+    view = {**{k: v for k, v in filters.items() if v}, "sort": sort}
 
     def page_url(number: int) -> str:
-        return url_for("matching.run_page", round_id=round_id, run_id=run_id,
-                       **{k: v for k, v in filters.items() if v}, sort=sort, page=number)
+        return url_for("matching.run_page", round_id=round_id, run_id=run_id, **view,
+                       page=number)
 
+    # Pins and bans are offered only until the run is approved.
+    rule_of = ({(r.mentor_id, r.mentee_id): r.rule
+                for r in proposal.pair_rules(db, programme_round.id)} if reviewable else {})
     return render_template(
         "matching/run.html", programme_round=programme_round, run=run, review=review,
         pairs=review.page(first, PAIRS_PER_PAGE) if review else [], first=first, page=page,
         pages=pages, previous_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if page < pages else None,
-        plan=plan, sorts=proposal.SORTS, sort=sort,
-        # Pins and bans are offered only until the run is approved.
-        rule_of={(r.mentor_id, r.mentee_id): r.rule
-                 for r in proposal.pair_rules(db, programme_round.id)}
-        if review and run.approved_at is None else {},
+        plan=plan, sorts=proposal.SORTS, sort=sort, rule_of=rule_of,
+        # Every decision's form carries the view, to come back to it.
+        view=urlencode({**view, "page": page}),
+        to_keep=[pair for pair in review.keepable() if rule_of.get(pair) != "pinned"]
+        if reviewable else [],
         active=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
     )
 
@@ -197,61 +215,100 @@ def cancel_run(round_id: int, run_id: int):
 @bp.route("/rounds/<int:round_id>/pairs", methods=["POST"])
 @roles_required(*COORDINATORS)
 def pair_rule(round_id: int):
-    """Pin, forbid or clear a pair; back to the run the coordinator came from."""
+    """Pin, forbid or clear a pair; back to where the coordinator was on the run's review.
+    Neither changes the run's proposal: a forbidden pair shows there as forbidden."""
     _checked_post()
     db = get_session()
     programme_round = _round(round_id)
     rule = request.form.get("rule", "")
     mentor_id, mentee_id = _int_field("mentor_id"), _int_field("mentee_id")
+    if request.form.get("run_id"):
+        _run(programme_round, _int_field("run_id"))  # of this round, or not found
     try:
         decisions.set_pair_rule(db, programme_round, current_user, mentor_id, mentee_id, rule,
                                 request.form.get("reason", ""), ip=_ip())
-        if rule == "forbid" and request.form.get("run_id"):
-            run = _run(programme_round, _int_field("run_id"))
-            if any(int(p["mentor"]) == mentor_id and int(p["mentee"]) == mentee_id
-                   for p in (run.solution or {}).get("pairs", [])) and run.approved_at is None:
-                decisions.remove_pair(db, run, current_user, mentor_id, mentee_id,
-                                      "forbidden", ip=_ip())
     except decisions.DecisionError as exc:
         db.rollback()
         flash(str(exc), "error")
     else:
         db.commit()
-        flash(_RULE_MESSAGES[rule], "success")
-    return _back_to_run(round_id)
+        flash(_RULE_MESSAGES[rule].format(
+            pair=decisions.pair_name(db, mentor_id, mentee_id)), "success")
+    return _back_to_run(round_id, mentor_id, mentee_id)
 
 
 _RULE_MESSAGES = {
-    "pin": "Pinned: the pair stays in every later run. Run the optimiser again to apply it.",
-    "forbid": "Forbidden: the pair will not be proposed again.",
-    "clear": "The pin or ban on that pair has been removed.",
+    "pin": "Pinned {pair}: the pair stays in every later run. Run the optimiser again to "
+           "apply it.",
+    "forbid": "Forbidden {pair}: the pair will not be proposed again, nor approved from this "
+              "proposal.",
+    "clear": "The pin or ban on {pair} has been removed.",
 }
 
 
-def _back_to_run(round_id: int):
+def _back_to_run(round_id: int, mentor_id: int | None = None, mentee_id: int | None = None):
+    """To the run's review as the coordinator saw it (filters, order, page), at the pair's row."""
     run_id = row_id(request.form.get("run_id"))
-    if run_id is not None:
-        return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
-    return redirect(url_for("matching.runs", round_id=round_id))
+    if run_id is None:
+        return redirect(url_for("matching.runs", round_id=round_id))
+    view = _view_of({key: values[-1] for key, values in
+                     parse_qs(request.form.get("view", "")[:1000]).items()})
+    anchor = f"pair-{mentor_id}-{mentee_id}" if mentor_id and mentee_id else None
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id, **view,
+                            _anchor=anchor))
 
 
-@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/remove", methods=["POST"])
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/<any(remove, restore):decision>",
+          methods=["POST"])
 @roles_required(*COORDINATORS)
-def remove_pair(round_id: int, run_id: int):
+def remove_pair(round_id: int, run_id: int, decision: str):
+    """Take a pair out of this proposal, or put it back; the run's solution is not changed."""
     _checked_post()
     db = get_session()
     run = _run(_round(round_id), run_id)
+    mentor_id, mentee_id = _int_field("mentor_id"), _int_field("mentee_id")
     try:
-        decisions.remove_pair(db, run, current_user, _int_field("mentor_id"),
-                              _int_field("mentee_id"), request.form.get("reason", ""),
-                              ip=_ip())
+        if decision == "remove":
+            decisions.remove_pair(db, run, current_user, mentor_id, mentee_id,
+                                  request.form.get("reason", ""), ip=_ip())
+        else:
+            decisions.restore_pair(db, run, current_user, mentor_id, mentee_id, ip=_ip())
     except decisions.DecisionError as exc:
         db.rollback()
         flash(str(exc), "error")
     else:
         db.commit()
-        flash("The pair has been taken out of this proposal.", "success")
-    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
+        pair = decisions.pair_name(db, mentor_id, mentee_id)
+        flash(f"{pair} {'is out of' if decision == 'remove' else 'is back in'} this proposal.",
+              "success")
+    return _back_to_run(round_id, mentor_id, mentee_id)
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/keep-shown", methods=["POST"])
+@roles_required(*COORDINATORS)
+def keep_shown(round_id: int, run_id: int):
+    """"Keep every pair shown": pin every pair that passes the filters (on every page)."""
+    _checked_post()
+    db = get_session()
+    programme_round = _round(round_id)
+    run = _run(programme_round, run_id)
+    view = _view_of({key: values[-1] for key, values in
+                     parse_qs(request.form.get("view", "")[:1000]).items()})
+    documents = proposal.run_documents(db, run)
+    if not documents.solution or run.approved_at is not None:
+        abort(404)
+    review = proposal.review(db, run, view, documents=documents)
+    try:
+        pinned = decisions.pin_pairs(db, programme_round, current_user, review.keepable(),
+                                     run=run, filters=review.filters, ip=_ip())
+    except decisions.DecisionError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(f"Pinned {pinned} pair{'s' if pinned != 1 else ''}: they stay in every later "
+              "run. Run the optimiser again to apply the pins.", "success")
+    return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id, **view))
 
 
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/approve", methods=["GET", "POST"])

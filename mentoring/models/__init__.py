@@ -36,6 +36,7 @@ from mentoring.models.matching import (
     ExchangeBooking,
     Match,
     OptimiserRun,
+    ProposalRemoval,
     VisitDetails,
     match_stage,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "ProgrammeRound",
     "ProgrammeRoundCreate",
     "ProgrammeText",
+    "ProposalRemoval",
     "RecoveryCode",
     "Reflection",
     "RoundBlackout",

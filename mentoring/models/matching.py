@@ -68,6 +68,24 @@ class OptimiserRun(SQLModel, table=True):
     approved_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
 
 
+class ProposalRemoval(SQLModel, table=True):
+    """A pair a coordinator took out of one run's proposal. The run's solution stays as the
+    optimiser wrote it: the review shows the pair as removed (and can put it back), approval
+    skips it, and the next run does not try to keep it (it may still propose it: forbidding
+    the pair stops that)."""
+
+    __tablename__ = "proposal_removal"
+    __table_args__ = (sa.UniqueConstraint("run_id", "mentor_id", "mentee_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="optimiser_run.id", index=True, ondelete="CASCADE")
+    mentor_id: int = Field(foreign_key="leader_profile.id", ondelete="CASCADE")
+    mentee_id: int = Field(foreign_key="leader_profile.id", ondelete="CASCADE")
+    removed_by_id: int | None = Field(default=None, foreign_key="app_user.id",
+                                      ondelete="SET NULL")
+    removed_at: datetime = Field(default_factory=utcnow)
+
+
 class Match(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("round_id", "mentor_id", "mentee_id"),

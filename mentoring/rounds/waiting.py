@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mentoring.configuration import vocabularies
+from mentoring.matching.exclusions import as_decided, taken_out
 from mentoring.models import Match, OptimiserRun, ProgrammeRound, User
 from mentoring.rounds.exports import CsvFile, csv_filename, record_export, to_csv
 from mentoring.rounds.participants import ParticipantRow, participant_rows
@@ -57,7 +58,9 @@ def _last_run_reasons(session: Session, programme_round: ProgrammeRound) -> dict
     ).first()
     if run is None:
         return None
-    return {int(u["id"]): u.get("reason", "") for u in (run.solution or {}).get("unmatched", [])
+    # As the coordinator left it: a mentee whose pair was removed is unmatched, and says why.
+    solution = as_decided(run.solution, taken_out(session, run))
+    return {int(u["id"]): u.get("reason", "") for u in (solution or {}).get("unmatched", [])
             if str(u.get("id", "")).isdigit()}
 
 
