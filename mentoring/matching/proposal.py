@@ -446,7 +446,7 @@ def _order(pairs: list[dict[str, Any]], people: _People, problem: ProblemDigest,
     """Which of the solution's pairs pass the filters, in the order chosen (by position).
     `changes` (`changes_since`) serve the filter of changed pairs."""
     leaders = problem.leaders
-    changed_only = CHANGED in filters
+    changed_only = CHANGED in filters and changes is not None  # a first run has no changes
     attributes = {key: value for key, value in filters.items() if key in FILTERS}
     shown = [
         number for number, pair in enumerate(pairs)
