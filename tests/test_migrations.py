@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -111,3 +113,79 @@ def test_reciprocal_rule_goes_down_and_up_keeping_each_rounds_behaviour(engine):
         with engine.begin() as connection:
             connection.execute(sa.text(
                 "DELETE FROM programme_round WHERE name LIKE 'Reciprocal %'"))
+
+
+def test_removed_pairs_move_out_of_run_solutions_and_back(engine):
+    """0009a: a run's `solution["removed"]` becomes `proposal_removal` rows (who removed it
+    read from the reason the old code wrote); going down writes them back the old way."""
+    from sqlmodel import Session
+
+    from mentoring.migrate import head_revision
+    from mentoring.models import OptimiserRun
+
+    from factories import Factory
+
+    with Session(engine) as session:
+        factory = Factory(session, "unused-password")
+        programme_round = factory.programme_round(name="Removals round")
+        mentor, kept, removed = (factory.leader(name=name) for name in ("M", "K", "R"))
+        remover = factory.user(email="remover@example.org", role="coordinator")
+        session.commit()
+        ids = {"round": programme_round.id, "mentor": mentor.id, "kept": kept.id,
+               "removed": removed.id, "remover": remover.id}
+    old_solution = {
+        "format": "mentoring-solution/1", "status": "optimal",
+        "pairs": [{"mentor": str(ids["mentor"]), "mentee": str(ids["kept"]), "score": 1.0,
+                   "reasons": []}],
+        "exchanges": [],
+        "unmatched": [{"id": str(ids["removed"]),
+                       "reason": "removed from this proposal by remover@example.org"}],
+        "removed": [{"mentor": str(ids["mentor"]), "mentee": str(ids["removed"])}],
+    }
+    runs = sa.table("optimiser_run", sa.column("id"), sa.column("solution", sa.JSON))
+
+    def solution_of(connection, run_id):
+        value = connection.execute(sa.select(runs.c.solution).where(runs.c.id == run_id)
+                                   ).scalar()
+        return json.loads(value) if isinstance(value, str) else value
+
+    try:
+        downgrade(engine, "0008c")
+        with Session(engine) as session:  # (optimiser_run is the same at 0008c)
+            run = OptimiserRun(round_id=ids["round"], status="succeeded", solution=old_solution)
+            session.add(run)
+            session.commit()
+            run_id = run.id
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT run_id, mentor_id, mentee_id, removed_by_id FROM proposal_removal")
+            ).all()
+            assert [tuple(row) for row in rows] == [
+                (run_id, ids["mentor"], ids["removed"], ids["remover"])]
+            moved = solution_of(connection, run_id)
+        assert moved == {k: v for k, v in old_solution.items() if k != "removed"}
+        # A pair removed since (the solution keeps it) goes back the old way.
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO proposal_removal (run_id, mentor_id, mentee_id, removed_by_id, "
+                "removed_at) VALUES (:run, :mentor, :mentee, :by, CURRENT_TIMESTAMP)"),
+                {"run": run_id, "mentor": ids["mentor"], "mentee": ids["kept"],
+                 "by": ids["remover"]})
+        downgrade(engine, "0008c")
+        with engine.connect() as connection:
+            back = solution_of(connection, run_id)
+        assert back["pairs"] == []
+        assert back["removed"] == [
+            {"mentor": str(ids["mentor"]), "mentee": str(ids["removed"])},
+            {"mentor": str(ids["mentor"]), "mentee": str(ids["kept"])}]
+        assert {"id": str(ids["kept"]),
+                "reason": "removed from this proposal by remover@example.org"} in back[
+            "unmatched"]
+    finally:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM programme_round WHERE name = 'Removals round'"))
+            connection.execute(sa.text("DELETE FROM app_user WHERE email = 'remover@example.org'"))
+    assert schema_differences(engine) == []
