@@ -320,6 +320,7 @@ ACTIONS = [
     Page("matching.start_run", COORDINATOR, _round("/runs/new"), method="POST"),
     Page("matching.cancel_run", COORDINATOR, _run("/cancel"), method="POST"),
     Page("matching.remove_pair", COORDINATOR, _run("/remove"), method="POST"),
+    Page("matching.keep_shown", COORDINATOR, _run("/keep-shown"), method="POST"),
     Page("matching.pair_rule", COORDINATOR, _round("/pairs"), method="POST"),
     Page("matching.reoptimise", COORDINATOR, _round("/changes/reoptimise"), method="POST"),
     Page("matching.offer_decision", COORDINATOR,

@@ -132,6 +132,7 @@ def test_the_stored_problem_is_a_valid_optimiser_document(app, db, small, coordi
     programme_round = small.round
     assert run.problem[runs.CONTEXT_KEY] == {
         "fixed": {"pairs": [], "exchanges": []}, "state": [], "previous_run_id": None,
+        "previous": None,
         "window": [programme_round.starts_on.isoformat(), programme_round.ends_on.isoformat()]}
 
 

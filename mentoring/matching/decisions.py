@@ -28,7 +28,7 @@ from mentoring.calendar_days import closed_days
 from mentoring.configuration import vocabularies
 from mentoring.exchanges.services import cancel_and_release
 from mentoring.exchanges.visits import copy_from_host
-from mentoring.matching.exclusions import as_decided, taken_out
+from mentoring.matching.exclusions import TakenOut, as_decided, taken_out
 from mentoring.matching.problem import (
     ExchangeTime,
     exchange_slot,
@@ -283,16 +283,19 @@ class ChangePlan:
 
 def plan_changes(session: Session, run: OptimiserRun,
                  documents: RunDocuments | None = None, *,
-                 now: datetime | None = None) -> ChangePlan:
+                 now: datetime | None = None,
+                 taken: dict[tuple[str, str], TakenOut] | None = None) -> ChangePlan:
     """Compare the run's proposal with what is approved now (`now`: the time of approval). For
     a local run only changes that involve a leader in its scope count; everything else stays
-    exactly as it is. `documents` are the run's, if the caller has read them already."""
+    exactly as it is. `documents` are the run's, and `taken` what is taken out of it
+    (`exclusions.taken_out`), if the caller has read them already."""
     plan = ChangePlan()
     solution = None
     if run.status == RunStatus.SUCCEEDED:
         documents = documents or run_documents(session, run)
         # Pairs removed from the proposal, or forbidden since, are not approved.
-        solution = as_decided(documents.solution, taken_out(session, run))
+        solution = as_decided(documents.solution,
+                              taken_out(session, run) if taken is None else taken)
     if not solution:
         plan.conflicts.append("This run has no proposal")
         return plan

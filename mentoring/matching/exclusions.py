@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mentoring.models import Match, OptimiserRun, ProposalRemoval, User
@@ -29,39 +30,52 @@ class TakenOut(NamedTuple):
     by: str = ""  # who removed it (their email), when known
 
 
-def forbidden_pairs(session: Session, round_id: int) -> set[Pair]:
+def _forbidden(round_id: int):
     """The round's forbidden pairs (a forbidden pair is still only a proposal)."""
-    return {(str(mentor), str(mentee)) for mentor, mentee in session.exec(
-        select(Match.mentor_id, Match.mentee_id).where(
-            Match.round_id == round_id, Match.forbidden,
-            Match.status == MatchStatus.PROPOSED)
-    ).all()}
+    return select(sa.literal(None).label("run_id"), Match.mentor_id, Match.mentee_id,
+                  sa.literal(None).label("email")).where(
+        Match.round_id == round_id, Match.forbidden, Match.status == MatchStatus.PROPOSED)
+
+
+def _removed(run_ids: list[int]):
+    """The pairs removed from these runs, with who removed them."""
+    return (select(ProposalRemoval.run_id, ProposalRemoval.mentor_id, ProposalRemoval.mentee_id,
+                   User.email)
+            .outerjoin(User, User.id == ProposalRemoval.removed_by_id)
+            .where(ProposalRemoval.run_id.in_(run_ids)))  # type: ignore[attr-defined]
 
 
 def removals(session: Session, run_ids: Iterable[int]) -> dict[int, dict[Pair, str]]:
-    """The pairs removed from each of these runs, with who removed them."""
-    run_ids = list(run_ids)
+    """The pairs removed from each of these runs, with who removed them (their email)."""
     found: dict[int, dict[Pair, str]] = {run_id: {} for run_id in run_ids}
-    if not run_ids:
-        return found
-    for run_id, mentor, mentee, email in session.exec(
-        select(ProposalRemoval.run_id, ProposalRemoval.mentor_id, ProposalRemoval.mentee_id,
-               User.email)
-        .outerjoin(User, User.id == ProposalRemoval.removed_by_id)
-        .where(ProposalRemoval.run_id.in_(run_ids))  # type: ignore[attr-defined]
-        .order_by(ProposalRemoval.id)
-    ).all():
-        found[run_id][(str(mentor), str(mentee))] = email or ""
+    if found:
+        for run_id, mentor, mentee, email in session.exec(
+                _removed(list(found)).order_by(ProposalRemoval.id)).all():
+            found[run_id][(str(mentor), str(mentee))] = email or ""
     return found
 
 
 def taken_out_of_runs(session: Session, round_id: int,
                       run_ids: Iterable[int]) -> dict[int, dict[Pair, TakenOut]]:
-    """What is taken out of each of the round's runs (two queries, however many runs)."""
-    forbidden = forbidden_pairs(session, round_id)
-    return {run_id: {**{pair: TakenOut(FORBIDDEN) for pair in forbidden},
-                     **{pair: TakenOut(REMOVED, by) for pair, by in removed.items()}}
-            for run_id, removed in removals(session, run_ids).items()}
+    """What is taken out of each of these runs of the round, in one query (the review page
+    reads it on every view)."""
+    taken: dict[int, dict[Pair, TakenOut]] = {run_id: {} for run_id in run_ids}
+    if not taken:
+        return taken
+    forbidden: dict[Pair, TakenOut] = {}
+    removed: list[tuple[int, Pair, str]] = []
+    for run_id, mentor, mentee, email in session.connection().execute(
+            sa.union_all(_forbidden(round_id), _removed(list(taken)))).all():
+        pair = (str(mentor), str(mentee))
+        if run_id is None:
+            forbidden[pair] = TakenOut(FORBIDDEN)
+        else:
+            removed.append((run_id, pair, email or ""))
+    for run_id in taken:
+        taken[run_id].update(forbidden)
+    for run_id, pair, email in removed:  # a removal says more: who took it out, and undo
+        taken[run_id][pair] = TakenOut(REMOVED, email)
+    return taken
 
 
 def taken_out(session: Session, run: OptimiserRun) -> dict[Pair, TakenOut]:

@@ -649,7 +649,7 @@ class Review:
     _problem: ProblemDigest
     _people: _People
     _changes: dict[tuple[str, str], Change] = field(default_factory=dict)
-    _taken: dict[tuple[str, str], TakenOut] = field(default_factory=dict)
+    taken: dict[tuple[str, str], TakenOut] = field(default_factory=dict)  # taken out, by pair
 
     @property
     def priority_left_out_by_rules(self) -> list[LeftOut]:
@@ -667,7 +667,7 @@ class Review:
         leaders = {leader for pair in shown for leader in (pair["mentor"], pair["mentee"])}
         by_pair = _exchanges_by_pair(self._solution, self._people, leaders)
         return [_proposed_pair(pair, self._people, self._problem, by_pair, self._changes,
-                               self._taken) for pair in shown]
+                               self.taken) for pair in shown]
 
     def position_of(self, mentor_id: int, mentee_id: int) -> int | None:
         """Where a pair is among those shown (0 is the first), if it is shown."""
@@ -680,7 +680,7 @@ class Review:
         taken out of the proposal. As (mentor id, mentee id)."""
         return [(int(pair["mentor"]), int(pair["mentee"])) for pair in self._shown
                 if (key := (pair["mentor"], pair["mentee"])) not in self._problem.fixed_pairs
-                and key not in self._taken]
+                and key not in self.taken]
 
 
 def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
@@ -705,7 +705,7 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
         _shown=[pairs[number]
                 for number in _order(pairs, people, problem, chosen, sort, changes)],
         _solution=solution, _problem=problem, _people=people, _changes=changes or {},
-        _taken=taken,
+        taken=taken,
     )
 
 

@@ -139,7 +139,7 @@ def run_page(round_id: int, run_id: int):
                              documents=documents) if documents.solution else None
     reviewable = review is not None and run.approved_at is None
     # What approval would change is shown only until the run is approved.
-    plan = (decisions.plan_changes(db, run, documents)
+    plan = (decisions.plan_changes(db, run, documents, taken=review.taken)
             if reviewable and run.status == RunStatus.SUCCEEDED else None)
     # A big round has thousands of pairs: a page of them at a time keeps the page quick.
     pages = max(1, -(-(review.shown_count if review else 0) // PAIRS_PER_PAGE))
