@@ -1,6 +1,7 @@
 """A coordinator in a real browser, with axe on every page: run the optimiser for a round (the
 worker does the work), review the proposal, pin a pair, run again, compare, approve in one step;
-then a leader declines and a local re-optimisation changes nothing else."""
+then a leader declines and a local re-optimisation changes nothing else. And a re-run after one
+forbidden pair: the review marks what changed, and decisions come back to the pair's row."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from mentoring.matching.runs import run_queued_optimisations
-from mentoring.models import LeaderProfile, Match, OptimiserRun, utcnow
+from mentoring.models import LeaderProfile, Match, OptimiserRun, ProgrammeRound, utcnow
 from mentoring.offers.services import decline_offer
 from mentoring.worker_context import WorkerContext
 
@@ -70,7 +71,7 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
     page.get_by_role("button", name="Show pairs").click()
     expect(page.get_by_text("2 of 2 pairs")).to_be_visible()
     page.get_by_role("button", name="Pin").first.click()
-    expect(page.get_by_text("Pinned: the pair stays in every later run")).to_be_visible()
+    expect(page.get_by_text("the pair stays in every later run")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="All runs").click()
@@ -115,3 +116,46 @@ def test_run_review_pin_rerun_approve_and_handle_a_decline(page, live_server, wo
     assert_accessible(page)
     with live_server.session() as session:
         assert session.get(Match, kept.id).status == "offered"
+
+
+def test_a_re_run_after_a_forbid_marks_what_changed(page, live_server, world,
+                                                   tmp_path_factory):
+    with live_server.session() as session:
+        people = make_round(Factory(session, TEST_PASSWORD), mentors=3, mentees=3,
+                            name="Browser re-run round")
+        session.commit()
+        round_id = people.round.id
+    base = live_server.url
+    sign_in(page, base)
+    page.goto(f"{base}/rounds/{round_id}/runs")
+    start_a_run(page, live_server)
+    # Forbid the second pair shown: back at its row, which has the focus, with the news.
+    row = page.locator("tr.app-pair-row").nth(1)
+    row_id = row.get_attribute("id")
+    row.get_by_role("button", name="Forbid").click()
+    expect(page.get_by_text("the pair will not be proposed again")).to_be_visible()
+    assert page.url.endswith(f"#{row_id}")
+    expect(page.locator(f"#{row_id}")).to_be_focused()
+    expect(page.locator(f"#{row_id}")).to_contain_text("Forbidden")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="All runs").click()
+    start_a_run(page, live_server)
+    expect(page.get_by_role("heading", name="Changed since run")).to_be_visible()
+    expect(page.get_by_text("2 mentees with a new mentor")).to_be_visible()
+    expect(page.locator("tr.app-pair-row", has_text="New mentor")).to_have_count(2)
+    assert_accessible(page)
+    page.screenshot(path=str(tmp_path_factory.getbasetemp() / "rerun-review-marks.png"),
+                    full_page=True)
+
+    page.get_by_role("checkbox", name="Changed since run").check()
+    page.get_by_role("button", name="Show pairs").click()
+    expect(page.get_by_text("2 of 3 pairs (filtered)")).to_be_visible()
+    page.get_by_role("button", name="Keep every pair shown (2 pairs)").click()
+    expect(page.get_by_text("Pinned 2 pairs")).to_be_visible()
+    expect(page.get_by_text("2 of 3 pairs (filtered)")).to_be_visible()  # the same view
+    assert_accessible(page)
+    with live_server.session() as session:
+        programme_round = session.get(ProgrammeRound, round_id)
+        assert len(session.exec(select(Match).where(
+            Match.round_id == programme_round.id, Match.pinned)).all()) == 2

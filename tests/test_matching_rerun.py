@@ -185,9 +185,9 @@ def test_keep_every_pair_shown_pins_exactly_the_filtered_pairs(db, factory, coor
     factory.match(people.round, m2, e2, status="offered")  # approved earlier: left as it is
     run = stored(db, people.round, [(m1, e1), (m2, e2), (m3, e3)])
     page = coordinator_client.get(f"{url(run)}?borough=bromley").get_data(as_text=True)
-    assert "Keep every pair shown: pin 1 pair" in page
+    assert "Keep every pair shown (1 pair)" in page
     everything = coordinator_client.get(url(run)).get_data(as_text=True)
-    assert "Keep every pair shown: pin 2 pairs" in everything
+    assert "Keep every pair shown (2 pairs)" in everything
     response = coordinator_client.post_form(f"{url(run)}/keep-shown",
                                             {"view": "borough=bromley&sort=mentee&page=1"},
                                             form_page=url(run))
