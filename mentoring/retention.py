@@ -49,6 +49,7 @@ from mentoring.models import (
     PairAgreement,
     ProfileDraft,
     ProgrammeRound,
+    ProposalRemoval,
     Reflection,
     RoundParticipant,
     TimeRelease,
@@ -190,6 +191,9 @@ def remove_round_personal_data(session: Session, programme_round: ProgrammeRound
                     .values(decline_reason="", rematch_note=""))
     session.execute(sa.update(OptimiserRun).where(OptimiserRun.round_id == round_id)
                     .values(problem=None, solution=None, note="", error=""))
+    # What was taken out of those proposals goes with them.
+    session.execute(sa.delete(ProposalRemoval).where(ProposalRemoval.run_id.in_(
+        sa.select(OptimiserRun.id).where(OptimiserRun.round_id == round_id))))
     # Ratings and what people learned stay (the round's evidence), no longer tied to a leader.
     session.execute(sa.update(Feedback).where(Feedback.round_id == round_id)
                     .values(leader_id=None, agree_to_be_named=False))

@@ -233,3 +233,29 @@ def test_the_run_followed_is_the_latest_to_finish_or_be_approved(db, factory, co
     assert prepared.fixed["pairs"] == [{"mentor": p["mentor"], "mentee": p["mentee"]}
                                        for p in prepared.previous["pairs"]]
     assert json.dumps(older.solution)  # still readable, never rewritten
+
+
+def test_the_review_marks_moved_dates_new_hosts_and_pairs_proposed_again(
+        db, factory, coordinator, coordinator_client):
+    people = make_round(factory, mentors=3, mentees=3)
+    (m1, m2, m3), (e1, e2, e3) = people.mentors, people.mentees
+    earlier = stored(db, people.round, [(m1, e1), (m2, e2), (m3, e3)])
+    later = stored(db, people.round, [(m1, e1), (m2, e2), (m3, e3)])
+    a, b, c, d = "2030-01-08-am", "2030-01-15-am", "2030-01-22-am", "2030-01-29-am"
+    i = lambda leader: str(leader.id)  # noqa: E731
+    later.problem = {**later.problem, "mentoring_context": {
+        **later.problem["mentoring_context"], "previous_run_id": earlier.id,
+        "previous": {"pairs": [[i(m1), i(e1)], [i(m2), i(e2)]],
+                     "exchanges": [[i(m1), i(e1), a], [i(e1), i(m1), b], [i(m2), i(e2), c]],
+                     "removed": [[i(m3), i(e3)]]}}}
+    later.solution = {**later.solution, "exchanges": [
+        {"host": i(m1), "visitor": i(e1), "slot": a}, {"host": i(e1), "visitor": i(m1), "slot": d},
+        {"host": i(e2), "visitor": i(m2), "slot": c}]}
+    db.add(later)
+    db.commit()
+    rows = rows_of(coordinator_client.get(url(later)).get_data(as_text=True))
+    moved, hosted, again = (rows[f"pair-{m.id}-{e.id}"] for m, e in ((m1, e1), (m2, e2), (m3, e3)))
+    assert "Dates moved" in moved and moved.count("New date") == 1
+    assert "29 January 2030" in moved.split("New date")[0].rsplit("<li>", 1)[1]
+    assert "Dates moved" in hosted and "New host" in hosted
+    assert "Proposed again" in again

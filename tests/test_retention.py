@@ -22,6 +22,7 @@ from mentoring.models import (
     Match,
     Notification,
     OptimiserRun,
+    ProposalRemoval,
     Reflection,
     TimeRelease,
     User,
@@ -124,9 +125,13 @@ def old_round(db, factory):
     db.add(TimeRelease(match_id=pair.match.id, leader_id=mentee.id, manager_name="Mo Manager",
                        manager_email="mo@example.org", nonce="n",
                        expires_at=datetime(2028, 3, 1, tzinfo=UTC)))
-    db.add(OptimiserRun(round_id=programme_round.id, status="succeeded",
-                        problem={"leaders": [{"name": "Ada Mentee"}]}, solution={"pairs": []},
-                        note="first try"))
+    run = OptimiserRun(round_id=programme_round.id, status="succeeded",
+                       problem={"leaders": [{"name": "Ada Mentee"}]}, solution={"pairs": []},
+                       note="first try")
+    db.add(run)
+    db.flush()
+    db.add(ProposalRemoval(run_id=run.id, mentor_id=declined.mentor_id,
+                           mentee_id=declined.mentee_id))
     factory.feedback(pair.upcoming, mentee, rating=5, learned="How a ward runs",
                      agree_to_be_named=True)
     _email(db, mentee.user, "round-email", sent_at=datetime(2028, 2, 1, tzinfo=UTC),
@@ -159,6 +164,7 @@ def test_a_closed_round_past_its_period_loses_personal_data_but_keeps_its_figure
     assert declined.decline_reason == "" and declined.decline_choice == "timing"
     run = db.exec(select(OptimiserRun).where(OptimiserRun.round_id == round_id)).one()
     assert run.problem is None and run.solution is None and run.note == ""
+    assert db.exec(select(ProposalRemoval)).all() == []
     [feedback] = db.exec(select(Feedback).where(Feedback.round_id == round_id)).all()
     assert feedback.leader_id is None and not feedback.agree_to_be_named
     assert feedback.rating == 5 and feedback.learned == "How a ward runs"

@@ -262,7 +262,9 @@ class ProposedExchange:
     slot: str
     starts_at: datetime
     ends_at: datetime
-    changed: bool = False  # not in the run this one follows (a pair kept, its date moved)
+    # How it differs from the run this one follows, for a pair kept: "" (not at all),
+    # NEW_DATE or NEW_HOST (the same half-day, the other leader hosting).
+    changed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,9 +415,10 @@ def _proposed_pair(pair: dict[str, Any], people: _People, problem: ProblemDigest
     change = (changes or {}).get(key)
     exchanges = sorted(by_pair.get(frozenset(key), []), key=lambda x: x.starts_at)
     if change is not None and change.new_dates:
-        exchanges = [replace(x, changed=True)
-                     if (x.host.id, x.visitor.id, x.slot) in change.new_dates else x
-                     for x in exchanges]
+        exchanges = [
+            replace(x, changed=NEW_HOST if x.slot in change.was_slots else NEW_DATE)
+            if (str(x.host.id), str(x.visitor.id), x.slot) in change.new_dates else x
+            for x in exchanges]
     return ProposedPair(
         mentor=people[pair["mentor"]], mentee=people[pair["mentee"]],
         score=float(pair.get("score") or 0.0),
@@ -553,6 +556,7 @@ def _kept_close_to(problem: ProblemDigest, solution: dict[str, Any]) -> KeptClos
 # --- what changed since the run followed -------------------------------------------------------
 
 NEW_PAIR, NEW_MENTOR, PROPOSED_AGAIN, DATES_MOVED = "new", "mentor", "again", "moved"
+NEW_DATE, NEW_HOST = "New date", "New host"  # how an exchange of a pair kept changed
 
 
 class Change(NamedTuple):
@@ -561,6 +565,7 @@ class Change(NamedTuple):
     kind: str  # NEW_PAIR, NEW_MENTOR, PROPOSED_AGAIN (removed there) or DATES_MOVED
     was_mentor: str | None = None  # NEW_MENTOR: the mentee's mentor there
     new_dates: frozenset[tuple[str, str, str]] = frozenset()  # exchanges not there
+    was_slots: frozenset[str] = frozenset()  # DATES_MOVED: the pair's half-days there
 
 
 @dataclass(frozen=True)
@@ -600,7 +605,8 @@ def changes_since(problem: ProblemDigest,
             dates = now.get(frozenset(key), set())
             before = reference.exchanges.get(frozenset(key), frozenset())
             if dates != before:
-                changes[key] = Change(DATES_MOVED, new_dates=frozenset(dates - before))
+                changes[key] = Change(DATES_MOVED, new_dates=frozenset(dates - before),
+                                      was_slots=frozenset(slot for _, _, slot in before))
         elif key in reference.removed:
             changes[key] = Change(PROPOSED_AGAIN)
         elif was is not None:
