@@ -125,6 +125,12 @@ def _view_of(values) -> dict[str, str]:
     return {key: values.get(key, "") for key in VIEW_KEYS if values.get(key, "")}
 
 
+def _posted_view() -> dict[str, str]:
+    """The view a decision's form came from (its `view` field: the review's query string)."""
+    return _view_of({key: values[-1] for key, values in
+                     parse_qs(request.form.get("view", "")[:1000]).items()})
+
+
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>")
 @roles_required(*COORDINATORS)
 def run_page(round_id: int, run_id: int):
@@ -251,8 +257,7 @@ def _back_to_run(round_id: int, mentor_id: int | None = None, mentee_id: int | N
     run_id = row_id(request.form.get("run_id"))
     if run_id is None:
         return redirect(url_for("matching.runs", round_id=round_id))
-    view = _view_of({key: values[-1] for key, values in
-                     parse_qs(request.form.get("view", "")[:1000]).items()})
+    view = _posted_view()
     anchor = f"pair-{mentor_id}-{mentee_id}" if mentor_id and mentee_id else None
     return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id, **view,
                             _anchor=anchor))
@@ -287,13 +292,12 @@ def remove_pair(round_id: int, run_id: int, decision: str):
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/keep-shown", methods=["POST"])
 @roles_required(*COORDINATORS)
 def keep_shown(round_id: int, run_id: int):
-    """"Keep every pair shown": pin every pair that passes the filters (on every page)."""
+    """Keep every pair shown: pin every pair that passes the filters, on every page."""
     _checked_post()
     db = get_session()
     programme_round = _round(round_id)
     run = _run(programme_round, run_id)
-    view = _view_of({key: values[-1] for key, values in
-                     parse_qs(request.form.get("view", "")[:1000]).items()})
+    view = _posted_view()
     documents = proposal.run_documents(db, run)
     if not documents.solution or run.approved_at is not None:
         abort(404)
