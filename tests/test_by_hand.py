@@ -25,7 +25,8 @@ FIRST_MONDAY = date(2029, 12, 31)  # the round's window holds New Year's Day 203
 
 
 def weekdays_from(first: date, weeks: int):
-    return [first + timedelta(days=n) for n in range(weeks * 7) if (first + timedelta(n)).weekday() < 5]
+    days = (first + timedelta(days=n) for n in range(weeks * 7))
+    return [day for day in days if day.weekday() < 5]
 
 
 class World:
@@ -208,7 +209,7 @@ def booked(db, world, coordinator):
 
 def test_moving_a_booked_exchange_books_the_new_date_and_sends_the_update(
         db, world, coordinator):
-    match, (first, second) = booked(db, world, coordinator)
+    _match, (first, _second) = booked(db, world, coordinator)
     by_hand.move_exchange(db, world.round, coordinator, first.id, "2030-01-02-pm", NOW,
                           "Ned asked")
     db.commit()
@@ -225,7 +226,7 @@ def test_moving_a_booked_exchange_books_the_new_date_and_sends_the_update(
 
 
 def test_a_move_that_breaks_a_rule_is_refused_and_nothing_moves(db, world, coordinator):
-    match, (first, second) = booked(db, world, coordinator)
+    _match, (first, _second) = booked(db, world, coordinator)
     savepoint = db.begin_nested()
     with pytest.raises(HandError) as refused:
         by_hand.move_exchange(db, world.round, coordinator, first.id, "2030-01-11-am", NOW)
@@ -238,7 +239,7 @@ def test_a_move_that_breaks_a_rule_is_refused_and_nothing_moves(db, world, coord
 def test_choosing_the_date_of_a_missing_exchange_books_it(db, world, coordinator):
     from mentoring.exchanges.services import cancel_and_release
 
-    match, (first, second) = booked(db, world, coordinator)
+    match, (_first, second) = booked(db, world, coordinator)
     cancel_and_release(db, second, "Ned is unwell", NOW, cause="leader")
     db.commit()
     exchange = by_hand.add_exchange(db, world.round, coordinator, match.id, "2030-01-22-am",
@@ -250,7 +251,7 @@ def test_choosing_the_date_of_a_missing_exchange_books_it(db, world, coordinator
 
 
 def test_half_days_are_marked_whether_they_fit(db, world, coordinator):
-    match, (first, second) = booked(db, world, coordinator)
+    _match, (first, _second) = booked(db, world, coordinator)
     check = by_hand.RoundCheck(db, world.round, world.pair, NOW)
     weeks = by_hand.half_days_for(check, read_wish("Fridays in January", world.round.starts_on,
                                                    world.round.ends_on), NOW, moving=first)
@@ -272,7 +273,7 @@ def slots_listed(html: str) -> list[str]:
 
 def test_the_move_request_page_shows_only_half_days_that_fit_what_the_leader_asked(
         app, db, world, coordinator, coordinator_client):
-    match, (first, second) = booked(db, world, coordinator)
+    match, (_first, second) = booked(db, world, coordinator)
     match.offered_at = datetime.now(UTC) - timedelta(days=1)  # approved before the request
     request_reschedule(db, world.mentee, world.mentee.user, second.id, "A board meeting",
                        "any Wednesday afternoon in late January", NOW)
@@ -284,7 +285,7 @@ def test_the_move_request_page_shows_only_half_days_that_fit_what_the_leader_ask
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "any Wednesday afternoon in late January" in html
-    assert "Wednesdays; afternoons; Monday 21 January 2030 to Thursday 31 January 2030" in html
+    assert "Wednesday afternoons, from Monday 21 January 2030 to Thursday 31 January 2030" in html
     assert slots_listed(html) == ["2030-01-23-pm", "2030-01-30-pm"]
     assert re.findall(r'data-slot="([^"]+)"', html) == []  # none refused among them
 
@@ -326,7 +327,7 @@ def test_only_coordinators_reach_the_pages_and_only_for_their_rounds_objects(
         app, db, world, coordinator, coordinator_client, factory):
     from conftest import SignedIn
 
-    match, (first, second) = booked(db, world, coordinator)
+    match, (first, _second) = booked(db, world, coordinator)
     leader_client = SignedIn(app, world.mentee.user)
     for path in (f"/rounds/{world.round.id}/by-hand",
                  f"/rounds/{world.round.id}/by-hand/pair",

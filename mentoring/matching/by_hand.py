@@ -456,7 +456,7 @@ def half_days_for(check: RoundCheck, wanted: HalfDayFilter, now: datetime, *,
         if bounds(day, period)[0] <= now:
             continue
         slot = slot_id(day, period)
-        fitting, reasons = [], ()
+        fitting, refusals = [], []
         options = ((moving.host_id, moving.visitor_id),) if moving is not None else tuple(
             (host, _other(check.pair, host)) for host in hosts)
         for host, visitor in options:
@@ -464,12 +464,18 @@ def half_days_for(check: RoundCheck, wanted: HalfDayFilter, now: datetime, *,
                 [p for p in kept if {p.host_id, p.visitor_id} == {host, visitor}]
                 + [Planned(host, visitor, slot)], complete=False)
             if findings:
-                reasons = reasons or tuple(f.text for f in findings)
+                refusals.append((len(findings), host, tuple(f.text for f in findings)))
             else:
                 fitting.append(host)
+        reasons: tuple[str, ...] = ()
+        if refusals and not fitting:
+            # The host that comes closest to fitting says why (whose hosting, when it matters).
+            _, host, reasons = min(refusals)
+            if len(options) > 1:
+                reasons = (f"If {check.name(host)} hosts: {reasons[0]}", *reasons[1:])
         monday = day - timedelta(days=day.weekday())
         weeks.setdefault(monday, Week(monday)).half_days.append(
-            HalfDay(day, period, tuple(fitting), () if fitting else reasons))
+            HalfDay(day, period, tuple(fitting), reasons))
     return [weeks[monday] for monday in sorted(weeks)]
 
 
@@ -741,12 +747,19 @@ def live_pairs(session: Session, programme_round: ProgrammeRound, search: str = 
             for m, a, b in rows]
 
 
+def _is_slot(slot: str) -> bool:
+    try:
+        parse_slot(slot)
+    except ValueError:
+        return False
+    return True
+
+
 def _slot_errors(check: RoundCheck, chosen: Planned, others: list[Planned], now: datetime,
                  *, complete: bool) -> list[str]:
-    try:
-        day, period = parse_slot(chosen.slot)
-    except ValueError:
+    if not _is_slot(chosen.slot):
         return ["Choose a half-day"]
+    day, period = parse_slot(chosen.slot)
     if bounds(day, period)[0] <= now:
         return [f"{describe(day, period)} has passed"]
     return [f.text for f in check.findings([*others, chosen], complete=complete)]
@@ -806,8 +819,13 @@ def add_exchange(session: Session, programme_round: ProgrammeRound, user: User, 
         raise HandError("This pair already has every exchange the round asks for: move one "
                         "instead")
     pair = current.pair
+    errors = {}
     if host_id not in (pair.mentor_id, pair.mentee_id):
-        raise HandError({"host": "Choose who hosts the exchange"})
+        errors["host"] = "Choose who hosts the exchange"
+    if not _is_slot(slot):
+        errors["slot"] = "Choose the half-day of the exchange"
+    if errors:
+        raise HandError(errors)
     check = RoundCheck(session, programme_round, pair, now)
     chosen = Planned(host_id, _other(pair, host_id), slot)
     others = [p for p in check.approved if {p.host_id, p.visitor_id} == {pair.mentor_id,

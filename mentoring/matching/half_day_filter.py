@@ -69,19 +69,24 @@ class HalfDayFilter:
         return not (self.weekdays or self.periods or self.first or self.last)
 
     def describe(self) -> str:
-        """'Wednesdays, afternoons, 21 January 2030 to 31 January 2030', for a page."""
-        parts = []
-        if self.weekdays:
-            parts.append(", ".join(f"{WEEKDAYS[number]}s" for number in sorted(self.weekdays)))
-        if self.periods:
-            parts.append(" or ".join(f"{PERIOD_LABELS[p]}s" for p in sorted(self.periods)))
+        """'Wednesday afternoons, from Monday 21 January 2030 to Thursday 31 January 2030'."""
+        days = [WEEKDAYS[number] for number in sorted(self.weekdays)]
+        times = _or([PERIOD_LABELS[p] for p in sorted(self.periods)])
+        if days and times:
+            what = f"{_or(days)} {times}s"  # "Tuesday or Thursday mornings"
+        elif days:
+            what = _or([f"{day}s" for day in days])
+        elif times:
+            what = f"{times.capitalize()}s"
+        else:
+            what = "Any half-day"
         if self.first and self.last:
-            parts.append(f"{_day(self.first)} to {_day(self.last)}")
-        elif self.first:
-            parts.append(f"from {_day(self.first)}")
-        elif self.last:
-            parts.append(f"until {_day(self.last)}")
-        return "; ".join(parts) or "any half-day"
+            return f"{what}, from {_day(self.first)} to {_day(self.last)}"
+        if self.first:
+            return f"{what}, from {_day(self.first)}"
+        if self.last:
+            return f"{what}, until {_day(self.last)}"
+        return what
 
     def query(self) -> dict[str, str | list[str]]:
         """The filter as the query string of the pages that show half-days."""
@@ -91,6 +96,10 @@ class HalfDayFilter:
             "from": self.first.isoformat() if self.first else "",
             "to": self.last.isoformat() if self.last else "",
         }
+
+
+def _or(words: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(words[:-1]), words[-1]])) if words else ""
 
 
 def _day(value: date) -> str:
