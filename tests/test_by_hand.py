@@ -81,7 +81,8 @@ def refusal(db, world, coordinator, *slots_and_hosts) -> dict[str, str]:
     with pytest.raises(HandError) as refused:
         offer(db, world, coordinator, *slots_and_hosts)
     savepoint.rollback()
-    assert db.exec(select(Match).where(Match.mentee_id == world.mentee.id)).first() is None
+    assert db.exec(select(Match).where(Match.mentee_id == world.mentee.id,
+                                       Match.round_id == world.round.id)).first() is None
     return refused.value.errors
 
 
@@ -192,6 +193,15 @@ def test_notice_refuses_hosting_sooner_than_the_hosts_organisation_allows(
                      ("2030-01-15-am", world.mentee))
     assert errors == {"exchange-1": "Maya Mentor cannot host before Monday 28 January 2030: "
                                     "their organisation needs that much notice"}
+
+
+def test_a_half_day_taken_in_another_round_is_refused_by_the_database(
+        db, world, coordinator, factory):
+    # The checker sees one round; the booking rows see every round.
+    factory.matched(world.mentee, upcoming_at=bounds(date(2030, 1, 8), "am")[0])
+    errors = refusal(db, world, coordinator, ("2030-01-08-am", world.mentor),
+                     ("2030-01-15-am", world.mentee))
+    assert "already taken" in errors[""]
 
 
 # --- choosing and moving dates ------------------------------------------------------------------

@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mentoring import audit
@@ -384,6 +386,12 @@ class RoundCheck:
         closed = any(f.rule == "closed" for f in findings)
         return [f for f in findings if f.rule != "count" or (complete and not closed)]
 
+    def score(self, pair: Pair) -> tuple[float, list[str]]:
+        """The pair's score and its reasons, as the optimiser scores a proposal."""
+        mentor, mentee = (self._leaders[leader] for leader in pair.ids)
+        score, reasons = score_pair(mentor, mentee, self.problem.rules.weights)
+        return float(score), list(reasons)
+
     def common_free(self) -> list[tuple[date, str]]:
         """The half-days both are free (closed days are not half-days of the problem)."""
         mentor, mentee = self.pair.ids
@@ -599,13 +607,30 @@ def make_pair(session: Session, programme_round: ProgrammeRound, user: User, pai
         _add_error(errors, _field_of(finding, chosen, pair), finding.text)
     if errors:
         raise HandError(errors)
+    with _written_at_once(session):
+        match = _write_pair(session, programme_round, user, pair, chosen, check, now)
+    send_offer(session, match, now)
+    if programme_round.status != RoundStatus.PUBLISHED:
+        programme_round.status = RoundStatus.PUBLISHED
+        session.add(programme_round)
+    audit.record(session, "match.made_by_hand", actor=user, obj=match, ip=ip, detail={
+        "round_id": programme_round.id, "mentor_id": pair.mentor_id,
+        "mentee_id": pair.mentee_id, "note": (note or "").strip()[:1000],
+        "exchanges": [{"host_id": p.host_id, "slot": p.slot} for p in chosen],
+    })
+    session.flush()
+    return match
+
+
+def _write_pair(session: Session, programme_round: ProgrammeRound, user: User, pair: Pair,
+                chosen: list[Planned], check: RoundCheck, now: datetime) -> Match:
+    """The offer and its held exchanges (a pinned or forbidden proposal's row is reused)."""
     match = session.exec(
         select(Match).where(Match.round_id == programme_round.id,
                             Match.mentor_id == pair.mentor_id, Match.mentee_id == pair.mentee_id)
     ).first() or Match(round_id=programme_round.id, mentor_id=pair.mentor_id,
                        mentee_id=pair.mentee_id)
-    mentor, mentee = (check._leaders[i] for i in pair.ids)
-    score, reasons = score_pair(mentor, mentee, check.problem.rules.weights)
+    score, reasons = check.score(pair)
     make_offer(session, match, programme_round, now)
     match.run_id = None  # made by hand: no run proposed it
     match.pinned = match.forbidden = False
@@ -618,17 +643,21 @@ def make_pair(session: Session, programme_round: ProgrammeRound, user: User, pai
     for planned in chosen:
         _new_exchange(session, match, planned, now)
     session.flush()  # the no-double-booking constraint speaks here
-    send_offer(session, match, now)
-    if programme_round.status != RoundStatus.PUBLISHED:
-        programme_round.status = RoundStatus.PUBLISHED
-        session.add(programme_round)
-    audit.record(session, "match.made_by_hand", actor=user, obj=match, ip=ip, detail={
-        "round_id": programme_round.id, "mentor_id": pair.mentor_id,
-        "mentee_id": pair.mentee_id, "note": (note or "").strip()[:1000],
-        "exchanges": [{"host_id": p.host_id, "slot": p.slot} for p in chosen],
-    })
-    session.flush()
     return match
+
+
+@contextmanager
+def _written_at_once(session: Session):
+    """Everything a decision writes, or nothing: the database's own rules (one live mentor per
+    mentee, one exchange per leader per half-day) refuse what someone else did at the same
+    moment, and the coordinator is asked to look again."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        raise HandError("One of these leaders is already taken then: someone made a match or "
+                        "booked an exchange for them at the same moment, or they have an "
+                        "exchange in another round. Reload the page and choose again") from exc
 
 
 def _locked(session: Session, programme_round: ProgrammeRound) -> ProgrammeRound:
@@ -790,11 +819,12 @@ def move_exchange(session: Session, programme_round: ProgrammeRound, user: User,
         raise HandError({"slot": ". ".join(problems)})
     previous = exchange.starts_at
     starts_at, ends_at = bounds(*parse_slot(slot))
-    session.execute(sa.delete(ExchangeBooking).where(
-        ExchangeBooking.exchange_id == exchange.id))
-    reschedule_exchange(session, exchange, starts_at, ends_at, now)
-    hold_half_days(session, exchange)
-    session.flush()  # the no-double-booking constraint speaks here
+    with _written_at_once(session):
+        session.execute(sa.delete(ExchangeBooking).where(
+            ExchangeBooking.exchange_id == exchange.id))
+        reschedule_exchange(session, exchange, starts_at, ends_at, now)
+        hold_half_days(session, exchange)
+        session.flush()  # the no-double-booking constraint speaks here
     audit.record(session, "exchange.moved_by_hand", actor=user, obj=exchange, ip=ip, detail={
         "round_id": programme_round.id, "from": previous.isoformat(),
         "to": starts_at.isoformat(), "sequence": exchange.sequence,
@@ -833,8 +863,9 @@ def add_exchange(session: Session, programme_round: ProgrammeRound, user: User, 
     problems = _slot_errors(check, chosen, others, now, complete=current.missing == 1)
     if problems:
         raise HandError({"slot": ". ".join(problems)})
-    exchange = _new_exchange(session, match, chosen, now)
-    session.flush()
+    with _written_at_once(session):
+        exchange = _new_exchange(session, match, chosen, now)
+        session.flush()
     audit.record(session, "exchange.added_by_hand", actor=user, obj=exchange, ip=ip, detail={
         "round_id": programme_round.id, "match_id": match.id, "host_id": host_id,
         "slot": slot, "note": (note or "").strip()[:1000]})
