@@ -62,6 +62,7 @@ from mentoring.visits.checks import open_checklist
 from mentoring.visits.notice import london_date
 from mentoring.vocab import (
     ACTIVE_EXCHANGE_STATUSES,
+    LIVE_MATCH_STATUSES,
     ExchangeStatus,
     MatchStatus,
     ParticipantStatus,
@@ -310,25 +311,22 @@ class RoundCheck:
                  now: datetime) -> None:
         self.programme_round = programme_round
         self.pair = pair
-        document = build_problem(session, programme_round, london_date(now))
+        two = (pair.mentor_id, pair.mentee_id)
+        matches = list(session.exec(
+            select(Match).where(Match.round_id == programme_round.id,
+                                Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
+                                sa.or_(Match.mentor_id.in_(two), Match.mentee_id.in_(two)))
+            .order_by(Match.id)).all())
+        kept = set(two) | {leader for m in matches for leader in (m.mentor_id, m.mentee_id)}
+        document = build_problem(session, programme_round, london_date(now), only=kept)
         in_problem = {int(leader["id"]) for leader in document["leaders"]}
-        missing = [leader for leader in (pair.mentor_id, pair.mentee_id)
-                   if leader not in in_problem]
+        missing = [leader for leader in two if leader not in in_problem]
         if missing:
             raise HandError({"mentor" if missing[0] == pair.mentor_id else "mentee":
                              "Choose a leader who has joined the round and agreed to take part"})
-        self.matches = [m for m in live_matches(session, programme_round)
-                        if {m.mentor_id, m.mentee_id} & {pair.mentor_id, pair.mentee_id}
-                        and {m.mentor_id, m.mentee_id} <= in_problem]
-        kept = {pair.mentor_id, pair.mentee_id} | {
-            leader for m in self.matches for leader in (m.mentor_id, m.mentee_id)}
-        ids = {str(leader) for leader in kept}
-        document = {
-            **document,
-            "leaders": [leader for leader in document["leaders"] if leader["id"] in ids],
-            "pinned": [],  # proposals' pins bind runs, not the coordinator's own hand
-            "excluded": [p for p in document["excluded"] if {p["mentor"], p["mentee"]} <= ids],
-        }
+        # A partner who left the round is no longer in the problem: their pair no longer counts.
+        self.matches = [m for m in matches if {m.mentor_id, m.mentee_id} <= in_problem]
+        document = {**document, "pinned": []}  # pins bind runs, not the coordinator's own hand
         self.problem: Problem = load_problem(document)
         self.exchanges = live_exchanges(session, self.matches)
         self.approved = [Planned(x.host_id, x.visitor_id, exchange_slot(x))
