@@ -109,7 +109,8 @@ def test_make_a_pair_move_an_exchange_and_choose_a_date_by_hand(page, live_serve
     page.goto(f"{base}/rounds/{round_id}/changes")
     page.get_by_role("link", name=re.compile("See the half-days that fit what they asked")).click()
     expect(page.locator("h1")).to_have_text("Move this exchange")
-    expect(page.get_by_text("Wednesday afternoons, from Monday 21 January")).to_be_visible()
+    expect(page.locator(".nhsuk-inset-text").get_by_text(
+        "Wednesday afternoons, from Monday 21 January")).to_be_visible()
     radios = page.locator("input[name=slot]")
     expect(radios).to_have_count(2)
     assert_accessible(page)
