@@ -308,6 +308,20 @@ def test_the_move_request_page_shows_only_half_days_that_fit_what_the_leader_ask
     assert "asked to move" not in changes
 
 
+def test_a_move_request_lists_as_choices_only_the_half_days_the_rules_allow(
+        db, world, coordinator, coordinator_client):
+    _match, (_first, second) = booked(db, world, coordinator)
+    request_reschedule(db, world.mentee, world.mentee.user, second.id, "Clinic moved",
+                       "Wednesday afternoons in January", NOW)
+    db.commit()
+    html = coordinator_client.get(
+        f"/rounds/{world.round.id}/by-hand/exchanges/{second.id}/move").get_data(as_text=True)
+    # 2 and 9 January are too close to the first exchange (8 January).
+    assert slots_listed(html) == ["2030-01-16-pm", "2030-01-23-pm", "2030-01-30-pm"]
+    assert re.findall(r'data-slot="([^"]+)"', html) == ["2030-01-02-pm", "2030-01-09-pm"]
+    assert "less than 7 days apart" in html
+
+
 def test_the_pair_page_refuses_with_the_reason_beside_the_field_and_keeps_the_input(
         db, world, coordinator_client):
     url = f"/rounds/{world.round.id}/by-hand/pair"

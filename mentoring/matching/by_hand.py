@@ -57,7 +57,7 @@ from mentoring.models import (
 )
 from mentoring.notifications.plan import plan_exchange, reschedule_exchange
 from mentoring.offers.services import make_offer, send_offer
-from mentoring.slots import bounds, describe, half_day_of
+from mentoring.slots import bounds, describe
 from mentoring.visits.checks import open_checklist
 from mentoring.visits.notice import london_date
 from mentoring.vocab import (
@@ -162,12 +162,12 @@ class Names:
         return self.leaders.get(leader_id, f"leader {leader_id}")
 
 
-def read_finding(message: str, names: Names, rules) -> Finding:
+def read_finding(message: str, names: Names) -> Finding:
     """One message of the checker as a `Finding` a coordinator understands."""
     for rule, pattern in _PATTERNS:
         found = pattern.match(message)
         if found:
-            return _READERS[rule](found.groupdict(), names, rules)
+            return _READERS[rule](found.groupdict(), names)
     return Finding("other", f"The optimiser's checker refuses this: {message}")
 
 
@@ -175,7 +175,7 @@ def _half_day(slot: str) -> str:
     return describe(*parse_slot(slot))
 
 
-def _closed(g, names, rules) -> Finding:
+def _closed(g, names) -> Finding:
     day, _ = parse_slot(g["slot"])
     label = names.closed.label(day)
     first, last = names.window
@@ -189,7 +189,7 @@ def _closed(g, names, rules) -> Finding:
     return Finding("closed", text, slot=g["slot"])
 
 
-def _notice(g, names, rules) -> Finding:
+def _notice(g, names) -> Finding:
     first = datetime.fromisoformat(g["when"]).date()
     return Finding("notice", f"{names(g['leader'])} cannot host before {first:%A} {first.day} "
                              f"{first:%B %Y}: their organisation needs that much notice",
@@ -201,7 +201,7 @@ def _hours(value: str) -> str:
     return f"{number:g} hour{'s' if number != 1 else ''}"
 
 
-def _protected(g, names, rules) -> Finding:
+def _protected(g, names) -> Finding:
     month = date(int(g["year"]), int(g["month"]), 1)
     return Finding(
         "protected_time",
@@ -210,7 +210,7 @@ def _protected(g, names, rules) -> Finding:
         leader=g["leader"], month=(month.year, month.month))
 
 
-def _hosting(g, names, rules) -> Finding:
+def _hosting(g, names) -> Finding:
     monday = date.fromisocalendar(int(g["year"]), int(g["week"]), 1)
     cap = int(g["cap"])
     return Finding(
@@ -220,7 +220,7 @@ def _hosting(g, names, rules) -> Finding:
         leader=g["leader"], week=(int(g["year"]), int(g["week"])))
 
 
-def _spacing(g, names, rules) -> Finding:
+def _spacing(g, names) -> Finding:
     a, b = date.fromisoformat(g["a"]), date.fromisoformat(g["b"])
     return Finding(
         "spacing",
@@ -235,42 +235,42 @@ _READERS = {
     "protected_time": _protected,
     "hosting_limit": _hosting,
     "spacing": _spacing,
-    "no_exchanges": lambda g, names, rules: Finding(
+    "no_exchanges": lambda g, names: Finding(
         "no_exchanges", "This round has no exchanges: pairs are made without dates",
         slot=g["slot"]),
-    "not_a_pair": lambda g, names, rules: Finding(
+    "not_a_pair": lambda g, names: Finding(
         "not_a_pair", f"{names(g['host'])} and {names(g['visitor'])} are not a pair",
         slot=g["slot"]),
-    "availability": lambda g, names, rules: Finding(
+    "availability": lambda g, names: Finding(
         "availability", f"{names(g['leader'])} is not free on {_half_day(g['slot'])}",
         leader=g["leader"], slot=g["slot"]),
-    "double_booked": lambda g, names, rules: Finding(
+    "double_booked": lambda g, names: Finding(
         "double_booked",
         f"{names(g['leader'])} already has an exchange on {_half_day(g['slot'])}",
         leader=g["leader"], slot=g["slot"]),
-    "count": lambda g, names, rules: Finding(
+    "count": lambda g, names: Finding(
         "count", f"The pair needs {g['wanted']} exchanges; {g['count']} chosen"),
-    "reciprocity": lambda g, names, rules: Finding(
+    "reciprocity": lambda g, names: Finding(
         "reciprocity", "Each of the two must host at least one exchange: the round's rule is "
                        "that hosting is reciprocal"),
-    "not_mentor": lambda g, names, rules: Finding(
+    "not_mentor": lambda g, names: Finding(
         "not_mentor", f"{names(g['leader'])} does not offer to mentor", leader=g["leader"]),
-    "not_mentee": lambda g, names, rules: Finding(
+    "not_mentee": lambda g, names: Finding(
         "not_mentee", f"{names(g['leader'])} has not asked for a mentor", leader=g["leader"]),
-    "excluded": lambda g, names, rules: Finding(
+    "excluded": lambda g, names: Finding(
         "excluded", "This pair is forbidden, or was declined or cancelled earlier in this "
                     "round"),
-    "same_organisation": lambda g, names, rules: Finding(
+    "same_organisation": lambda g, names: Finding(
         "same_organisation", f"Both work for {g['organisation']}: this round does not pair "
                              "leaders of one organisation"),
-    "has_mentor": lambda g, names, rules: Finding(
+    "has_mentor": lambda g, names: Finding(
         "has_mentor", f"{names(g['leader'])} already has a mentor in this round: "
                       f"{names(g['other'])}", leader=g["leader"]),
-    "self": lambda g, names, rules: Finding("self", "Choose two different leaders"),
-    "mutual": lambda g, names, rules: Finding(
+    "self": lambda g, names: Finding("self", "Choose two different leaders"),
+    "mutual": lambda g, names: Finding(
         "mutual", f"{names(g['mentor'])} and {names(g['mentee'])} are already paired the "
                   "other way round"),
-    "capacity": lambda g, names, rules: Finding(
+    "capacity": lambda g, names: Finding(
         "capacity", f"{names(g['leader'])} can mentor {g['cap']} "
                     f"mentee{'s' if g['cap'] != '1' else ''} and already has "
                     f"{int(g['count']) - 1}", leader=g["leader"]),
@@ -377,7 +377,7 @@ class RoundCheck:
         own = set(self.pair.ids)
         others = [p for p in self.approved if {str(p.host_id), str(p.visitor_id)} != own]
         found = self._violations(self._pairs(with_new_pair=True), others + exchanges)
-        findings = [read_finding(message, self.names, self.problem.rules)
+        findings = [read_finding(message, self.names)
                     for message in sorted(found - self._baseline)]
         # The checker does not count an exchange on a closed day (no such half-day): the pair
         # then seems one short, which says nothing the closed day does not.
@@ -395,10 +395,6 @@ class RoundCheck:
         mentor, mentee = self.pair.ids
         return sorted(parse_slot(slot) for slot in self.free.get(mentor, set())
                       & self.free.get(mentee, set()))
-
-    def can_host(self, leader_id: int) -> bool:
-        leader = self._leaders.get(str(leader_id))
-        return leader is not None and leader.max_hosted_per_week != 0
 
     def name(self, leader_id: int) -> str:
         return self.names(str(leader_id))
@@ -908,6 +904,3 @@ def open_move_request(session: Session, programme_round: ProgrammeRound, exchang
                                      programme_round.ends_on))
     return None
 
-
-def exchange_half_day(exchange: Exchange) -> str:
-    return describe(*half_day_of(exchange.starts_at))

@@ -61,7 +61,8 @@ def index(round_id: int):
     programme_round = _round(round_id)
     search = (request.args.get("q") or "").strip()[:100]
     return render_template("matching/by_hand/index.html", programme_round=programme_round,
-                           pairs=by_hand.live_pairs(db, programme_round, search), search=search)
+                           pairs=by_hand.live_pairs(db, programme_round, search), search=search,
+                           now=utcnow())
 
 
 # --- make a pair --------------------------------------------------------------------------------
