@@ -387,3 +387,20 @@ def test_a_leaders_words_are_read_as_a_filter(words, weekdays, periods, first, l
     wish = read_wish(words, *WINDOW)
     assert (set(wish.weekdays), set(wish.periods), wish.first, wish.last) == (
         weekdays, periods, first, last)
+
+
+def test_the_problem_of_a_few_leaders_is_the_whole_problem_cut_down_to_them(
+        db, world, coordinator):
+    from mentoring.matching.problem import build_problem
+
+    other = world.leader(name="Olu Other", profession="pharmacist", sector="pharmacy")
+    db.add(Match(round_id=world.round.id, mentor_id=world.mentor.id, mentee_id=other.id,
+                 forbidden=True))
+    db.flush()
+    whole = build_problem(db, world.round)
+    two = {world.mentor.id, world.mentee.id}
+    part = build_problem(db, world.round, only=two)
+    assert part["leaders"] == [leader for leader in whole["leaders"]
+                               if int(leader["id"]) in two]
+    assert part["slots"] == whole["slots"] and part["rules"] == whole["rules"]
+    assert whole["excluded"] and part["excluded"] == []  # the forbidden pair is not theirs
