@@ -331,8 +331,7 @@ class RoundCheck:
         self.exchanges = live_exchanges(session, self.matches)
         self.approved = [Planned(x.host_id, x.visitor_id, exchange_slot(x))
                          for x in self.exchanges]
-        leaders = {leader.id: leader for leader in self.problem.leaders}
-        self._leaders = leaders
+        self._leaders = {leader.id: leader for leader in self.problem.leaders}
         self.names = Names(
             {str(leader_id): name for leader_id, name in session.exec(
                 select(LeaderProfile.id, LeaderProfile.name)
@@ -409,7 +408,7 @@ class HalfDay:
     period: str
     # who may host it without breaking a rule (the exchange's own host, when moving one)
     fitting_hosts: tuple[int, ...]
-    reasons: tuple[str, ...]  # why it does not fit (with the first host tried), if it does not
+    reasons: tuple[str, ...]  # why not, when it does not fit (the closest host's reasons)
 
     @property
     def slot(self) -> str:
