@@ -291,6 +291,8 @@ def test_the_move_request_page_shows_only_half_days_that_fit_what_the_leader_ask
     changes = coordinator_client.get(f"/rounds/{world.round.id}/changes").get_data(as_text=True)
     link = f"/rounds/{world.round.id}/by-hand/exchanges/{second.id}/move"
     assert link in changes
+    told = emails_to(db, coordinator.email, "move-requested-coordinator")
+    assert len(told) == 1 and f"http://localhost{link}" in told[0].body_text
     page = coordinator_client.get(link)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
