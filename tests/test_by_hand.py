@@ -349,6 +349,19 @@ def test_the_pair_page_refuses_with_the_reason_beside_the_field_and_keeps_the_in
     assert db.exec(select(Match)).one().status == "offered"
 
 
+def test_the_pair_page_says_at_once_when_the_pairing_rules_refuse_the_pair(
+        db, world, coordinator, coordinator_client):
+    offer(db, world, coordinator, ("2030-01-08-am", world.mentor),
+          ("2030-01-15-pm", world.mentee))
+    other = world.leader(name="Olu Other", profession="pharmacist", sector="pharmacy",
+                         mentor_capacity=1, wants_mentor=False)
+    db.commit()
+    html = coordinator_client.get(f"/rounds/{world.round.id}/by-hand/pair?mentor={other.id}"
+                                  f"&mentee={world.mentee.id}").get_data(as_text=True)
+    assert "This pair cannot be made" in html
+    assert "Ned Mentee already has a mentor in this round: Maya Mentor" in html
+
+
 def test_only_coordinators_reach_the_pages_and_only_for_their_rounds_objects(
         app, db, world, coordinator, coordinator_client, factory):
     from conftest import SignedIn

@@ -399,6 +399,15 @@ class RoundCheck:
         return self.names(str(leader_id))
 
 
+def pair_problems(check: RoundCheck) -> list[str]:
+    """What the pairing rules say of the pair itself, before any date is chosen: a mentee who
+    has a mentor, a mentor with no room, one organisation, a forbidden pair."""
+    if not check.is_new_pair:
+        return ["These two are already a pair in this round: choose or move their dates from "
+                "the list of pairs"]
+    return [finding.text for finding in check.findings([], complete=False)]
+
+
 # --- half-days, each marked whether it fits -----------------------------------------------------
 
 

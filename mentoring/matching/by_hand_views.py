@@ -17,6 +17,7 @@ from mentoring.vocab import Role
 
 bp = Blueprint("by_hand", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
+PAIRS_SHOWN = 200
 
 
 def _round(round_id: int) -> ProgrammeRound:
@@ -60,8 +61,10 @@ def index(round_id: int):
     db = get_session()
     programme_round = _round(round_id)
     search = (request.args.get("q") or "").strip()[:100]
+    pairs = by_hand.live_pairs(db, programme_round, search)
+    # A big round has thousands of pairs: the first ones, and a search for the others.
     return render_template("matching/by_hand/index.html", programme_round=programme_round,
-                           pairs=by_hand.live_pairs(db, programme_round, search), search=search,
+                           pairs=pairs[:PAIRS_SHOWN], total=len(pairs), search=search,
                            now=utcnow())
 
 
@@ -90,8 +93,8 @@ def make_pair(round_id: int):
                 request.form, programme_round.exchanges_per_pair, pair)
             try:
                 by_hand.make_pair(db, programme_round, current_user, pair, chosen, now,
-                                          request.form.get("note", ""),
-                                          form_errors=form_errors, ip=_ip())
+                                  request.form.get("note", ""), form_errors=form_errors,
+                                  ip=_ip())
             except by_hand.HandError as exc:
                 db.rollback()
                 errors = exc.errors
@@ -103,7 +106,7 @@ def make_pair(round_id: int):
                 return redirect(url_for("by_hand.index", round_id=round_id))
     mentors, mentees = by_hand.candidates(db, programme_round)
     wanted, filter_errors, _ = _filter()
-    check, weeks = None, []
+    check, weeks, pair_problems = None, [], []
     if mentor_id is not None and mentee_id is not None and mentor_id != mentee_id:
         try:
             check = by_hand.RoundCheck(db, programme_round,
@@ -113,13 +116,15 @@ def make_pair(round_id: int):
         else:
             weeks = by_hand.half_days_for(check, wanted, now,
                                           hosts=(mentor_id, mentee_id))
+            pair_problems = by_hand.pair_problems(check)
     elif mentor_id is not None and mentor_id == mentee_id:
         errors.setdefault("mentee", "Choose two different leaders")
     status = 400 if errors and request.method == "POST" else 200
     return render_template(
         "matching/by_hand/pair.html", **_page_context(programme_round, wanted),
         mentors=mentors, mentees=mentees, mentor_id=mentor_id, mentee_id=mentee_id,
-        check=check, weeks=weeks, errors=errors, filter_errors=filter_errors,
+        check=check, weeks=weeks, pair_problems=pair_problems, errors=errors,
+        filter_errors=filter_errors,
         form=request.form if request.method == "POST" else {},
         exchanges_per_pair=programme_round.exchanges_per_pair,
     ), status
