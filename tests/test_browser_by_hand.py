@@ -91,6 +91,16 @@ def test_make_a_pair_move_an_exchange_and_choose_a_date_by_hand(page, live_serve
     assert_accessible(page)
     shot(page, "index")
 
+    # The same two again: the page says at once that the rules refuse the pair.
+    page.get_by_role("button", name="Make a pair by hand").click()
+    for field, name in (("mentor", "Maya Mentor"), ("mentee", "Ned Mentee")):
+        option = page.locator(f"#{field} option", has_text=name)
+        page.locator(f"#{field}").select_option(option.get_attribute("value"))
+    page.get_by_role("button", name="Show their common free half-days").click()
+    expect(page.get_by_text("These two are already a pair in this round")).to_be_visible()
+    assert_accessible(page)
+    shot(page, "pair-not-allowed")
+
     # Both accept; then Ned asks to move the second exchange.
     with live_server.session() as session:
         match = session.exec(select(Match).where(Match.round_id == round_id)).one()
