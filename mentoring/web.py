@@ -89,6 +89,7 @@ def init_app(app: Flask) -> None:
     from mentoring.forms import RowIdConverter, refuse_control_characters
     from mentoring.insights.views import bp as insights_bp
     from mentoring.main.views import bp as main_bp
+    from mentoring.matching.by_hand_views import bp as by_hand_bp
     from mentoring.matching.views import bp as matching_bp
     from mentoring.mydata.views import bp as mydata_bp
     from mentoring.notifications.views import bp as outbox_bp
@@ -110,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(mydata_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(by_hand_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(visits_bp)

@@ -153,6 +153,17 @@ PAGES = [
                        f"?a={world.run.id}&b={world.run.id}"),
     Page("matching.changes", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/changes"),
+    # --- pairs and dates by hand (issue 17) ---
+    Page("by_hand.index", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/by-hand"),
+    Page("by_hand.make_pair", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/by-hand/pair"),
+    Page("by_hand.move_exchange", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/by-hand/exchanges/"
+                       f"{world.exchange.id}/move"),
+    Page("by_hand.add_exchange", COORDINATOR,
+         lambda world: f"/rounds/{world.programme_round.id}/by-hand/matches/"
+                       f"{world.match.id}/exchanges/new"),
     # --- insights (issue 7) ---
     Page("insights.dashboard", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/dashboard"),
@@ -260,6 +271,7 @@ ACTIONS = [
         "exchanges.visit_details",
         "mydata.withdraw", "mydata.delete_account",
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
+        "by_hand.make_pair", "by_hand.move_exchange", "by_hand.add_exchange",
         "rounds.person",
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",

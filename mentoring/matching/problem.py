@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -76,7 +76,8 @@ def readable_reason(reason: str, words: Vocabularies | None = None) -> str:
 
 
 def build_problem(session: Session, programme_round: ProgrammeRound,
-                  approval_date: date | None = None) -> dict[str, Any]:
+                  approval_date: date | None = None, *,
+                  only: Collection[int] | None = None) -> dict[str, Any]:
     """The round as a `mentoring-problem/1` document: every joined leader with a profile and
     consent, their free half-days, the round's rules, pinned and forbidden pairs.
 
@@ -87,7 +88,10 @@ def build_problem(session: Session, programme_round: ProgrammeRound,
 
     Each host's `host_from` is `approval_date` (the day the run is requested; today by default)
     plus the notice their organisation needs: the optimiser gives them no visit to host before
-    it."""
+    it.
+
+    `only` (leader profile ids) leaves everyone else out: a decision about two leaders (made by
+    hand) needs only them and their partners, and reading a big round whole takes seconds."""
     approval_date = approval_date or london_date(utcnow())
     closed = closed_days(session, programme_round)
     held = ({half_day_of(exchange.starts_at)
@@ -100,7 +104,7 @@ def build_problem(session: Session, programme_round: ProgrammeRound,
         if day not in closed or (day, period) in held
         for start, end in [local_bounds(day, period)]
     ]
-    rows = session.exec(
+    leaders_query = (
         select(LeaderProfile, Organisation.name, Organisation.notice_weeks)
         .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
         .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
@@ -110,13 +114,18 @@ def build_problem(session: Session, programme_round: ProgrammeRound,
             LeaderProfile.consent_at.is_not(None),
         )
         .order_by(LeaderProfile.id)
-    ).all()
-    free: dict[int, list[str]] = defaultdict(list)
-    for leader_id, day, period in session.exec(
+    )
+    free_query = (
         select(Availability.leader_id, Availability.day, Availability.period)
         .where(Availability.round_id == programme_round.id)
         .order_by(Availability.day, Availability.period)
-    ).all():
+    )
+    if only is not None:
+        leaders_query = leaders_query.where(LeaderProfile.id.in_(list(only)))  # type: ignore[union-attr]
+        free_query = free_query.where(Availability.leader_id.in_(list(only)))  # type: ignore[attr-defined]
+    rows = session.exec(leaders_query).all()
+    free: dict[int, list[str]] = defaultdict(list)
+    for leader_id, day, period in session.exec(free_query).all():
         if day not in closed:
             free[leader_id].append(slot_id(day, period))
     priority = set(programme_round.priority_professions)

@@ -610,4 +610,6 @@ def tell_move_requested(session: Session, match: Match, exchange: Exchange,
               "move_requested_coordinator", {
                   "leader_name": asker.name, "partner_name": partner.name, "when": moment,
                   "reason": reason, "preferred": preferred,
+                  "move_url": absolute(f"/rounds/{match.round_id}/by-hand/exchanges/"
+                                       f"{exchange.id}/move"),
                   "changes_url": _round_changes_url(match)}, key_extra=key, due_at=now)
