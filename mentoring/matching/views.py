@@ -166,6 +166,7 @@ def run_page(round_id: int, run_id: int):
         pages=pages, previous_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if page < pages else None,
         plan=plan, sorts=proposal.SORTS, sort=sort, rule_of=rule_of,
+        score_allowance=runs.RERUN_SCORE_ALLOWANCE,
         # Every decision's form carries the view, to come back to it.
         view=urlencode({**view, "page": page}),
         to_keep=[pair for pair in review.keepable() if rule_of.get(pair) != "pinned"]
