@@ -337,22 +337,26 @@ def _unfit_exchanges(session, upcoming: _Upcoming
     ).data([(starts_at, day, period) for starts_at, (day, period) in half_days.items()]
            ).cte("half_day")  # a CTE: SQLite cannot name a derived table's columns
 
-    def free(leader_column) -> sa.Exists:
-        return sa.exists().where(
-            Availability.round_id == upcoming.programme_round.id,
-            Availability.leader_id == leader_column, Availability.day == half_day.c.day,
-            Availability.period == half_day.c.period)
+    # Availability twice, as the host's and the visitor's free half-day (its unique key makes
+    # each at most one row); an exchange either lacks is unfit.
+    host_free, visitor_free = sa.orm.aliased(Availability), sa.orm.aliased(Availability)
 
-    host_free, visitor_free = free(Exchange.host_id), free(Exchange.visitor_id)
+    def free_then(free, leader_column):
+        return sa.and_(free.round_id == upcoming.programme_round.id,
+                       free.leader_id == leader_column, free.day == half_day.c.day,
+                       free.period == half_day.c.period)
+
     open_ids = {exchange.id for exchange in upcoming.on_open_days}
     rows = session.execute(
-        sa.select(Exchange.id, host_free, visitor_free)
+        sa.select(Exchange.id, host_free.id.is_not(None), visitor_free.id.is_not(None))
         .join(half_day, half_day.c.starts_at == Exchange.starts_at)
         .join(Match, Match.id == Exchange.match_id)
+        .outerjoin(host_free, free_then(host_free, Exchange.host_id))
+        .outerjoin(visitor_free, free_then(visitor_free, Exchange.visitor_id))
         .where(Match.round_id == upcoming.programme_round.id,
                Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
                Exchange.status.in_(ACTIVE_EXCHANGE_STATUSES),  # type: ignore[attr-defined]
-               sa.or_(~host_free, ~visitor_free))
+               sa.or_(host_free.id.is_(None), visitor_free.id.is_(None)))
     ).all()
     missing = {exchange_id: (host_ok, visitor_ok) for exchange_id, host_ok, visitor_ok in rows
                if exchange_id in open_ids}
