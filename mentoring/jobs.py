@@ -88,6 +88,18 @@ def write_progress(context: WorkerContext, job_id: int, done: int, stage: str) -
             done=done, stage=stage[:80], heartbeat_at=utcnow()))
 
 
+def begin_writing(session: Session, job_id: int) -> None:
+    """Call first in a job's transaction that writes. SQLite has one writer, and a transaction
+    that read before another connection wrote (a coordinator's page noting their session) is
+    refused its first write ("database is locked") rather than made to wait: so on SQLite the
+    transaction starts with a write (the heartbeat), which waits for the lock instead. Not on
+    PostgreSQL, where an approval's progress is written to this row from another connection
+    while the transaction runs."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id)
+                        .values(heartbeat_at=utcnow()))
+
+
 def succeed(session: Session, job: BackgroundJob, result: dict[str, Any]) -> None:
     """Mark the job done in the transaction of its last piece of work."""
     job.status, job.stage, job.finished_at = RunStatus.SUCCEEDED, "Done", utcnow()

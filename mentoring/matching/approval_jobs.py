@@ -55,18 +55,17 @@ def result_of(job: BackgroundJob) -> ApprovalResult:
 
 def carry_out_approval(context: WorkerContext, job_id: int) -> None:
     """The worker's handler."""
+    jobs.write_progress(context, job_id, 0, "Checking the proposal against what is approved "
+                                            "now, then approving")
     refused = ""
     with session_scope(context.session_factory) as session:
+        jobs.begin_writing(session, job_id)
         job = session.get(BackgroundJob, job_id)
         run = session.get(OptimiserRun, job.payload["run_id"])
         user = session.get(User, job.requested_by_id) if job.requested_by_id else None
         if run is None or user is None:
             refused = "The run or the coordinator who approved it no longer exists"
         else:
-            # Not in this transaction: the watcher writes the job's row from another connection,
-            # which would wait for this one's lock on it (and this one for the watcher).
-            jobs.write_progress(context, job_id, 0, "Checking the proposal against what is "
-                                                    "approved now")
             watcher = _ProgressWatcher(context, job_id, job.total)
             watcher.start(session)
             try:

@@ -359,6 +359,8 @@ def compare(round_id: int):
 
 # --- changes after approval -----------------------------------------------------------------
 
+CHANGES_PER_PAGE = 100
+
 
 @bp.route("/rounds/<int:round_id>/changes")
 @roles_required(*COORDINATORS)
@@ -369,8 +371,20 @@ def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 2
     names = changes_service.names_of(db, programme_round)
     affected = sorted({leader for change in pending for leader in change.leader_ids},
                       key=lambda leader: names.get(leader, ""))
+    # A big round can have hundreds of changes at once (a bank holiday, a wave of availability
+    # edits): a page of them at a time; every affected leader stays in the re-optimise form.
+    pages = max(1, -(-len(pending) // CHANGES_PER_PAGE))
+    page = min(max(row_id(request.args.get("page")) or 1, 1), pages)
+    first = (page - 1) * CHANGES_PER_PAGE
+
+    def page_url(number: int) -> str:
+        return url_for("matching.changes", round_id=round_id, page=number)
+
     return render_template(
-        "matching/changes.html", programme_round=programme_round, changes=pending,
+        "matching/changes.html", programme_round=programme_round,
+        changes=pending[first:first + CHANGES_PER_PAGE], change_count=len(pending),
+        first=first, previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if page < pages else None,
         affected=[(leader, names.get(leader, f"Leader {leader}")) for leader in affected],
         since=changes_service.last_approval(db, programme_round), errors=errors or {},
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,

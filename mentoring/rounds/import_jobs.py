@@ -78,6 +78,7 @@ def carry_out_import(context: WorkerContext, job_id: int) -> None:
 
 
 def _next_chunk(session: Session, links: Links, job_id: int) -> bool:
+    jobs.begin_writing(session, job_id)
     job = session.get(BackgroundJob, job_id)
     programme_round = session.get(ProgrammeRound, job.round_id)
     actor = session.get(User, job.requested_by_id) if job.requested_by_id else None
