@@ -26,7 +26,10 @@ from matching_world import MONDAY, make_round, stored_run
 
 SMALL, LARGE = 2, 20
 # Savepoints are how the test's transaction wraps the app's commits: not the app's queries.
-BOOKKEEPING = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", re.I)
+# Nor is the session's idle clock, moved at most once a minute by whichever request comes then
+# (on a busy machine, one of the two being compared).
+BOOKKEEPING = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT"
+                         r"|UPDATE user_session SET last_seen_at)", re.I)
 
 
 @contextmanager
@@ -228,4 +231,4 @@ def test_the_changes_page_needs_the_same_queries_for_2_or_20_changed_pairs(
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert html.count("no longer fits") == size // 2, html.count("no longer fits")
-    assert_constant(counts, 23, "changes page")
+    assert_constant(counts, 22, "changes page")

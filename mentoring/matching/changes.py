@@ -68,13 +68,13 @@ def last_approval(session: Session, programme_round: ProgrammeRound) -> datetime
 
 
 def pending_changes(session: Session, programme_round: ProgrammeRound,
-                    now: datetime) -> list[Change]:
+                    now: datetime, *, names: dict[int, str] | None = None) -> list[Change]:
     """Every change since the last approval (and every exchange that no longer fits), oldest
-    first."""
+    first. `names`: the round's `names_of`, if the caller has read them already."""
     since = last_approval(session, programme_round)
     if since is None:
         return []
-    names = names_of(session, programme_round)
+    names = names if names is not None else names_of(session, programme_round)
     upcoming = _upcoming(session, programme_round, now)
     changes = [
         *_declines(session, programme_round, since, names),
@@ -304,8 +304,11 @@ def _upcoming(session, programme_round, now) -> _Upcoming:
     )]
     on_open: list[UpcomingExchange] = []
     on_closed: list[UpcomingExchange] = []
+    # Thousands of exchanges start at a few hundred distinct times: each converted once.
+    closed_at = {starts_at: half_day_of(starts_at)[0] in closed
+                 for starts_at in {exchange.starts_at for exchange in future}}
     for exchange in future:
-        (on_closed if half_day_of(exchange.starts_at)[0] in closed else on_open).append(exchange)
+        (on_closed if closed_at[exchange.starts_at] else on_open).append(exchange)
     return _Upcoming(programme_round, closed, on_open, on_closed)
 
 

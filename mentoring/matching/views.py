@@ -367,8 +367,8 @@ CHANGES_PER_PAGE = 100
 def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
     db = get_session()
     programme_round = _round(round_id)
-    pending = changes_service.pending_changes(db, programme_round, utcnow())
     names = changes_service.names_of(db, programme_round)
+    pending = changes_service.pending_changes(db, programme_round, utcnow(), names=names)
     affected = sorted({leader for change in pending for leader in change.leader_ids},
                       key=lambda leader: names.get(leader, ""))
     # A big round can have hundreds of changes at once (a bank holiday, a wave of availability
