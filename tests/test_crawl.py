@@ -245,6 +245,7 @@ def live_world(live_server):
         factory.participant(programme_round, leader)
         factory.participant(programme_round, other)
         matched = leader_a_matched(factory, leader, other, programme_round)
+        matched |= background_jobs(factory, programme_round, matched["run"])
         users = {
             "leader": leader.user.email,
             "coordinator": factory.user(email="coord@example.org", role="coordinator").email,
