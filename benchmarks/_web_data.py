@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from _scratch import copy_rows
 from _scratch import organisations as scratch_organisations
 
+from mentoring.calendar_days import bank_holidays
 from mentoring.matching.problem import PROBLEM_FORMAT, slot_id
 from mentoring.matching.runs import CONTEXT_KEY
 from mentoring.models import DEFAULT_WEIGHTS
@@ -54,14 +55,22 @@ def next_monday(today: date) -> date:
 
 
 def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
-         seed: int = 8, coordinators: int = 1) -> Loaded:
-    """Fill the migrated database; every account's password hash is `password_hash`."""
+         seed: int = 8, coordinators: int = 1, approved: bool = True) -> Loaded:
+    """Fill the migrated database; every account's password hash is `password_hash`. With
+    `approved=False` the run's proposal waits for approval: the run is stored, its pairs and
+    exchanges are not (no matches, exchanges, bookings or acceptances yet)."""
     started = time.perf_counter()
     rng = Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     starts_on = next_monday(now.date()) + timedelta(days=7)  # every exchange is still to come
     ends_on = starts_on + timedelta(weeks=12, days=-3)  # a Friday
     window = half_days(starts_on, ends_on)
+    if not approved:
+        # A proposal to approve keeps off bank holidays, as the optimiser's would (approval
+        # refuses an exchange on a closed day). The approved round keeps them: the changes
+        # benchmark counts its exchanges on closed days among the changes.
+        closed = bank_holidays(starts_on, ends_on)
+        window = [half_day for half_day in window if half_day[0] not in closed]
     # The first `doubles` mentors take two mentees each, the others one (see the pairing below).
     doubles = pairs // 4
     if (leaders + 1) // 2 < doubles + (pairs - 2 * doubles) or leaders // 2 < pairs:
@@ -180,7 +189,11 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
              "created_at": now, "started_at": now, "finished_at": now, "build_seconds": 2.0,
              "solve_seconds": 8.0, "objective": solution["objective"],
              "bound": solution["bound"], "solution_status": "optimal", "problem": problem,
-             "solution": solution, "approved_at": now, "approved_by_id": COORDINATOR_USER_ID}]
+             "solution": solution, "approved_at": now if approved else None,
+             "approved_by_id": COORDINATOR_USER_ID if approved else None}]
+    if not approved:
+        matches, exchanges, bookings = [], [], []
+        events = [event for event in events if event["action"] != "match.accepted"]
 
     raw = engine.raw_connection()
     try:
@@ -190,7 +203,8 @@ def load(engine: sa.Engine, *, leaders: int, pairs: int, password_hash: str,
                             ("availability", availability), ("optimiser_run", runs),
                             ("match", matches), ("exchange", exchanges),
                             ("exchange_booking", bookings), ("audit_event", events)):
-            copy_rows(raw, table, rows)
+            if rows:
+                copy_rows(raw, table, rows)
         raw.commit()
     finally:
         raw.close()

@@ -275,3 +275,132 @@ def run(scenario: Scenario, port: int, *, processes: int, warmup: float, seconds
         errors.append("a virtual user could not prepare")
     return Result([sample for result in results for sample in result.samples],
                   sum(result.cpu_seconds for result in results), errors)
+
+
+# --- the open loop --------------------------------------------------------------------------
+#
+# People do not wait for the server before clicking: requests arrive at their own rate whatever
+# the response times. Here leader requests arrive as a Poisson process at a set rate, each taken
+# by the next free signed-in leader, and the time of each is counted from its *arrival*, so a
+# request that waited for a free connection (the server falling behind) is counted as late,
+# not left out (no "coordinated omission"). Alongside, a few coordinators review the run as
+# people do: a page, a pause of one to three seconds, the next page.
+
+
+@dataclass
+class Mix:
+    """What arrives: leader requests by weight, and the coordinators' reviewing."""
+
+    leader_steps: list[tuple[float, Step]]  # (weight, one request of a signed-in leader)
+    leaders: list[dict]
+    prepare_leader: Callable[[Browser, dict], None]
+    coordinator_step: Step
+    coordinators: list[dict]
+    prepare_coordinator: Callable[[Browser, dict], None]
+    coordinator_pause: tuple[float, float] = (1.0, 3.0)
+
+
+def _open_process(mix: Mix, port: int, rate: float, warmup: float, seconds: float,
+                  seed: int, with_coordinators: bool, queue, signed_in, go) -> None:
+    import concurrent.futures
+    import queue as queues
+
+    cpu = time.process_time()
+    samples: list = []
+    errors: list[str] = []
+    idle: queues.Queue = queues.Queue()
+    try:
+        for user in mix.leaders:
+            browser = Browser(port)
+            mix.prepare_leader(browser, user)
+            idle.put((browser, user))
+        coordinators = []
+        for user in mix.coordinators if with_coordinators else []:
+            browser = Browser(port)
+            mix.prepare_coordinator(browser, user)
+            coordinators.append((browser, user))
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+        signed_in.put(False)
+        queue.put(Result([], time.process_time() - cpu, errors))
+        return
+    signed_in.put(True)
+    go.wait()
+    start = time.perf_counter()
+    begin, end = start + warmup, start + warmup + seconds
+    rng = random.Random(seed)
+    weights = [weight for weight, _ in mix.leader_steps]
+    steps = [step for _, step in mix.leader_steps]
+    late = [0]  # arrivals the generator itself could not send on time (its own lag)
+
+    def serve(arrival: float, step: Step) -> None:
+        browser, user = idle.get()  # waits while every leader's connection is busy
+        try:
+            for label, _took, ok in step(browser, user):
+                finished = time.perf_counter()
+                if arrival >= begin:
+                    samples.append((label, arrival - begin, finished - arrival, ok))
+        finally:
+            idle.put((browser, user))
+
+    def review(browser: Browser, user: dict) -> None:
+        pause = random.Random(seed + id(user)).uniform
+        time.sleep(pause(0, mix.coordinator_pause[1]))  # spread their first pages
+        while (now := time.perf_counter()) < end:
+            for label, took, ok in mix.coordinator_step(browser, user):
+                if now >= begin:
+                    samples.append((label, now - begin, took, ok))
+            time.sleep(pause(*mix.coordinator_pause))
+
+    reviewers = [threading.Thread(target=review, args=pair, daemon=True)
+                 for pair in coordinators]
+    for thread in reviewers:
+        thread.start()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(mix.leaders)) as pool:
+        arrival = start
+        while True:
+            arrival += rng.expovariate(rate)
+            if arrival >= end:
+                break
+            delay = arrival - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.05:
+                late[0] += 1
+            pool.submit(serve, arrival, rng.choices(steps, weights)[0])
+    for thread in reviewers:
+        thread.join()
+    while not idle.empty():
+        idle.get()[0].close()
+    if late[0]:
+        errors.append(f"note: the generator sent {late[0]} arrivals over 50 ms late")
+    queue.put(Result(samples, time.process_time() - cpu, errors))
+
+
+def run_open_loop(mix: Mix, port: int, *, rate: float, processes: int, warmup: float,
+                  seconds: float, seed: int = 17) -> Result:
+    """Leader requests arriving at `rate` a second in all (spread over `processes` generator
+    processes, each a Poisson process of its share), plus the mix's coordinators reviewing
+    (in the first process), for `warmup` unmeasured then `seconds` measured seconds."""
+    context = multiprocessing.get_context("fork")
+    queue, signed_in, go = context.Queue(), context.Queue(), context.Event()
+    shares = [mix.leaders[n::processes] for n in range(processes)]
+    workers = [
+        context.Process(target=_open_process, daemon=True, args=(
+            Mix(mix.leader_steps, share, mix.prepare_leader, mix.coordinator_step,
+                mix.coordinators, mix.prepare_coordinator, mix.coordinator_pause),
+            port, rate / processes, warmup, seconds, seed + n, n == 0, queue, signed_in, go))
+        for n, share in enumerate(shares)
+    ]
+    for worker in workers:
+        worker.start()
+    prepared = [signed_in.get(timeout=900) for _ in workers]
+    go.set()
+    results = [queue.get(timeout=warmup + seconds + 600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    errors = [error for result in results for error in result.errors]
+    if not all(prepared) and not errors:
+        errors.append("a virtual user could not prepare")
+    return Result([sample for result in results for sample in result.samples],
+                  sum(result.cpu_seconds for result in results), errors)

@@ -34,6 +34,16 @@ request, no errors, the heaviest page's throughput at least 25% of the ceiling's
 non-zero if any target is missed. `--think-seconds` makes each user pause (0.5 to 1.5 times that)
 between requests, like people; the default, no pause, is what the targets are judged by.
 
+Open loop (`--open-loop RATE`, repeatable: `--open-loop 50 --open-loop 100`): instead of the
+scenarios above, leader requests arrive at RATE a second in all, as a Poisson process, whatever
+the response times (people do not wait for the server before clicking), each sent by the next
+free one of `--open-leaders` signed-in leaders: 40% their home page, 30% their matches, 20% their
+availability page, 10% a save of it (POST, answered by a 302). Alongside, `--reviewers`
+coordinators (5) review the run as people do: a page of the proposal (a random one of its 20),
+then a pause of one to three seconds. Each request's time counts from its arrival, so time
+spent waiting for a free connection (the server falling behind) counts. Prints p50, p95 and
+p99, the achieved rate and errors per request kind at each rate.
+
 Sign-in throttling counts only failed attempts (mentoring/auth/throttle.py), so 50 successful
 sign-ins from 127.0.0.1 are not throttled; nothing needs configuring.
 """
@@ -42,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import signal
 import socket
@@ -60,7 +71,17 @@ sys.path.insert(0, str(ROOT))
 
 from _scratch import scratch_database  # noqa: E402
 from _web_data import load  # noqa: E402
-from _web_load import Browser, Result, Scenario, csrf_token, ok_page, run, timed  # noqa: E402
+from _web_load import (  # noqa: E402
+    Browser,
+    Mix,
+    Result,
+    Scenario,
+    csrf_token,
+    ok_page,
+    run,
+    run_open_loop,
+    timed,
+)
 
 from mentoring.passwords import hash_password  # noqa: E402
 
@@ -180,6 +201,110 @@ def scenarios(loaded, password: str, users: int) -> list[Scenario]:
     return found
 
 
+# The open loop's requests, by kind.
+OPEN_HOME, OPEN_MATCHES, OPEN_PAGE, OPEN_SAVE = (
+    "leader home", "matches", "availability page", "availability save (POST)")
+OPEN_REVIEW = "review (coordinator)"
+
+
+def open_loop_mix(loaded, password: str, leaders: int, reviewers: int) -> Mix:
+    path = f"/rounds/{loaded.round_id}/availability"
+
+    def prepare_leader(browser: Browser, user: dict) -> None:
+        signed_in(browser, user)
+        user["csrf_token"] = csrf_token(browser.request("GET", path))
+
+    def get(label: str, url: str):
+        def step(browser: Browser, user: dict):
+            return [timed(browser, label, "GET", url, ok_page)[0]]
+        return step
+
+    def save(browser: Browser, user: dict):
+        user["add"] = not user.get("add")
+        free = user["free"] + ([user["spare"]] if user["add"] else [])
+        form = [("csrf_token", user["csrf_token"]), ("action", "dates")]
+        form += [("free", value) for value in free]
+        return [timed(browser, OPEN_SAVE, "POST", path, lambda response: (
+            response.status == 302 and response.headers.get("Location", "").endswith(path)),
+            form)[0]]
+
+    review = f"/rounds/{loaded.round_id}/runs/{loaded.run_id}"
+    pages = random.Random(3)
+
+    def review_page(browser: Browser, user: dict):
+        return [timed(browser, OPEN_REVIEW, "GET", f"{review}?page={pages.randint(1, 20)}",
+                      ok_page)[0]]
+
+    return Mix(
+        leader_steps=[(0.4, get(OPEN_HOME, "/home")), (0.3, get(OPEN_MATCHES, "/matches")),
+                      (0.2, get(OPEN_PAGE, path)), (0.1, save)],
+        leaders=[{"email": email, "password": password, "free": loaded.free[email],
+                  "spare": loaded.spare[email]} for email in loaded.leader_emails[:leaders]],
+        prepare_leader=prepare_leader, coordinator_step=review_page,
+        coordinators=[{"email": email, "password": password} for email in
+                      [loaded.coordinator_email, *loaded.other_coordinator_emails][:reviewers]],
+        prepare_coordinator=signed_in)
+
+
+def open_loop(args, loaded, password: str, server: dict) -> int:
+    mix = open_loop_mix(loaded, password, args.open_leaders, args.reviewers)
+    labels = (OPEN_HOME, OPEN_MATCHES, OPEN_PAGE, OPEN_SAVE, OPEN_REVIEW)
+    rows = []
+    with gunicorn("mentoring.wsgi:app", **server) as port:
+        # gunicorn listens before its workers have imported the app (seconds on a busy
+        # machine): wait for a page before anyone signs in.
+        Browser(port, timeout=300).request("GET", "/sign-in")
+        # Each coordinator signs in once here first: they set up their second factor, and
+        # the forked generator processes inherit their "phone" (its secret).
+        for user in mix.coordinators:
+            browser = Browser(port)
+            signed_in(browser, dict(user))
+            browser.close()
+        for rate in args.open_loop:
+            load_average = os.getloadavg()[0]
+            result = run_open_loop(mix, port, rate=rate, processes=args.client_processes,
+                                   warmup=args.warmup, seconds=args.seconds)
+            for error in result.errors[:5]:
+                print(f"  at {rate:g}/s: {error}")
+            found = figures(Scenario("open", labels, lambda b, u: []), result, args.seconds)
+            # What the server got through: answers that came back within the measured window
+            # (the rate of arrivals is the one asked for; a server falling behind answers
+            # fewer, later).
+            for label, row in found.items():
+                row["answered"] = sum(1 for name, started, took, _ok in result.samples
+                                      if name == label and started + took <= args.seconds
+                                      ) / args.seconds
+            everything = sorted(took for label, _s, took, _ok in result.samples
+                                if label != OPEN_REVIEW)
+            leaders = {"requests": len(everything), "rate": len(everything) / args.seconds,
+                       "answered": sum(row["answered"] for label, row in found.items()
+                                       if label != OPEN_REVIEW),
+                       "errors": sum(row["errors"] for label, row in found.items()
+                                     if label != OPEN_REVIEW),
+                       "p50": percentile(everything, 0.5), "p95": percentile(everything, 0.95),
+                       "p99": percentile(everything, 0.99)}
+            for label, row in [("all leader requests", leaders), *found.items()]:
+                rows.append((rate, label, row, load_average, result.cpu_seconds))
+            print(f"  {rate:g}/s asked: leaders {leaders['rate']:.1f}/s arrived, "
+                  f"{leaders['answered']:.1f}/s answered in the window, p95 "
+                  f"{leaders['p95'] * 1000:.0f} ms, {leaders['errors']} errors; review p95 "
+                  f"{found[OPEN_REVIEW]['p95'] * 1000:.0f} ms (load average before: "
+                  f"{load_average:.1f})", flush=True)
+    print()
+    print("| arrival rate | request | arrived/s | answered/s | p50 ms | p95 ms | p99 ms | "
+          "errors | load average before | generator CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, (rate, label, row, load_average, cpu) in enumerate(rows):
+        first = n == 0 or rows[n - 1][0] != rate
+        print(f"| {f'{rate:g}/s' if first else ''} | {label} | {row['rate']:.1f} | "
+              f"{row['answered']:.1f} | "
+              f"{row['p50'] * 1000:,.0f} | {row['p95'] * 1000:,.0f} | {row['p99'] * 1000:,.0f}"
+              f" | {row['errors']} | {f'{load_average:.1f}' if first else ''} | "
+              f"{f'{cpu:.1f}' if first else ''} |")
+    errors = sum(row["errors"] for _rate, _label, row, _l, _c in rows)
+    return 0 if errors == 0 else 1
+
+
 def alone(scenario: Scenario, port: int, requests: int) -> dict[str, float]:
     """The median time of each of the scenario's requests with one user and no other load from
     the benchmark."""
@@ -238,6 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[],
                         help="run only this scenario (repeatable): ceiling, leader home, "
                              "matches, availability save, review")
+    parser.add_argument("--open-loop", type=float, action="append", default=[],
+                        metavar="RATE", help="leader requests a second arriving as people's "
+                        "do (repeatable); replaces the closed-loop scenarios")
+    parser.add_argument("--open-leaders", type=int, default=100,
+                        help="signed-in leaders the open loop's requests are spread over")
+    parser.add_argument("--reviewers", type=int, default=5,
+                        help="coordinators reviewing the run during the open loop")
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("the benchmark needs a PostgreSQL server")
@@ -247,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     password_hash = hash_password(password)
     with scratch_database(args.database_url, "bench_web") as (engine, database_url), \
             tempfile.TemporaryDirectory() as folder:
-        loaded = load(engine, leaders=args.leaders, pairs=args.pairs, coordinators=args.users,
+        loaded = load(engine, leaders=args.leaders, pairs=args.pairs,
+                      coordinators=max(args.users, args.reviewers),
                       password_hash=password_hash)
         print(f"loaded in {loaded.seconds:.1f} s: "
               + ", ".join(f"{key} {value:,}" for key, value in loaded.counts.items()))
@@ -255,6 +388,13 @@ def main(argv: list[str] | None = None) -> int:
         env = {"MENTORING_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                "DATABASE_URL": database_url, "INSTANCE_PATH": folder}
         server = {"workers": args.workers, "threads": args.threads, "env": env, "log": log}
+        if args.open_loop:
+            print(f"gunicorn: {args.workers} workers x {args.threads} threads; open loop at "
+                  f"{', '.join(f'{rate:g}' for rate in args.open_loop)} leader requests a "
+                  f"second over {args.open_leaders} leaders, {args.reviewers} coordinators "
+                  f"reviewing; {args.client_processes} generator processes; {args.warmup:g} s "
+                  f"warm-up, {args.seconds:g} s measured per rate; {os.cpu_count()} CPUs")
+            return open_loop(args, loaded, password, server)
         print(f"gunicorn: {args.workers} workers x {args.threads} threads; {args.users} users "
               f"in {args.client_processes} generator processes; {args.warmup:g} s warm-up, "
               f"{args.seconds:g} s measured per scenario; {os.cpu_count()} CPUs")

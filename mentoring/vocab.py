@@ -163,6 +163,13 @@ class Period(StrEnum):
     PM = "pm"
 
 
+class JobKind(StrEnum):
+    """Coordinators' actions on a big round that the worker carries out (mentoring.jobs)."""
+
+    IMPORT = "import"  # a CSV of people to invite
+    APPROVAL = "approval"  # a run's proposal to approve
+
+
 class RunKind(StrEnum):
     """A whole-round optimisation, or a local one around the leaders affected by a change."""
 

@@ -20,6 +20,7 @@ from sqlmodel import delete
 from mentoring.auth import session_store
 from mentoring.confidence.services import ask_at_round_end_job
 from mentoring.db import session_scope
+from mentoring.jobs import run_queued_jobs
 from mentoring.matching.runs import run_queued_optimisations
 from mentoring.models import SignInAttempt, utcnow
 from mentoring.notifications.jobs import plan_notifications, send_due_notifications
@@ -82,6 +83,8 @@ JOBS: list[Job] = [
     Job("ask-end-self-assessments", ask_at_round_end_job, 3600),
     # Coordinators wait for this one: look for queued optimisation runs every few seconds.
     Job("run-optimiser", run_queued_optimisations, 3),
+    # Imports and approvals of big rounds (mentoring.jobs): coordinators wait for these too.
+    Job("run-background-jobs", run_queued_jobs, 3),
 ]
 
 

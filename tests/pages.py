@@ -148,6 +148,16 @@ PAGES = [
          html=False),
     Page("matching.approve", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/runs/{world.run.id}/approve"),
+    # Big rounds (issue 17): imports and approvals carried out by the worker, with progress.
+    Page("matching.approval_job", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/runs/{world.run.id}/approval/"
+                        f"{world.approval_job.id}")),
+    Page("rounds.import_job", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/participants/import/"
+                        f"{world.import_job.id}")),
+    Page("rounds.job_progress", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/jobs/{world.approval_job.id}/"
+                        "progress"), html=False),
     Page("matching.compare", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/runs/compare"
                        f"?a={world.run.id}&b={world.run.id}"),

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
-from test_crawl import leader_a_matched
+from test_crawl import background_jobs, leader_a_matched
 
 from conftest import SignedIn, csrf_token
 from matching_world import stored_run
@@ -49,6 +49,8 @@ class World:
     reflection: object = None
     invitation: object = None  # to the round, not accepted
     staff_invitation: object = None  # an admin's, to a coordinator
+    import_job: object = None
+    approval_job: object = None
 
 
 @pytest.fixture
@@ -84,10 +86,11 @@ def world(factory, leader) -> World:
                                 invited_by=coordinator, programme_round=programme_round)
     staff_invitation = joining.invite(factory.session, links, "staff@example.org",
                                       invited_by=coordinator, prefill={"account_role": "admin"})
+    run = stored_run(factory.session, programme_round, mentor, leader)
     return World(leader_a=leader, leader_b=stranger, programme_round=programme_round,
-                 run=stored_run(factory.session, programme_round, mentor, leader),
-                 notification=notification, invitation=invitation,
-                 staff_invitation=staff_invitation, **matched)
+                 run=run, notification=notification, invitation=invitation,
+                 staff_invitation=staff_invitation, **matched,
+                 **background_jobs(factory, programme_round, run))
 
 
 def url_of(app, page: Page, world: World) -> str:

@@ -35,6 +35,8 @@ class World:
     calendar_token: str = ""  # leader A's calendar feed secret
     run: object = None  # a finished optimisation run of the round
     reflection: object = None  # leader A's reflection on the past exchange
+    import_job: object = None  # a big import the worker has done (issue 17)
+    approval_job: object = None  # a big approval of `run` waiting for the worker
 
 
 @pytest.fixture
@@ -43,8 +45,9 @@ def world(factory, leader) -> World:
     other = factory.mentor(email="leader.b@example.org", name="Ben Mentor")
     factory.participant(programme_round, leader)
     factory.participant(programme_round, other)
-    return World(leader_a=leader, leader_b=other, programme_round=programme_round,
-                 **leader_a_matched(factory, leader, other, programme_round))
+    matched = leader_a_matched(factory, leader, other, programme_round)
+    return World(leader_a=leader, leader_b=other, programme_round=programme_round, **matched,
+                 **background_jobs(factory, programme_round, matched["run"]))
 
 
 def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
@@ -95,6 +98,20 @@ def leader_a_matched(factory, leader_a, leader_b, programme_round) -> dict:
     run = stored_run(factory.session, programme_round, leader_b, leader_a)
     return {"match": match, "exchange": exchange, "past_exchange": past, "hosted_exchange": hosted,
             "calendar_token": token, "run": run, "reflection": reflection}
+
+
+def background_jobs(factory, programme_round, run) -> dict:
+    """A big import the worker has done, and a big approval of `run` still waiting for it."""
+    from mentoring.models import BackgroundJob
+
+    done = BackgroundJob(kind="import", round_id=programme_round.id, status="succeeded",
+                         payload={"filename": "leaders.csv", "people": [], "skipped": []},
+                         result={"invited": ["new.leader@example.org"]}, total=1, done=1)
+    waiting = BackgroundJob(kind="approval", round_id=programme_round.id, total=4,
+                            payload={"run_id": run.id, "pairs": 2}, stage="Waiting")
+    factory.session.add_all([done, waiting])
+    factory.session.flush()
+    return {"import_job": done, "approval_job": waiting}
 
 
 def page_url(app, page: Page, world=None) -> str:
@@ -228,6 +245,7 @@ def live_world(live_server):
         factory.participant(programme_round, leader)
         factory.participant(programme_round, other)
         matched = leader_a_matched(factory, leader, other, programme_round)
+        matched |= background_jobs(factory, programme_round, matched["run"])
         users = {
             "leader": leader.user.email,
             "coordinator": factory.user(email="coord@example.org", role="coordinator").email,

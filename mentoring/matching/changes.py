@@ -10,11 +10,10 @@ every other approved pair and exchange fixed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from mentoring.calendar_days import ClosedDays, closed_days
@@ -69,13 +68,13 @@ def last_approval(session: Session, programme_round: ProgrammeRound) -> datetime
 
 
 def pending_changes(session: Session, programme_round: ProgrammeRound,
-                    now: datetime) -> list[Change]:
+                    now: datetime, *, names: dict[int, str] | None = None) -> list[Change]:
     """Every change since the last approval (and every exchange that no longer fits), oldest
-    first."""
+    first. `names`: the round's `names_of`, if the caller has read them already."""
     since = last_approval(session, programme_round)
     if since is None:
         return []
-    names = names_of(session, programme_round)
+    names = names if names is not None else names_of(session, programme_round)
     upcoming = _upcoming(session, programme_round, now)
     changes = [
         *_declines(session, programme_round, since, names),
@@ -305,8 +304,11 @@ def _upcoming(session, programme_round, now) -> _Upcoming:
     )]
     on_open: list[UpcomingExchange] = []
     on_closed: list[UpcomingExchange] = []
+    # Thousands of exchanges start at a few hundred distinct times: each converted once.
+    closed_at = {starts_at: half_day_of(starts_at)[0] in closed
+                 for starts_at in {exchange.starts_at for exchange in future}}
     for exchange in future:
-        (on_closed if half_day_of(exchange.starts_at)[0] in closed else on_open).append(exchange)
+        (on_closed if closed_at[exchange.starts_at] else on_open).append(exchange)
     return _Upcoming(programme_round, closed, on_open, on_closed)
 
 
@@ -316,59 +318,58 @@ def exchanges_on_closed_days(session: Session, programme_round: ProgrammeRound,
     return _upcoming(session, programme_round, now).on_closed_days
 
 
-def _free(session, round_id: int, wanted: set[tuple[int, date, str]]
-          ) -> set[tuple[int, date, str]]:
-    """Which of these (leader, day, period) half-days the leaders are still free on.
-
-    On PostgreSQL only those half-days are read: the wanted ones travel as three arrays joined
-    to availability on its unique key (one statement, whatever their number). Elsewhere (SQLite:
-    development and small pilots) every free half-day of the leaders concerned is read and the
-    wanted ones picked out here, about twenty times as many rows."""
-    if session.get_bind().dialect.name == "postgresql":
-        leaders, days, periods = zip(*sorted(wanted), strict=True)
-        asked = sa.func.unnest(
-            sa.bindparam("leaders", list(leaders), type_=postgresql.ARRAY(sa.Integer)),
-            sa.bindparam("days", list(days), type_=postgresql.ARRAY(sa.Date)),
-            sa.bindparam("periods", list(periods), type_=postgresql.ARRAY(sa.String)),
-        ).table_valued("leader_id", "day", "period").render_derived()
-        statement = (
-            sa.select(Availability.leader_id, Availability.day, Availability.period)
-            .join(asked, sa.and_(Availability.leader_id == asked.c.leader_id,
-                                 Availability.day == asked.c.day,
-                                 Availability.period == asked.c.period))
-            .where(Availability.round_id == round_id)
-        )
-    else:
-        statement = sa.select(Availability.leader_id, Availability.day,
-                              Availability.period).where(
-            Availability.round_id == round_id,
-            Availability.leader_id.in_({leader for leader, _, _ in wanted}),
-        )
-    return {tuple(row) for row in session.execute(statement)} & wanted
-
-
 def _unfit_exchanges(session, upcoming: _Upcoming
                      ) -> list[tuple[UpcomingExchange, list[int]]]:
     """Exchanges to come that a leader is no longer free for. Those on a closed day are listed
-    as such instead: availability there no longer counts."""
-    # Exchanges start at a few hundred distinct times: convert each once, to plain strings
-    # (tuples holding an enum hash slowly, and there are thousands).
-    half_day = {}
+    as such instead: availability there no longer counts.
+
+    One statement, whatever the round's size: the database pairs each exchange with its
+    half-day (the few hundred distinct start times travel as a small VALUES table, converted to
+    London half-days here, where the rule lives) and returns only the exchanges whose host or
+    visitor has no free half-day row then. It used to return every leader's row for every
+    exchange (8,000 for a round of 5,000 leaders) for Python to compare."""
+    half_days = {}
     for starts_at in {exchange.starts_at for exchange in upcoming.on_open_days}:
         day, period = half_day_of(starts_at)
-        half_day[starts_at] = (day, period.value)
-    needed = [(exchange, half_day[exchange.starts_at]) for exchange in upcoming.on_open_days]
-    wanted = {(leader, day, period) for exchange, (day, period) in needed
-              for leader in (exchange.host_id, exchange.visitor_id)}
-    if not wanted:
+        half_days[starts_at] = (day, period.value)
+    if not half_days:
         return []
-    free = _free(session, upcoming.programme_round.id, wanted)
+    half_day = sa.values(
+        sa.column("starts_at", Exchange.__table__.c.starts_at.type), sa.column("day", sa.Date),
+        sa.column("period", sa.String), name="half_day",
+    ).data([(starts_at, day, period) for starts_at, (day, period) in half_days.items()]
+           ).cte("half_day")  # a CTE: SQLite cannot name a derived table's columns
+
+    # Availability twice, as the host's and the visitor's free half-day (its unique key makes
+    # each at most one row); an exchange either lacks is unfit.
+    host_free, visitor_free = sa.orm.aliased(Availability), sa.orm.aliased(Availability)
+
+    def free_then(free, leader_column):
+        return sa.and_(free.round_id == upcoming.programme_round.id,
+                       free.leader_id == leader_column, free.day == half_day.c.day,
+                       free.period == half_day.c.period)
+
+    open_ids = {exchange.id for exchange in upcoming.on_open_days}
+    rows = session.execute(
+        sa.select(Exchange.id, host_free.id.is_not(None), visitor_free.id.is_not(None))
+        .join(half_day, half_day.c.starts_at == Exchange.starts_at)
+        .join(Match, Match.id == Exchange.match_id)
+        .outerjoin(host_free, free_then(host_free, Exchange.host_id))
+        .outerjoin(visitor_free, free_then(visitor_free, Exchange.visitor_id))
+        .where(Match.round_id == upcoming.programme_round.id,
+               Match.status.in_(LIVE_MATCH_STATUSES),  # type: ignore[attr-defined]
+               Exchange.status.in_(ACTIVE_EXCHANGE_STATUSES),  # type: ignore[attr-defined]
+               sa.or_(host_free.id.is_(None), visitor_free.id.is_(None)))
+    ).all()
+    missing = {exchange_id: (host_ok, visitor_ok) for exchange_id, host_ok, visitor_ok in rows
+               if exchange_id in open_ids}
     unfit = []
-    for exchange, (day, period) in needed:
-        missing = [leader for leader in (exchange.host_id, exchange.visitor_id)
-                   if (leader, day, period) not in free]
-        if missing:
-            unfit.append((exchange, missing))
+    for exchange in upcoming.on_open_days:  # in the order of the exchanges to come
+        if exchange.id in missing:
+            host_ok, visitor_ok = missing[exchange.id]
+            unfit.append((exchange, [leader for leader, ok in ((exchange.host_id, host_ok),
+                                                               (exchange.visitor_id, visitor_ok))
+                                     if not ok]))
     return unfit
 
 

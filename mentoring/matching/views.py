@@ -19,14 +19,15 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import defer
 
+from mentoring import jobs
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
+from mentoring.matching import approval_jobs, decisions, exclusions, proposal, runs
 from mentoring.matching import changes as changes_service
-from mentoring.matching import decisions, exclusions, proposal, runs
-from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
+from mentoring.models import BackgroundJob, OptimiserRun, ProgrammeRound, utcnow
 from mentoring.offers import services as offers
-from mentoring.vocab import Role, RunStatus
+from mentoring.vocab import JobKind, Role, RunStatus
 
 bp = Blueprint("matching", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
@@ -328,8 +329,23 @@ def approve(round_id: int, run_id: int):
     reason = request.form.get("reason", "").strip()
     if request.method == "POST":
         _checked_post()
+        size = approval_jobs.proposal_size(proposal.run_documents(db, run).solution)
         if len(reason) > 1000:
             errors["reason"] = "Enter a reason of no more than 1000 characters"
+        elif size[0] > approval_jobs.APPROVE_IN_REQUEST_UP_TO:
+            # Thousands of pairs take longer than a web request may: the worker approves them
+            # (still in one transaction) and the coordinator watches its progress.
+            try:
+                job = approval_jobs.request_approval(db, run, current_user, reason, size=size,
+                                                     ip=_ip())
+            except jobs.AlreadyRunning as running:
+                db.rollback()
+                job_id = running.job_id
+            else:
+                db.commit()
+                job_id = job.id
+            return redirect(url_for("matching.approval_job", round_id=round_id, run_id=run_id,
+                                    job_id=job_id))
         else:
             try:
                 result = decisions.approve_run(db, run, current_user, utcnow(), reason,
@@ -347,6 +363,34 @@ def approve(round_id: int, run_id: int):
     status = 400 if errors else 200
     return render_template("matching/approve.html", programme_round=programme_round, run=run,
                            plan=plan, review=review, errors=errors, reason=reason), status
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/approval/<int:job_id>")
+@roles_required(*COORDINATORS)
+def approval_job(round_id: int, run_id: int, job_id: int):
+    """A big approval's progress; once done, the run page with the message a small approval
+    shows."""
+    db = get_session()
+    programme_round = _round(round_id)
+    run = _run(programme_round, run_id)
+    job = db.get(BackgroundJob, job_id)
+    if (job is None or job.round_id != round_id or job.kind != JobKind.APPROVAL
+            or job.payload.get("run_id") != run.id):
+        abort(404)
+    if job.status == RunStatus.SUCCEEDED:
+        flash(_approved_message(approval_jobs.result_of(job)), "success")
+        return redirect(url_for("matching.run_page", round_id=round_id, run_id=run_id))
+    pairs = job.payload.get("pairs", 0)
+    return render_template(
+        "rounds/job_progress.html", programme_round=programme_round, job=job,
+        title=f"Approving run {run.id}" + (" (local)" if run.kind == "local" else ""),
+        noun="matches and exchanges", all_or_nothing=True,
+        intro=f"{pairs:,} pairs and their exchanges are being offered in one step: all of them "
+              "or, if something has changed since the run, none. You can leave this page and "
+              "come back.",
+        progress_url=url_for("rounds.job_progress", round_id=round_id, job_id=job.id),
+        again_url=url_for("matching.approve", round_id=round_id, run_id=run_id),
+        again_text="Back to the approval")
 
 
 def _approved_message(result: decisions.ApprovalResult) -> str:
@@ -377,18 +421,32 @@ def compare(round_id: int):
 
 # --- changes after approval -----------------------------------------------------------------
 
+CHANGES_PER_PAGE = 100
+
 
 @bp.route("/rounds/<int:round_id>/changes")
 @roles_required(*COORDINATORS)
 def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
     db = get_session()
     programme_round = _round(round_id)
-    pending = changes_service.pending_changes(db, programme_round, utcnow())
     names = changes_service.names_of(db, programme_round)
+    pending = changes_service.pending_changes(db, programme_round, utcnow(), names=names)
     affected = sorted({leader for change in pending for leader in change.leader_ids},
                       key=lambda leader: names.get(leader, ""))
+    # A big round can have hundreds of changes at once (a bank holiday, a wave of availability
+    # edits): a page of them at a time; every affected leader stays in the re-optimise form.
+    pages = max(1, -(-len(pending) // CHANGES_PER_PAGE))
+    page = min(max(row_id(request.args.get("page")) or 1, 1), pages)
+    first = (page - 1) * CHANGES_PER_PAGE
+
+    def page_url(number: int) -> str:
+        return url_for("matching.changes", round_id=round_id, page=number)
+
     return render_template(
-        "matching/changes.html", programme_round=programme_round, changes=pending,
+        "matching/changes.html", programme_round=programme_round,
+        changes=pending[first:first + CHANGES_PER_PAGE], change_count=len(pending),
+        first=first, previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if page < pages else None,
         affected=[(leader, names.get(leader, f"Leader {leader}")) for leader in affected],
         since=changes_service.last_approval(db, programme_round), errors=errors or {},
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,

@@ -49,6 +49,7 @@ from mentoring.models.notes import CoordinatorNote
 from mentoring.models.confidence import Moment, SelfAssessment
 from mentoring.models.outcomes import CheckIn, Concern, PairAgreement
 from mentoring.models.email_links import EmailLink, EmailRequest
+from mentoring.models.jobs import BackgroundJob
 
 __all__ = [
     "DEFAULT_ANSWER_WITHIN_DAYS",
@@ -57,6 +58,7 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "AuditEvent",
     "Availability",
+    "BackgroundJob",
     "CheckIn",
     "Concern",
     "CoordinatorNote",

@@ -519,30 +519,42 @@ class OfferRow:
         return DECLINE_REASONS.get(self.match.decline_choice, "")
 
 
+WAITING_SHOWN = 50  # offers waiting for an answer listed on the changes page, soonest first
+
+
 def offers_needing_coordinator(session: Session, programme_round: ProgrammeRound) -> dict:
     """What waits for a coordinator: lapsed offers (extend or withdraw), requests for a
-    different match, and offers still waiting for an answer (soonest deadline first)."""
+    different match, and the offers still waiting for an answer: the WAITING_SHOWN with the
+    soonest deadline, and how many there are in all (`waiting_count`). A big round has
+    thousands waiting at once after approval; nothing needs doing about them yet."""
     mentor = sa.orm.aliased(LeaderProfile)
     mentee = sa.orm.aliased(LeaderProfile)
-    rows = session.exec(
-        select(Match, mentor.name, mentee.name)
-        .join(mentor, mentor.id == Match.mentor_id).join(mentee, mentee.id == Match.mentee_id)
-        .where(Match.round_id == programme_round.id, sa.or_(
-            Match.status.in_([MatchStatus.OFFERED, MatchStatus.LAPSED]),  # type: ignore[attr-defined]
-            Match.rematch == RematchOutcome.REQUESTED))
-        .order_by(Match.respond_by, Match.id)
-    ).all()
-    found: dict[str, list[OfferRow]] = {"lapsed": [], "rematch": [], "waiting": []}
-    for match, mentor_name, mentee_name in rows:
+
+    def rows(*where, limit: int | None = None):
+        return session.exec(
+            select(Match, mentor.name, mentee.name)
+            .join(mentor, mentor.id == Match.mentor_id).join(mentee, mentee.id == Match.mentee_id)
+            .where(Match.round_id == programme_round.id, *where)
+            .order_by(Match.respond_by, Match.id).limit(limit)
+        ).all()
+
+    found: dict = {"lapsed": [], "rematch": [], "waiting": []}
+    for match, mentor_name, mentee_name in rows(sa.or_(
+            Match.status == MatchStatus.LAPSED, Match.rematch == RematchOutcome.REQUESTED)):
         declined_by = {match.mentor_id: mentor_name, match.mentee_id: mentee_name}.get(
             match.declined_by_id, "")
         row = OfferRow(match, mentor_name, mentee_name, declined_by)
         if match.status == MatchStatus.LAPSED:
             found["lapsed"].append(row)
-        elif match.status == MatchStatus.OFFERED:
-            found["waiting"].append(row)
         if match.rematch == RematchOutcome.REQUESTED:
             found["rematch"].append(row)
+    found["waiting"] = [OfferRow(match, mentor_name, mentee_name)
+                        for match, mentor_name, mentee_name
+                        in rows(Match.status == MatchStatus.OFFERED, limit=WAITING_SHOWN)]
+    found["waiting_count"] = session.exec(
+        select(sa.func.count()).select_from(Match).where(
+            Match.round_id == programme_round.id, Match.status == MatchStatus.OFFERED)
+    ).one()
     return found
 
 

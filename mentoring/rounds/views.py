@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,7 +20,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from mentoring import calendar_days
+from mentoring import calendar_days, jobs
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.auth import joining
 from mentoring.auth.joining import Links
@@ -29,14 +30,22 @@ from mentoring.db import get_session
 from mentoring.filters import format_date
 from mentoring.forms import CsrfForm, row_id
 from mentoring.matching.changes import exchanges_on_closed_days
-from mentoring.models import Invitation, ProgrammeRound, utcnow
+from mentoring.models import BackgroundJob, Invitation, ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
-from mentoring.rounds import blackouts, exports, imports, participants, people, services
+from mentoring.rounds import (
+    blackouts,
+    exports,
+    import_jobs,
+    imports,
+    participants,
+    people,
+    services,
+)
 from mentoring.rounds import waiting as waiting_lists
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
-from mentoring.vocab import ParticipantStatus, Role, RoundStatus
+from mentoring.vocab import JobKind, ParticipantStatus, Role, RoundStatus, RunStatus
 
 bp = Blueprint("rounds", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
@@ -470,6 +479,21 @@ def import_rejected_lines(round_id: int):
 
 def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
     db = get_session()
+    if len(parsed.people) > import_jobs.IMPORT_IN_REQUEST_UP_TO:
+        # Thousands of invitations take longer than a web request may: the worker adds them
+        # and the coordinator watches its progress.
+        try:
+            job = import_jobs.request_import(db, programme_round, parsed.people,
+                                             parsed.problems, filename, current_user, ip=_ip())
+        except jobs.AlreadyRunning as running:
+            db.rollback()
+            flash("An import into this round is already under way: here is its progress.",
+                  "warning")
+            return redirect(url_for("rounds.import_job", round_id=programme_round.id,
+                                    job_id=running.job_id))
+        db.commit()
+        return redirect(url_for("rounds.import_job", round_id=programme_round.id,
+                                job_id=job.id))
     try:
         outcome = participants.import_people(
             db, _links(), programme_round, parsed.people, current_user,
@@ -480,6 +504,46 @@ def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
     db.commit()
     return render_template("rounds/import_result.html", programme_round=programme_round,
                            outcome=outcome, skipped=parsed.problems, filename=filename)
+
+
+def _job(programme_round: ProgrammeRound, job_id: int, kind: JobKind) -> BackgroundJob:
+    job = get_session().get(BackgroundJob, job_id)
+    if job is None or job.round_id != programme_round.id or job.kind != kind:
+        abort(404)
+    return job
+
+
+@bp.route("/rounds/<int:round_id>/participants/import/<int:job_id>")
+@roles_required(*COORDINATORS)
+def import_job(round_id: int, job_id: int):
+    """The import's progress while the worker adds the people; then the same result page as a
+    small import shows at once."""
+    programme_round = _round(round_id)
+    job = _job(programme_round, job_id, JobKind.IMPORT)
+    if job.status == RunStatus.SUCCEEDED:
+        return render_template("rounds/import_result.html", programme_round=programme_round,
+                               outcome=import_jobs.outcome_of(job),
+                               skipped=import_jobs.skipped_of(job),
+                               filename=job.payload.get("filename", ""))
+    return render_template(
+        "rounds/job_progress.html", programme_round=programme_round, job=job,
+        title="Importing leaders", noun="people",
+        intro=f"From {job.payload.get('filename', 'your file')}: the invitations are being "
+              "sent. You can leave this page and come back; the import carries on.",
+        progress_url=url_for("rounds.job_progress", round_id=round_id, job_id=job.id),
+        again_url=url_for("rounds.import_csv", round_id=round_id),
+        again_text="Upload the file again")
+
+
+@bp.route("/rounds/<int:round_id>/jobs/<int:job_id>/progress")
+@roles_required(*COORDINATORS)
+def job_progress(round_id: int, job_id: int):
+    """What the progress pages poll."""
+    job = get_session().get(BackgroundJob, job_id)
+    if job is None or job.round_id != _round(round_id).id:
+        abort(404)
+    return jsonify(status=job.status, stage=job.stage, done=job.done, total=job.total,
+                   progress=job.progress)
 
 
 @bp.route("/rounds/<int:round_id>/participants/template.csv")
