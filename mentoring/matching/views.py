@@ -21,6 +21,7 @@ from sqlalchemy.orm import defer
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
+from mentoring.insights import figures
 from mentoring.matching import changes as changes_service
 from mentoring.matching import decisions, proposal, runs
 from mentoring.models import OptimiserRun, ProgrammeRound, utcnow
@@ -76,6 +77,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
     programme_round = _round(round_id)
     all_runs = runs.runs_of(db, programme_round)
     documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
+    now = figures.round_now(db, programme_round) if all_runs else None
     page = render_template(
         "matching/runs.html", programme_round=programme_round, runs=all_runs,
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
@@ -85,7 +87,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         comparable=[r for r in all_runs if documents[r.id].solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
         offered=changes_service.last_approval(db, programme_round) is not None,
-        summaries={run_id: proposal.summarise(d.problem, d.solution)
+        summaries={run_id: proposal.summarise(d.problem, d.solution, now)
                    for run_id, d in documents.items() if d.solution},
     )
     return page, status
