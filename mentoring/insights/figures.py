@@ -456,7 +456,8 @@ def round_now(session: Session, programme_round: ProgrammeRound) -> RoundNow:
     ).all()
     return RoundNow(
         mentees=mentee_ids(session, programme_round), hours=hours.overall,
-        committed_by_pair={(mentor, mentee): float(total) for mentor, mentee, total in by_pair},
+        committed_by_pair={(mentor, mentee): _hours_of(total)
+                           for mentor, mentee, total in by_pair},
     )
 
 
@@ -647,6 +648,11 @@ class _ExchangeGroup:
     hours: float  # the exchanges' total length (each of the two leaders spends it)
 
 
+def _hours_of(total) -> float:
+    """SQLite counts in fractions of a day: 4 hours come back as 3.9999999925."""
+    return round(float(total), 6)
+
+
 def _exchange_hours(dialect: str):
     """SQL: the length of an exchange in hours."""
     if dialect == "postgresql":
@@ -672,7 +678,7 @@ def _exchange_groups(session: Session, round_id: int) -> list[_ExchangeGroup]:
         .where(_in_round(round_id), Exchange.status != ExchangeStatus.CANCELLED)
         .group_by(*columns)
     ).all()
-    return [_ExchangeGroup(*row[:6], float(row[6])) for row in found]
+    return [_ExchangeGroup(*row[:6], _hours_of(row[6])) for row in found]
 
 
 def _matrix(pairs: list[_PairGroup]) -> SectorMatrix:
