@@ -27,6 +27,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.models.notes import NOTE_TEXT_LIMIT
+from mentoring.mydata import services as leaving
 
 # Enough history to answer "what happened with this person"; the audit log has the rest.
 HISTORY_ROWS = 50
@@ -186,3 +187,16 @@ def add_note(session: Session, programme_round: ProgrammeRound, profile: LeaderP
     audit.record(session, "participant.note_added", actor=author, obj=profile, ip=ip,
                  detail={"round_id": programme_round.id, "note_id": note.id})
     return note
+
+
+# --- acting on a participant's behalf --------------------------------------------------------
+
+
+def withdraw_on_behalf(session: Session, programme_round: ProgrammeRound, page: PersonPage,
+                       coordinator: User, reason: str, now: datetime, *,
+                       ip: str = "") -> RoundParticipant:
+    """Withdraw the participant as if they had left themselves (their matches end, exchanges to
+    come are cancelled, their partners and they are told), audited as the coordinator's act
+    with the reason, which the leader's email gives. Raises `LeaderError` (with `errors`)."""
+    return leaving.withdraw(session, page.profile, page.user, programme_round.id, reason, now,
+                            by=coordinator, ip=ip)
