@@ -101,7 +101,7 @@ def person_page(session: Session, programme_round: ProgrammeRound,
             select(Notification).where(Notification.recipient_email == user.email)
             .order_by(Notification.due_at.desc(), Notification.id.desc())  # type: ignore[union-attr]
             .limit(HISTORY_ROWS)).all()),
-        events=_events(session, user, profile),
+        events=_events(session, user, profile, participant),
         notes=notes_about(session, profile.id),
     )
 
@@ -145,14 +145,18 @@ def _exchanges(session: Session, round_id: int, leader_id: int) -> list[Exchange
             for x in exchanges]
 
 
-def _events(session: Session, user: User, profile: LeaderProfile) -> list[AuditEvent]:
-    """What they did, and what was done to their account or profile."""
+def _events(session: Session, user: User, profile: LeaderProfile,
+            participant: RoundParticipant) -> list[AuditEvent]:
+    """What they did, and what was done to their account, their profile or their place in this
+    round (a coordinator withdrawing them, say)."""
     return list(session.exec(
         select(AuditEvent).where(sa.or_(
             AuditEvent.actor_id == user.id,
             sa.and_(AuditEvent.object_type == "User", AuditEvent.object_id == str(user.id)),
             sa.and_(AuditEvent.object_type == "LeaderProfile",
                     AuditEvent.object_id == str(profile.id)),
+            sa.and_(AuditEvent.object_type == "RoundParticipant",
+                    AuditEvent.object_id == str(participant.id)),
         )).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(HISTORY_ROWS)
     ).all())
