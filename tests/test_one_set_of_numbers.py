@@ -192,6 +192,10 @@ def test_every_page_and_export_shows_the_same_figures(app, db, coordinator, coor
     assert len(wanting) == mentees.mentees
     assert sum(row["priority_group"] == "yes" for row in wanting) == mentees.priority_mentees
 
+    # The waiting list: the mentees the figures count as not matched.
+    waiting = csv_rows(coordinator_client.get(f"/rounds/{rid}/export/waiting-list.csv"))
+    assert len([row for row in waiting if row["waiting_as"] == "mentee"]) == mentees.unmatched
+
     # Approved, the proposal is the round: the dashboard now says what the summary said.
     approve_run(db, run, coordinator, NOW)
     db.commit()
