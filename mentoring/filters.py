@@ -89,6 +89,11 @@ def _labeller(kind: str):
 
 
 def init_app(app: Flask) -> None:
+    # Figures print alike on every page that shows them (mentoring.insights.figures).
+    from mentoring.insights.charts import number, percent
+
+    app.add_template_filter(number, "figure")
+    app.add_template_filter(percent, "percent")
     app.add_template_global(programme_contact, "programme_contact")
     app.add_template_filter(stage_tag, "stage_tag")
     app.add_template_global(vocab.MATCH_STAGE_LABELS, "MATCH_STAGE_LABELS")

@@ -118,6 +118,12 @@ PAGES = [
          html=False),
     Page("rounds.person", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/participants/{world.leader_a.id}"),
+    Page("rounds.withdraw_person", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/participants/{world.leader_a.id}"
+                        "/withdraw")),
+    Page("rounds.edit_person", COORDINATOR,
+         lambda world: (f"/rounds/{world.programme_round.id}/participants/{world.leader_a.id}"
+                        "/profile")),
     Page("rounds.invite", COORDINATOR,
          lambda world: f"/rounds/{world.programme_round.id}/participants/invite"),
     Page("rounds.import_csv", COORDINATOR,
@@ -282,7 +288,7 @@ ACTIONS = [
         "mydata.withdraw", "mydata.delete_account",
         "rounds.new", "rounds.edit", "rounds.invite", "rounds.import_csv", "matching.approve",
         "by_hand.make_pair", "by_hand.move_exchange", "by_hand.add_exchange",
-        "rounds.person",
+        "rounds.person", "rounds.withdraw_person", "rounds.edit_person",
         "rounds.blackouts_page",
         "insights.you_said_we_did", "admin.invite", "admin.deactivate", "admin.reactivate",
         "admin.change_role", "admin.end_sessions", "admin.organisation", "visits.round_checks",

@@ -69,7 +69,7 @@ def test_columns_come_in_the_documented_order(coordinator_client, two_rounds):
         text = export(coordinator_client, matched.round, what).get_data().decode("utf-8")
         assert text[1:].split("\r\n", 1)[0] == ",".join(columns)
     assert exports.PARTICIPANT_COLUMNS[:3] == ("leader_id", "name", "email")
-    assert exports.MATCH_COLUMNS[:4] == ("match_id", "status", "pinned", "forbidden")
+    assert exports.MATCH_COLUMNS[:3] == ("match_id", "status", "pinned")
 
 
 def test_the_readme_documents_every_column_in_order():
@@ -104,15 +104,16 @@ def test_participants_have_labels_local_times_and_only_this_round(coordinator_cl
     assert rows["mentor@nhs.net"]["priority_group"] == "yes"
 
 
-def test_matches_include_proposals_marked_pinned_or_forbidden(coordinator_client, two_rounds):
+def test_matches_include_pinned_proposals_and_no_forbidden_pairs(coordinator_client,
+                                                                 two_rounds):
+    """A forbidden pair is a rule for the optimiser, not a match (issue 17 item 4)."""
     matched, other, proposed, forbidden = two_rounds
     rows = {int(row["match_id"]): row for row in rows_of(export(coordinator_client,
                                                                 matched.round, "matches"))}
-    assert set(rows) == {matched.match.id, proposed.id, forbidden.id}
-    assert other.match.id not in rows
+    assert set(rows) == {matched.match.id, proposed.id}
+    assert other.match.id not in rows and forbidden.id not in rows
     approved = rows[matched.match.id]
-    assert (approved["status"], approved["pinned"], approved["forbidden"]) == (
-        "accepted", "no", "no")
+    assert (approved["status"], approved["pinned"]) == ("accepted", "no")
     assert approved["mentor_name"] == "Mo Mentor" and approved["mentee_email"] == "mentee@nhs.net"
     assert approved["mentor_sector"] == "Community pharmacy"
     assert approved["mentee_priority_group"] == "yes"
@@ -121,7 +122,6 @@ def test_matches_include_proposals_marked_pinned_or_forbidden(coordinator_client
     assert approved["decline_reason"] == "'=1+1"
     assert (rows[proposed.id]["status"], rows[proposed.id]["pinned"]) == ("proposed", "yes")
     assert rows[proposed.id]["score"] == "6.25"
-    assert rows[forbidden.id]["forbidden"] == "yes"
 
 
 def test_exchanges_are_in_time_order_in_london_time(coordinator_client, factory, two_rounds):
@@ -159,7 +159,7 @@ def test_each_export_is_audited(coordinator_client, two_rounds, db):
                      .order_by(AuditEvent.id)).all()
     assert [(e.action, e.object_id, e.detail) for e in events] == [
         ("export.participants", str(matched.round.id), {"rows": 2}),
-        ("export.matches", str(matched.round.id), {"rows": 3}),
+        ("export.matches", str(matched.round.id), {"rows": 2}),
         ("export.exchanges", str(matched.round.id), {"rows": 2}),
     ]
 

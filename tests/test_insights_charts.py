@@ -58,14 +58,14 @@ def test_every_chart_of_the_dashboard_is_accessible_markup(dashboard):
 def test_charts_write_their_numbers_as_text(dashboard):
     drawn = charts.dashboard_charts(dashboard)
     profession = texts(parse(drawn["profession"]))
-    assert "Social worker (priority)" in profession and "1 joined, 0 matched" in profession
-    assert "Nurse (priority)" in profession and "1 joined, 1 matched" in profession
+    assert "Social worker (priority)" in profession and "1 joined, 0 in a match" in profession
+    assert "Nurse (priority)" in profession and "1 joined, 1 in a match" in profession
     matrix = texts(parse(drawn["matrix"]))
     assert matrix.count("1") == 2  # the two pairs, written in their cells
     timeline = texts(parse(drawn["timeline"]))
     assert "4 Jan" in timeline and "22 Mar" in timeline
     hours = texts(parse(drawn["hours"]))
-    assert "15 used + 16 booked of 71.8 h" in hours  # 26 h a month over 2.76 months
+    assert "15 used + 16 booked + 0 held of 71.8 h" in hours  # 26 h a month over 2.76 months
     rates = texts(parse(drawn["rates"]))
     assert "67% (4 of 6)" in rates and "50% (3 of 6)" in rates
     balance = texts(parse(drawn["balance"]))

@@ -58,7 +58,9 @@ def test_the_dashboard_shows_each_chart_with_a_table_of_the_same_numbers(
                           html)
     assert len(captions) == 10  # one table a chart, and the matches by status
     # The hand-computed headline figures.
-    assert "4 of 5 (80%) in 2 pairs" in html
+    assert "4 of 5 participants (80%), mentors and mentees, in 2 pairs" in html
+    # The matched share counts mentees: E1 and E2 of E1, E2, E3, all in priority groups.
+    assert html.count("2 of 3 (67%)") == 2
     assert "2 of 2 pairs (100%)" in html  # across sectors
     assert "4 of 6 (67%)" in html  # match offers answered
     assert "3 ratings" in html and "3.7 out of 5" in html
@@ -112,7 +114,9 @@ def test_the_csv_has_every_figure_and_no_names(coordinator_client, db, hand_made
     found = {tuple(row[:3]): row[3] for row in rows[1:]}
     assert found["round", "name", ""] == "'=HYPERLINK(evil)"  # never run as a formula
     assert found["participation", "participants", "joined"] == "5"
-    assert found["participation", "matched share", ""] == "0.8"
+    assert found["participation", "matched share", ""] == "0.6667"  # E1, E2 of 3 mentees
+    assert found["participation", "priority-group matched share", ""] == "0.6667"
+    assert found["participation", "participants in a match", ""] == "4"
     assert found["participation", "participants by profession", "Social worker"] == "1"
     assert found["participation", "priority group", "Social worker"] == "yes"
     assert found["pairs", "pairs by sector (mentor to mentee)", "Acute to Mental health"] == "1"

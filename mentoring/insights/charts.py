@@ -310,7 +310,7 @@ def participation_chart(chart_id: str, rows: Sequence[GroupRow], what: str) -> M
             label=row.label + (" (priority)" if row.priority else ""),
             segments=(Segment(row.matched, SOLID),),
             outline=row.participants,
-            note=f"{row.participants} joined, {row.matched} matched",
+            note=f"{row.participants} joined, {row.matched} in a match",
             emphasis=row.priority,
         )
         for row in rows
@@ -318,12 +318,12 @@ def participation_chart(chart_id: str, rows: Sequence[GroupRow], what: str) -> M
     title = f"Participants by {what}"
     desc = (
         f"Bar chart. For each {what}, the outlined bar is everyone who joined and the filled "
-        f"part those matched. Most participants: {_largest(rows)}. "
+        f"part those in a match. Most participants: {_largest(rows)}. "
         "The table after the chart gives every number."
     )
     if bars:
         return bar_chart(chart_id, title, desc, bars,
-                         legend=[(OUTLINE, "Joined"), (SOLID, "Matched")])
+                         legend=[(OUTLINE, "Joined"), (SOLID, "In a match")])
     return bar_chart(chart_id, title, desc + " No one has joined yet.", [])
 
 
@@ -371,10 +371,11 @@ def hours_chart(chart_id: str, figures: Dashboard) -> Markup:
     bars = [
         Bar(
             label=row.label,
-            segments=(Segment(row.used, SOLID), Segment(row.booked, HATCH)),
+            segments=(Segment(row.used, SOLID), Segment(row.booked, HATCH),
+                      Segment(row.held, DOTS)),
             outline=row.budget,
-            note=f"{number(row.used)} used + {number(row.booked)} booked of "
-                 f"{number(row.budget)} h",
+            note=f"{number(row.used)} used + {number(row.booked)} booked + "
+                 f"{number(row.held)} held of {number(row.budget)} h",
             emphasis=row.key == "all",
             gap_before=i == 1,
         )
@@ -383,13 +384,15 @@ def hours_chart(chart_id: str, figures: Dashboard) -> Markup:
     overall = hours.overall
     desc = (
         "Bar chart of protected hours by sector: the outlined bar is the budget, the solid "
-        "part hours used in completed exchanges and the hatched part hours booked in scheduled "
-        f"ones. All sectors: {number(overall.used)} used and {number(overall.booked)} booked "
-        f"of a {number(overall.budget)}-hour budget. The table after the chart gives every "
-        "number."
+        "part hours used in completed exchanges, the hatched part hours booked in scheduled "
+        "ones and the dotted part hours held for offers not yet accepted. All sectors: "
+        f"{number(overall.used)} used, {number(overall.booked)} booked and "
+        f"{number(overall.held)} held of a {number(overall.budget)}-hour budget. The table "
+        "after the chart gives every number."
     )
-    return bar_chart(chart_id, "Protected hours used and booked against the budget", desc, bars,
-                     legend=[(OUTLINE, "Budget"), (SOLID, "Used"), (HATCH, "Booked")])
+    return bar_chart(chart_id, "Protected hours used, booked and held against the budget",
+                     desc, bars, legend=[(OUTLINE, "Budget"), (SOLID, "Used"), (HATCH, "Booked"),
+                                         (DOTS, "Held")])
 
 
 def balance_chart(chart_id: str, figures: Dashboard) -> Markup:

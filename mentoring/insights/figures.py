@@ -1,5 +1,10 @@
 """Every figure on a round's dashboard, computed by aggregate SQL queries. No Flask here.
 
+This module is the one definition of the round's headline figures: the dashboard, the printable
+report, the figures CSV, the round's page and list, and an optimiser run's summary all read them
+from here, so no two pages can disagree (tests/test_one_set_of_numbers.py renders one round on
+every page and export and compares).
+
 Each query groups in the database and returns grouped rows (one per combination of vocabulary
 keys, organisation sizes, weeks or statuses: at most a few thousand), however many leaders and
 exchanges a round has; Python only adds those groups up. The results are frozen dataclasses
@@ -8,13 +13,23 @@ figure shows the same number.
 
 Definitions (the pages repeat them where they matter):
 - a *participant* has joined the round (invited and withdrawn leaders are counted apart);
-- a participant is *matched* when they are in a live match of the round (offered, booked,
-  or lapsed and awaiting the coordinator);
+- *invited, not yet joined*: people with an invitation to the round who are not participants,
+  and participants still marked invited, each person once (`invited_counts`);
+- a participant is *in a match* when they are in a live match of the round (offered, booked,
+  or lapsed and awaiting the coordinator), as mentor or mentee;
+- the *matched share* is about mentees: its denominator is the participants who asked for a
+  mentor (whether or not their profile is finished or they have set free time), its numerator
+  those of them with a mentor in a live match. The *priority-group* matched share is the same
+  for the mentees whose profession is one of the round's priority groups (`MenteeIds`). A run's
+  summary counts the whole round the same way, with the run's proposal added (`RoundNow`);
 - an exchange *has taken place* once it has started (the moment feedback opens), unless it
   was cancelled; one that has taken place but is still `scheduled` is "not marked done";
 - *hours*: each exchange takes `ends_at - starts_at` out of the protected time of each of its
-  two leaders; *used* counts completed exchanges, *booked* scheduled ones; the *budget* is
-  each participant's protected hours a month times the months in the round's window;
+  two leaders; *used* counts completed exchanges, *booked* scheduled ones (both leaders
+  accepted), *held* the exchanges of offers not yet accepted (their time is reserved);
+  *committed* is all three. The *budget* is each participant's protected hours a month times
+  the months in the round's window (`window_months`); participants who set no limit are not in
+  it;
 - *answers*: each side of a match shown to leaders (approved, accepted, declined) is asked to
   answer; a side has answered when it accepted (recorded in the audit log) or declined;
 - *feedback rate*: feedback given on exchanges that have taken place, over two per exchange;
@@ -41,14 +56,15 @@ from mentoring.models import (
     AuditEvent,
     Exchange,
     Feedback,
+    Invitation,
     LeaderProfile,
     Match,
     Organisation,
     ProgrammeRound,
     RoundParticipant,
+    User,
 )
 from mentoring.releases.services import ReleaseCounts, release_counts
-from mentoring.rounds.participants import invited_count
 from mentoring.vocab import (
     LIVE_MATCH_STATUSES,
     ExchangeStatus,
@@ -122,9 +138,12 @@ class Participation:
     by_sector: tuple[GroupRow, ...]
     by_borough: tuple[GroupRow, ...]
     priority_professions: tuple[str, ...]  # keys, in the round's order
+    mentees: MatchedShare  # the matched share, overall and for the priority groups
 
     @property
     def matched_share(self) -> float | None:
+        """Participants in a match (mentors or mentees) over those who joined: the group tables'
+        figure. The headline matched share is `mentees.share`."""
         return share(self.matched, self.joined)
 
     @property
@@ -213,9 +232,14 @@ class HoursRow:
     key: str
     label: str
     budget: float
-    used: float
-    booked: float
+    used: float  # completed exchanges
+    booked: float  # scheduled: both leaders accepted
+    held: float = 0.0  # reserved for offers not yet accepted
     without_limit: int = 0  # participants who set no protected hours (not in the budget)
+
+    @property
+    def committed(self) -> float:
+        return self.used + self.booked + self.held
 
     @property
     def used_share(self) -> float | None:
@@ -223,7 +247,7 @@ class HoursRow:
 
     @property
     def committed_share(self) -> float | None:
-        return share(self.used + self.booked, self.budget)
+        return share(self.committed, self.budget)
 
 
 @dataclass(frozen=True)
@@ -305,6 +329,138 @@ class Dashboard:
         return find_gaps(self)
 
 
+# --- the headline figures: one definition each ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchedShare:
+    """Mentees matched, overall and in the round's priority groups (see the module docstring)."""
+
+    mentees: int
+    matched: int
+    priority_mentees: int
+    priority_matched: int
+
+    @property
+    def unmatched(self) -> int:
+        return self.mentees - self.matched
+
+    @property
+    def share(self) -> float | None:
+        return share(self.matched, self.mentees)
+
+    @property
+    def priority_share(self) -> float | None:
+        return share(self.priority_matched, self.priority_mentees)
+
+
+@dataclass(frozen=True)
+class MenteeIds:
+    """The round's mentees by leader id: the sets the matched share counts. Ids (a few thousand
+    at most) rather than counts, so that a run's summary can add its proposal to them."""
+
+    mentees: frozenset[int]  # joined participants who asked for a mentor
+    priority: frozenset[int]  # of them, those whose profession is a priority group of the round
+    matched: frozenset[int]  # of them, those with a mentor in a live match
+
+
+def mentee_ids(session: Session, programme_round: ProgrammeRound) -> MenteeIds:
+    has_mentor = sa.exists().where(
+        Match.mentee_id == LeaderProfile.id, _live(programme_round.id))
+    rows = session.execute(
+        sa.select(LeaderProfile.id, LeaderProfile.profession, has_mentor)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == programme_round.id,
+               RoundParticipant.status == ParticipantStatus.JOINED,
+               LeaderProfile.wants_mentor)
+    ).all()
+    priority = set(programme_round.priority_professions or ())
+    return MenteeIds(
+        mentees=frozenset(leader_id for leader_id, _, _ in rows),
+        priority=frozenset(leader_id for leader_id, profession, _ in rows
+                           if profession in priority),
+        matched=frozenset(leader_id for leader_id, _, matched in rows if matched),
+    )
+
+
+def matched_share(ids: MenteeIds, also_matched: frozenset[int] = frozenset()) -> MatchedShare:
+    """The matched share of these mentees; `also_matched`: mentees a proposal would match."""
+    matched = (ids.matched | also_matched) & ids.mentees
+    return MatchedShare(mentees=len(ids.mentees), matched=len(matched),
+                        priority_mentees=len(ids.priority),
+                        priority_matched=len(matched & ids.priority))
+
+
+def invited_counts(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """Invited and not joined, by round: people with an invitation to the round who are not
+    participants, and participants still marked invited, each person once. Rounds with none are
+    left out."""
+    if not round_ids:
+        return {}
+    settled = (
+        sa.select(RoundParticipant.round_id, User.email)
+        .join(LeaderProfile, LeaderProfile.id == RoundParticipant.leader_id)
+        .join(User, User.id == LeaderProfile.user_id)
+        .where(RoundParticipant.status != ParticipantStatus.INVITED)
+        .subquery("settled")
+    )
+    not_settled = ~sa.exists().where(settled.c.round_id == Invitation.round_id,
+                                     settled.c.email == Invitation.email)
+    invited = sa.union(
+        sa.select(Invitation.round_id.label("round_id"), Invitation.email.label("email"))
+        .where(Invitation.round_id.in_(round_ids), not_settled),  # type: ignore[union-attr]
+        sa.select(RoundParticipant.round_id, User.email)
+        .join(LeaderProfile, LeaderProfile.id == RoundParticipant.leader_id)
+        .join(User, User.id == LeaderProfile.user_id)
+        .where(RoundParticipant.round_id.in_(round_ids),  # type: ignore[attr-defined]
+               RoundParticipant.status == ParticipantStatus.INVITED),
+    ).subquery("invited")
+    return dict(session.execute(
+        sa.select(invited.c.round_id, sa.func.count()).group_by(invited.c.round_id)
+    ).all())
+
+
+@dataclass(frozen=True)
+class RoundNow:
+    """The round as it is now, as a run's summary counts it (the whole round, whatever the
+    run's scope): the mentees, the protected-hours figures, and each live pair's committed
+    hours (which a proposal that keeps or reschedules the pair replaces with its own)."""
+
+    mentees: MenteeIds
+    hours: HoursRow  # the whole round's, as on the dashboard
+    committed_by_pair: dict[tuple[int, int], float]  # (mentor, mentee) -> hours, both leaders
+
+    def matched_share(self, proposed_mentees: frozenset[int] = frozenset()) -> MatchedShare:
+        return matched_share(self.mentees, proposed_mentees)
+
+    def committed_with(self, proposed_pairs: set[tuple[int, int]],
+                       proposed_hours: float) -> float:
+        """Committed hours if a proposal were approved: what is committed now, less the live
+        pairs the proposal plans again, plus the proposal's exchanges (`proposed_hours`, both
+        leaders' time)."""
+        replaced = sum(hours for pair, hours in self.committed_by_pair.items()
+                       if pair in proposed_pairs)
+        return self.hours.committed - replaced + proposed_hours
+
+
+def round_now(session: Session, programme_round: ProgrammeRound) -> RoundNow:
+    """Four queries, whatever the round's size: for a run's summary and the runs list."""
+    budgets = _budgets(_participant_groups(session, programme_round))
+    hours = _hours(programme_round, budgets, _exchange_groups(session, programme_round.id))
+    spent = 2 * _exchange_hours(session.get_bind().dialect.name)  # host's and visitor's time
+    by_pair = session.execute(
+        sa.select(Match.mentor_id, Match.mentee_id, sa.func.coalesce(sa.func.sum(spent), 0))
+        .join(Exchange, Exchange.match_id == Match.id)
+        .where(_live(programme_round.id), Exchange.status != ExchangeStatus.CANCELLED)
+        .group_by(Match.mentor_id, Match.mentee_id)
+    ).all()
+    return RoundNow(
+        mentees=mentee_ids(session, programme_round), hours=hours.overall,
+        committed_by_pair={(mentor, mentee): _hours_of(total)
+                           for mentor, mentee, total in by_pair},
+    )
+
+
 # --- the queries ---------------------------------------------------------------------------
 
 
@@ -367,21 +523,13 @@ class _Budgets:
     by_size: dict[str, int]
 
 
-def _participation(
-    session: Session, programme_round: ProgrammeRound
-) -> tuple[Participation, _Budgets]:
-    round_id = programme_round.id
-    statuses = dict(
-        session.execute(
-            sa.select(RoundParticipant.status, sa.func.count())
-            .where(RoundParticipant.round_id == round_id)
-            .group_by(RoundParticipant.status)
-        ).all()
-    )
-    matched = _matched_leaders(round_id)
+def _participant_groups(session: Session, programme_round: ProgrammeRound) -> list:
+    """Joined participants counted (and their protected hours summed) by profession, sector,
+    borough, organisation size and whether they are in a match."""
+    matched = _matched_leaders(programme_round.id)
     is_matched = sa.case((matched.c.leader_id.is_(None), 0), else_=1).label("is_matched")
     size = _size(Organisation).label("size")
-    groups = session.execute(
+    return list(session.execute(
         sa.select(
             LeaderProfile.profession,
             LeaderProfile.sector,
@@ -397,24 +545,42 @@ def _participation(
         .outerjoin(Organisation, Organisation.id == LeaderProfile.organisation_id)
         .outerjoin(matched, matched.c.leader_id == LeaderProfile.id)
         .where(
-            RoundParticipant.round_id == round_id,
+            RoundParticipant.round_id == programme_round.id,
             RoundParticipant.status == ParticipantStatus.JOINED,
         )
         .group_by(LeaderProfile.profession, LeaderProfile.sector, LeaderProfile.borough, size,
                   is_matched)
-    ).all()
+    ).all())
 
-    totals = {name: defaultdict(lambda: [0, 0]) for name in ("profession", "sector", "borough")}
+
+def _budgets(groups: list) -> _Budgets:
     hours_by_sector: dict[str, float] = defaultdict(float)
     without_limit: dict[str, int] = defaultdict(int)
     by_size: dict[str, int] = defaultdict(int)
-    for profession, sector, borough, size_key, matched_flag, count, hours, with_limit in groups:
-        for name, key in (("profession", profession), ("sector", sector), ("borough", borough)):
-            totals[name][key][0] += count
-            totals[name][key][1] += count if matched_flag else 0
+    for _, sector, _, size_key, _, count, hours, with_limit in groups:
         hours_by_sector[sector] += float(hours)
         without_limit[sector] += count - with_limit
         by_size[size_key] += count
+    return _Budgets(dict(hours_by_sector), dict(without_limit), dict(by_size))
+
+
+def _participation(
+    session: Session, programme_round: ProgrammeRound
+) -> tuple[Participation, _Budgets]:
+    round_id = programme_round.id
+    statuses = dict(
+        session.execute(
+            sa.select(RoundParticipant.status, sa.func.count())
+            .where(RoundParticipant.round_id == round_id)
+            .group_by(RoundParticipant.status)
+        ).all()
+    )
+    groups = _participant_groups(session, programme_round)
+    totals = {name: defaultdict(lambda: [0, 0]) for name in ("profession", "sector", "borough")}
+    for profession, sector, borough, _, matched_flag, count, _, _ in groups:
+        for name, key in (("profession", profession), ("sector", sector), ("borough", borough)):
+            totals[name][key][0] += count
+            totals[name][key][1] += count if matched_flag else 0
 
     priority = tuple(programme_round.priority_professions or ())
 
@@ -430,7 +596,7 @@ def _participation(
 
     participation = Participation(
         joined=statuses.get(ParticipantStatus.JOINED, 0),
-        invited=invited_count(session, round_id),  # as the round's page counts them
+        invited=invited_counts(session, [round_id]).get(round_id, 0),
         withdrawn=statuses.get(ParticipantStatus.WITHDRAWN, 0),
         matched=sum(matched for _, matched in totals["sector"].values()),
         # Priority professions stay on the list with no one in them: that is the gap to see.
@@ -438,8 +604,9 @@ def _participation(
         by_sector=rows("sector", _words().sectors, lambda key: False),
         by_borough=rows("borough", _words().places, lambda key: True),
         priority_professions=priority,
+        mentees=matched_share(mentee_ids(session, programme_round)),
     )
-    return participation, _Budgets(dict(hours_by_sector), dict(without_limit), dict(by_size))
+    return participation, _budgets(groups)
 
 
 @dataclass(frozen=True)
@@ -481,6 +648,11 @@ class _ExchangeGroup:
     hours: float  # the exchanges' total length (each of the two leaders spends it)
 
 
+def _hours_of(total) -> float:
+    """SQLite counts in fractions of a day: 4 hours come back as 3.9999999925."""
+    return round(float(total), 6)
+
+
 def _exchange_hours(dialect: str):
     """SQL: the length of an exchange in hours."""
     if dialect == "postgresql":
@@ -506,7 +678,7 @@ def _exchange_groups(session: Session, round_id: int) -> list[_ExchangeGroup]:
         .where(_in_round(round_id), Exchange.status != ExchangeStatus.CANCELLED)
         .group_by(*columns)
     ).all()
-    return [_ExchangeGroup(*row[:6], float(row[6])) for row in found]
+    return [_ExchangeGroup(*row[:6], _hours_of(row[6])) for row in found]
 
 
 def _matrix(pairs: list[_PairGroup]) -> SectorMatrix:
@@ -636,6 +808,7 @@ def _hours(programme_round: ProgrammeRound, budgets: _Budgets,
             budget=budgets.hours_by_sector.get(key, 0.0) * months,
             used=spent[key][ExchangeStatus.COMPLETED],
             booked=spent[key][ExchangeStatus.SCHEDULED],
+            held=spent[key][ExchangeStatus.HELD],
             without_limit=budgets.without_limit_by_sector.get(key, 0),
         )
         for key in keys
@@ -646,6 +819,7 @@ def _hours(programme_round: ProgrammeRound, budgets: _Budgets,
         budget=sum(row.budget for row in rows),
         used=sum(row.used for row in rows),
         booked=sum(row.booked for row in rows),
+        held=sum(row.held for row in rows),
         without_limit=sum(row.without_limit for row in rows),
     )
     return Hours(months=months, overall=overall, by_sector=rows)

@@ -40,17 +40,23 @@ def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     yield "participation", "participants", "joined", participation.joined
     yield "participation", "participants", "invited", participation.invited
     yield "participation", "participants", "withdrawn", participation.withdrawn
-    yield "participation", "matched participants", "", participation.matched
-    yield "participation", "matched share", "", participation.matched_share
+    mentees = participation.mentees
+    yield "participation", "mentees", "", mentees.mentees
+    yield "participation", "mentees matched", "", mentees.matched
+    yield "participation", "matched share", "", mentees.share
+    yield "participation", "priority-group mentees", "", mentees.priority_mentees
+    yield "participation", "priority-group mentees matched", "", mentees.priority_matched
+    yield "participation", "priority-group matched share", "", mentees.priority_share
+    yield "participation", "participants in a match", "", participation.matched
     yield "participation", "priority-group participants", "", participation.priority_participants
-    yield "participation", "priority-group participants matched", "", (
+    yield "participation", "priority-group participants in a match", "", (
         participation.priority_matched)
     for what, breakdown in (("profession", participation.by_profession),
                             ("sector", participation.by_sector),
                             ("borough", participation.by_borough)):
         for row in breakdown:
             yield "participation", f"participants by {what}", row.label, row.participants
-            yield "participation", f"matched by {what}", row.label, row.matched
+            yield "participation", f"in a match by {what}", row.label, row.matched
             if what == "profession":
                 yield "participation", "priority group", row.label, row.priority
 
@@ -83,6 +89,8 @@ def rows(figures: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         yield "protected hours", "budget", row.label, row.budget
         yield "protected hours", "used", row.label, row.used
         yield "protected hours", "booked", row.label, row.booked
+        yield "protected hours", "held", row.label, row.held
+        yield "protected hours", "committed", row.label, row.committed
         yield "protected hours", "participants with no limit set", row.label, row.without_limit
     releases = figures.releases
     if releases is not None and releases.shown:

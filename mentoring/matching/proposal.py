@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -26,7 +26,8 @@ from sqlalchemy.orm import aliased as sa_aliased
 from sqlmodel import Session, select
 
 from mentoring.configuration import vocabularies
-from mentoring.insights.figures import window_months
+from mentoring.insights import figures
+from mentoring.insights.figures import RoundNow
 from mentoring.matching.exclusions import REMOVED, TakenOut, as_decided, taken_out
 from mentoring.matching.problem import parse_slot, readable_reason
 from mentoring.matching.runs import CONTEXT_KEY
@@ -35,6 +36,7 @@ from mentoring.models import (
     Match,
     OptimiserRun,
     Organisation,
+    ProgrammeRound,
     RoundParticipant,
 )
 from mentoring.slots import bounds
@@ -69,7 +71,6 @@ class ProblemDigest:
     priority_mentees: frozenset[str]
     present: dict[str, frozenset[str]]  # the boroughs, sectors and professions of the leaders
     slot_hours: dict[str, float]  # how long each slot is
-    protected_hours_budget: float  # every leader's protected hours over the round's window
     fixed_pairs: frozenset[tuple[str, str]]  # approved before the run: they stay as they are
     pinned: frozenset[tuple[str, str]]
     state: list[list[int]] | None  # the approved state the run was built on
@@ -111,10 +112,6 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
     mentees = frozenset(i for i, leader in leaders.items() if leader.wants_mentor)
     slots = {slot["id"]: slot for slot in problem.get("slots", [])}
     context = problem.get(CONTEXT_KEY, {})
-    if "window" in context:
-        months = window_months(*(date.fromisoformat(day) for day in context["window"]))
-    else:  # runs stored before the window was: the calendar months their half-days touch
-        months = len({slot["start"][:7] for slot in slots.values()})
     return ProblemDigest(
         leaders=leaders, mentees=mentees,
         priority_mentees=frozenset(i for i in mentees if leaders[i].priority),
@@ -125,8 +122,6 @@ def digest_problem(problem: dict[str, Any] | None) -> ProblemDigest:
                       - datetime.fromisoformat(slot["start"])).total_seconds() / 3600
             for slot_id, slot in slots.items()
         },
-        protected_hours_budget=float(sum(leader.protected_hours_per_month * months
-                                         for leader in leaders.values())),
         fixed_pairs=frozenset((p["mentor"], p["mentee"])
                               for p in context.get("fixed", {}).get("pairs", [])),
         pinned=frozenset((p["mentor"], p["mentee"]) for p in problem.get("pinned", [])),
@@ -301,15 +296,23 @@ class UnmatchedLeader:
 
 @dataclass(frozen=True)
 class Summary:
-    mentees: int
-    matched_mentees: int
+    """A run's figures for the whole round, as the dashboard defines them
+    (`mentoring.insights.figures`): what the round would be if the run's proposal were approved
+    now, beside what it is now. A local run's problem holds only some of the round's leaders;
+    the mentees outside it, and the hours already committed, count all the same."""
+
+    mentees: int  # joined participants who asked for a mentor
+    matched_mentees: int  # with the proposal: matched now, or paired by it
     priority_mentees: int
     matched_priority_mentees: int
-    pairs: int
+    matched_now: int
+    priority_matched_now: int
+    pairs: int  # the proposal's (a run keeps every approved pair of leaders still taking part)
     cross_sector_pairs: int
     exchanges: int
-    protected_hours_used: float
+    protected_hours_used: float  # committed with the proposal: done, booked, held and proposed
     protected_hours_budget: float
+    protected_hours_now: float  # committed now, as on the dashboard
 
     @staticmethod
     def share(part: float, whole: float) -> float | None:
@@ -482,8 +485,14 @@ def _options(problem: ProblemDigest) -> dict[str, list[tuple[str, str]]]:
                                           ("profession", words.professions))}
 
 
+def round_now(session: Session, run: OptimiserRun) -> RoundNow:
+    """The run's round as it is now, which its summary counts."""
+    return figures.round_now(session, session.get(ProgrammeRound, run.round_id))
+
+
 def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
-                  sort: str = "score", *, documents: RunDocuments | None = None) -> Proposal:
+                  sort: str = "score", *, documents: RunDocuments | None = None,
+                  now: RoundNow | None = None) -> Proposal:
     """The proposal as decided: without the pairs taken out of it (`exclusions`)."""
     documents = documents or run_documents(session, run)
     taken = taken_out(session, run)
@@ -493,7 +502,7 @@ def read_proposal(session: Session, run: OptimiserRun, filters: dict[str, str] |
     pairs = [_proposed_pair(p, people, problem, by_pair) for p in solution.get("pairs", [])]
     proposal = Proposal(
         run=run, pairs=pairs, unmatched=_unmatched(solution, people),
-        summary=summarise(problem, solution),
+        summary=summarise(problem, solution, now or round_now(session, run)),
         removed=[(people[mentor], people[mentee]) for (mentor, mentee), out in taken.items()
                  if out.decision == REMOVED and mentor in people and mentee in people],
     )
@@ -690,7 +699,8 @@ class Review:
 
 
 def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None = None,
-           sort: str = "score", *, documents: RunDocuments | None = None) -> Review:
+           sort: str = "score", *, documents: RunDocuments | None = None,
+           now: RoundNow | None = None) -> Review:
     """What `read_proposal` reads, for the review page: the same pairs, in the same order, with
     the pairs taken out of the proposal marked instead of left out."""
     documents = documents or run_documents(session, run)
@@ -702,7 +712,8 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
     chosen = _chosen(filters)
     changes = changes_since(problem, solution)
     return Review(
-        summary=summarise(problem, decided), unmatched=_unmatched(decided, people),
+        summary=summarise(problem, decided, now or round_now(session, run)),
+        unmatched=_unmatched(decided, people),
         filters=chosen, options=_options(problem), pair_count=len(pairs),
         left_out=left_out_by_rule(problem, solution),
         kept_close_to=_kept_close_to(problem, solution),
@@ -715,19 +726,23 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
     )
 
 
-def summarise(problem: ProblemDigest, solution: dict[str, Any]) -> Summary:
-    """The figures a coordinator judges a proposal by, from the run's own documents."""
-    leaders, mentees, priority = problem.leaders, problem.mentees, problem.priority_mentees
-    matched = {p["mentee"] for p in solution.get("pairs", [])}
-    hours_used = 0.0
+def summarise(problem: ProblemDigest, solution: dict[str, Any], now: RoundNow) -> Summary:
+    """The figures a coordinator judges a proposal by: the whole round (`now`) with the run's
+    proposal added."""
+    leaders = problem.leaders
+    pairs = solution.get("pairs", [])
+    proposed_hours = 0.0
     for x in solution.get("exchanges", []):
         length = problem.slot_hours.get(x["slot"])
         if length is not None:
-            hours_used += 2 * length  # the host's and the visitor's time
-    pairs = solution.get("pairs", [])
+            proposed_hours += 2 * length  # the host's and the visitor's time
+    with_proposal = now.matched_share(frozenset(int(p["mentee"]) for p in pairs))
+    as_now = now.matched_share()
     return Summary(
-        mentees=len(mentees), matched_mentees=len(matched & mentees),
-        priority_mentees=len(priority), matched_priority_mentees=len(matched & priority),
+        mentees=with_proposal.mentees, matched_mentees=with_proposal.matched,
+        priority_mentees=with_proposal.priority_mentees,
+        matched_priority_mentees=with_proposal.priority_matched,
+        matched_now=as_now.matched, priority_matched_now=as_now.priority_matched,
         pairs=len(pairs),
         cross_sector_pairs=sum(
             1 for p in pairs
@@ -735,7 +750,10 @@ def summarise(problem: ProblemDigest, solution: dict[str, Any]) -> Summary:
             and leaders[p["mentor"]].sector != leaders[p["mentee"]].sector
         ),
         exchanges=len(solution.get("exchanges", [])),
-        protected_hours_used=hours_used, protected_hours_budget=problem.protected_hours_budget,
+        protected_hours_used=now.committed_with(
+            {(int(p["mentor"]), int(p["mentee"])) for p in pairs}, proposed_hours),
+        protected_hours_budget=now.hours.budget,
+        protected_hours_now=now.hours.committed,
     )
 
 

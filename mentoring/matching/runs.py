@@ -316,7 +316,7 @@ def execute_run(context: WorkerContext, run_id: int) -> None:
                 "fixed": prepared.fixed, "state": prepared.state,
                 "previous_run_id": prepared.previous_run_id,
                 "previous": reference_of(prepared),
-                # the budget's months are the window's, as on the dashboard
+                # the window the run was built for (its summary reads the round as it is now)
                 "window": [programme_round.starts_on.isoformat(),
                            programme_round.ends_on.isoformat()],
             }}

@@ -23,6 +23,7 @@ from mentoring import jobs
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
+from mentoring.insights import figures
 from mentoring.matching import approval_jobs, decisions, exclusions, proposal, runs
 from mentoring.matching import changes as changes_service
 from mentoring.models import BackgroundJob, OptimiserRun, ProgrammeRound, utcnow
@@ -79,6 +80,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
     all_runs = runs.runs_of(db, programme_round)
     documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
     taken = exclusions.taken_out_of_runs(db, programme_round.id, documents)
+    now = figures.round_now(db, programme_round) if all_runs else None
     page = render_template(
         "matching/runs.html", programme_round=programme_round, runs=all_runs,
         active=runs.active_run(db, programme_round), time_limits=runs.TIME_LIMITS,
@@ -90,7 +92,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         offered=changes_service.last_approval(db, programme_round) is not None,
         # The figures of each proposal as decided: without the pairs taken out of it.
         summaries={run_id: proposal.summarise(
-            d.problem, exclusions.as_decided(d.solution, taken[run_id]))
+            d.problem, exclusions.as_decided(d.solution, taken[run_id]), now)
                    for run_id, d in documents.items() if d.solution},
     )
     return page, status

@@ -302,16 +302,24 @@ def get_participation(
 
 def withdraw(
     session: Session, profile: LeaderProfile, user: User, round_id: int, reason: str,
-    now: datetime,
+    now: datetime, *, by: User | None = None, ip: str = "",
 ) -> RoundParticipant:
     """Leave a round: live matches in it end (cancelled) and future exchanges are cancelled;
-    the leader is told what happens now (and that they can rejoin while the round is open)."""
+    the leader is told what happens now (and that they can rejoin while the round is open).
+
+    `by`: a coordinator withdrawing the leader on their behalf. Everything happens as when the
+    leader leaves themself, the leader's email says who did it and why (a reason is then
+    required), and the audit log records the coordinator as the actor."""
     from mentoring.offers.services import tell_leaver  # offers build on this module
 
     participant, programme_round = get_participation(session, profile, round_id)
     if participant.status == ParticipantStatus.WITHDRAWN:
-        raise LeaderError("You have already left this round")
+        raise LeaderError("You have already left this round" if by is None
+                          else f"{profile.name} has already left this round")
     reason = (reason or "").strip()
+    if by is not None and not reason:
+        raise LeaderError({"reason": f"Enter why you are withdrawing {profile.name}: we "
+                                     "tell them"})
     if len(reason) > 500:
         raise LeaderError({"reason": "Enter no more than 500 characters"})
     participant.status = ParticipantStatus.WITHDRAWN
@@ -323,10 +331,13 @@ def withdraw(
         sa.and_(Match.round_id == round_id),
         f"{profile.name} has left the programme round", now,
     )
-    tell_leaver(session, profile, user, programme_round, len(ended["cancelled_matches"]), now)
+    tell_leaver(session, profile, user, programme_round, len(ended["cancelled_matches"]), now,
+                withdrawn_by=by, reason=reason)
+    on_behalf = {"on_behalf_of_user_id": user.id} if by is not None else {}
     audit.record(
-        session, "round.withdrawn", actor=user, obj=participant,
-        detail={"round_id": round_id, "leader_id": profile.id, "reason": reason, **ended},
+        session, "round.withdrawn", actor=by or user, obj=participant, ip=ip,
+        detail={"round_id": round_id, "leader_id": profile.id, "reason": reason, **on_behalf,
+                **ended},
     )
     session.flush()
     return participant

@@ -575,9 +575,11 @@ def tell_match_ended(session: Session, match: Match, leaver: LeaderProfile,
 
 
 def tell_leaver(session: Session, leaver: LeaderProfile, user: User,
-                programme_round: ProgrammeRound, ended_matches: int, now: datetime) -> bool:
-    """The leader who left a round: what happens now, and how to come back. The coordinators
-    hear of it too, when it ended a match (its partner may need a new one)."""
+                programme_round: ProgrammeRound, ended_matches: int, now: datetime, *,
+                withdrawn_by: User | None = None, reason: str = "") -> bool:
+    """The leader who left a round: what happens now, and how to come back (`withdrawn_by`: the
+    coordinator who withdrew them, and `reason`, why). The coordinators hear of it too, when
+    it ended a match (its partner may need a new one)."""
     if ended_matches:
         for coordinator in coordinators(session):
             enqueue(
@@ -590,15 +592,19 @@ def tell_leaver(session: Session, leaver: LeaderProfile, user: User,
                     "name": coordinator.name, "leader_name": leaver.name,
                     "ended_matches": ended_matches,
                     "changes_url": absolute(f"/rounds/{programme_round.id}/changes")})
+    subject = (f"You have been withdrawn from {programme_round.name}" if withdrawn_by
+               else f"You have left {programme_round.name}")
     return enqueue(
         session, key=fit_key(f"{Kind.YOU_LEFT}:{programme_round.id}:{_stamp(now)}:{user.email}"),
         kind=Kind.YOU_LEFT, recipient_email=user.email, recipient_user_id=user.id,
-        round_id=programme_round.id, subject=f"You have left {programme_round.name}",
+        round_id=programme_round.id, subject=subject,
         template="you_left", due_at=now, context={
             "name": leaver.name, "round_name": programme_round.name,
             "ended_matches": ended_matches,
             "can_rejoin": programme_round.status == RoundStatus.OPEN,
             "availability_url": absolute("/availability"),
+            "withdrawn_by_coordinator": withdrawn_by is not None,
+            "reason": reason if withdrawn_by is not None else "",
         })
 
 

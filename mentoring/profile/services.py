@@ -399,6 +399,78 @@ def save_profile(session: Session, user: User, draft: Mapping[str, Any]) -> Lead
     return profile
 
 
+# --- a coordinator's corrections on a leader's behalf -------------------------------------------
+
+# The question pages a coordinator may answer for a leader who asked them to: facts about their
+# work and their time. Their own words (strengths, goals, visit details, preferences) and their
+# consent stay theirs.
+ON_BEHALF_STEPS = ("about-you", "profession", "organisation", "experience", "mentoring",
+                   "hosting", "time", "line-manager")
+REASON_LIMIT = 500
+
+
+def on_behalf_values(profile: LeaderProfile) -> dict[str, Any]:
+    """The form's starting values: the saved profile's answers to those pages."""
+    draft = draft_from_profile(profile)
+    fields = {field for slug in ON_BEHALF_STEPS for field in STEP_BY_SLUG[slug].fields}
+    return {key: value for key, value in draft.items() if key in fields}
+
+
+def edit_on_behalf(
+    session: Session, profile: LeaderProfile, form: Mapping[str, Any], getlist,
+    actor: User, reason: str, *, round_id: int | None = None, ip: str = "",
+) -> tuple[dict[str, str], list[str]]:
+    """Change the leader's profile as a coordinator, with the same rules as the leader's own
+    question pages. Returns the errors (nothing is saved) or the fields changed (audited as
+    the coordinator's, with the reason). The caller commits."""
+    draft = draft_from_profile(profile)
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    owner = session.get(User, profile.user_id)
+    with vocabularies.bound(session), vocabularies.keeping(kept_terms(profile)):
+        for slug in ON_BEHALF_STEPS:
+            step = STEP_BY_SLUG[slug]
+            step_answers = parse_step(step, form, getlist)
+            for field, message in validate_step(step, {**draft, **answers},
+                                                step_answers).items():
+                # The leader's pages say "your"; here the coordinator reads about the leader.
+                errors.setdefault(field, message.replace("your ", "their ")
+                                  .replace("Your ", "Their ").replace(" you ", " they "))
+            answers.update(step_answers)
+    if owner is not None and _is_own_address(owner, answers.get("line_manager_email")):
+        errors.setdefault("line_manager_email", "Enter their line manager's address, not "
+                                                "their own")
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "Enter why you are changing their profile"
+    elif len(reason) > REASON_LIMIT:
+        errors["reason"] = f"Enter no more than {REASON_LIMIT} characters"
+    if errors:
+        return errors, []
+    # An emptied answer is emptied (not kept from before): the model's default applies.
+    merged = {**draft, **answers}
+    merged = {key: value for key, value in merged.items() if value is not None}
+    before = {field: getattr(profile, field) for field in LeaderProfileCreate.model_fields}
+    with vocabularies.bound(session), vocabularies.keeping(kept_terms(profile)):
+        data = LeaderProfileCreate.model_validate(_model_values(merged))
+        organisation = _organisation_for(session, merged, data)
+    for field, value in data.model_dump(exclude={"organisation_id"}).items():
+        setattr(profile, field, value)
+    profile.organisation_id = organisation.id if organisation else None
+    profile.priority_group = profile.profession in _priority_professions(session)
+    profile.updated_at = utcnow()
+    session.add(profile)
+    session.flush()
+    changed = sorted(field for field, value in before.items()
+                     if getattr(profile, field) != value)
+    # Field names, not values: the audit log is read more widely than the profile.
+    audit.record(session, "profile.updated_on_behalf", actor=actor, obj=profile, ip=ip,
+                 detail={"round_id": round_id, "fields": changed, "reason": reason,
+                         "on_behalf_of_user_id": profile.user_id})
+    ask_after_profile_change(session, profile, utcnow())
+    return {}, changed
+
+
 def _organisation_for(session: Session, draft: Mapping[str, Any], data) -> Organisation | None:
     new_name = (draft.get("new_organisation") or "").strip()
     if new_name:

@@ -15,15 +15,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mentoring import audit
 from mentoring.configuration import vocabularies
 from mentoring.configuration.vocabularies import Vocabularies
+from mentoring.matching.problem import readable_reason
 from mentoring.models import (
     Exchange,
     LeaderProfile,
     Match,
+    OptimiserRun,
     Organisation,
     ProgrammeRound,
     User,
@@ -31,6 +33,7 @@ from mentoring.models import (
 from mentoring.rounds.participants import participant_rows
 from mentoring.slots import LONDON
 from mentoring.spreadsheet import csv_text, safe_cell
+from mentoring.vocab import MatchStatus, RunStatus
 
 PARTICIPANT_COLUMNS = (
     "leader_id", "name", "email", "job_title", "profession", "sector", "borough",
@@ -40,7 +43,7 @@ PARTICIPANT_COLUMNS = (
 )
 _SIDE = ("id", "name", "email", "profession", "sector", "borough", "organisation")
 MATCH_COLUMNS = (
-    "match_id", "status", "pinned", "forbidden",
+    "match_id", "status", "pinned",
     *(f"mentor_{name}" for name in _SIDE),
     *(f"mentee_{name}" for name in _SIDE),
     "mentee_priority_group", "score", "reasons", "run_id", "created_at", "decided_at",
@@ -148,35 +151,85 @@ def _labelled_side(words: Vocabularies, values: Sequence[Any]) -> list[Any]:
             words.label("sector", sector), words.label("place", borough), organisation or ""]
 
 
+def _pending_pairs(session: Session, programme_round: ProgrammeRound):
+    """The pairs the round's newest proposal would add if approved now (a local run's too), and
+    that run; nothing when the newest run with a proposal is approved already."""
+    from mentoring.matching.decisions import plan_changes  # decisions build on the rounds
+
+    run = session.exec(
+        select(OptimiserRun).where(
+            OptimiserRun.round_id == programme_round.id,
+            OptimiserRun.status == RunStatus.SUCCEEDED,
+            OptimiserRun.solution.is_not(None),  # type: ignore[union-attr]
+        ).order_by(OptimiserRun.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if run is None or run.approved_at is not None:
+        return None, []
+    return run, plan_changes(session, run).new_pairs
+
+
 def matches_csv(session: Session, programme_round: ProgrammeRound, actor: User, *,
                 ip: str = "") -> CsvFile:
-    """Every match of the round, proposed ones too; pins and forbids are their own columns."""
+    """Every match of the round, and the pairs its newest proposal would add (status
+    `proposed`, as a run's summary counts them). Pinned pairs not yet approved are `proposed`
+    too; forbidden pairs are not matches and are left out."""
     mentor = _people()
     mentee = _people()
     statement = sa.select(Match, *_side(*mentor), *_side(*mentee))
     statement = _join_side(statement, *mentor, Match.mentor_id)
     statement = _join_side(statement, *mentee, Match.mentee_id)
     rows = session.execute(
-        statement.where(Match.round_id == programme_round.id).order_by(Match.id)
+        statement.where(Match.round_id == programme_round.id, sa.not_(Match.forbidden))
+        .order_by(Match.id)
     ).all()
+    run, pending = _pending_pairs(session, programme_round)
+    proposed = {(int(pair["mentor"]), int(pair["mentee"])): pair for pair in pending}
+    people = _sides_of(session, {leader for key in proposed for leader in key})
     priority = set(programme_round.priority_professions)
     width = len(_SIDE)
     words = vocabularies.of(session)
 
-    def line(row) -> list[Any]:
-        match, values = row[0], row[1:]
-        mentor_values, mentee_values = values[:width], values[width:]
+    def line(match: Match | None, mentor_values, mentee_values, pair=None) -> list[Any]:
+        if pair is not None:  # in the proposal: as the run proposes it
+            score, reasons = float(pair.get("score") or 0.0), [
+                readable_reason(reason, words) for reason in pair.get("reasons") or []]
+            run_id, created_at, decided_at = run.id, run.finished_at, None
+        else:
+            score, reasons = match.score, match.reasons or []
+            run_id, created_at, decided_at = match.run_id, match.created_at, match.decided_at
         return [
-            match.id, match.status, match.pinned, match.forbidden,
+            match.id if match else None, match.status if match else MatchStatus.PROPOSED,
+            bool(match and match.pinned),
             *_labelled_side(words, mentor_values), *_labelled_side(words, mentee_values),
-            mentee_values[3] in priority, match.score, "; ".join(match.reasons or []),
-            match.run_id, match.created_at, match.decided_at, match.decline_reason,
-            match.wants_different_match,
+            mentee_values[3] in priority, score, "; ".join(reasons), run_id, created_at,
+            decided_at, match.decline_reason if match else "",
+            match.wants_different_match if match else None,
         ]
 
-    text, count = to_csv(MATCH_COLUMNS, (line(row) for row in rows))
+    lines = []
+    for row in rows:
+        match, values = row[0], row[1:]
+        pair = proposed.pop((match.mentor_id, match.mentee_id), None)
+        lines.append(line(match, values[:width], values[width:], pair))
+    for (mentor_id, mentee_id), pair in proposed.items():
+        lines.append(line(None, people[mentor_id], people[mentee_id], pair))
+    text, count = to_csv(MATCH_COLUMNS, lines)
     record_export(session, "matches", programme_round, actor, count, ip)
     return CsvFile(csv_filename(programme_round, "matches"), text, count)
+
+
+def _sides_of(session: Session, leader_ids: set[int]) -> dict[int, Sequence[Any]]:
+    """Each leader's columns of a side (`_SIDE`), by id."""
+    if not leader_ids:
+        return {}
+    profile, user, organisation = _people()
+    statement = (
+        sa.select(*_side(profile, user, organisation)).select_from(profile)
+        .join(user, user.id == profile.user_id)
+        .outerjoin(organisation, organisation.id == profile.organisation_id)
+        .where(profile.id.in_(sorted(leader_ids)))
+    )
+    return {row[0]: tuple(row) for row in session.execute(statement).all()}
 
 
 def exchanges_csv(session: Session, programme_round: ProgrammeRound, actor: User, *,

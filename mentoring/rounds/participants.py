@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from mentoring import audit
 from mentoring.auth import joining
 from mentoring.auth.tokens import make_token
+from mentoring.insights.figures import invited_counts
 from mentoring.models import (
     Availability,
     Invitation,
@@ -178,28 +179,8 @@ def pending_invitations(
 
 
 def invited_count(session: Session, round_id: int) -> int:
-    """Invited and not joined, the one figure every page shows: people with an invitation to the
-    round who are not participants, and participants still marked invited, each once."""
-    settled = (
-        sa.select(User.email)
-        .join(LeaderProfile, LeaderProfile.user_id == User.id)
-        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
-        .where(RoundParticipant.round_id == round_id,
-               RoundParticipant.status != ParticipantStatus.INVITED)
-    )
-    still_invited = (
-        sa.select(User.email)
-        .join(LeaderProfile, LeaderProfile.user_id == User.id)
-        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
-        .where(RoundParticipant.round_id == round_id,
-               RoundParticipant.status == ParticipantStatus.INVITED)
-    )
-    invited = sa.union(
-        sa.select(Invitation.email).where(Invitation.round_id == round_id,
-                                          Invitation.email.not_in(settled)),  # type: ignore[attr-defined]
-        still_invited,
-    ).subquery()
-    return session.execute(sa.select(sa.func.count()).select_from(invited)).scalar_one()
+    """Invited and not joined, as every page shows it (defined in `mentoring.insights.figures`)."""
+    return invited_counts(session, [round_id]).get(round_id, 0)
 
 
 # --- adding people -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.models.notes import NOTE_TEXT_LIMIT
+from mentoring.mydata import services as leaving
 
 # Enough history to answer "what happened with this person"; the audit log has the rest.
 HISTORY_ROWS = 50
@@ -100,7 +101,7 @@ def person_page(session: Session, programme_round: ProgrammeRound,
             select(Notification).where(Notification.recipient_email == user.email)
             .order_by(Notification.due_at.desc(), Notification.id.desc())  # type: ignore[union-attr]
             .limit(HISTORY_ROWS)).all()),
-        events=_events(session, user, profile),
+        events=_events(session, user, profile, participant),
         notes=notes_about(session, profile.id),
     )
 
@@ -144,14 +145,18 @@ def _exchanges(session: Session, round_id: int, leader_id: int) -> list[Exchange
             for x in exchanges]
 
 
-def _events(session: Session, user: User, profile: LeaderProfile) -> list[AuditEvent]:
-    """What they did, and what was done to their account or profile."""
+def _events(session: Session, user: User, profile: LeaderProfile,
+            participant: RoundParticipant) -> list[AuditEvent]:
+    """What they did, and what was done to their account, their profile or their place in this
+    round (a coordinator withdrawing them, say)."""
     return list(session.exec(
         select(AuditEvent).where(sa.or_(
             AuditEvent.actor_id == user.id,
             sa.and_(AuditEvent.object_type == "User", AuditEvent.object_id == str(user.id)),
             sa.and_(AuditEvent.object_type == "LeaderProfile",
                     AuditEvent.object_id == str(profile.id)),
+            sa.and_(AuditEvent.object_type == "RoundParticipant",
+                    AuditEvent.object_id == str(participant.id)),
         )).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(HISTORY_ROWS)
     ).all())
@@ -186,3 +191,16 @@ def add_note(session: Session, programme_round: ProgrammeRound, profile: LeaderP
     audit.record(session, "participant.note_added", actor=author, obj=profile, ip=ip,
                  detail={"round_id": programme_round.id, "note_id": note.id})
     return note
+
+
+# --- acting on a participant's behalf --------------------------------------------------------
+
+
+def withdraw_on_behalf(session: Session, programme_round: ProgrammeRound, page: PersonPage,
+                       coordinator: User, reason: str, now: datetime, *,
+                       ip: str = "") -> RoundParticipant:
+    """Withdraw the participant as if they had left themselves (their matches end, exchanges to
+    come are cancelled, their partners and they are told), audited as the coordinator's act
+    with the reason, which the leader's email gives. Raises `LeaderError` (with `errors`)."""
+    return leaving.withdraw(session, page.profile, page.user, programme_round.id, reason, now,
+                            by=coordinator, ip=ip)

@@ -19,10 +19,10 @@ from sqlmodel import Session, delete, select
 
 from mentoring import audit
 from mentoring.configuration import vocabularies
+from mentoring.insights.figures import invited_counts
 from mentoring.models import (
     DEFAULT_ANSWER_WITHIN_DAYS,
     Availability,
-    Invitation,
     Match,
     ProgrammeRound,
     ProgrammeRoundCreate,
@@ -533,20 +533,14 @@ def list_rounds(session: Session) -> list[RoundRow]:
         .group_by(RoundParticipant.round_id)
         .subquery()
     )
-    invited = (
-        sa.select(Invitation.round_id, sa.func.count().label("n"))
-        .where(Invitation.accepted_at.is_(None))  # type: ignore[union-attr]
-        .group_by(Invitation.round_id)
-        .subquery()
-    )
     rows = session.exec(
-        sa.select(ProgrammeRound, sa.func.coalesce(joined.c.n, 0),
-                  sa.func.coalesce(invited.c.n, 0))
+        sa.select(ProgrammeRound, sa.func.coalesce(joined.c.n, 0))
         .outerjoin(joined, joined.c.round_id == ProgrammeRound.id)
-        .outerjoin(invited, invited.c.round_id == ProgrammeRound.id)
         .order_by(ProgrammeRound.starts_on.desc(), ProgrammeRound.id.desc())
     ).all()
-    return [RoundRow(round_, n_joined, n_invited) for round_, n_joined, n_invited in rows]
+    # Invited and not joined, as the round's page and the dashboard count it.
+    invited = invited_counts(session, [round_.id for round_, _ in rows])
+    return [RoundRow(round_, n_joined, invited.get(round_.id, 0)) for round_, n_joined in rows]
 
 
 def get_round(session: Session, round_id: int) -> ProgrammeRound | None:

@@ -27,11 +27,13 @@ from mentoring.auth.joining import Links
 from mentoring.auth.services import AccountError
 from mentoring.configuration import vocabularies
 from mentoring.db import get_session
+from mentoring.exchanges.services import LeaderError
 from mentoring.filters import format_date
 from mentoring.forms import CsrfForm, row_id
 from mentoring.matching.changes import exchanges_on_closed_days
 from mentoring.models import BackgroundJob, Invitation, ProgrammeRound, utcnow
 from mentoring.offers.services import stage_counts
+from mentoring.profile import services as profile_services
 from mentoring.rounds import (
     blackouts,
     exports,
@@ -295,15 +297,21 @@ def participants_page(round_id: int):
     )
 
 
+def _person_page(programme_round: ProgrammeRound, leader_id: int) -> people.PersonPage:
+    """A participant of this round (404 for anyone else, a leader of another round included)."""
+    page = people.person_page(get_session(), programme_round, leader_id)
+    if page is None:
+        abort(404)
+    return page
+
+
 @bp.route("/rounds/<int:round_id>/participants/<int:leader_id>", methods=["GET", "POST"])
 @roles_required(*COORDINATORS)
 def person(round_id: int, leader_id: int):
     """One participant: their history in the round, and coordinators' private notes."""
     db = get_session()
     programme_round = _round(round_id)
-    page = people.person_page(db, programme_round, leader_id)
-    if page is None:
-        abort(404)
+    page = _person_page(programme_round, leader_id)
     errors: dict[str, str] = {}
     note = request.form.get("text", "")
     if request.method == "POST":
@@ -324,6 +332,80 @@ def person(round_id: int, leader_id: int):
     return render_template(
         "rounds/person.html", programme_round=programme_round, page=page, errors=errors,
         note=note, status_colours=STATUS_COLOURS,
+    ), 400 if errors else 200
+
+
+@bp.route("/rounds/<int:round_id>/participants/<int:leader_id>/withdraw",
+          methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def withdraw_person(round_id: int, leader_id: int):
+    """Withdraw a participant on their behalf (they asked, or cannot be reached)."""
+    db = get_session()
+    programme_round = _round(round_id)
+    page = _person_page(programme_round, leader_id)
+    back = url_for("rounds.person", round_id=round_id, leader_id=leader_id)
+    if page.participant.status == ParticipantStatus.WITHDRAWN:
+        flash(f"{page.profile.name} has already left this round.", "info")
+        return redirect(back)
+    errors: dict[str, str] = {}
+    reason = request.form.get("reason", "")
+    if request.method == "POST":
+        if not CsrfForm().validate_on_submit():
+            errors = dict(EXPIRED)
+        else:
+            try:
+                people.withdraw_on_behalf(db, programme_round, page, current_user, reason,
+                                          utcnow(), ip=_ip())
+            except LeaderError as error:
+                db.rollback()
+                errors = error.errors
+            else:
+                db.commit()
+                flash(f"{page.profile.name} is withdrawn from {programme_round.name}. We have "
+                      "emailed them, and their partners if they had matches.", "success")
+                return redirect(back)
+    return render_template(
+        "rounds/person_withdraw.html", programme_round=programme_round, page=page,
+        errors=errors, reason=reason,
+    ), 400 if errors else 200
+
+
+@bp.route("/rounds/<int:round_id>/participants/<int:leader_id>/profile",
+          methods=["GET", "POST"])
+@roles_required(*COORDINATORS)
+def edit_person(round_id: int, leader_id: int):
+    """Correct a participant's profile on their behalf, with the reason (audited)."""
+    db = get_session()
+    programme_round = _round(round_id)
+    page = _person_page(programme_round, leader_id)
+    errors: dict[str, str] = {}
+    values = profile_services.on_behalf_values(page.profile)
+    reason = request.form.get("reason", "")
+    if request.method == "POST":
+        if not CsrfForm().validate_on_submit():
+            errors = dict(EXPIRED)
+        else:
+            errors, changed = profile_services.edit_on_behalf(
+                db, page.profile, request.form, request.form.getlist, current_user, reason,
+                round_id=round_id, ip=_ip())
+            if not errors:
+                db.commit()
+                flash(f"{page.profile.name}'s profile is updated"
+                      + (f" ({len(changed)} answer{'s' if len(changed) != 1 else ''} changed)."
+                         if changed else ": nothing was different."), "success")
+                return redirect(url_for("rounds.person", round_id=round_id,
+                                        leader_id=leader_id))
+            db.rollback()
+            values = {**values, **{key: request.form.get(key) for key in request.form}}
+    words = vocabularies.of(db)
+    kept = profile_services.kept_terms(page.profile)
+    return render_template(
+        "rounds/person_edit.html", programme_round=programme_round, page=page, errors=errors,
+        values=values, reason=reason,
+        professions=profile_services.choices(words, "profession", kept),
+        sectors=profile_services.choices(words, "sector", kept),
+        boroughs=profile_services.choices(words, "place", kept),
+        organisations=profile_services.organisations(db),
     ), 400 if errors else 200
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mentoring.configuration import vocabularies
+from mentoring.insights.figures import mentee_ids
 from mentoring.matching.exclusions import as_decided, taken_out
 from mentoring.models import Match, OptimiserRun, ProgrammeRound, User
 from mentoring.rounds.exports import CsvFile, csv_filename, record_export, to_csv
@@ -35,12 +36,14 @@ def waiting_list(session: Session, programme_round: ProgrammeRound) -> list[Wait
     live = session.exec(select(Match.mentor_id, Match.mentee_id).where(
         Match.round_id == programme_round.id,
         Match.status.in_(list(LIVE_MATCH_STATUSES)))).all()  # type: ignore[attr-defined]
-    mentored = {mentee for _, mentee in live}
     mentees_of = Counter(mentor for mentor, _ in live)
     reasons = _last_run_reasons(session, programme_round)
+    # The mentees the dashboard counts as not matched, by the same definition.
+    mentees = mentee_ids(session, programme_round)
+    without_mentor = mentees.mentees - mentees.matched
     waiting = [
         Waiting(row, "mentee", 0, _why(row, reasons, "mentee"))
-        for row in rows if row.profile.wants_mentor and row.profile.id not in mentored
+        for row in rows if row.profile.id in without_mentor
     ]
     for row in rows:
         spare = row.profile.mentor_capacity - mentees_of[row.profile.id]
