@@ -72,6 +72,48 @@ def score_pair(mentor: Leader, mentee: Leader, weights: ScoreWeights | None = No
     return round(min(10.0, max(0.0, total)), 2), reasons
 
 
+class PairScores:
+    """score_pair's score without its reasons, by leader index (the same arithmetic, so the
+    same number): candidate building scores hundreds of thousands of pairs on a national
+    round, and only the pairs formed need their reasons written out. Each leader's words are
+    normalised once."""
+
+    def __init__(self, leaders: list[Leader], weights: ScoreWeights):
+        self.leaders, self.weights = leaders, weights
+        self._mentee: dict[int, tuple] = {}
+        self._mentor: dict[int, tuple] = {}
+
+    def _common(self, ld: Leader) -> tuple[str, str, str, str]:
+        return (_norm(ld.profession), _norm(ld.sector), _norm(ld.organisation),
+                _norm(ld.borough))
+
+    def __call__(self, mentor: int, mentee: int) -> float:
+        w = self.weights
+        m = self._mentor.get(mentor)
+        if m is None:
+            ld = self.leaders[mentor]
+            m = self._mentor[mentor] = (frozenset(_norm(s) for s in ld.strengths),
+                                        *self._common(ld))
+        e = self._mentee.get(mentee)
+        if e is None:
+            ld = self.leaders[mentee]
+            e = self._mentee[mentee] = (list(dict.fromkeys(_norm(g) for g in ld.goals)),
+                                        *self._common(ld))
+        strengths, goals = m[0], e[0]
+        total = 0.0
+        if goals:
+            total += w.goals * (sum(1 for g in goals if g in strengths) / len(goals))
+        if m[1] != e[1]:
+            total += w.cross_profession
+        if m[2] != e[2]:
+            total += w.cross_sector
+        if m[3] != e[3]:
+            total += w.cross_organisation
+        if m[4] == e[4]:
+            total += w.same_borough
+        return round(min(10.0, max(0.0, total)), 2)
+
+
 def _codes(values: list[str]) -> np.ndarray:
     table: dict[str, int] = {}
     return np.array([table.setdefault(_norm(v), len(table)) for v in values], dtype=np.int32)

@@ -7,7 +7,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import replace
 
-from .candidates import Candidates, Pair
+from .candidates import Candidates, Pair, pair_reasons
 from .data import Data
 from .highs import SolverResult
 from .ip import EITHER, MENTEE, MENTOR, Model
@@ -118,7 +118,7 @@ def make_solution(data: Data, cands: Candidates, model: Model, res: SolverResult
         p = pairs[i]
         objective += p.weight
         pair_results.append(PairResult(leaders[p.mentor].id, leaders[p.mentee].id, p.score,
-                                       p.reasons))
+                                       pair_reasons(data, p)))
         for s, h in p.fixed_ex:
             v = p.mentee if h == p.mentor else p.mentor
             exchanges.append(ExchangeResult(leaders[h].id, leaders[v].id, data.slots[s].id))
