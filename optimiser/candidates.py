@@ -104,14 +104,46 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
     """Is there a schedule of the pair's further exchanges, the pair alone (spacing, hosting
     limits, host_from, protected time, reciprocal hosting)? A depth-first search over the
     slots in order; None when it gave up after SCHEDULE_SEARCH_STEPS steps."""
+    found = find_schedule(data, pair, Usage())
+    return None if found is None else found is not False
+
+
+@dataclass
+class Usage:
+    """What the new exchanges of pairs already scheduled use, by leader: slots, protected
+    hours a month and hosting a week (beyond what fixed exchanges use: Data)."""
+
+    busy: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    hours: dict[int, dict[int, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    hosted: dict[int, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+    def take(self, data: Data, pair: Pair, schedule: list[tuple[int, int]]) -> None:
+        """Record the pair's new exchanges (slot, host)."""
+        for s, host in schedule:
+            for ld in (pair.mentor, pair.mentee):
+                self.busy[ld].add(s)
+                self.hours[ld][data.month[s]] += data.hours[s]
+            self.hosted[host][data.week[s]] += 1
+
+
+def find_schedule(data: Data, pair: Pair, usage: Usage,
+                  max_steps: int = SCHEDULE_SEARCH_STEPS) -> list[tuple[int, int]] | bool | None:
+    """The pair's further exchanges as (slot, host), around what ``usage`` says is taken
+    (spacing, hosting limits, host_from, protected time, reciprocal hosting); False when
+    there is none, None when the depth-first search (over the slots in order) gave up after
+    ``max_steps`` steps."""
     m, e, need, d = pair.mentor, pair.mentee, pair.need, data.min_days
     fixed_dates = [data.date[s] for s, _ in pair.fixed_ex]
     must_host = set()
     if data.reciprocal_for(m, e):
         must_host = {m, e} - {h for _, h in pair.fixed_ex}
     slots = pair.slots
-    hours = {m: defaultdict(float), e: defaultdict(float)}
-    hosted = {m: defaultdict(int), e: defaultdict(int)}
+    hours = {m: usage.hours[m], e: usage.hours[e]}
+    hosted = {m: usage.hosted[m], e: usage.hosted[e]}
+    busy_m, busy_e = usage.busy.get(m, ()), usage.busy.get(e, ())
+    chosen: list[tuple[int, int]] = []
     steps = 0
 
     def fits(s: int) -> bool:
@@ -129,8 +161,10 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
         for i in range(start, len(slots)):
             s = slots[i]
             steps += 1
-            if steps > SCHEDULE_SEARCH_STEPS:
+            if steps > max_steps:
                 return None
+            if s in busy_m or s in busy_e:
+                continue
             if d > 0 and any(abs(data.date[s] - t) < d for t in dates):
                 continue
             if not fits(s):
@@ -143,12 +177,14 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
                 hours[m][month] += data.hours[s]
                 hours[e][month] += data.hours[s]
                 hosted[host][week] += 1
+                chosen.append((s, host))
                 found = search(i + 1, left - 1, [*dates, data.date[s]], hosts | {host})
                 hours[m][month] -= data.hours[s]
                 hours[e][month] -= data.hours[s]
                 hosted[host][week] -= 1
                 if found:
                     return True
+                chosen.pop()
                 if found is None:
                     gave_up = True
                     break
@@ -156,7 +192,8 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
                 return None
         return False
 
-    return search(0, need, fixed_dates, set())
+    found = search(0, need, fixed_dates, set())
+    return chosen if found else found
 
 
 #: the score and availability matrices are worked out a block of mentees at a time, against
