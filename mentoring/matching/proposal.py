@@ -508,6 +508,8 @@ class Review:
     pair_count: int  # pairs in the proposal
     left_out: list[LeftOut]  # unmatched mentees by the rule that leaves them out
     kept_close_to: KeptCloseTo | None  # the earlier run the optimiser stayed close to
+    # with the round's priority floor: "met", "not met", or "not feasible: solved without it"
+    priority_floor: str | None
     _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
     _solution: dict[str, Any]
     _problem: ProblemDigest
@@ -544,6 +546,7 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
         filters=chosen, options=_options(problem), pair_count=len(pairs),
         left_out=left_out_by_rule(problem, solution),
         kept_close_to=_kept_close_to(problem, solution),
+        priority_floor=(solution.get("stats") or {}).get("priority_floor"),
         _shown=[pairs[number] for number in _order(pairs, people, problem, chosen, sort)],
         _solution=solution, _problem=problem, _people=people,
     )
