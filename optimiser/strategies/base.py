@@ -58,6 +58,8 @@ class SolveContext:
     tried: list[str] = field(default_factory=list)
     # a feasible answer found without a solver, to start from and fall back on (None: none)
     fallback: Scheduled | None = None
+    # build the matching part as plain rows for HiGHS (national rounds), not with PuLP
+    matching_as_rows: bool = False
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (at least a twentieth), None without a time limit."""

@@ -93,16 +93,24 @@ class Decomposed:
     def relax_schedule_cut(self, context: SolveContext, best: _Best) -> float | None:
         """Rounds of relax, schedule and cut; the best upper bound found (None: none)."""
         data, pairs = context.data, context.candidates
-        matching = context.build(lambda: build_relaxation(data, pairs))
+        matching = context.build(lambda: build_relaxation(
+            data, pairs, as_rows=context.matching_as_rows))
         index_of_pair = {(p.mentor, p.mentee): i for i, p in enumerate(pairs)}
         cuts: set[frozenset[tuple[int, int]]] = set()
         bound = None
+        start = None
+        if context.fallback is not None:  # the answer found without a solver: an incumbent
+            formed = {(p.mentor, p.mentee) for p, _ in context.fallback.pairs}
+            start = {x.name: float((p.mentor, p.mentee) in formed)
+                     for p, x in zip(pairs, matching.x, strict=True)}
         for round_number in range(MAX_CUT_ROUNDS):
             relaxed = context.solve(matching.prob, None if context.deadline is None
-                                    else 0.3 * context.time_left())
+                                    else 0.3 * context.time_left(), start)
+            start = None
+            if relaxed.bound is not None and relaxed.state != "infeasible":
+                bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
             if relaxed.state == "infeasible" or relaxed.values is None or relaxed.bound is None:
                 break
-            bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
             matched = set(formed_pair_indices(matching, relaxed))
             chosen = [p for i, p in enumerate(pairs) if i in matched or p.forced]
             if context.deadline is not None:

@@ -99,12 +99,12 @@ def test_the_time_limit_counts_building_and_a_feasible_answer_comes_back():
 
 def test_a_limit_too_short_for_any_solver_still_returns_a_feasible_answer():
     """Even when the whole programme could not be built in the time (here: forced through the
-    whole-programme strategy with 1.5 s), the answer found without a solver comes back."""
+    whole-programme strategy with 4 s), the answer found without a solver comes back."""
     p = optimiser.load_problem(generate(120, 280, 12, seed=8))
     with patch.object(solver_module, "FULL_MODEL_MAX", 10**9):
         started = time.perf_counter()
-        sol = optimiser.solve(p, time_limit=1.5)
+        sol = optimiser.solve(p, time_limit=4.0)
         took = time.perf_counter() - started
     assert sol.status in ("optimal", "feasible")
-    assert sol.pairs and optimiser.check_solution(p, sol) == []
-    assert took <= 1.5 + 1.5, sol.stats
+    assert len(sol.pairs) > 200 and optimiser.check_solution(p, sol) == []
+    assert took <= 4.0 + 1.5, sol.stats
