@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import Data
-from .scoring import PairScores, score_matrix, score_pair
+from .scoring import PairScores, ScoreMatrix, score_pair
 
 #: prune automatically (best N mentors per mentee) when there are more candidate pairs
 AUTO_PRUNE_ABOVE = 20_000
@@ -374,9 +374,13 @@ class _ComputedRanking:
                 if usable[i]:
                     self.avail[i, list(usable[i])] = 1
         self.common: dict[int, int] = {}
+        # which mentors each block's mentees may have, kept as bits (10 MB on a national
+        # round) for the second pass
+        self.packed_ok: list[np.ndarray] = []
         for start in range(0, len(mentees), self.block):
             cols = mentees[start:start + self.block]
             valid, ok = self._allowed(cols)
+            self.packed_ok.append(np.packbits(ok, axis=0))
             basic, common = valid.sum(axis=0), ok.sum(axis=0)
             for c, e in enumerate(cols):
                 infos[e].basic, infos[e].common = int(basic[c]), int(common[c])
@@ -401,12 +405,14 @@ class _ComputedRanking:
 
     def mentors_by_mentee(self, limit: int):
         leaders, mpos = self.data.leaders, self.mpos
-        for start in range(0, len(self.mentees), self.block):
+        scores = ScoreMatrix([leaders[i] for i in self.mentors],
+                             [leaders[j] for j in self.mentees], self.data.weights)
+        for number, start in enumerate(range(0, len(self.mentees), self.block)):
             cols = self.mentees[start:start + self.block]
             epos = np.array(cols, dtype=np.int64)
-            _, ok = self._allowed(cols)
-            approx = score_matrix([leaders[i] for i in self.mentors],
-                                  [leaders[j] for j in cols], self.data.weights)
+            ok = np.unpackbits(self.packed_ok[number], axis=0,
+                               count=len(self.mentors)).astype(bool)
+            approx = scores.block(start, start + len(cols))
             tie = ((mpos[:, None] * 2654435761 + epos[None, :] * 40503) % 9973) / 9973.0 * 1e-3
             rank_t = np.where(ok, approx + tie, -np.inf).T.copy()  # mentee x mentor
             del approx, tie, ok

@@ -104,8 +104,12 @@ class Decomposed:
             start = {x.name: float((p.mentor, p.mentee) in formed)
                      for p, x in zip(pairs, matching.x, strict=True)}
         for round_number in range(MAX_CUT_ROUNDS):
+            # a national round's matching part as a linear programme: its optimum bounds the
+            # integer one, and HiGHS's integer search on 286,300 pairs overran a 30 s limit
+            # by minutes (most of its values are whole; the greedy keeps the pairs above 0.5)
             relaxed = context.solve(matching.prob, None if context.deadline is None
-                                    else 0.3 * context.time_left(), start)
+                                    else 0.3 * context.time_left(), start,
+                                    integer=not context.matching_as_rows)
             start = None
             if relaxed.bound is not None and relaxed.state != "infeasible":
                 bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
