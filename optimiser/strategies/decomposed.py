@@ -108,7 +108,8 @@ class Decomposed:
             # integer one, and HiGHS's integer search on 286,300 pairs overran a 30 s limit
             # by minutes (most of its values are whole; the greedy keeps the pairs above 0.5)
             relaxed = context.solve(matching.prob, None if context.deadline is None
-                                    else 0.3 * context.time_left(), start,
+                                    else (0.7 if context.matching_as_rows else 0.3)
+                                    * context.time_left(), start,
                                     integer=not context.matching_as_rows)
             start = None
             if relaxed.bound is not None and relaxed.state != "infeasible":
