@@ -105,8 +105,8 @@ class Decomposed:
                      for p, x in zip(pairs, matching.x, strict=True)}
         for round_number in range(MAX_CUT_ROUNDS):
             # a national round's matching part as a linear programme: its optimum bounds the
-            # integer one, and HiGHS's integer search on 286,300 pairs overran a 30 s limit
-            # by minutes (most of its values are whole; the greedy keeps the pairs above 0.5)
+            # integer one, and HiGHS's integer search on it overran a 10 s limit by minutes
+            # (most of its values are whole; the greedy keeps the pairs above 0.5)
             relaxed = context.solve(matching.prob, None if context.deadline is None
                                     else (0.7 if context.matching_as_rows else 0.3)
                                     * context.time_left(), start,
