@@ -261,6 +261,8 @@ def main() -> None:
                                        "national"])
     ap.add_argument("--stability-every", type=int, default=10, metavar="N",
                     help="stability: forbid every N-th pair of M's optimum (1: every pair)")
+    ap.add_argument("--stability-tolerance", type=float, action="append", metavar="T",
+                    help="stability: previous_tolerance (repeatable; default 0)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--baseline-time-limit", type=float, default=600.0)
@@ -307,7 +309,7 @@ def main() -> None:
         ours("N K=0 ours (60 s)", name="N", k=0, time_limit=60.0, gap=None, per_mentee=None)
         add("N K=0 min-cost flow (networkx)", run("flow", 1, name="N", per_mentee=None))
     if args.only == "stability":  # not in the default run: a solve for each pair sampled
-        for tolerance in (0.0, 1e-4):
+        for tolerance in args.stability_tolerance or [0.0]:
             add(f"M K=2 stability, every {args.stability_every}th pair forbidden, "
                 f"tolerance {tolerance:g}",
                 run("stability", 1, name="M", every=args.stability_every, tolerance=tolerance))

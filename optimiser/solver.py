@@ -139,8 +139,11 @@ def _solve_once(problem: Problem, *, time_limit: float | None = None, gap: float
     in_cents = _cents([p.weight for p in candidates.pairs])
     fallback = None
     if deadline is not None:
-        # a feasible answer without a solver first, in case the solver finds none in time
-        fallback = greedy_schedule(data, candidates.pairs, deadline=deadline)
+        # a feasible answer without a solver first, in case the solver finds none in time;
+        # when building took all the time (a busy machine), still a tenth of the limit (at
+        # most 5 s) for it: an empty answer helps nobody
+        fallback = greedy_schedule(data, candidates.pairs, deadline=max(
+            deadline, time.perf_counter() + min(5.0, 0.1 * time_limit)))
         stats["greedy_seconds"] = round(time.perf_counter() - scored, 3)
     report("building", 0.2)
     context = SolveContext(
