@@ -44,6 +44,8 @@ if str(ROOT) not in sys.path:
 INSTANCES = {
     "M": dict(mentors=200, mentees=400, weeks=12, seed=1),
     "L": dict(mentors=1500, mentees=3500, weeks=12, seed=2),
+    # issue 18 item 5: a national round
+    "N": dict(mentors=6000, mentees=14000, weeks=12, seed=3),
 }
 
 
@@ -122,9 +124,79 @@ def worker_flow(name: str, per_mentee: int | None) -> dict:
             "total_seconds": round(t2 - t1, 3)}
 
 
+def worker_cli(name: str, k: int, time_limit: float) -> dict:
+    """``python -m optimiser solve FILE --time-limit T`` as a user runs it: the wall time of
+    the whole command (reading the file, building, solving, writing the answer) and its peak
+    memory."""
+    import tempfile
+
+    from optimiser import check_solution, load_problem
+    from optimiser.generate import generate
+    from optimiser.io import solution_from_dict
+
+    spec = INSTANCES[name]
+    doc = generate(spec["mentors"], spec["mentees"], spec["weeks"], spec["seed"], exchanges=k)
+    with tempfile.TemporaryDirectory() as folder:
+        problem_file, answer_file = Path(folder, "problem.json"), Path(folder, "answer.json")
+        problem_file.write_text(json.dumps(doc))
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "optimiser", "solve", str(problem_file),
+                               "--time-limit", str(time_limit), "-o", str(answer_file), "-q"],
+                              capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t
+        if not answer_file.exists():
+            return {"status": f"none (exit {proc.returncode})", "total_seconds": round(wall, 3),
+                    "peak_mib": round(
+                        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+        answer = json.loads(answer_file.read_text())
+    sol = solution_from_dict(answer)
+    s = sol.stats
+    return {"status": sol.status, "objective": sol.objective, "bound": sol.bound,
+            "gap": s.get("gap"), "pairs": len(sol.pairs), "exchanges": len(sol.exchanges),
+            "candidate_pairs": s.get("candidate_pairs"),
+            "pruned_to": s.get("pruned_to_per_mentee"), "answer": s.get("answer", "solver"),
+            "scoring_seconds": s.get("scoring_seconds"), "build_seconds": s.get("build_seconds"),
+            "solve_seconds": s.get("solve_seconds"), "total_seconds": round(wall, 3),
+            "violations": len(check_solution(load_problem(doc), sol)),
+            "command_peak_mib": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+
+
+def worker_stability(name: str, every: int, tolerance: float) -> dict:
+    """Issue 18 item 3 on M: forbid one pair of the optimum (every ``every``-th), solve again
+    with the optimum as ``previous``; how many of the optimum's pairs change (the forbidden
+    one included)."""
+    import dataclasses
+
+    from optimiser import Pin, check_solution, solve
+
+    problem = _problem(name, 2)
+    optimum = solve(problem)
+    before = {(p.mentor, p.mentee) for p in optimum.pairs}
+    changed, seconds, proven, faults = [], [], 0, 0
+    for pair in optimum.pairs[::every]:
+        forbid = dataclasses.replace(problem, excluded=(Pin(pair.mentor, pair.mentee),))
+        t = time.perf_counter()
+        again = solve(forbid, previous=optimum, previous_tolerance=tolerance)
+        seconds.append(time.perf_counter() - t)
+        changed.append(len(before - {(p.mentor, p.mentee) for p in again.pairs}))
+        proven += again.stats.get("stability") == "proven"
+        faults += len(check_solution(forbid, again))
+    counts = {str(k): changed.count(k) for k in sorted(set(changed))}
+    return {"status": optimum.status, "objective": optimum.objective, "pairs": len(before),
+            "sampled": len(changed), "changed_max": max(changed),
+            "changed_median": statistics.median(changed),
+            "changed_mean": round(statistics.mean(changed), 2),
+            "share_at_most_3": round(sum(c <= 3 for c in changed) / len(changed), 3),
+            "distribution": counts, "stability_proven": proven, "violations": faults,
+            "solve_seconds": round(statistics.median(seconds), 3),
+            "total_seconds": round(sum(seconds), 3)}
+
+
 def _worker_main(argv: list[str]) -> None:
     kind, args = argv[0], json.loads(argv[1])
-    fn = {"ours": worker_ours, "baseline": worker_baseline, "flow": worker_flow}[kind]
+    fn = {"ours": worker_ours, "baseline": worker_baseline, "flow": worker_flow,
+          "stability": worker_stability, "cli": worker_cli}[kind]
     out = fn(**args)
     # peak resident memory of this process (Linux reports kilobytes)
     out["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -185,7 +257,12 @@ def main() -> None:
         _worker_main(sys.argv[2:])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["M", "L", "K0", "baseline", "pruning"])
+    ap.add_argument("--only", choices=["M", "L", "K0", "baseline", "pruning", "stability",
+                                       "national"])
+    ap.add_argument("--stability-every", type=int, default=10, metavar="N",
+                    help="stability: forbid every N-th pair of M's optimum (1: every pair)")
+    ap.add_argument("--stability-tolerance", type=float, action="append", metavar="T",
+                    help="stability: previous_tolerance (repeatable; default 0)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--baseline-time-limit", type=float, default=600.0)
@@ -210,9 +287,9 @@ def main() -> None:
             add(f"{label} [before: {args.before}]", run("ours", args.repeat, before_root, **kw))
         add(label, run("ours", args.repeat, **kw))
 
-    if want("M") or want("baseline"):
+    if want("M") or want("baseline") or args.only == "national":
         ours("M K=2 ours", name="M", k=2, time_limit=None, gap=None, per_mentee=None)
-    if want("baseline"):
+    if want("baseline") or args.only == "national":
         add("M K=2 straightforward (baseline)",
             run("baseline", args.repeat, name="M", k=2, time_limit=args.baseline_time_limit))
     if want("L"):
@@ -226,6 +303,16 @@ def main() -> None:
                  per_mentee=None)
             add(f"{name} K=0 min-cost flow (networkx)",
                 run("flow", args.repeat, name=name, per_mentee=None))
+    if args.only == "national":  # not in the default run: minutes, and GiBs of memory
+        add("N K=2 python -m optimiser solve --time-limit 60 (whole command)",
+            run("cli", 1, name="N", k=2, time_limit=60.0))
+        ours("N K=0 ours (60 s)", name="N", k=0, time_limit=60.0, gap=None, per_mentee=None)
+        add("N K=0 min-cost flow (networkx)", run("flow", 1, name="N", per_mentee=None))
+    if args.only == "stability":  # not in the default run: a solve for each pair sampled
+        for tolerance in args.stability_tolerance or [0.0]:
+            add(f"M K=2 stability, every {args.stability_every}th pair forbidden, "
+                f"tolerance {tolerance:g}",
+                run("stability", 1, name="M", every=args.stability_every, tolerance=tolerance))
     if want("pruning"):
         for n in (5, 10, 20, 0):
             add(f"M K=0 flow, {n or 'no'} pruning",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .data import Data
-from .scoring import score_matrix, score_pair
+from .scoring import PairScores, ScoreMatrix, score_pair
 
 #: prune automatically (best N mentors per mentee) when there are more candidate pairs
 AUTO_PRUNE_ABOVE = 20_000
@@ -59,9 +60,7 @@ def _pair_slots(data: Data, usable: list[set[int]], m: int, e: int,
         return []
     d = data.min_days
     fixed_dates = [data.date[s] for s, _ in fixed_ex]
-    if not fixed_dates and data.leaders[m].max_hosted_per_week != 0 and \
-            data.leaders[e].max_hosted_per_week != 0 and not data.used_hosted[m] and \
-            not data.used_hosted[e] and \
+    if not fixed_dates and data.hosts_every_week[m] and data.hosts_every_week[e] and \
             min(data.first_host_slot[m], data.first_host_slot[e]) <= min(common):
         return sorted(common)  # nothing else can rule a slot out
     out = []
@@ -92,7 +91,7 @@ def schedulable(data: Data, pair: Pair) -> bool:
     if data.reciprocal_for(pair.mentor, pair.mentee):
         hosts = {h for _, h in pair.fixed_ex}
         for side in (pair.mentor, pair.mentee):
-            if side not in hosts and not any(data.may_host(side, s) for s in pair.slots):
+            if side not in hosts and not data.may_host_in_any(side, pair.slots):
                 return False
         if len(hosts) + pair.need < 2:  # cannot happen for K >= 2; kept for clarity
             return False
@@ -105,14 +104,46 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
     """Is there a schedule of the pair's further exchanges, the pair alone (spacing, hosting
     limits, host_from, protected time, reciprocal hosting)? A depth-first search over the
     slots in order; None when it gave up after SCHEDULE_SEARCH_STEPS steps."""
+    found = find_schedule(data, pair, Usage())
+    return None if found is None else found is not False
+
+
+@dataclass
+class Usage:
+    """What the new exchanges of pairs already scheduled use, by leader: slots, protected
+    hours a month and hosting a week (beyond what fixed exchanges use: Data)."""
+
+    busy: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    hours: dict[int, dict[int, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    hosted: dict[int, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+    def take(self, data: Data, pair: Pair, schedule: list[tuple[int, int]]) -> None:
+        """Record the pair's new exchanges (slot, host)."""
+        for s, host in schedule:
+            for ld in (pair.mentor, pair.mentee):
+                self.busy[ld].add(s)
+                self.hours[ld][data.month[s]] += data.hours[s]
+            self.hosted[host][data.week[s]] += 1
+
+
+def find_schedule(data: Data, pair: Pair, usage: Usage,
+                  max_steps: int = SCHEDULE_SEARCH_STEPS) -> list[tuple[int, int]] | bool | None:
+    """The pair's further exchanges as (slot, host), around what ``usage`` says is taken
+    (spacing, hosting limits, host_from, protected time, reciprocal hosting); False when
+    there is none, None when the depth-first search (over the slots in order) gave up after
+    ``max_steps`` steps."""
     m, e, need, d = pair.mentor, pair.mentee, pair.need, data.min_days
     fixed_dates = [data.date[s] for s, _ in pair.fixed_ex]
     must_host = set()
     if data.reciprocal_for(m, e):
         must_host = {m, e} - {h for _, h in pair.fixed_ex}
     slots = pair.slots
-    hours = {m: defaultdict(float), e: defaultdict(float)}
-    hosted = {m: defaultdict(int), e: defaultdict(int)}
+    hours = {m: usage.hours[m], e: usage.hours[e]}
+    hosted = {m: usage.hosted[m], e: usage.hosted[e]}
+    busy_m, busy_e = usage.busy.get(m, ()), usage.busy.get(e, ())
+    chosen: list[tuple[int, int]] = []
     steps = 0
 
     def fits(s: int) -> bool:
@@ -130,8 +161,10 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
         for i in range(start, len(slots)):
             s = slots[i]
             steps += 1
-            if steps > SCHEDULE_SEARCH_STEPS:
+            if steps > max_steps:
                 return None
+            if s in busy_m or s in busy_e:
+                continue
             if d > 0 and any(abs(data.date[s] - t) < d for t in dates):
                 continue
             if not fits(s):
@@ -144,12 +177,14 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
                 hours[m][month] += data.hours[s]
                 hours[e][month] += data.hours[s]
                 hosted[host][week] += 1
+                chosen.append((s, host))
                 found = search(i + 1, left - 1, [*dates, data.date[s]], hosts | {host})
                 hours[m][month] -= data.hours[s]
                 hours[e][month] -= data.hours[s]
                 hosted[host][week] -= 1
                 if found:
                     return True
+                chosen.pop()
                 if found is None:
                     gave_up = True
                     break
@@ -157,12 +192,30 @@ def schedule_alone(data: Data, pair: Pair) -> bool | None:
                 return None
         return False
 
-    return search(0, need, fixed_dates, set())
+    found = search(0, need, fixed_dates, set())
+    return chosen if found else found
 
 
-def build_candidates(data: Data, per_mentee: int | None) -> Candidates:
+#: the score and availability matrices are worked out a block of mentees at a time, against
+#: every mentor, about this many cells a block: memory stays bounded on a national round
+#: (6,000 mentors by 14,000 mentees at once took 3 GiB)
+BLOCK_CELLS = 2_000_000
+#: with a time limit and automatic pruning, building candidates may take this share of the
+#: time left; beyond it, fewer mentors per mentee are kept (never fewer than MIN_PER_MENTEE)
+BUILD_SHARE = 0.25
+MIN_PER_MENTEE = 5
+
+
+def build_candidates(data: Data, per_mentee: int | None, *, deadline: float | None = None,
+                     block_cells: int | None = BLOCK_CELLS) -> Candidates:
     """All schedulable candidate pairs, pruned to the best ``per_mentee`` mentors of each
-    mentee (``None``: automatic, ``0``: no pruning); pinned and fixed pairs always stay."""
+    mentee (``None``: automatic, ``0``: no pruning); pinned and fixed pairs always stay.
+
+    ``deadline`` (a ``time.perf_counter()`` value): with automatic pruning, keep fewer
+    mentors per mentee when the building would otherwise take more than BUILD_SHARE of the
+    time left. ``block_cells``: the size of a block of the score matrices (None: one block,
+    every mentor against every mentee at once; the same candidates, more memory)."""
+    started = time.perf_counter()
     problem, rules, K = data.problem, data.rules, data.exchanges_per_pair
     leaders = data.leaders
     n = len(leaders)
@@ -187,115 +240,197 @@ def build_candidates(data: Data, per_mentee: int | None) -> Candidates:
             p.slots = _pair_slots(data, usable, m, e, p.fixed_ex)
         return p
 
-    # for each mentee, its allowed mentors that share a free slot, best first (lazily)
-    given: dict[tuple[int, int], float] = {}
-    by_mentee: dict[int, list[tuple[float, int]]] = {}
     if problem.scores is not None:
-        for sc in problem.scores:
+        ranking = _GivenRanking(data, usable, excluded, infos)
+    else:
+        ranking = _ComputedRanking(data, usable, excluded, infos, mentors, mentees,
+                                   block_cells)
+    total = ranking.total
+    limit = per_mentee
+    if limit is None:
+        limit = AUTO_PER_MENTEE if total > AUTO_PRUNE_ABOVE else 0
+    adaptive = per_mentee is None and bool(limit) and deadline is not None
+    budget = BUILD_SHARE * (deadline - started) if adaptive else 0.0
+
+    kept_of: dict[int, list[Pair]] = {}
+    done = 0
+    for e, mentors_best_first in ranking.mentors_by_mentee(limit):
+        kept: list[Pair] = []
+        for m in mentors_best_first:
+            if limit and len(kept) >= limit:
+                break  # pinned and fixed pairs are added below
+            p = make(m, e, ranking.score(m, e))
+            if K > 0 and not schedulable(data, p):
+                continue
+            kept.append(p)
+        kept_of[e] = kept
+        done += 1
+        if adaptive and limit > MIN_PER_MENTEE and done % 200 == 0:
+            # on course to take more than the budget: fewer mentors per mentee, for the
+            # mentees already done too (their lists are best first)
+            spent = time.perf_counter() - started
+            projected = spent / done * len(mentees)
+            if projected > budget:
+                limit = max(MIN_PER_MENTEE, int(limit * budget / projected))
+                for earlier in kept_of.values():
+                    del earlier[limit:]
+    pairs: list[Pair] = []
+    seen: set[tuple[int, int]] = set()
+    for e, kept in kept_of.items():
+        infos[e].schedulable += len(kept)
+        for p in kept:
+            if problem.scores is not None:
+                p.reasons = GIVEN_SCORE_REASONS
+            pairs.append(p)
+            seen.add((p.mentor, p.mentee))
+    # pinned and fixed pairs always stay (even when not schedulable: the pre-checks say so)
+    for m, e in sorted(forced):
+        if (m, e) not in seen:
+            p = make(m, e, ranking.score(m, e))
+            if problem.scores is not None:
+                p.reasons = GIVEN_SCORE_REASONS
+            pairs.append(p)
+            seen.add((m, e))
+    return Candidates(pairs, infos, limit or None, total)
+
+
+GIVEN_SCORE_REASONS = ("score given with the problem",)
+
+
+def pair_reasons(data: Data, pair: Pair) -> tuple[str, ...]:
+    """Why the pair scores what it does: worked out for the pairs formed only (building the
+    candidates scores without the words)."""
+    if pair.reasons:
+        return pair.reasons
+    if data.problem.scores is not None:
+        return GIVEN_SCORE_REASONS
+    leaders = data.leaders
+    return tuple(score_pair(leaders[pair.mentor], leaders[pair.mentee], data.weights)[1])
+
+
+class _GivenRanking:
+    """Scores given with the problem: each mentee's allowed mentors that share a free slot,
+    best first."""
+
+    def __init__(self, data: Data, usable: list[set[int]], excluded: set[tuple[int, int]],
+                 infos: dict[int, MenteeInfo]):
+        rules, leaders, K = data.rules, data.leaders, data.exchanges_per_pair
+        self.given: dict[tuple[int, int], float] = {}
+        self.by_mentee: dict[int, list[tuple[float, int]]] = {}
+        for sc in data.problem.scores:
             m, e = data.lidx[sc.mentor], data.lidx[sc.mentee]
             if (m, e) in excluded:
                 continue
             if not rules.allow_same_organisation and \
                     leaders[m].organisation == leaders[e].organisation:
                 continue
-            given[(m, e)] = sc.score
+            self.given[(m, e)] = sc.score
             infos[e].basic += 1
             if K > 0 and not (usable[m] & usable[e]):
                 continue
             infos[e].common += 1
-            by_mentee.setdefault(e, []).append((sc.score + _tie(m, e), m))
-        for lst in by_mentee.values():
+            self.by_mentee.setdefault(e, []).append((sc.score + _tie(m, e), m))
+        for lst in self.by_mentee.values():
             lst.sort(reverse=True)
-        total = sum(len(v) for v in by_mentee.values())
+        self.mentees = list(infos)
+        self.total = sum(len(v) for v in self.by_mentee.values())
 
-        def ranked(e: int, limit: int):
-            return [m for _, m in by_mentee.get(e, [])]
-    else:
-        approx = score_matrix([leaders[i] for i in mentors], [leaders[j] for j in mentees],
-                              data.weights)
-        mpos = np.array(mentors, dtype=np.int64)
-        epos = np.array(mentees, dtype=np.int64)
-        valid = mpos[:, None] != epos[None, :]
-        if not rules.allow_same_organisation:
+    def score(self, m: int, e: int) -> float:
+        return self.given.get((m, e), 0.0)
+
+    def mentors_by_mentee(self, limit: int):
+        for e in self.mentees:
+            yield e, [m for _, m in self.by_mentee.get(e, [])]
+
+
+class _ComputedRanking:
+    """Computed scores: each mentee's allowed mentors that share a free slot, best first by
+    a vectorised approximation of the score (the exact score is worked out for the pairs
+    kept). The matrices (mentors by mentees) are worked out a block of mentees at a time."""
+
+    def __init__(self, data: Data, usable: list[set[int]], excluded: set[tuple[int, int]],
+                 infos: dict[int, MenteeInfo], mentors: list[int], mentees: list[int],
+                 block_cells: int | None):
+        self.data, self.infos = data, infos
+        leaders, K = data.leaders, data.exchanges_per_pair
+        self.mentors, self.mentees = mentors, mentees
+        self.mpos = np.array(mentors, dtype=np.int64)
+        self.block = len(mentees) if not block_cells else max(
+            1, block_cells // max(1, len(mentors)))
+        self.codes = None
+        if not data.rules.allow_same_organisation:
             orgs: dict[str, int] = {}
-            codes = np.array([orgs.setdefault(ld.organisation, len(orgs)) for ld in leaders])
-            valid &= codes[mpos][:, None] != codes[epos][None, :]
+            self.codes = np.array([orgs.setdefault(ld.organisation, len(orgs))
+                                   for ld in leaders])
+        self.excluded_by_mentee: dict[int, list[int]] = {}
         mrow = {m: r for r, m in enumerate(mentors)}
-        ecol = {e: c for c, e in enumerate(mentees)}
         for m, e in excluded:
-            if m in mrow and e in ecol:
-                valid[mrow[m], ecol[e]] = False
-        ok = valid
+            if m in mrow:
+                self.excluded_by_mentee.setdefault(e, []).append(mrow[m])
+        self.avail = None
         if K > 0 and len(data.slots):
-            avail = np.zeros((n, len(data.slots)), dtype=np.float32)
-            for i in range(n):
+            self.avail = np.zeros((len(leaders), len(data.slots)), dtype=np.float32)
+            for i in range(len(leaders)):
                 if usable[i]:
-                    avail[i, list(usable[i])] = 1
-            ok = valid & ((avail[mpos] @ avail[epos].T) >= 1)
-        basic, common = valid.sum(axis=0), ok.sum(axis=0)
-        for c, e in enumerate(mentees):
-            infos[e].basic, infos[e].common = int(basic[c]), int(common[c])
-        total = int(common.sum())
-        tie = ((mpos[:, None] * 2654435761 + epos[None, :] * 40503) % 9973) / 9973.0 * 1e-3
-        rank_t = np.where(ok, approx + tie, -np.inf).T.copy()  # mentee x mentor
-        del approx, tie, valid
+                    self.avail[i, list(usable[i])] = 1
+        self.common: dict[int, int] = {}
+        # which mentors each block's mentees may have, kept as bits (10 MB on a national
+        # round) for the second pass
+        self.packed_ok: list[np.ndarray] = []
+        for start in range(0, len(mentees), self.block):
+            cols = mentees[start:start + self.block]
+            valid, ok = self._allowed(cols)
+            self.packed_ok.append(np.packbits(ok, axis=0))
+            basic, common = valid.sum(axis=0), ok.sum(axis=0)
+            for c, e in enumerate(cols):
+                infos[e].basic, infos[e].common = int(basic[c]), int(common[c])
+                self.common[e] = int(common[c])
+        self.total = sum(self.common.values())
+        self.score = PairScores(leaders, data.weights)
 
-        def ranked(e: int, limit: int):
-            c = ecol[e]
-            row = rank_t[c]
-            n_ok = int(common[c])
-            if n_ok == 0:
-                return
-            take = min(n_ok, limit * 3) if limit else n_ok
-            idx = np.argpartition(-row, take - 1)[:take] if take < len(row) else \
-                np.arange(len(row))
-            idx = idx[np.argsort(-row[idx], kind="stable")]
-            for i in idx:
-                if row[i] > -np.inf:
-                    yield int(mpos[i])
-            if limit and take < n_ok:  # the few best were not enough: the rest, in order
-                rest = np.argsort(-row, kind="stable")[take:n_ok]
-                for i in rest:
-                    yield int(mpos[i])
+    def _allowed(self, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """For a block of mentees (columns): mentors allowed by the rules, and of those the
+        ones sharing a usable slot."""
+        epos = np.array(cols, dtype=np.int64)
+        valid = self.mpos[:, None] != epos[None, :]
+        if self.codes is not None:
+            valid &= self.codes[self.mpos][:, None] != self.codes[epos][None, :]
+        for c, e in enumerate(cols):
+            for r in self.excluded_by_mentee.get(e, ()):
+                valid[r, c] = False
+        ok = valid
+        if self.avail is not None:
+            ok = valid & ((self.avail[self.mpos] @ self.avail[epos].T) >= 1)
+        return valid, ok
 
-    limit = per_mentee
-    if limit is None:
-        limit = AUTO_PER_MENTEE if total > AUTO_PRUNE_ABOVE else 0
-    pruned_to = limit or None
+    def mentors_by_mentee(self, limit: int):
+        leaders, mpos = self.data.leaders, self.mpos
+        scores = ScoreMatrix([leaders[i] for i in self.mentors],
+                             [leaders[j] for j in self.mentees], self.data.weights)
+        for number, start in enumerate(range(0, len(self.mentees), self.block)):
+            cols = self.mentees[start:start + self.block]
+            epos = np.array(cols, dtype=np.int64)
+            ok = np.unpackbits(self.packed_ok[number], axis=0,
+                               count=len(self.mentors)).astype(bool)
+            approx = scores.block(start, start + len(cols))
+            tie = ((mpos[:, None] * 2654435761 + epos[None, :] * 40503) % 9973) / 9973.0 * 1e-3
+            rank_t = np.where(ok, approx + tie, -np.inf).T.copy()  # mentee x mentor
+            del approx, tie, ok
+            for c, e in enumerate(cols):
+                yield e, self._best_first(rank_t[c], self.common[e], limit)
 
-    pairs: list[Pair] = []
-    seen: set[tuple[int, int]] = set()
-    scores_cache: dict[tuple[int, int], tuple[float, tuple[str, ...]]] = {}
-
-    def exact_score(m: int, e: int) -> tuple[float, tuple[str, ...]]:
-        if (m, e) not in scores_cache:
-            if problem.scores is not None:
-                scores_cache[(m, e)] = (given.get((m, e), 0.0), ("score given with the problem",))
-            else:
-                s, why = score_pair(leaders[m], leaders[e], data.weights)
-                scores_cache[(m, e)] = (s, tuple(why))
-        return scores_cache[(m, e)]
-
-    for e in mentees:
-        kept = 0
-        for m in ranked(e, limit):
-            if limit and kept >= limit:
-                break  # pinned and fixed pairs are added below
-            score, why = exact_score(m, e)
-            p = make(m, e, score)
-            if K > 0 and not schedulable(data, p):
-                continue
-            infos[e].schedulable += 1
-            p.reasons = why
-            pairs.append(p)
-            seen.add((m, e))
-            kept += 1
-    # pinned and fixed pairs always stay (even when not schedulable: the pre-checks say so)
-    for m, e in sorted(forced):
-        if (m, e) not in seen:
-            score, why = exact_score(m, e)
-            p = make(m, e, score)
-            p.reasons = why
-            pairs.append(p)
-            seen.add((m, e))
-    return Candidates(pairs, infos, pruned_to, total)
+    def _best_first(self, row: np.ndarray, n_ok: int, limit: int):
+        mpos = self.mpos
+        if n_ok == 0:
+            return
+        take = min(n_ok, limit * 3) if limit else n_ok
+        idx = np.argpartition(-row, take - 1)[:take] if take < len(row) else \
+            np.arange(len(row))
+        idx = idx[np.argsort(-row[idx], kind="stable")]
+        for i in idx:
+            if row[i] > -np.inf:
+                yield int(mpos[i])
+        if limit and take < n_ok:  # the few best were not enough: the rest, in order
+            rest = np.argsort(-row, kind="stable")[take:n_ok]
+            for i in rest:
+                yield int(mpos[i])

@@ -28,6 +28,8 @@ def _progress_printer(stream):
 
 
 def _cmd_solve(args) -> int:
+    # the time limit is the user's: it counts from here, reading the problem included
+    started = time.perf_counter()
     try:
         with open(args.problem, encoding="utf-8") as f:
             data = json.load(f)
@@ -50,9 +52,14 @@ def _cmd_solve(args) -> int:
         if previous is None:
             return 2
     progress = None if args.quiet else _progress_printer(sys.stderr)
-    solution = solve(problem, time_limit=args.time_limit, gap=args.gap, solver=args.solver,
+    time_limit = args.time_limit
+    if time_limit is not None:
+        # keep back a little for writing the answer (a national round's is 10 MB of JSON)
+        time_limit = max(0.5 * time_limit, time_limit - min(5.0, 0.05 * time_limit + 0.5))
+    solution = solve(problem, time_limit=time_limit, gap=args.gap, solver=args.solver,
                      progress=progress, candidates_per_mentee=args.candidates_per_mentee,
-                     previous=previous, previous_tolerance=args.previous_tolerance)
+                     previous=previous, previous_tolerance=args.previous_tolerance,
+                     started=started)
     text = json.dumps(solution_to_dict(solution), indent=2)
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8") as f:

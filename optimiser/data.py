@@ -54,6 +54,10 @@ class Data:
         self.fixed_pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._reciprocal: dict[tuple[int, int], bool] = {}
         self._load_fixed(fixed)
+        # may host in any week they are free (no weekly limit of 0, none used by a fixed
+        # exchange): for them only host_from can rule a slot out
+        self.hosts_every_week = [ld.max_hosted_per_week != 0 and not self.used_hosted[i]
+                                 for i, ld in enumerate(self.leaders)]
 
     # -- fixed part ---------------------------------------------------------------------
     def _load_fixed(self, fixed: Fixed | None) -> None:
@@ -145,6 +149,14 @@ class Data:
         """Could ``ld`` host a new exchange in slot ``s`` (hosting left that week, and not
         before their ``host_from``)?"""
         return s >= self.first_host_slot[ld] and self.hosting_left(ld, self.week[s]) > 0
+
+    def may_host_in_any(self, ld: int, slots: list[int]) -> bool:
+        """Could ``ld`` host a new exchange in one of ``slots`` (sorted)?"""
+        if not slots:
+            return False
+        if self.hosts_every_week[ld]:
+            return slots[-1] >= self.first_host_slot[ld]
+        return any(self.may_host(ld, s) for s in slots)
 
     def usable(self, ld: int) -> set[int]:
         """Slots in which ``ld`` could still take part in an exchange."""

@@ -115,7 +115,6 @@ class BulkHiGHS(pulp.HiGHS):
                 h.cbMipImprovingSolution.subscribe(log)
 
     def actualSolve(self, lp):
-        import highspy
 
         self.createAndConfigureSolver(lp)
         self.buildSolverModel(lp)
@@ -123,28 +122,9 @@ class BulkHiGHS(pulp.HiGHS):
         if self.deadline is not None:  # the transfer above counts against the time limit
             h.setOptionValue("time_limit", max(0.01, self.deadline - time.perf_counter()))
         h.run()
-        st = h.getModelStatus()
-        info = h.getInfo()
-        S = highspy.HighsModelStatus
-        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        values = np.array(h.getSolution().col_value) if has_sol else None
-        obj = h.getObjectiveValue() if has_sol else None
-        if self.mip and any(v.cat == pulp.LpInteger for v in self.variables):
-            bound = info.mip_dual_bound
-            bound = None if bound is None or not math.isfinite(bound) else bound
-        else:
-            bound = obj if st == S.kOptimal else None
-        if st == S.kOptimal:
-            state = "optimal"
-        elif st in (S.kInfeasible, S.kUnboundedOrInfeasible):
-            state = "infeasible"
-        elif st in {S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kObjectiveBound,
-                    S.kObjectiveTarget, getattr(S, "kSolutionLimit", S.kInterrupt)}:
-            state = "limit" if has_sol else "no-solution"
-        else:
-            state = "error"
-        self.result = SolverResult(state, obj, bound, values, "highs",
-                                   h.modelStatusToString(st),
+        state, obj, bound, values, message = _read_highs(
+            h, self.mip and any(v.cat == pulp.LpInteger for v in self.variables))
+        self.result = SolverResult(state, obj, bound, values, "highs", message,
                                    [v.name for v in self.variables])
         if values is not None:
             for v, val in zip(self.variables, values, strict=False):
@@ -170,6 +150,83 @@ def solve_highs(prob: pulp.LpProblem, *, mip: bool, time_limit: float | None,
         return SolverResult("error", None, None, None, "highs", f"HiGHS failed: {exc}")
     assert solver.result is not None
     return solver.result
+
+
+def solve_rows_highs(prob, *, mip: bool, time_limit: float | None, rel_gap: float,
+                     abs_gap: float, start: dict[str, float] | None = None) -> SolverResult:
+    """Solve a binary :class:`optimiser.ip.RowProgramme` (maximise) with HiGHS directly: the
+    columns and rows handed over as arrays, with no PuLP objects (national rounds)."""
+    import highspy
+
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    n = len(prob.costs)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", rel_gap)
+    h.setOptionValue("mip_abs_gap", abs_gap)
+    h.addCols(n, np.array(prob.costs, dtype=np.float64), np.zeros(n), np.ones(n), 0,
+              np.zeros(n, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    if mip and n:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                np.full(n, highspy.HighsVarType.kInteger))
+    inf = highspy.kHighsInf
+    lower, upper, starts, idx, vals = [], [], [0], [], []
+    for terms, sense, rhs in prob.rows:
+        for column, coef in terms:
+            if coef:
+                idx.append(column.index)
+                vals.append(coef)
+        starts.append(len(idx))
+        lower.append(rhs if sense >= 0 else -inf)
+        upper.append(rhs if sense <= 0 else inf)
+    if lower:
+        h.addRows(len(lower), np.array(lower, dtype=np.float64),
+                  np.array(upper, dtype=np.float64), len(idx),
+                  np.array(starts[:-1], dtype=np.int32), np.array(idx, dtype=np.int32),
+                  np.array(vals, dtype=np.float64))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    if start:
+        pos = [(int(k[1:]), v) for k, v in start.items() if k.startswith("x")]
+        if pos:
+            ix, vx = zip(*pos, strict=True)
+            h.setSolution(len(ix), np.array(ix, dtype=np.int32), np.array(vx, dtype=float))
+    if deadline is not None:  # the transfer above counts against the time limit
+        h.setOptionValue("time_limit", max(0.01, deadline - time.perf_counter()))
+    try:
+        h.run()
+    except Exception as exc:  # the solver failed: report it, don't crash the caller
+        return SolverResult("error", None, None, None, "highs", f"HiGHS failed: {exc}")
+    state, obj, bound, values, message = _read_highs(h, mip and n > 0)
+    return SolverResult(state, obj, bound, values, "highs", message,
+                        [f"x{i}" for i in range(n)])
+
+
+def _read_highs(h, mip: bool):
+    """HiGHS's own status as ours, the objective, the bound (the MIP dual bound, or the
+    optimum of a linear programme), the values and HiGHS's words for the status."""
+    import highspy
+
+    st = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    values = np.array(h.getSolution().col_value) if has_sol else None
+    obj = h.getObjectiveValue() if has_sol else None
+    if mip:
+        bound = info.mip_dual_bound
+        bound = None if bound is None or not math.isfinite(bound) else bound
+    else:
+        bound = obj if st == S.kOptimal else None
+    if st == S.kOptimal:
+        state = "optimal"
+    elif st in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        state = "infeasible"
+    elif st in {S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kObjectiveBound,
+                S.kObjectiveTarget, getattr(S, "kSolutionLimit", S.kInterrupt)}:
+        state = "limit" if has_sol else "no-solution"
+    else:
+        state = "error"
+    return state, obj, bound, values, h.modelStatusToString(st)
 
 
 _BEST_POSSIBLE = re.compile(r"best possible\s*([-+0-9.eE]+)", re.IGNORECASE)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pulp
 
@@ -53,6 +54,45 @@ class Model:
             name: str) -> None:
         self.prob.addConstraint(
             pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name=name, rhs=rhs))
+
+
+class Column(NamedTuple):
+    """A column of a :class:`RowProgramme` (what a PuLP variable is to a PuLP problem)."""
+
+    index: int
+    name: str
+
+
+@dataclass
+class RowProgramme:
+    """A binary programme kept as plain rows over column indices, for HiGHS directly
+    (optimiser/highs.py ``solve_rows_highs``): the matching part of a national round has
+    hundreds of thousands of pairs, which PuLP takes half a minute or more to build and hand
+    over. Maximises ``costs``."""
+
+    costs: list[float]
+    # (terms, sense, rhs): terms as (Column, coefficient), sense as PuLP's (-1 <=, 0 =, 1 >=)
+    rows: list[tuple[list[tuple[Column, float]], int, float]] = field(default_factory=list)
+
+    def numConstraints(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class RowModel:
+    """The matching part as a :class:`RowProgramme`: the constraint families below write
+    their rows into it as they would into a PuLP :class:`Model`."""
+
+    data: Data
+    pairs: list[Pair]
+    prob: RowProgramme
+    x: list[Column]
+    ex: list[ExVar] = field(default_factory=list)
+    pairs_of_leader: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, terms: list[tuple[Column, float]], sense: int, rhs: float,
+            name: str) -> None:
+        self.prob.rows.append((terms, sense, rhs))
 
 
 def _host_leader(model: Model, ev: ExVar) -> int | None:
@@ -296,7 +336,7 @@ def _hosting_needed(data: Data, p: Pair, ld: int) -> int:
     if p.need == 0:
         return 0
     other = p.mentee if ld == p.mentor else p.mentor
-    if not any(data.may_host(other, s) for s in p.slots):
+    if not data.may_host_in_any(other, p.slots):
         return p.need
     if data.reciprocal_for(p.mentor, p.mentee) and ld not in {h for _, h in p.fixed_ex}:
         return 1
@@ -382,13 +422,19 @@ def size(model: Model) -> tuple[int, int]:
     return len(model.x) + len(model.ex), model.prob.numConstraints()
 
 
-def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
+def build_relaxation(data: Data, pairs: list[Pair], *, as_rows: bool = False
+                     ) -> Model | RowModel:
     """The matching part alone, with each leader's exchange capacity: its optimum is an
     upper bound on the full programme (used when the full programme is solved over a
-    subset of each pair's slots)."""
-    prob = pulp.LpProblem("mentoring_relaxation", pulp.LpMaximize)
-    x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
-    model = Model(data, pairs, prob, x)
+    subset of each pair's slots). ``as_rows``: as plain rows for HiGHS directly (large
+    inputs), not as a PuLP problem."""
+    if as_rows:
+        model = RowModel(data, pairs, RowProgramme([p.weight for p in pairs]),
+                         [Column(i, f"x{i}") for i in range(len(pairs))])
+    else:
+        prob = pulp.LpProblem("mentoring_relaxation", pulp.LpMaximize)
+        x = [prob.add_variable(f"x{i}", 0, 1, cat=pulp.LpBinary) for i in range(len(pairs))]
+        model = Model(data, pairs, prob, x)
     add_one_mentor_per_mentee(model)
     add_mentor_capacity(model)
     add_no_mutual_pairs(model)
@@ -402,5 +448,7 @@ def build_relaxation(data: Data, pairs: list[Pair]) -> Model:
     add_exchange_capacity(model, slots_of)
     add_hosting_capacity(model, slots_of)
     add_priority_floor(model)
-    prob.setObjective(pulp.LpAffineExpression([(x[i], p.weight) for i, p in enumerate(pairs)]))
+    if not as_rows:
+        model.prob.setObjective(pulp.LpAffineExpression(
+            [(model.x[i], p.weight) for i, p in enumerate(pairs)]))
     return model

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import replace
 
-from .candidates import Candidates, Pair
+from .candidates import Candidates, Pair, pair_reasons
 from .data import Data
+from .greedy import Scheduled
 from .highs import SolverResult
 from .ip import EITHER, MENTEE, MENTOR, Model
 from .model import (
@@ -112,31 +112,56 @@ def make_solution(data: Data, cands: Candidates, model: Model, res: SolverResult
         return Solution(status, None, bound, stats=stats, messages=(res.message,))
     formed = formed_pair_indices(model, res)
     chosen = chosen_exchanges(model, res)
-    pair_results, exchanges = [], []
-    objective = 0.0
+    scheduled = []
     for i in formed:
         p = pairs[i]
-        objective += p.weight
-        pair_results.append(PairResult(leaders[p.mentor].id, leaders[p.mentee].id, p.score,
-                                       p.reasons))
-        for s, h in p.fixed_ex:
-            v = p.mentee if h == p.mentor else p.mentor
-            exchanges.append(ExchangeResult(leaders[h].id, leaders[v].id, data.slots[s].id))
         ch = sorted(chosen.get(i, []))
         earlier = previous.hosts(data, p) if previous is not None else None
-        for (s, _), h in zip(ch, _assign_hosts(data, p, ch, earlier), strict=True):
+        hosts = _assign_hosts(data, p, ch, earlier)
+        scheduled.append((p, [(s, h) for (s, _), h in zip(ch, hosts, strict=True)]))
+    bound = res.bound if bound_override is None else bound_override
+    state = res.state
+    if bound_override is not None and state == "limit":
+        state = "optimal"  # proven when the bound (found elsewhere) is met
+    linear = state == "optimal" and not (data.exchanges_per_pair > 0 or res.solver == "cbc")
+    return _solution(data, cands, scheduled, state == "optimal", bound, linear, cents, stats,
+                     previous, pairs)
+
+
+def solution_from_schedule(data: Data, cands: Candidates, scheduled: Scheduled,
+                           bound: float | None, cents: bool, stats: dict,
+                           previous: Previous | None) -> Solution:
+    """The solution of pairs scheduled without a solver (optimiser/greedy.py), against
+    ``bound`` (an upper bound found by a solver, if any): optimal when it meets the bound."""
+    return _solution(data, cands, scheduled.pairs, True, bound, False, cents, stats, previous,
+                     cands.pairs)
+
+
+def _solution(data: Data, cands: Candidates, scheduled: list[tuple[Pair, list[tuple[int, int]]]],
+              may_be_proven: bool, bound: float | None, linear: bool, cents: bool, stats: dict,
+              previous: Previous | None, considered: list[Pair]) -> Solution:
+    """The Solution of the pairs formed and their new exchanges, (slot, host): the status
+    against ``bound`` (``may_be_proven``: the pairs are optimal if they meet it; ``linear``: a
+    linear programme over a totally unimodular matrix, optimal as it stands), and each
+    unmatched mentee with the rule that leaves them out (``considered``: the pairs the
+    solution was chosen from)."""
+    leaders = data.leaders
+    pair_results, exchanges = [], []
+    objective = 0.0
+    for p, new_exchanges in scheduled:
+        objective += p.weight
+        pair_results.append(PairResult(leaders[p.mentor].id, leaders[p.mentee].id, p.score,
+                                       pair_reasons(data, p)))
+        for s, h in [*p.fixed_ex, *new_exchanges]:
             v = p.mentee if h == p.mentor else p.mentor
             exchanges.append(ExchangeResult(leaders[h].id, leaders[v].id, data.slots[s].id))
     objective = round(objective, 6)
-    bound = res.bound if bound_override is None else bound_override
-    if bound_override is not None and res.state == "limit":
-        res = replace(res, state="optimal", bound=bound)
     if bound is not None:
         bound = math.floor(bound * 100 + 1e-6) / 100 if cents else bound
         bound = max(bound, objective)
-    proven = res.state == "optimal" and bound is not None and (
+    proven = may_be_proven and bound is not None and (
         bound - objective < (0.01 if cents else 1e-6 * max(1.0, abs(objective))))
-    if res.state == "optimal" and not (data.exchanges_per_pair > 0 or res.solver == "cbc"):
+    if linear:
         proven, bound = True, objective  # an LP over a totally unimodular matrix
     if proven:
         bound = objective
@@ -144,11 +169,11 @@ def make_solution(data: Data, cands: Candidates, model: Model, res: SolverResult
     stats["gap"] = None if bound is None else round(
         (bound - objective) / max(1.0, abs(bound)), 6)
     # unmatched mentees and their reasons
-    load = Counter(pairs[i].mentor for i in formed)
+    load = Counter(p.mentor for p, _ in scheduled)
     full = {m for m in load if load[m] >= leaders[m].mentor_capacity}
-    matched = {pairs[i].mentee for i in formed}
+    matched = {p.mentee for p, _ in scheduled}
     pairs_of_mentee: dict[int, list[Pair]] = defaultdict(list)
-    for p in pairs:
+    for p in considered:
         pairs_of_mentee[p.mentee].append(p)
     unmatched = []
     for e in cands.mentees:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .candidates import Pair
+from .greedy import Scheduled
 from .highs import SolverResult
-from .ip import Model
+from .ip import EITHER, MENTOR, Model
 
 
 def values_by_name(model: Model, result: SolverResult) -> dict[str, float]:
@@ -69,4 +70,19 @@ def start_values(model: Model, result: SolverResult, target: Model) -> dict[str,
         p = target.pairs[ev.pair]
         start[ev.var.name] = 1.0 if (p.mentor, p.mentee, ev.slot, ev.side) in on_exchanges \
             else 0.0
+    return start
+
+
+def start_from_schedule(target: Model, scheduled: Scheduled) -> dict[str, float]:
+    """A start for ``target`` from pairs scheduled without a solver: by pair, slot and
+    host."""
+    hosts = {(p.mentor, p.mentee): dict(schedule) for p, schedule in scheduled.pairs}
+    start = {x.name: 1.0 if (p.mentor, p.mentee) in hosts else 0.0
+             for p, x in zip(target.pairs, target.x, strict=True)}
+    for ev in target.ex:
+        p = target.pairs[ev.pair]
+        host = hosts.get((p.mentor, p.mentee), {}).get(ev.slot)
+        on = host is not None and (ev.side == EITHER or host == (
+            p.mentor if ev.side == MENTOR else p.mentee))
+        start[ev.var.name] = 1.0 if on else 0.0
     return start

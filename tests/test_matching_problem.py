@@ -104,3 +104,14 @@ def test_the_demo_round_solves_with_its_approved_pair_kept(db):
     assert set((pin.mentor, pin.mentee) for pin in fixed.pairs) <= formed
     assert len(formed) >= 10
     assert check_solution(problem, solution) == []
+
+
+def test_the_rounds_priority_floor_reaches_the_optimiser(db, small_round):
+    programme_round = small_round[0]
+    assert build_problem(db, programme_round)["rules"]["priority_floor"] is False
+    programme_round.priority_floor = True
+    db.add(programme_round)
+    db.commit()
+    problem = build_problem(db, programme_round)
+    assert problem["rules"]["priority_floor"] is True
+    assert load_problem(problem).rules.priority_floor is True

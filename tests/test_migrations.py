@@ -115,6 +115,36 @@ def test_reciprocal_rule_goes_down_and_up_keeping_each_rounds_behaviour(engine):
                 "DELETE FROM programme_round WHERE name LIKE 'Reciprocal %'"))
 
 
+def test_priority_floor_goes_down_and_up_leaving_rounds_without_it(engine):
+    """0009e: rounds that were there before the setting have it off (they keep what they did);
+    going down drops it."""
+    from sqlmodel import Session
+
+    from mentoring.migrate import head_revision
+
+    from factories import Factory
+
+    with Session(engine) as session:
+        factory = Factory(session, "unused-password")
+        floor_id = factory.programme_round(name="Floor on", priority_floor=True).id
+        session.commit()
+    try:
+        downgrade(engine, "0008c")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("programme_round")}
+        assert "priority_floor" not in columns
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        assert schema_differences(engine) == []
+        with engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT priority_floor FROM programme_round WHERE id = :id"),
+                {"id": floor_id}).scalar_one() in (False, 0)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM programme_round WHERE name = 'Floor on'"))
+
+
+
 def test_removed_pairs_move_out_of_run_solutions_and_back(engine):
     """0009a: a run's `solution["removed"]` becomes `proposal_removal` rows (who removed it
     read from the reason the old code wrote); going down writes them back the old way."""

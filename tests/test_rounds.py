@@ -390,3 +390,25 @@ def test_an_unknown_round_is_404(coordinator_client):
 
 def test_admins_manage_rounds_too(app, admin):
     assert SignedIn(app, admin).get("/rounds/new").status_code == 200
+
+
+def test_the_priority_floor_is_a_rule_of_the_round_off_unless_ticked(coordinator_client, db):
+    """The optimiser's `priority_floor` as a round setting: a checkbox, off for new rounds,
+    kept when saved, shown on the edit form and the overview, and turned off by unticking."""
+    assert services.validate_round(form()).priority_floor is False
+    assert services.validate_round(form(priority_floor="yes")).priority_floor is True
+    data = posted(form(name="Fair round")) | {"priority_floor": "yes"}
+    assert coordinator_client.post_form("/rounds/new", data).status_code == 302
+    saved = db.exec(select(ProgrammeRound).where(ProgrammeRound.name == "Fair round")).one()
+    assert saved.priority_floor is True
+    edit_page = coordinator_client.get(f"/rounds/{saved.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="priority_floor"[^>]*value="yes"[^>]*checked', edit_page)
+    overview = coordinator_client.get(f"/rounds/{saved.id}").get_data(as_text=True)
+    assert re.search(r"Priority groups matched at least as often as everyone\s*</dt>\s*"
+                     r"<dd[^>]*>\s*Yes, whenever possible", overview)
+    values = services.form_from_round(saved)
+    assert values["priority_floor"] == "yes"
+    unticked = posted(values)  # a checkbox left unticked is not sent at all
+    assert coordinator_client.post_form(f"/rounds/{saved.id}/edit", unticked).status_code == 302
+    db.refresh(saved)
+    assert saved.priority_floor is False

@@ -659,6 +659,8 @@ class Review:
     kept_close_to: KeptCloseTo | None  # the earlier run the optimiser stayed close to
     changes: ChangeSummary | None  # what changed since the run followed, counted
     taken_out_count: int  # pairs removed from this proposal or forbidden since
+    # with the round's priority floor: "met", "not met", or "not feasible: solved without it"
+    priority_floor: str | None
     _shown: list[dict[str, Any]]  # the solution's pairs that pass the filters, in order
     _solution: dict[str, Any]
     _problem: ProblemDigest
@@ -719,6 +721,7 @@ def review(session: Session, run: OptimiserRun, filters: dict[str, str] | None =
         kept_close_to=_kept_close_to(problem, solution),
         changes=_count_changes(problem, solution, changes),
         taken_out_count=sum(1 for pair in pairs if (pair["mentor"], pair["mentee"]) in taken),
+        priority_floor=(solution.get("stats") or {}).get("priority_floor"),
         _shown=[pairs[number]
                 for number in _order(pairs, people, problem, chosen, sort, changes)],
         _solution=solution, _problem=problem, _people=people, _changes=changes or {},

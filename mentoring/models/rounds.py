@@ -38,6 +38,9 @@ class ProgrammeRoundBase(SQLModel):
     # off. New rounds: where possible, so that leaders who cannot host are not left out.
     reciprocal: str = Field(default=Reciprocity.WHERE_POSSIBLE, max_length=20)
     allow_same_organisation: bool = False
+    # Mentees in the priority groups are matched at a rate at least everyone's, whenever that
+    # is feasible (the optimiser's `rules.priority_floor`). Off unless the coordinator asks.
+    priority_floor: bool = False
     weights: dict = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS), sa_type=sa.JSON)
     priority_professions: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PRIORITY_PROFESSIONS), sa_type=sa.JSON

@@ -52,6 +52,7 @@ TIMELINE_FIELDS = {"joining_closes_on": "joining closes", "matching_on": "matchi
 RULE_FIELDS = (
     "starts_on", "ends_on", "slot_pattern", "exchanges_per_pair", "min_days_between_exchanges",
     "reciprocal", "allow_same_organisation", "weights", "priority_professions",
+    "priority_floor",
 )
 LONGEST_WINDOW = timedelta(days=366)
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -187,6 +188,7 @@ def blank_form() -> dict[str, Any]:
         "allow_same_organisation": "yes" if defaults["allow_same_organisation"].default else "no",
         "weights": {name: f"{value:g}" for name, value in _default_weights().items()},
         "priority_professions": list(vocabularies.current().priority_professions),
+        "priority_floor": "yes" if defaults["priority_floor"].default else "",
         "contact_name": "",
         "contact_email": "",
         "answer_within_days": str(defaults["answer_within_days"].default),
@@ -217,6 +219,7 @@ def form_from_round(programme_round: ProgrammeRound) -> dict[str, Any]:
         "allow_same_organisation": "yes" if programme_round.allow_same_organisation else "no",
         "weights": {name: f"{float(weights[name]):g}" for name in WEIGHT_NAMES},
         "priority_professions": list(programme_round.priority_professions),
+        "priority_floor": "yes" if programme_round.priority_floor else "",
         "contact_name": programme_round.contact_name,
         "contact_email": programme_round.contact_email,
         "answer_within_days": str(programme_round.answer_within_days),
@@ -246,6 +249,8 @@ def read_round_form(form: Mapping[str, str], getlist: Callable[[str], list[str]]
         "allow_same_organisation": text("allow_same_organisation"),
         "weights": {name: text(f"weight_{name}") for name in WEIGHT_NAMES},
         "priority_professions": [value for value in getlist("priority_professions") if value],
+        # A single checkbox, like the line managers' one below.
+        "priority_floor": "yes" if text("priority_floor") == "yes" else "",
         "contact_name": text("contact_name"),
         "contact_email": text("contact_email"),
         "answer_within_days": text("answer_within_days"),
@@ -338,6 +343,7 @@ def validate_round(raw: Mapping[str, Any]) -> ProgrammeRoundCreate:
         "allow_same_organisation": raw.get("allow_same_organisation") == "yes",
         "weights": weights,
         "priority_professions": list(dict.fromkeys(raw["priority_professions"])),
+        "priority_floor": raw.get("priority_floor") == "yes",
         "contact_name": raw.get("contact_name") or "",
         "contact_email": contact_email,
         # Blank means the usual week, as on a new round.

@@ -1,7 +1,7 @@
 """background jobs: imports and approvals of big rounds, carried out by the worker with progress
 
 Revision ID: 0009d
-Revises: 0008c
+Revises: 0009a
 
 A new table; nothing is moved. Going down drops the jobs (their effects stay: the people
 imported, the matches approved).
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0009d'
-down_revision = '0008c'
+down_revision = '0009a'
 branch_labels = None
 depends_on = None
 

@@ -12,8 +12,12 @@ import pulp
 
 from ..candidates import Pair
 from ..data import Data
+from ..greedy import Scheduled
 from ..highs import SolverResult
 from ..ip import Model
+
+#: building a programme costs roughly this long a variable (pair-slot, or pair)
+BUILD_SECONDS_PER_VARIABLE = 30e-6
 
 #: solve(programme, as an integer programme?, time limit, start values) -> result
 RunSolver = Callable[..., SolverResult]
@@ -21,14 +25,17 @@ RunSolver = Callable[..., SolverResult]
 
 @dataclass
 class Attempt:
-    """What a strategy found: the model and solver result to read the solution from."""
+    """What a strategy found: the model and solver result to read the solution from, or
+    (``scheduled``, when no solver's solution was better in the time) pairs scheduled
+    without a solver (optimiser/greedy.py)."""
 
-    model: Model
-    result: SolverResult
+    model: Model | None
+    result: SolverResult | None
     # an upper bound proven outside ``result`` (the decomposition's matching part), if any
     proven_bound: float | None = None
     # does ``model`` hold every candidate pair (or only those the strategy chose)?
     holds_every_candidate: bool = True
+    scheduled: Scheduled | None = None
 
 
 @dataclass
@@ -49,6 +56,10 @@ class SolveContext:
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
     tried: list[str] = field(default_factory=list)
+    # a feasible answer found without a solver, to start from and fall back on (None: none)
+    fallback: Scheduled | None = None
+    # build the matching part as plain rows for HiGHS (national rounds), not with PuLP
+    matching_as_rows: bool = False
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (at least a twentieth), None without a time limit."""
@@ -58,6 +69,11 @@ class SolveContext:
 
     def seconds_to_deadline(self) -> float:
         return math.inf if self.deadline is None else self.deadline - time.perf_counter()
+
+    def fits(self, variables: int) -> bool:
+        """Is there time to build a programme of about ``variables`` pair-slot variables and
+        still solve it (twice the building estimate left)?"""
+        return self.seconds_to_deadline() > 2 * (BUILD_SECONDS_PER_VARIABLE * variables + 1.0)
 
     def build(self, make: Callable[[], Model]) -> Model:
         started = time.perf_counter()

@@ -19,33 +19,52 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from ..candidates import Pair
+from ..greedy import Scheduled, greedy_schedule
 from ..highs import SolverResult
 from ..ip import LE, Model, build_model, build_relaxation
-from ..values import chosen_pairs, formed_pair_indices, score_of, start_values
-from .base import Attempt, SolveContext
+from ..values import (
+    chosen_pairs,
+    formed_pair_indices,
+    score_of,
+    start_from_schedule,
+    start_values,
+)
+from .base import BUILD_SECONDS_PER_VARIABLE, Attempt, SolveContext
 
 #: rounds of (relax, schedule, cut) before the repair
 MAX_CUT_ROUNDS = 30
 #: the whole programme is tried (step 5) only up to this many pair-slot variables (memory)
 WHOLE_PROGRAMME_MAX_VARIABLES = 300_000
-#: building the whole programme costs roughly this long a variable
-BUILD_SECONDS_PER_VARIABLE = 30e-6
 #: each feasibility check of the cut step's search stops after this long
 CONFLICT_CHECK_SECONDS = 10.0
 
 
 @dataclass
 class _Best:
-    """The best schedule found so far."""
+    """The best schedule found so far: a solver's (model and result), or one found without
+    a solver (scheduled)."""
 
     model: Model | None = None
     result: SolverResult | None = None
     score: float | None = None
+    scheduled: Scheduled | None = None
 
     def offer(self, model: Model, result: SolverResult) -> None:
         score = score_of(model, result)
         if score is not None and (self.score is None or score > self.score):
-            self.model, self.result, self.score = model, result, score
+            self.model, self.result, self.score, self.scheduled = model, result, score, None
+
+    def offer_scheduled(self, scheduled: Scheduled | None) -> None:
+        if scheduled is not None and (self.score is None or scheduled.score > self.score):
+            self.model = self.result = None
+            self.scheduled, self.score = scheduled, scheduled.score
+
+    def start_for(self, target: Model) -> dict[str, float] | None:
+        if self.scheduled is not None:
+            return start_from_schedule(target, self.scheduled)
+        if self.model is not None:
+            return start_values(self.model, self.result, target)
+        return None
 
 
 class Decomposed:
@@ -54,6 +73,7 @@ class Decomposed:
     def solve(self, context: SolveContext) -> Attempt | None:
         context.tried.append(self.name)
         best = _Best()
+        best.offer_scheduled(context.fallback)
         bound = self.relax_schedule_cut(context, best)
         if best.result is not None and best.result.values is not None and \
                 bound is not None and not context.proven(bound, best.score) and \
@@ -61,10 +81,10 @@ class Decomposed:
             self.repair(context, best)
         context.stats["relaxation_bound"] = bound
         context.stats["matching_schedule_objective"] = best.score
-        if bound is None or best.model is None:
+        if bound is None or (best.model is None and best.scheduled is None):
             return None  # let the whole programme speak
         attempt = Attempt(best.model, best.result, proven_bound=bound,
-                          holds_every_candidate=False)
+                          holds_every_candidate=False, scheduled=best.scheduled)
         if not context.proven(bound, best.score):
             self.whole_programme(context, best, attempt)
         return attempt
@@ -73,20 +93,43 @@ class Decomposed:
     def relax_schedule_cut(self, context: SolveContext, best: _Best) -> float | None:
         """Rounds of relax, schedule and cut; the best upper bound found (None: none)."""
         data, pairs = context.data, context.candidates
-        matching = context.build(lambda: build_relaxation(data, pairs))
+        matching = context.build(lambda: build_relaxation(
+            data, pairs, as_rows=context.matching_as_rows))
         index_of_pair = {(p.mentor, p.mentee): i for i, p in enumerate(pairs)}
         cuts: set[frozenset[tuple[int, int]]] = set()
         bound = None
+        start = None
+        if context.fallback is not None:  # the answer found without a solver: an incumbent
+            formed = {(p.mentor, p.mentee) for p, _ in context.fallback.pairs}
+            start = {x.name: float((p.mentor, p.mentee) in formed)
+                     for p, x in zip(pairs, matching.x, strict=True)}
         for round_number in range(MAX_CUT_ROUNDS):
+            # a national round's matching part as a linear programme: its optimum bounds the
+            # integer one, and HiGHS's integer search on it overran a 10 s limit by minutes
+            # (most of its values are whole; the greedy keeps the pairs above 0.5)
             relaxed = context.solve(matching.prob, None if context.deadline is None
-                                    else 0.3 * context.time_left())
+                                    else (0.7 if context.matching_as_rows else 0.3)
+                                    * context.time_left(), start,
+                                    integer=not context.matching_as_rows)
+            start = None
+            if relaxed.bound is not None and relaxed.state != "infeasible":
+                bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
             if relaxed.state == "infeasible" or relaxed.values is None or relaxed.bound is None:
                 break
-            bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
             matched = set(formed_pair_indices(matching, relaxed))
             chosen = [p for i, p in enumerate(pairs) if i in matched or p.forced]
+            if context.deadline is not None:
+                # without a solver first: the matching where it can be scheduled, the other
+                # mentees with other mentors (a feasible answer whatever the time left)
+                best.offer_scheduled(greedy_schedule(
+                    data, pairs, {(p.mentor, p.mentee) for p in chosen}, context.deadline))
+                context.stats["greedy_objective"] = best.score
+                if context.proven(bound, best.score) or \
+                        not context.fits(sum(len(p.slots) for p in chosen if p.need)):
+                    break
             schedule = context.build(lambda chosen=chosen: build_model(data, chosen))
-            scheduled = context.solve(schedule.prob, context.time_left())
+            scheduled = context.solve(schedule.prob, context.time_left(), None
+                                      if context.deadline is None else best.start_for(schedule))
             best.offer(schedule, scheduled)
             context.stats["cut_rounds"] = round_number + 1
             context.report("solving", 0.4 + 0.55 * (round_number + 1) / MAX_CUT_ROUNDS)
@@ -95,7 +138,7 @@ class Decomposed:
             if context.deadline is not None and \
                     context.seconds_to_deadline() < 0.3 * context.time_limit:
                 break  # leave time for the repair
-            if scheduled.values is None:
+            if scheduled.values is None or context.seconds_to_deadline() < 1.0:
                 break
             formed = {(p.mentor, p.mentee) for p in chosen_pairs(schedule, scheduled)}
             dropped = [p for p in chosen if (p.mentor, p.mentee) not in formed]
@@ -112,6 +155,8 @@ class Decomposed:
         that cannot be scheduled together; how many new cuts."""
         new_cuts = 0
         for pair in dropped:
+            if context.seconds_to_deadline() < 0.3 * (context.time_limit or 0):
+                break  # leave time for the repair
             group = [q for q in chosen if {q.mentor, q.mentee} & {pair.mentor, pair.mentee}]
             conflict = smallest_conflict(context, group, pair)
             if conflict is None:
@@ -137,10 +182,12 @@ class Decomposed:
         wider = [p for p in context.candidates if (p.mentor, p.mentee) in kept or p.forced or (
             p.mentee not in kept_mentees
             and load[p.mentor] < data.leaders[p.mentor].mentor_capacity)]
+        if not context.fits(sum(len(p.slots) for p in wider if p.need)):
+            return
         repaired_model = context.build(lambda: build_model(data, wider))
         repaired = context.solve(repaired_model.prob, None if context.deadline is None
                                  else 0.7 * context.time_left(),
-                                 start_values(best.model, best.result, repaired_model))
+                                 best.start_for(repaired_model))
         context.stats["repair_objective"] = score_of(repaired_model, repaired)
         best.offer(repaired_model, repaired)
 
@@ -156,13 +203,13 @@ class Decomposed:
                 context.seconds_to_deadline() <= 2 * estimate:
             return
         whole = context.build(lambda: build_model(context.data, pairs))
-        result = context.solve(whole.prob, context.time_left(),
-                               start_values(best.model, best.result, whole))
+        result = context.solve(whole.prob, context.time_left(), best.start_for(whole))
         if result.bound is not None:
             attempt.proven_bound = min(attempt.proven_bound, result.bound)
         score = score_of(whole, result)
         if score is not None and (best.score is None or score >= best.score):
             attempt.model, attempt.result, attempt.holds_every_candidate = whole, result, True
+            attempt.scheduled = None
         context.stats["whole_programme"] = True
 
 
@@ -175,7 +222,9 @@ def smallest_conflict(context: SolveContext, group: list[Pair], must: Pair
         # without the priority floor: a conflict must hold whatever else is formed
         model = build_model(context.data, [replace(q, forced=True) for q in pairs],
                             with_floor=False)
-        return context.solve(model.prob, CONFLICT_CHECK_SECONDS).state != "infeasible"
+        limit = CONFLICT_CHECK_SECONDS if context.deadline is None else \
+            min(CONFLICT_CHECK_SECONDS, context.time_left())
+        return context.solve(model.prob, limit).state != "infeasible"
 
     if feasible(group):
         return None

@@ -4,6 +4,7 @@ exchange variable, one solve."""
 from __future__ import annotations
 
 from ..ip import build_model
+from ..values import start_from_schedule
 from .base import Attempt, SolveContext
 
 
@@ -13,6 +14,8 @@ class WholeProgramme:
     def solve(self, context: SolveContext) -> Attempt:
         context.tried.append(self.name)
         model = context.build(lambda: build_model(context.data, context.candidates))
-        result = context.solve(model.prob, context.time_left(),
+        start = None if context.fallback is None else \
+            start_from_schedule(model, context.fallback)
+        result = context.solve(model.prob, context.time_left(), start,
                                integer=context.as_integer_programme)
         return Attempt(model, result)
