@@ -12,7 +12,8 @@ p95 and the number of SQL statements; the target (issue 17) is the page under 20
 non-zero when the median page misses it.
 
 With ``--before REV`` the same database is also measured with the application of git revision
-REV (its `mentoring`, `templates` and `optimiser`, exported to a temporary folder), in turns
+REV (its `mentoring`, `templates` and `optimiser`, exported to a temporary folder; the database
+is migrated by this checkout, so REV's models must fit its schema), in turns
 with this checkout's (before, after, before, after): figures before and after a change, taken
 under the same load on a machine shared with other work. Each measurement runs in a child
 process with one application or the other on its path.
@@ -120,9 +121,11 @@ def measured_in_child(code: Path, database_url: str, round_id: int, email: str,
     output = subprocess.run(
         [sys.executable, __file__, "--measure", database_url, "--round-id", str(round_id),
          "--email", email, "--runs", str(runs)],
-        env={**os.environ, "CHANGES_BENCH_CODE": str(code)}, capture_output=True, text=True,
-        check=True).stdout
-    return json.loads(output.splitlines()[-1])
+        env={**os.environ, "CHANGES_BENCH_CODE": str(code)}, capture_output=True, text=True)
+    if output.returncode:
+        # Often a revision whose models need a schema this checkout's migrations do not make.
+        raise SystemExit(f"measuring with {code} failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.splitlines()[-1])
 
 
 def main() -> int:
