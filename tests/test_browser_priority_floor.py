@@ -3,6 +3,9 @@ often as everyone (the optimiser's priority floor), from the round form to a run
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
@@ -18,7 +21,15 @@ from matching_world import make_round
 
 pytestmark = pytest.mark.browser
 COORDINATOR = "coordinator.floor@example.org"
+# set to a folder to keep screenshots of the pages (to look at them)
+SCREENSHOTS = os.environ.get("PRIORITY_FLOOR_SCREENSHOTS")
 FLOOR = "Match mentees in priority groups at least as often as mentees overall"
+
+
+def snap(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +50,7 @@ def test_the_floor_is_set_on_the_form_and_reported_on_the_review(page, live_serv
     floor = page.get_by_label(FLOOR)
     expect(floor).not_to_be_checked()  # off unless the coordinator asks
     floor.check()
+    snap(page, "priority-floor-form")
     assert_accessible(page)
     page.get_by_role("button", name="Save").first.click()
     expect(page.get_by_text("Yes, whenever possible")).to_be_visible()
@@ -55,4 +67,5 @@ def test_the_floor_is_set_on_the_form_and_reported_on_the_review(page, live_serv
     page.get_by_role("link", name="Run", exact=False).first.click()
     expect(page.get_by_text("Mentees in priority groups were matched at least as often")
            ).to_be_visible()
+    snap(page, "priority-floor-review")
     assert_accessible(page)
