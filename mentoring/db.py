@@ -59,15 +59,40 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# An execution option: the statement that opens a SQLite transaction ("BEGIN" unless set).
+SQLITE_BEGIN = "mentoring_sqlite_begin"
+
+
 def _sqlite_begin(connection) -> None:
-    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql(options.get(SQLITE_BEGIN, "BEGIN"))
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine for units of work that read and then write while other processes write too
+    (the worker's jobs): on SQLite their transactions start with BEGIN IMMEDIATE.
+
+    A plain (deferred) BEGIN reads from a snapshot and asks for the write lock only at the
+    first write; in WAL mode, if another connection committed since the snapshot was taken,
+    that upgrade fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT): busy_timeout
+    cannot help, since waiting would not make the snapshot current. The worker's jobs run in
+    threads at the same time (an optimiser run writes its progress while the outbox sender
+    marks emails sent), so its first run failed this way. BEGIN IMMEDIATE takes the write lock
+    first, waiting (busy_timeout) for the other writer to finish, then reads. The web keeps
+    deferred transactions: most requests only read, and readers must not queue behind the
+    worker's writes. PostgreSQL ignores the option."""
+    return engine.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
 
 
 def init_app(app: Flask, engine: Engine) -> None:
     app.extensions["mentoring.engine"] = engine
     app.extensions.setdefault(
         "mentoring.session_factory", lambda: Session(engine, expire_on_commit=False)
+    )
+    writer = writing(engine)
+    app.extensions.setdefault(
+        "mentoring.worker_session_factory", lambda: Session(writer, expire_on_commit=False)
     )
     app.teardown_appcontext(_close_session)
 

@@ -88,11 +88,17 @@ JOBS: list[Job] = [
 ]
 
 
-def build_scheduler(app: Flask) -> BackgroundScheduler:
-    context = WorkerContext(
-        session_factory=app.extensions["mentoring.session_factory"],
+def worker_context(app: Flask) -> WorkerContext:
+    """The jobs' sessions start their SQLite transactions with BEGIN IMMEDIATE
+    (`mentoring.db.writing`): they run in threads at once, each reading then writing."""
+    return WorkerContext(
+        session_factory=app.extensions["mentoring.worker_session_factory"],
         settings=app.extensions["mentoring.settings"],
     )
+
+
+def build_scheduler(app: Flask) -> BackgroundScheduler:
+    context = worker_context(app)
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         # After downtime, run a missed job once rather than skipping it or running it N times.
         "coalesce": True,
