@@ -115,3 +115,20 @@ def test_the_rounds_priority_floor_reaches_the_optimiser(db, small_round):
     problem = build_problem(db, programme_round)
     assert problem["rules"]["priority_floor"] is True
     assert load_problem(problem).rules.priority_floor is True
+
+
+def test_a_pin_overtaken_by_a_pair_made_since_is_not_passed_on(db, factory, small_round):
+    """A coordinator pins a pair, then pairs the mentee with someone else (by hand, or by
+    approving another run): the old pin no longer binds, or every later run is infeasible
+    ("mentee is pinned to 2 mentors")."""
+    programme_round, mentor, mentee, _ = small_round
+    other_mentor = factory.mentor(name="Other Mentor", profession="pcn_clinical_director",
+                                  strengths=["system_leadership"], max_hosted_per_week=1)
+    factory.participant(programme_round, other_mentor)
+    factory.match(programme_round, other_mentor, mentee, pinned=True)
+    factory.match(programme_round, mentor, mentee, status="accepted")
+    problem = build_problem(db, programme_round)
+    assert problem["pinned"] == []
+    fixed = fixed_part(db, programme_round)
+    solution = solve(load_problem(problem), fixed=fixed, time_limit=30)
+    assert solution.status in ("optimal", "feasible")

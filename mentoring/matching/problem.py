@@ -179,6 +179,9 @@ def _pins(session: Session, programme_round: ProgrammeRound, in_problem: set[int
                    Match.status.in_(ENDED_MATCH_STATUSES)),  # type: ignore[attr-defined]
         ).order_by(Match.id)
     ).all()
+    # A mentee paired since the pin (by hand, or by approving another run) has their mentor:
+    # the pin is overtaken, and passing it on would make every later run infeasible.
+    paired = {match.mentee_id for match in live_matches(session, programme_round)}
     pinned, excluded = [], []
     for match in matches:
         if not {match.mentor_id, match.mentee_id} <= in_problem:
@@ -186,7 +189,7 @@ def _pins(session: Session, programme_round: ProgrammeRound, in_problem: set[int
         pair = {"mentor": str(match.mentor_id), "mentee": str(match.mentee_id)}
         if match.forbidden or match.status in ENDED_MATCH_STATUSES:
             excluded.append(pair)
-        elif match.status == MatchStatus.PROPOSED:
+        elif match.status == MatchStatus.PROPOSED and match.mentee_id not in paired:
             pinned.append(pair)
     return pinned, excluded
 
