@@ -419,3 +419,17 @@ def test_the_problem_of_a_few_leaders_is_the_whole_problem_cut_down_to_them(
                                if int(leader["id"]) in two]
     assert part["slots"] == whole["slots"] and part["rules"] == whole["rules"]
     assert whole["excluded"] and part["excluded"] == []  # the forbidden pair is not theirs
+
+
+def test_one_organisation_is_named_in_words_when_its_name_has_an_apostrophe(
+        db, world, coordinator):
+    """Python writes "King's College Hospital" in double quotes: the refusal still reads as a
+    sentence, with no leader ids (the walk-through saw "('123', '119'): both in ...")."""
+    from mentoring.models import Organisation
+
+    organisation = db.get(Organisation, world.mentor.organisation_id)
+    organisation.name = "King's College Hospital"
+    world.mentee.organisation_id = organisation.id
+    errors = refusal(db, world, coordinator, ("2030-01-08-am", world.mentor),
+                     ("2030-01-15-am", world.mentee))
+    assert errors["mentee"].startswith("Both work for King's College Hospital: ")

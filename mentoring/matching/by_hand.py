@@ -137,7 +137,9 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [(rule, re.compile(pattern)) for rule,
     ("not_mentor", _PAIR + r"'(?P<leader>[^']*)' is not a mentor"),
     ("not_mentee", _PAIR + r"'(?P<leader>[^']*)' does not want a mentor"),
     ("excluded", _PAIR + r"the pair is excluded"),
-    ("same_organisation", _PAIR + r"both in organisation '(?P<organisation>.*)'$"),
+    # repr() quotes a name with an apostrophe ("King's College Hospital") in double quotes
+    ("same_organisation", _PAIR + r"both in organisation (?P<quote>['\"])(?P<organisation>.*)"
+                                  r"(?P=quote)$"),
     ("has_mentor", _PAIR + r"mentee '(?P<leader>[^']*)' already has mentor "
                            r"'(?P<other>[^']*)'"),
     ("self", _PAIR + r"a leader paired with themselves"),
