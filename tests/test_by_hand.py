@@ -433,3 +433,15 @@ def test_one_organisation_is_named_in_words_when_its_name_has_an_apostrophe(
     errors = refusal(db, world, coordinator, ("2030-01-08-am", world.mentor),
                      ("2030-01-15-am", world.mentee))
     assert errors["mentee"].startswith("Both work for King's College Hospital: ")
+
+
+def test_an_exchange_is_not_offered_its_own_half_day_to_move_to(db, world, coordinator):
+    """The walk-through saw the only 'fits' half-day of a move be where the exchange was."""
+    _match, (first, _second) = booked(db, world, coordinator)
+    check = by_hand.RoundCheck(db, world.round, world.pair, NOW)
+    weeks = by_hand.half_days_for(check, read_wish("Tuesday mornings in January",
+                                                   world.round.starts_on, world.round.ends_on),
+                                  NOW, moving=first)
+    slots = {h.slot for week in weeks for h in week.half_days}
+    assert "2030-01-08-am" not in slots
+    assert "2030-01-22-am" in slots

@@ -461,9 +461,12 @@ def half_days_for(check: RoundCheck, wanted: HalfDayFilter, now: datetime, *,
         first = max(wanted.first or first, check.programme_round.starts_on)
         last = min(wanted.last or check.programme_round.ends_on, check.programme_round.ends_on)
     kept = [x for x in check.approved if moving is None or x != _planned(moving)]
+    where_now = exchange_slot(moving) if moving is not None else None  # not a move at all
     weeks: dict[date, Week] = {}
     for day, period in check.common_free():
         if not (first <= day <= last and wanted.admits(day, period)):
+            continue
+        if slot_id(day, period) == where_now:
             continue
         if bounds(day, period)[0] <= now:
             continue
