@@ -445,3 +445,15 @@ def test_an_exchange_is_not_offered_its_own_half_day_to_move_to(db, world, coord
     slots = {h.slot for week in weeks for h in week.half_days}
     assert "2030-01-08-am" not in slots
     assert "2030-01-22-am" in slots
+
+
+def test_a_move_page_with_nothing_that_fits_offers_no_button_to_press(
+        app, db, world, coordinator, coordinator_client):
+    _match, (_first, second) = booked(db, world, coordinator)
+    link = f"/rounds/{world.round.id}/by-hand/exchanges/{second.id}/move"
+    not_free = "from=2030-03-04&to=2030-03-08&filtered=1"  # after their eight free weeks
+    html = coordinator_client.get(f"{link}?{not_free}").get_data(as_text=True)
+    assert slots_listed(html) == []
+    assert "Move the exchange to this half-day" not in html
+    html = coordinator_client.get(link).get_data(as_text=True)
+    assert slots_listed(html) and "Move the exchange to this half-day" in html
