@@ -1,7 +1,7 @@
 """A coordinator in a real browser, with axe on every page: a participant's page, correcting
 their profile and withdrawing them on their behalf; and the round's figures as the dashboard,
-the printable report and a local run's summary show them (one set of numbers). Screenshots go
-to /tmp/people-*.png for a person to look at."""
+the printable report and a local run's summary show them (one set of numbers). With
+PEOPLE_SCREENSHOTS=1, screenshots go to the temporary folder (people-*.png) to look at."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ from matching_world import stored_run
 
 pytestmark = pytest.mark.browser
 COORDINATOR = "coordinator.people@example.org"
-# Where the pages' screenshots go, to look at (the system's temporary folder unless set).
-SHOTS = Path(os.environ.get("SCREENSHOTS_DIR", tempfile.gettempdir()))
+# Screenshots only when asked (as the other browser tests): PEOPLE_SCREENSHOTS=1 writes them to
+# the system's temporary folder, to look at.
+SHOTS = Path(tempfile.gettempdir()) if os.environ.get("PEOPLE_SCREENSHOTS") else None
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"people-{name}.png"), full_page=True)
+    if SHOTS is not None:
+        page.screenshot(path=str(SHOTS / f"people-{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
