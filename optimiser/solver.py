@@ -30,13 +30,14 @@ Progress = Callable[[str, float], None]
 
 #: above this many pair-slot variables (K > 0), the decomposed strategy solves first
 FULL_MODEL_MAX = 20_000
-#: above this many candidate pairs, or mentees (with HiGHS), the matching part is handed to
-#: HiGHS as plain rows, not built with PuLP (286,300 pairs on the national instance: 34 s
-#: with PuLP), and solved as a linear programme: on the national instance HiGHS's integer
-#: search on it ran 150-170 s past a 10 s limit, while the linear programme took 2.7 s of
-#: CPU, and the greedy schedule of its matching came within 0.43 % of its bound
-MATCHING_AS_ROWS_ABOVE = 100_000
-MATCHING_AS_ROWS_ABOVE_MENTEES = 10_000
+#: above this many candidate pairs, or mentees (with HiGHS), the matching part is solved as
+#: a linear programme only: on the national instance HiGHS's integer search on it ran
+#: 150-170 s past a 10 s limit, while the linear programme took 2.7 s of CPU, and the greedy
+#: schedule of its matching came within 0.43 % of its bound. (With HiGHS the matching part
+#: is always handed over as plain rows, not built with PuLP: 286,300 pairs on the national
+#: instance took 34 s with PuLP.)
+MATCHING_LINEAR_ABOVE = 100_000
+MATCHING_LINEAR_ABOVE_MENTEES = 10_000
 
 
 def _highs_available() -> bool:
@@ -154,9 +155,14 @@ def _solve_once(problem: Problem, *, time_limit: float | None = None, gap: float
         wanted_gap=gap if gap is not None else 0.0,
         as_integer_programme=data.exchanges_per_pair > 0 or solver == "cbc",
         stats=stats, report=report, fallback=fallback,
-        matching_as_rows=solver == "highs" and (
-            len(candidates.pairs) > MATCHING_AS_ROWS_ABOVE
-            or len(candidates.mentees) > MATCHING_AS_ROWS_ABOVE_MENTEES))
+        previous_pairs=frozenset() if previous is None or not in_cents else frozenset(
+            (data.lidx[mentor], data.lidx[mentee])
+            for mentor, mentee in Previous.of(previous).pairs
+            if mentor in data.lidx and mentee in data.lidx),
+        matching_as_rows=solver == "highs",
+        matching_linear=solver == "highs" and (
+            len(candidates.pairs) > MATCHING_LINEAR_ABOVE
+            or len(candidates.mentees) > MATCHING_LINEAR_ABOVE_MENTEES))
     attempt = None
     if _decompose(data, candidates.pairs, exact):
         attempt = Decomposed().solve(context)
@@ -241,13 +247,13 @@ def _solver_runner(solver: str, gap: float | None, in_cents: bool, time_limit: f
         report("solving", 0.4 + 0.55 * fraction)
 
     def run(prob, integer: bool, limit: float | None, start=None, *,
-            gaps: tuple[float, float] | None = None) -> SolverResult:
+            gaps: tuple[float, float] | None = None, whole: bool = False) -> SolverResult:
         rel, absolute = gaps or (rel_gap, abs_gap)
         # nothing to decide (CBC cannot read an empty model); every variable of ours is in
         # the objective or a row (prob.variables() would rescan and sort them all)
-        if isinstance(prob, RowProgramme):  # the matching part of a national round
+        if isinstance(prob, RowProgramme):  # the matching part
             return solve_rows_highs(prob, mip=integer, time_limit=limit, rel_gap=rel,
-                                    abs_gap=absolute, start=start)
+                                    abs_gap=absolute, start=start, whole=whole)
         if not prob.objective and not prob.numConstraints():
             return SolverResult("optimal", 0.0, 0.0, np.zeros(0), solver, "empty model", [])
         if solver == "highs":

@@ -89,7 +89,7 @@ def keep_previous(data: Data, model: Model, result: SolverResult, previous: Prev
         was = {(ids[key].mentor, ids[key].mentee) for key in previous.pairs if key in ids}
         moved = {leader for pair in now ^ was for leader in pair}
         more = [p for p in candidates if (p.mentor, p.mentee) not in have and (
-            (p.mentor, p.mentee) in was or (p.mentor in moved and p.mentee in moved))]
+            (p.mentor, p.mentee) in was or (p.mentor in moved or p.mentee in moved))]
         if more:
             target = build_model(data, [*model.pairs, *more])
             start = start_values(model, result, target)

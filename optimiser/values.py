@@ -8,7 +8,7 @@ from collections import defaultdict
 from .candidates import Pair
 from .greedy import Scheduled
 from .highs import SolverResult
-from .ip import EITHER, MENTOR, Model
+from .ip import EITHER, MENTEE, MENTOR, ExVar, Model
 
 
 def values_by_name(model: Model, result: SolverResult) -> dict[str, float]:
@@ -74,15 +74,30 @@ def start_values(model: Model, result: SolverResult, target: Model) -> dict[str,
 
 
 def start_from_schedule(target: Model, scheduled: Scheduled) -> dict[str, float]:
-    """A start for ``target`` from pairs scheduled without a solver: by pair, slot and
-    host."""
-    hosts = {(p.mentor, p.mentee): dict(schedule) for p, schedule in scheduled.pairs}
-    start = {x.name: 1.0 if (p.mentor, p.mentee) in hosts else 0.0
+    """A start for ``target`` from pairs scheduled without a solver."""
+    return schedule_values(target, {(p.mentor, p.mentee): schedule
+                                    for p, schedule in scheduled.pairs})
+
+
+def schedule_values(target: Model,
+                    schedules: dict[tuple[int, int], list[tuple[int, int | None]]]
+                    ) -> dict[str, float]:
+    """Every variable of ``target`` from pairs, by (mentor, mentee), and their new exchanges
+    (slot, host leader, or None where either may host): the exchange's variable for that
+    host where the programme has one, else the one for either host, else the other host's
+    (the programme let only that side host there, so the host need not matter)."""
+    start = {x.name: float((p.mentor, p.mentee) in schedules)
              for p, x in zip(target.pairs, target.x, strict=True)}
+    at: dict[tuple[int, int], list[ExVar]] = defaultdict(list)
     for ev in target.ex:
-        p = target.pairs[ev.pair]
-        host = hosts.get((p.mentor, p.mentee), {}).get(ev.slot)
-        on = host is not None and (ev.side == EITHER or host == (
-            p.mentor if ev.side == MENTOR else p.mentee))
-        start[ev.var.name] = 1.0 if on else 0.0
+        start[ev.var.name] = 0.0
+        at[(ev.pair, ev.slot)].append(ev)
+    for i, p in enumerate(target.pairs):
+        for slot, host in schedules.get((p.mentor, p.mentee), ()):
+            side = EITHER if host is None else MENTOR if host == p.mentor else MENTEE
+            options = at.get((i, slot))
+            if options:
+                ev = next((ev for ev in options if ev.side == side), None) or \
+                    next((ev for ev in options if ev.side == EITHER), options[0])
+                start[ev.var.name] = 1.0
     return start

@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pulp
 
@@ -15,6 +15,8 @@ from ..data import Data
 from ..greedy import Scheduled
 from ..highs import SolverResult
 from ..ip import Model
+
+T = TypeVar("T")
 
 #: building a programme costs roughly this long a variable (pair-slot, or pair)
 BUILD_SECONDS_PER_VARIABLE = 30e-6
@@ -58,8 +60,14 @@ class SolveContext:
     tried: list[str] = field(default_factory=list)
     # a feasible answer found without a solver, to start from and fall back on (None: none)
     fallback: Scheduled | None = None
-    # build the matching part as plain rows for HiGHS (national rounds), not with PuLP
+    # build the matching part as plain rows for HiGHS, not with PuLP
     matching_as_rows: bool = False
+    # the previous solution's pairs (leader indices): among equal scores the matching part
+    # prefers them, so that the stability solve starts near them (scores in cents only)
+    previous_pairs: frozenset[tuple[int, int]] = frozenset()
+    # a national round's matching part stays a linear programme (its values need not be
+    # whole: the greedy schedule keeps the pairs above 0.5)
+    matching_linear: bool = False
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (at least a twentieth), None without a time limit."""
@@ -82,11 +90,21 @@ class SolveContext:
         finally:
             self.build_seconds += time.perf_counter() - started
 
-    def solve(self, prob: pulp.LpProblem, limit: float | None, start=None, *,
-              integer: bool = True) -> SolverResult:
+    def timed(self, work: Callable[[], T]) -> T:
+        """Solving without the solver (a search): counted as solving."""
         started = time.perf_counter()
         try:
-            return self.run_solver(prob, integer, limit, start)
+            return work()
+        finally:
+            self.solve_seconds += time.perf_counter() - started
+
+    def solve(self, prob: pulp.LpProblem, limit: float | None, start=None, *,
+              integer: bool = True, whole: bool = False) -> SolverResult:
+        """``integer=False, whole=True``: the linear programme, and the integer one should
+        its values not be whole."""
+        started = time.perf_counter()
+        try:
+            return self.run_solver(prob, integer, limit, start, whole=whole)
         finally:
             self.solve_seconds += time.perf_counter() - started
 

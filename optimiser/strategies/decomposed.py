@@ -2,7 +2,8 @@
 
 1. relax: the matching part alone (optimiser/ip.py ``build_relaxation``: who mentors whom,
    with each leader's exchange and hosting capacity) gives an upper bound and a matching.
-2. schedule: the whole programme over that matching's pairs only; when every pair is
+2. schedule: the whole programme over that matching's pairs only, a part (pairs linked by
+   their leaders) at a time (optimiser/strategies/in_parts.py); when every pair is
    scheduled the matching is proven optimal against the bound of 1.
 3. cut: for each pair the schedule dropped, the smallest set of pairs around it that cannot
    be scheduled together even alone is forbidden in the matching part (a valid cut), and
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -25,11 +27,13 @@ from ..ip import LE, Model, build_model, build_relaxation
 from ..values import (
     chosen_pairs,
     formed_pair_indices,
+    schedule_values,
     score_of,
     start_from_schedule,
     start_values,
 )
 from .base import BUILD_SECONDS_PER_VARIABLE, Attempt, SolveContext
+from .in_parts import PartsSchedule, as_solver_result, schedule_in_parts
 
 #: rounds of (relax, schedule, cut) before the repair
 MAX_CUT_ROUNDS = 30
@@ -41,25 +45,49 @@ CONFLICT_CHECK_SECONDS = 10.0
 
 @dataclass
 class _Best:
-    """The best schedule found so far: a solver's (model and result), or one found without
-    a solver (scheduled)."""
+    """The best schedule found so far: a solver's (model and result), one found a part at a
+    time (parts: its programme is built when it is kept), or one found without a solver
+    (scheduled)."""
 
     model: Model | None = None
     result: SolverResult | None = None
     score: float | None = None
     scheduled: Scheduled | None = None
+    parts: PartsSchedule | None = None
+
+    def _better(self, score: float | None) -> bool:
+        return score is not None and (self.score is None or score > self.score)
 
     def offer(self, model: Model, result: SolverResult) -> None:
         score = score_of(model, result)
-        if score is not None and (self.score is None or score > self.score):
-            self.model, self.result, self.score, self.scheduled = model, result, score, None
+        if self._better(score):
+            self.model, self.result, self.score = model, result, score
+            self.scheduled = self.parts = None
 
     def offer_scheduled(self, scheduled: Scheduled | None) -> None:
-        if scheduled is not None and (self.score is None or scheduled.score > self.score):
-            self.model = self.result = None
+        if scheduled is not None and self._better(scheduled.score):
+            self.model = self.result = self.parts = None
             self.scheduled, self.score = scheduled, scheduled.score
 
+    def offer_parts(self, parts: PartsSchedule) -> None:
+        if self._better(parts.score):
+            self.model = self.result = self.scheduled = None
+            self.parts, self.score = parts, parts.score
+
+    def settle(self, context: SolveContext) -> None:
+        """A schedule found in parts becomes its programme and a solver's result (solved by
+        the solver, started from it, should it break a row)."""
+        if self.parts is None:
+            return
+        parts, self.parts = self.parts, None
+        model = context.build(lambda: build_model(context.data, parts.matching))
+        result = as_solver_result(parts, model) or context.solve(
+            model.prob, context.time_left(), schedule_values(model, parts.formed))
+        self.model, self.result, self.score = model, result, score_of(model, result)
+
     def start_for(self, target: Model) -> dict[str, float] | None:
+        if self.parts is not None:
+            return schedule_values(target, self.parts.formed)
         if self.scheduled is not None:
             return start_from_schedule(target, self.scheduled)
         if self.model is not None:
@@ -75,6 +103,7 @@ class Decomposed:
         best = _Best()
         best.offer_scheduled(context.fallback)
         bound = self.relax_schedule_cut(context, best)
+        best.settle(context)
         if best.result is not None and best.result.values is not None and \
                 bound is not None and not context.proven(bound, best.score) and \
                 context.seconds_to_deadline() > 2.0:
@@ -96,6 +125,7 @@ class Decomposed:
         matching = context.build(lambda: build_relaxation(
             data, pairs, as_rows=context.matching_as_rows))
         index_of_pair = {(p.mentor, p.mentee): i for i, p in enumerate(pairs)}
+        preferring = prefer_previous(context, matching)
         cuts: set[frozenset[tuple[int, int]]] = set()
         bound = None
         start = None
@@ -104,16 +134,22 @@ class Decomposed:
             start = {x.name: float((p.mentor, p.mentee) in formed)
                      for p, x in zip(pairs, matching.x, strict=True)}
         for round_number in range(MAX_CUT_ROUNDS):
-            # a national round's matching part as a linear programme: its optimum bounds the
-            # integer one, and HiGHS's integer search on it overran a 10 s limit by minutes
-            # (most of its values are whole; the greedy keeps the pairs above 0.5)
+            # the matching part as a linear programme first: on M its optimum is whole (0.09 s
+            # against 0.36 s for the integer search, and 5-10 ms for a cut round's, started
+            # from the last basis), and when it is not the integer search runs; a national
+            # round's stays a linear programme: its optimum bounds the integer one, and
+            # HiGHS's integer search on it overran a 10 s limit by minutes (most of its
+            # values are whole; the greedy keeps the pairs above 0.5)
             relaxed = context.solve(matching.prob, None if context.deadline is None
-                                    else (0.7 if context.matching_as_rows else 0.3)
-                                    * context.time_left(), start,
-                                    integer=not context.matching_as_rows)
+                                    else (0.7 if context.matching_linear else 0.3)
+                                    * context.time_left(), start, integer=False,
+                                    whole=not context.matching_linear)
             start = None
             if relaxed.bound is not None and relaxed.state != "infeasible":
-                bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
+                # less what the preference for the previous pairs added (under a cent)
+                found = math.floor(relaxed.bound * 100 + 1e-6) / 100 if preferring \
+                    else relaxed.bound
+                bound = found if bound is None else min(bound, found)
             if relaxed.state == "infeasible" or relaxed.values is None or relaxed.bound is None:
                 break
             matched = set(formed_pair_indices(matching, relaxed))
@@ -127,10 +163,19 @@ class Decomposed:
                 if context.proven(bound, best.score) or \
                         not context.fits(sum(len(p.slots) for p in chosen if p.need)):
                     break
-            schedule = context.build(lambda chosen=chosen: build_model(data, chosen))
-            scheduled = context.solve(schedule.prob, context.time_left(), None
-                                      if context.deadline is None else best.start_for(schedule))
-            best.offer(schedule, scheduled)
+            parts = schedule_in_parts(context, chosen)
+            if parts is not None:
+                best.offer_parts(parts)
+                formed = set(parts.formed)
+            else:
+                schedule = context.build(lambda chosen=chosen: build_model(data, chosen))
+                scheduled = context.solve(schedule.prob, context.time_left(), None
+                                          if context.deadline is None
+                                          else best.start_for(schedule))
+                best.offer(schedule, scheduled)
+                if scheduled.values is None:
+                    break
+                formed = {(p.mentor, p.mentee) for p in chosen_pairs(schedule, scheduled)}
             context.stats["cut_rounds"] = round_number + 1
             context.report("solving", 0.4 + 0.55 * (round_number + 1) / MAX_CUT_ROUNDS)
             if context.proven(bound, best.score):
@@ -138,9 +183,8 @@ class Decomposed:
             if context.deadline is not None and \
                     context.seconds_to_deadline() < 0.3 * context.time_limit:
                 break  # leave time for the repair
-            if scheduled.values is None or context.seconds_to_deadline() < 1.0:
+            if context.seconds_to_deadline() < 1.0:
                 break
-            formed = {(p.mentor, p.mentee) for p in chosen_pairs(schedule, scheduled)}
             dropped = [p for p in chosen if (p.mentor, p.mentee) not in formed]
             new_cuts = self.cut(context, matching, chosen, dropped, index_of_pair, cuts)
             context.stats["conflict_cuts"] = len(cuts)
@@ -211,6 +255,25 @@ class Decomposed:
             attempt.model, attempt.result, attempt.holds_every_candidate = whole, result, True
             attempt.scheduled = None
         context.stats["whole_programme"] = True
+
+
+def prefer_previous(context: SolveContext, matching: Model) -> bool:
+    """Among matchings of equal score, make the matching part prefer the previous solution's
+    pairs: each is worth a little more, all of them together under half a cent, so that
+    no score in cents is given up for them (and the bound, floored to the cent, still
+    holds). Without it, the stability solve (optimiser/stability.py), which looks for a
+    closer solution only around the pairs that changed, starts from whichever of the equal
+    matchings the solver found first: on M, forbidding pair 200 of the optimum then changed
+    7 pairs where 5 would do. True when the preference was added (the matching part as
+    rows, scores in cents, and a previous solution)."""
+    previous = context.previous_pairs
+    if not previous or not hasattr(matching.prob, "costs"):
+        return False
+    bonus = 0.004 / (len(previous) + 1)
+    for i, p in enumerate(matching.pairs):
+        if (p.mentor, p.mentee) in previous:
+            matching.prob.costs[i] += bonus
+    return True
 
 
 def smallest_conflict(context: SolveContext, group: list[Pair], must: Pair

@@ -34,8 +34,9 @@ def m_instance():
 def test_forbidding_one_pair_of_the_optimum_on_m_changes_little(m_instance):
     problem, optimum = m_instance
     assert optimum.status == "optimal"
-    # the pair at position 200 needs a chain: its mentee takes another mentor at a point's
-    # cost, made good elsewhere by moving three more mentees
+    # the pair at position 200 needs a chain: its mentee takes another mentor, and four more
+    # mentees move to keep the score (5 changed pairs is the fewest at this score: the whole
+    # programme, solve(..., exact=True), proves it in about 70 s)
     forbidden = optimum.pairs[200]
     forbid = dataclasses.replace(problem, excluded=(Pin(forbidden.mentor, forbidden.mentee),))
     plain = solve(forbid)
@@ -44,7 +45,7 @@ def test_forbidding_one_pair_of_the_optimum_on_m_changes_little(m_instance):
     assert again.status == "optimal" and again.objective == plain.objective  # score first
     changed = pairs_of(optimum) - pairs_of(again)
     assert (forbidden.mentor, forbidden.mentee) in changed
-    assert len(changed) <= 4 and again.stats["moved_pairs"] == len(changed)  # 1 + 3 more
+    assert len(changed) <= 5 and again.stats["moved_pairs"] == len(changed)  # 1 + 4 more
     assert again.stats["stability"] == "proven"
     assert again.stats["moved_exchanges"] == 2 * len(changed)  # only the changed pairs'
     # a score within 0.01 % of the best: at most 3 pairs change in all
