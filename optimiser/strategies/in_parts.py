@@ -70,12 +70,15 @@ def schedule_in_parts(context: SolveContext, matching: list[Pair]) -> PartsSched
     programme did not finish (then the whole schedule is solved as one)."""
     formed: dict[tuple[int, int], Exchanges] = {}
     bound = 0.0
-    for part in linked_parts(matching):
+    parts = linked_parts(matching)
+    context.stats.update(schedule_parts=len(parts), parts_by_programme=0)
+    for part in parts:
         found = context.timed(lambda part=part: _search(context, part))
         if found is not None:
             formed.update(found)
             bound += sum(p.weight for p in part)
             continue
+        context.stats["parts_by_programme"] += 1
         model = context.build(lambda part=part: build_model(context.data, part,
                                                             with_floor=False))
         result = context.solve(model.prob, context.time_left())
