@@ -26,6 +26,7 @@ from mentoring.auth.services import AccountError
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, row_id
 from mentoring.models import Invitation, utcnow
+from mentoring.view_helpers import client_ip, require_csrf
 from mentoring.vocab import ACCESS_ROUTE_HINTS, ACCESS_ROUTES, HOST_CHECKS, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,10 +37,6 @@ ROLE_ITEMS = [(Role.LEADER, "Leader"), (Role.COORDINATOR, "Coordinator"), (Role.
 @bp.app_template_filter("utc")
 def utc(moment) -> str:
     return services.utc_text(moment) if moment else ""
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _me():
@@ -131,7 +128,7 @@ def change_role(user_id: int):
     return _decision(
         user_id,
         action=lambda db, me, account, values: services.change_role(
-            db, me, account, values["role"], values["reason"], ip=_ip()),
+            db, me, account, values["role"], values["reason"], ip=client_ip()),
         template_args={"title": "Change role", "button_text": "Change role", "roles": ROLE_ITEMS,
                        "intro": "They are signed out everywhere and sign in again with the new "
                                 "role."},
@@ -146,7 +143,7 @@ def deactivate(user_id: int):
     return _decision(
         user_id,
         action=lambda db, me, account, values: services.deactivate(
-            db, me, account, values["reason"], ip=_ip()),
+            db, me, account, values["reason"], ip=client_ip()),
         template_args={"title": "Deactivate account", "button_text": "Deactivate account",
                        "warning": True,
                        "intro": "They are signed out everywhere at once and cannot sign in "
@@ -162,7 +159,7 @@ def reactivate(user_id: int):
     return _decision(
         user_id,
         action=lambda db, me, account, values: services.reactivate(
-            db, me, account, values["reason"], ip=_ip()),
+            db, me, account, values["reason"], ip=client_ip()),
         template_args={"title": "Reactivate account", "button_text": "Reactivate account",
                        "intro": "They can sign in again with their password."},
         done="{email} is active again.",
@@ -175,7 +172,7 @@ def end_sessions(user_id: int):
     return _decision(
         user_id,
         action=lambda db, me, account, values: services.end_sessions(
-            db, me, account, values["reason"], ip=_ip()),
+            db, me, account, values["reason"], ip=client_ip()),
         template_args={"title": "Sign out everywhere", "button_text": "Sign them out everywhere",
                        "intro": "Every session they have open, on any device, ends now. They "
                                 "can sign in again."},
@@ -190,7 +187,7 @@ def reset_second_factor(user_id: int):
     return _decision(
         user_id,
         action=lambda db, me, account, values: services.reset_second_factor(
-            db, me, account, values["reason"], ip=_ip()),
+            db, me, account, values["reason"], ip=client_ip()),
         template_args={"title": "Reset second factor", "button_text": "Reset second factor",
                        "warning": True,
                        "intro": "For someone who lost their phone and their recovery codes. "
@@ -218,7 +215,7 @@ def invite():
         settings = current_app.extensions["mentoring.settings"]
         links = joining.Links(secret=settings.secret_key, base_url=settings.base_url)
         try:
-            services.invite_staff(db, links, _me(), email, role, ip=_ip())
+            services.invite_staff(db, links, _me(), email, role, ip=client_ip())
         except AdminError as error:
             errors = error.errors
         else:
@@ -241,10 +238,9 @@ def revoke_invitation(invitation_id: int):
     invitation = db.get(Invitation, invitation_id)
     if invitation is None:
         abort(404)
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     try:
-        joining.revoke_invitation(db, invitation, actor=_me(), ip=_ip())
+        joining.revoke_invitation(db, invitation, actor=_me(), ip=client_ip())
     except AccountError as error:
         flash(str(error), "info")
     else:
@@ -289,7 +285,7 @@ def audit_csv():
     if query.errors:
         return _audit_page(query, services.AuditPage([], None, None)), 400
     db = get_session()
-    text = services.export_audit_log(db, _me(), query.filters, ip=_ip())
+    text = services.export_audit_log(db, _me(), query.filters, ip=client_ip())
     db.commit()
     stamp = utcnow().strftime("%Y-%m-%d-%H%M")
     return Response(
@@ -325,7 +321,7 @@ def organisation(organisation_id: int):
             request.form.get("access_route", ""), request.form.get("notice_weeks", ""),
             request.form.getlist("host_checks"))
         try:
-            changed = orgs.update_visit_needs(db, _me(), found, values, utcnow(), ip=_ip())
+            changed = orgs.update_visit_needs(db, _me(), found, values, utcnow(), ip=client_ip())
         except AdminError as error:
             errors = error.errors
         else:

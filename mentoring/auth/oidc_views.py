@@ -24,8 +24,9 @@ from joserfc.errors import JoseError
 from mentoring.access import is_safe_redirect
 from mentoring.auth import oidc
 from mentoring.auth.oidc_config import OidcProvider
-from mentoring.auth.views import _ip, _start_session
+from mentoring.auth.views import _start_session
 from mentoring.db import get_session
+from mentoring.view_helpers import client_ip
 
 bp = Blueprint("oidc", __name__)
 NEXT_KEY = "oidc_next"
@@ -101,7 +102,7 @@ def callback(name: str):
             raise oidc.Refused("no_id_token", f"{provider.display_name} did not say who you "
                                "are. Go back to the sign-in page and start again.")
         identity = oidc.identity_from_claims(provider, claims, client.server_metadata["issuer"])
-        signed_in = oidc.sign_in(db, provider, identity, ip=_ip())
+        signed_in = oidc.sign_in(db, provider, identity, ip=client_ip())
     except oidc.Refused as refusal:
         return _refused(provider, refusal)
     db.commit()
@@ -116,7 +117,7 @@ def callback(name: str):
 def _refused(provider: OidcProvider, refusal: oidc.Refused, status: int | None = None):
     db = get_session()
     if not refusal.audited:
-        oidc.refuse(db, provider, None, refusal, ip=_ip())
+        oidc.refuse(db, provider, None, refusal, ip=client_ip())
     db.commit()
     status = status or (400 if refusal.is_protocol_error else 403)
     return render_template("auth/sign_in_refused.html", provider=provider,

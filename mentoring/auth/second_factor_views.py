@@ -41,6 +41,7 @@ from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
 from mentoring.models import User
+from mentoring.view_helpers import client_ip, require_csrf
 from mentoring.vocab import Role
 
 bp = Blueprint("second_factor", __name__)
@@ -50,10 +51,6 @@ PENDING_SECONDS = 10 * 60
 SETUP_SECRET = "second_factor_setup_secret"  # noqa: S105 (a session key)
 NEW_CODES = "new_recovery_codes"
 PASSKEY_CHALLENGE = "passkey_challenge"
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def ask_for_second_factor(user: User, next_url: str | None, method: str):
@@ -119,7 +116,7 @@ def challenge():
             abort(400)
         db = get_session()
         try:
-            used = second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
+            used = second_factor.verify(db, user, request.form.get("code", ""), ip=client_ip())
         except (second_factor.SecondFactorError, Throttled) as exc:
             errors["code"] = str(exc)
             used = None
@@ -159,7 +156,7 @@ def setup():
             abort(400)
         try:
             codes = second_factor.add_totp(db, user, secret, request.form.get("code", ""),
-                                           ip=_ip())
+                                           ip=client_ip())
         except second_factor.SecondFactorError as exc:
             errors["code"] = str(exc)
         else:
@@ -209,14 +206,13 @@ def manage():
 @roles_required(*EVERYONE)
 @recent_sign_in_required
 def new_recovery_codes():
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     db = get_session()
     user = current_user._get_current_object()
     if not second_factor.has_second_factor(db, user):
         return redirect(url_for("second_factor.manage"))
     codes = second_factor.new_recovery_codes(db, user)
-    audit.record(db, "second_factor.recovery_codes_replaced", actor=user, obj=user, ip=_ip())
+    audit.record(db, "second_factor.recovery_codes_replaced", actor=user, obj=user, ip=client_ip())
     db.commit()
     session[NEW_CODES] = codes
     return redirect(url_for("second_factor.recovery_codes"))
@@ -226,14 +222,13 @@ def new_recovery_codes():
 @roles_required(*EVERYONE)
 @recent_sign_in_required
 def remove():
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     db = get_session()
     user = current_user._get_current_object()
     if not second_factor.has_second_factor(db, user):
         return redirect(url_for("second_factor.manage"))
     try:
-        second_factor.remove(db, user, ip=_ip())
+        second_factor.remove(db, user, ip=client_ip())
     except second_factor.SecondFactorError as exc:
         flash(str(exc), "error")
         return redirect(url_for("second_factor.manage"))
@@ -293,7 +288,7 @@ def add_passkey():
     db = get_session()
     try:
         codes = second_factor.add_passkey(db, user, _party(), request.get_data(as_text=True),
-                                          session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+                                          session.pop(PASSKEY_CHALLENGE, ""), ip=client_ip())
     except second_factor.SecondFactorError as exc:
         return jsonify(error=str(exc)), 400
     db.commit()
@@ -331,7 +326,7 @@ def sign_in_with_passkey():
     db = get_session()
     try:
         second_factor.verify_passkey(db, user, _party(), request.get_data(as_text=True),
-                                     session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+                                     session.pop(PASSKEY_CHALLENGE, ""), ip=client_ip())
     except (second_factor.SecondFactorError, Throttled) as exc:
         db.commit()
         return jsonify(error=str(exc) if isinstance(exc, Throttled) else
@@ -358,7 +353,7 @@ def confirm_with_passkey():
     try:
         second_factor.verify_passkey(db, current_user._get_current_object(), _party(),
                                      request.get_data(as_text=True),
-                                     session.pop(PASSKEY_CHALLENGE, ""), ip=_ip())
+                                     session.pop(PASSKEY_CHALLENGE, ""), ip=client_ip())
     except (second_factor.SecondFactorError, Throttled) as exc:
         db.commit()
         return _refused(str(exc) if isinstance(exc, Throttled) else

@@ -33,6 +33,7 @@ from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
 from mentoring.models import utcnow
+from mentoring.view_helpers import client_ip, require_csrf
 from mentoring.vocab import Role
 
 bp = Blueprint("auth", __name__)
@@ -41,10 +42,6 @@ bp = Blueprint("auth", __name__)
 def _links() -> joining.Links:
     settings = current_app.extensions["mentoring.settings"]
     return joining.Links(secret=settings.secret_key, base_url=settings.base_url)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _start_session(user, next_url: str | None = None, *, method: str = "password",
@@ -106,7 +103,7 @@ def sign_in():
         if not errors:
             db = get_session()
             try:
-                user = services.authenticate(db, email, password, ip=_ip())
+                user = services.authenticate(db, email, password, ip=client_ip())
             except Throttled as exc:
                 user = None
                 errors["email"] = f"{exc} You can also ask for a sign-in link by email."
@@ -138,13 +135,13 @@ def confirm_sign_in():
         try:
             if not password_done:
                 password_done = services.confirm_password(
-                    db, user, request.form.get("password", ""), ip=_ip())
+                    db, user, request.form.get("password", ""), ip=client_ip())
                 if password_done:
                     mark_signed_in()  # the password's part; the second factor's is its own
                 else:
                     errors["password"] = "Your password is not right"  # noqa: S105
             if password_done and ask_code:
-                second_factor.verify(db, user, request.form.get("code", ""), ip=_ip())
+                second_factor.verify(db, user, request.form.get("code", ""), ip=client_ip())
                 mark_second_factor()
         except Throttled as exc:
             errors["code" if password_done else "password"] = str(exc)
@@ -197,7 +194,7 @@ def register():
         if not errors:
             db = get_session()
             try:
-                joining.register(db, _links(), email, ip=_ip())
+                joining.register(db, _links(), email, ip=client_ip())
             except ValidationError as exc:
                 errors = field_errors(exc)
             except email_links.TooManyEmails as exc:
@@ -266,7 +263,7 @@ def verify(token: str):
 
     return _password_from_link(
         "confirmation link", found.link.email,
-        lambda password: joining.complete_registration(db, token, password, ip=_ip()),
+        lambda password: joining.complete_registration(db, token, password, ip=client_ip()),
         signed_in, title="Create your account", button_text="Create account")
 
 
@@ -285,7 +282,7 @@ def _email_request_page(send, *, reason: str, title: str, intro: str, button_tex
         else:
             db = get_session()
             try:
-                send(db, _links(), email, ip=_ip())
+                send(db, _links(), email, ip=client_ip())
             except email_links.TooManyEmails as exc:
                 db.commit()  # the refusal is audited
                 return _too_many_emails(exc)
@@ -322,7 +319,7 @@ def reset_password(token: str):
 
     return _password_from_link(
         "password reset link", None,
-        lambda password: joining.reset_password(db, token, password, ip=_ip()),
+        lambda password: joining.reset_password(db, token, password, ip=client_ip()),
         changed, title="Choose a new password")
 
 
@@ -345,7 +342,7 @@ def link_sign_in(token: str):
     form = CsrfForm()
     if _posted(form):
         db = get_session()
-        user = joining.consume_sign_in_link(db, _links().secret, token, ip=_ip())
+        user = joining.consume_sign_in_link(db, _links().secret, token, ip=client_ip())
         if user is None:
             return render_template("auth/link_invalid.html", what="sign-in link"), 400
         db.commit()
@@ -369,7 +366,7 @@ def join(token: str):
         errors = _password_errors(password, confirm)
         if not errors:
             try:
-                user = joining.accept_invitation(db, invitation, password, ip=_ip())
+                user = joining.accept_invitation(db, invitation, password, ip=client_ip())
             except (ValidationError, services.AccountError) as exc:
                 errors = field_errors(exc) if isinstance(exc, ValidationError) else {
                     "password": "You already have an account: sign in instead"}
@@ -416,7 +413,7 @@ def change_password():
             db = get_session()
             user = current_user._get_current_object()
             try:
-                services.change_password(db, user, current, password, ip=_ip())
+                services.change_password(db, user, current, password, ip=client_ip())
             except Throttled as exc:
                 errors = {"current": str(exc)}
             except services.AccountError as exc:
@@ -440,10 +437,9 @@ def change_password():
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
 @roles_required(*EVERYONE)
 def sign_out_everywhere():
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     db = get_session()
-    services.sign_out_everywhere(db, current_user._get_current_object(), ip=_ip())
+    services.sign_out_everywhere(db, current_user._get_current_object(), ip=client_ip())
     db.commit()
     logout_user()
     session.clear()
@@ -472,8 +468,7 @@ def your_sessions():
 @bp.route("/account/sessions/<int:session_id>/sign-out", methods=["POST"])
 @roles_required(*EVERYONE)
 def end_one_session(session_id: int):
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     if session_id == getattr(session, "row_id", None):  # this device: plain sign-out
         return sign_out()
     db = get_session()
@@ -482,7 +477,7 @@ def end_one_session(session_id: int):
     if not session_store.end_one(db, user.id, session_id):
         flash("That device was already signed out.", "info")
         return redirect(url_for("auth.your_sessions"))
-    audit.record(db, "user.session_ended", actor=user, obj=user, ip=_ip(),
+    audit.record(db, "user.session_ended", actor=user, obj=user, ip=client_ip(),
                  detail={"by": "self", "session": session_id})
     db.commit()
     flash("That device is signed out.", "success")

@@ -20,6 +20,7 @@ from mentoring.forms import CsrfForm
 from mentoring.models import Moment, ProgrammeRound, User, utcnow
 from mentoring.profile.services import profile_of
 from mentoring.slots import PERIOD_HOURS, PERIOD_LABELS, WEEKDAYS, weekdays
+from mentoring.view_helpers import require_csrf, round_or_404
 from mentoring.vocab import ParticipantStatus, RoundStatus
 
 bp = Blueprint("availability", __name__)
@@ -31,13 +32,6 @@ def _profile_or_redirect():
     if profile is None:
         flash("Complete your profile before you set when you are free.", "info")
     return profile
-
-
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = get_session().get(ProgrammeRound, round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
 
 
 @bp.route("/availability")
@@ -66,10 +60,9 @@ def join(round_id: int):
     profile = _profile_or_redirect()
     if profile is None:
         return redirect(url_for("profile.overview"))
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         services.join_round(db, programme_round, profile, current_user)
     except services.AvailabilityError as exc:
@@ -94,7 +87,7 @@ def edit(round_id: int):
     if profile is None:
         return redirect(url_for("profile.overview"))
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     free = services.free_half_days_if_joined(db, round_id, profile.id)
     if free is None:
         participant = services.participation(db, round_id, profile.id)

@@ -12,19 +12,13 @@ from mentoring.db import get_session
 from mentoring.filters import format_date
 from mentoring.forms import CsrfForm
 from mentoring.insights import confidence
-from mentoring.models import Moment, ProgrammeRound
+from mentoring.models import Moment
 from mentoring.profile.services import profile_of
+from mentoring.view_helpers import client_ip, round_or_404
 from mentoring.vocab import Role
 
 bp = Blueprint("confidence", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
-
-
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = get_session().get(ProgrammeRound, round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
 
 
 @bp.route("/rounds/<int:round_id>/self-assessment", methods=["GET", "POST"])
@@ -35,7 +29,7 @@ def question(round_id: int):
     # A leader not in the round learns nothing about it (the same answer as a missing round).
     if profile is None or not services.taking_part(db, round_id, profile.id):
         abort(404)
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     moment = services.moment_for(programme_round, services.london_today())
     saved = services.own_answers(db, round_id, profile.id, moment)
     values = {key: str(value) for key, value in (saved.answers if saved else {}).items()}
@@ -69,11 +63,11 @@ def question(round_id: int):
 @roles_required(*COORDINATORS)
 def export(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     text, rows = confidence.evaluator_csv(db, programme_round)
     # Who downloaded the answers, and when, is on the record (they are about people).
     audit.record(db, "self_assessment.exported", actor=current_user, obj=programme_round,
-                 detail={"rows": rows}, ip=request.remote_addr or "")
+                 detail={"rows": rows}, ip=client_ip())
     db.commit()
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition":
@@ -85,7 +79,7 @@ def export(round_id: int):
 @bp.route("/rounds/<int:round_id>/self-assessment/data-dictionary.csv")
 @roles_required(*COORDINATORS)
 def data_dictionary(round_id: int):
-    _round(round_id)
+    round_or_404(round_id)
     return Response(confidence.data_dictionary_csv(), mimetype="text/csv", headers={
         "Content-Disposition":
             f'attachment; filename="round-{round_id}-self-assessment-data-dictionary.csv"'})

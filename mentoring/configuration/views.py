@@ -28,6 +28,7 @@ from mentoring.configuration import programme, store, terms, transfer, vocabular
 from mentoring.configuration.vocabularies import KIND_HINTS, KIND_NAMES, KIND_TITLES, KINDS
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm
+from mentoring.view_helpers import client_ip
 from mentoring.vocab import Role
 
 bp = Blueprint("configuration", __name__, url_prefix="/admin/configuration")
@@ -72,10 +73,6 @@ def _changed() -> None:
     current_app.extensions[CACHE].clear()
 
 
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
 def _me():
     return current_user._get_current_object()
 
@@ -118,7 +115,7 @@ def add_term(kind: str):
         else:
             values = terms.TermForm.from_form(request.form)
             try:
-                added = terms.add_term(db, _me(), kind, values, ip=_ip())
+                added = terms.add_term(db, _me(), kind, values, ip=client_ip())
             except terms.TermError as error:
                 errors = error.errors
             else:
@@ -143,7 +140,7 @@ def edit_term(kind: str, term_id: int):
         else:
             values = terms.TermForm.from_form(request.form)
             try:
-                changed = terms.update_term(db, _me(), term, values, ip=_ip())
+                changed = terms.update_term(db, _me(), term, values, ip=client_ip())
             except terms.TermError as error:
                 errors = error.errors
             else:
@@ -169,7 +166,7 @@ def retire_term(kind: str, term_id: int):
         errors = dict(EXPIRED)
     else:
         try:
-            terms.set_retired(db, _me(), term, retire, ip=_ip())
+            terms.set_retired(db, _me(), term, retire, ip=client_ip())
         except terms.TermError as error:
             errors = error.errors
         else:
@@ -199,7 +196,7 @@ def programme_text():
                 changed = programme.save(db, values)
                 if changed:
                     audit.record(db, "configuration.programme_text_changed", actor=_me(),
-                                 ip=_ip(), detail={"fields": changed})
+                                 ip=client_ip(), detail={"fields": changed})
                 db.commit()
                 _changed()
                 flash("Saved the programme text." if changed else "Nothing changed.",
@@ -271,7 +268,7 @@ def import_confirm():
     if plan is None or not plan.ok:
         return _import_page(status=400, errors={
             "file": "We could not read the file again. Upload it once more."})
-    transfer.apply_import(db, plan, _me(), ip=_ip())
+    transfer.apply_import(db, plan, _me(), ip=client_ip())
     db.commit()
     _changed()
     flash("Imported the configuration. Every page uses it now.", "success")

@@ -13,15 +13,12 @@ from mentoring.insights import charts, feedback, figures, report, you_said
 from mentoring.insights.you_said import NotFound, YouSaidError
 from mentoring.models import ProgrammeRound, utcnow
 from mentoring.outcomes.progress import pair_progress
+from mentoring.view_helpers import client_ip
 from mentoring.visits import checks
 from mentoring.vocab import Role
 
 bp = Blueprint("insights", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _figures(round_id: int) -> figures.Dashboard:
@@ -105,7 +102,7 @@ def you_said_we_did(round_id: int):
         publish = request.form.get("action") == "publish"
         was_published = programme_round.you_said_we_did_published_at is not None
         try:
-            you_said.save(db, programme_round, current_user, text, publish, utcnow(), _ip())
+            you_said.save(db, programme_round, current_user, text, publish, utcnow(), client_ip())
         except YouSaidError as error:
             errors = error.errors
         else:
@@ -136,7 +133,7 @@ def unpublish_you_said_we_did(round_id: int):
         abort(404)
     if not CsrfForm().validate_on_submit():
         flash("Your form expired. Try again.", "info")
-    elif you_said.unpublish(db, programme_round, current_user, _ip()):
+    elif you_said.unpublish(db, programme_round, current_user, client_ip()):
         db.commit()
         flash("Unpublished. Leaders can no longer see it.", "success")
     return redirect(url_for("insights.you_said_we_did", round_id=round_id))

@@ -8,32 +8,17 @@ from flask_login import current_user
 
 from mentoring.access import recent_sign_in_required, roles_required
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm, row_id
+from mentoring.forms import row_id
 from mentoring.matching import by_hand
 from mentoring.matching.half_day_filter import HalfDayFilter, from_query
 from mentoring.models import ProgrammeRound, utcnow
 from mentoring.slots import WEEKDAYS
+from mentoring.view_helpers import client_ip, require_csrf, round_or_404
 from mentoring.vocab import Role
 
 bp = Blueprint("by_hand", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
 PAIRS_SHOWN = 200
-
-
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = get_session().get(ProgrammeRound, round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
-
-
-def _checked_post() -> None:
-    if not CsrfForm().validate_on_submit():
-        abort(400)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _filter(wish: HalfDayFilter | None = None) -> tuple[HalfDayFilter, dict[str, str], bool]:
@@ -59,7 +44,7 @@ def _page_context(programme_round: ProgrammeRound, wanted: HalfDayFilter) -> dic
 @roles_required(*COORDINATORS)
 def index(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     search = (request.args.get("q") or "").strip()[:100]
     pairs = by_hand.live_pairs(db, programme_round, search)
     # A big round has thousands of pairs: the first ones, and a search for the others.
@@ -76,13 +61,13 @@ def index(round_id: int):
 @recent_sign_in_required
 def make_pair(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     source = request.form if request.method == "POST" else request.args
     mentor_id, mentee_id = row_id(source.get("mentor")), row_id(source.get("mentee"))
     errors: dict[str, str] = {}
     now = utcnow()
     if request.method == "POST":
-        _checked_post()
+        require_csrf()
         if mentor_id is None:
             errors["mentor"] = "Choose the mentor"
         if mentee_id is None:
@@ -94,7 +79,7 @@ def make_pair(round_id: int):
             try:
                 by_hand.make_pair(db, programme_round, current_user, pair, chosen, now,
                                   request.form.get("note", ""), form_errors=form_errors,
-                                  ip=_ip())
+                                  ip=client_ip())
             except by_hand.HandError as exc:
                 db.rollback()
                 errors = exc.errors
@@ -139,7 +124,7 @@ def make_pair(round_id: int):
 @recent_sign_in_required
 def move_exchange(round_id: int, exchange_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         exchange, match = by_hand.round_exchange(db, programme_round, exchange_id)
     except LookupError:
@@ -147,11 +132,11 @@ def move_exchange(round_id: int, exchange_id: int):
     now = utcnow()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked_post()
+        require_csrf()
         try:
             by_hand.move_exchange(db, programme_round, current_user, exchange_id,
                                   request.form.get("slot", ""), now,
-                                  request.form.get("note", ""), ip=_ip())
+                                  request.form.get("note", ""), ip=client_ip())
         except by_hand.HandError as exc:
             db.rollback()
             errors = exc.errors
@@ -187,7 +172,7 @@ def move_exchange(round_id: int, exchange_id: int):
 @recent_sign_in_required
 def add_exchange(round_id: int, match_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         match = by_hand.round_match(db, programme_round, match_id)
     except LookupError:
@@ -195,12 +180,12 @@ def add_exchange(round_id: int, match_id: int):
     now = utcnow()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked_post()
+        require_csrf()
         try:
             by_hand.add_exchange(db, programme_round, current_user, match_id,
                                  request.form.get("slot", ""),
                                  row_id(request.form.get("host")) or 0, now,
-                                 request.form.get("note", ""), ip=_ip())
+                                 request.form.get("note", ""), ip=client_ip())
         except by_hand.HandError as exc:
             db.rollback()
             errors = exc.errors

@@ -28,18 +28,12 @@ from mentoring.matching import approval_jobs, decisions, exclusions, proposal, r
 from mentoring.matching import changes as changes_service
 from mentoring.models import BackgroundJob, OptimiserRun, ProgrammeRound, utcnow
 from mentoring.offers import services as offers
+from mentoring.view_helpers import client_ip, require_csrf, round_or_404
 from mentoring.vocab import JobKind, Role, RunStatus
 
 bp = Blueprint("matching", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
 PAIRS_PER_PAGE = 100
-
-
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = get_session().get(ProgrammeRound, round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
 
 
 def _run(programme_round: ProgrammeRound, run_id: int) -> OptimiserRun:
@@ -51,15 +45,6 @@ def _run(programme_round: ProgrammeRound, run_id: int) -> OptimiserRun:
     if run is None or run.round_id != programme_round.id:
         abort(404)
     return run
-
-
-def _checked_post() -> None:
-    if not CsrfForm().validate_on_submit():
-        abort(400)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _int_field(name: str) -> int:
@@ -76,7 +61,7 @@ def _int_field(name: str) -> int:
 @roles_required(*COORDINATORS)
 def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     all_runs = runs.runs_of(db, programme_round)
     documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
     taken = exclusions.taken_out_of_runs(db, programme_round.id, documents)
@@ -101,16 +86,16 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
 @bp.route("/rounds/<int:round_id>/runs/new", methods=["POST"])
 @roles_required(*COORDINATORS)
 def start_run(round_id: int):
-    _checked_post()
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         time_limit = int(request.form.get("time_limit", runs.DEFAULT_TIME_LIMIT))
     except ValueError:
         time_limit = -1
     try:
         run = runs.request_run(db, programme_round, current_user, time_limit=time_limit,
-                               note=request.form.get("note", ""), ip=_ip())
+                               note=request.form.get("note", ""), ip=client_ip())
     except runs.RunError as exc:
         db.rollback()
         return runs_page(round_id, errors={exc.field or "time_limit": str(exc)}, status=400)
@@ -138,7 +123,7 @@ def _posted_view() -> dict[str, str]:
 @roles_required(*COORDINATORS)
 def run_page(round_id: int, run_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     run = _run(programme_round, run_id)
     documents = proposal.run_documents(db, run)
     filters = {key: request.args.get(key, "") for key in (*proposal.FILTERS, proposal.CHANGED)}
@@ -181,7 +166,7 @@ def run_page(round_id: int, run_id: int):
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/progress")
 @roles_required(*COORDINATORS)
 def run_progress(round_id: int, run_id: int):
-    run = _run(_round(round_id), run_id)
+    run = _run(round_or_404(round_id), run_id)
     return jsonify(status=run.status, stage=run.stage, progress=run.progress,
                    cancel_requested=run.cancel_requested)
 
@@ -190,7 +175,7 @@ def run_progress(round_id: int, run_id: int):
 @roles_required(*COORDINATORS)
 def run_document(round_id: int, run_id: int, document: str):
     """The stored problem or solution, as the optimiser's own file format."""
-    run = _run(_round(round_id), run_id)
+    run = _run(round_or_404(round_id), run_id)
     data = run.problem if document == "problem" else run.solution
     if data is None:
         abort(404)
@@ -206,11 +191,11 @@ def run_document(round_id: int, run_id: int, document: str):
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/cancel", methods=["POST"])
 @roles_required(*COORDINATORS)
 def cancel_run(round_id: int, run_id: int):
-    _checked_post()
+    require_csrf()
     db = get_session()
-    run = _run(_round(round_id), run_id)
+    run = _run(round_or_404(round_id), run_id)
     try:
-        runs.cancel_run(db, run, current_user, ip=_ip())
+        runs.cancel_run(db, run, current_user, ip=client_ip())
     except runs.RunError as exc:
         flash(str(exc), "info")
     else:
@@ -227,16 +212,16 @@ def cancel_run(round_id: int, run_id: int):
 def pair_rule(round_id: int):
     """Pin, forbid or clear a pair; back to where the coordinator was on the run's review.
     Neither changes the run's proposal: a forbidden pair shows there as forbidden."""
-    _checked_post()
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     rule = request.form.get("rule", "")
     mentor_id, mentee_id = _int_field("mentor_id"), _int_field("mentee_id")
     if request.form.get("run_id"):
         _run(programme_round, _int_field("run_id"))  # of this round, or not found
     try:
         decisions.set_pair_rule(db, programme_round, current_user, mentor_id, mentee_id, rule,
-                                request.form.get("reason", ""), ip=_ip())
+                                request.form.get("reason", ""), ip=client_ip())
     except decisions.DecisionError as exc:
         db.rollback()
         flash(str(exc), "error")
@@ -272,16 +257,16 @@ def _back_to_run(round_id: int, mentor_id: int | None = None, mentee_id: int | N
 @roles_required(*COORDINATORS)
 def remove_pair(round_id: int, run_id: int, decision: str):
     """Take a pair out of this proposal, or put it back; the run's solution is not changed."""
-    _checked_post()
+    require_csrf()
     db = get_session()
-    run = _run(_round(round_id), run_id)
+    run = _run(round_or_404(round_id), run_id)
     mentor_id, mentee_id = _int_field("mentor_id"), _int_field("mentee_id")
     try:
         if decision == "remove":
             decisions.remove_pair(db, run, current_user, mentor_id, mentee_id,
-                                  request.form.get("reason", ""), ip=_ip())
+                                  request.form.get("reason", ""), ip=client_ip())
         else:
-            decisions.restore_pair(db, run, current_user, mentor_id, mentee_id, ip=_ip())
+            decisions.restore_pair(db, run, current_user, mentor_id, mentee_id, ip=client_ip())
     except decisions.DecisionError as exc:
         db.rollback()
         flash(str(exc), "error")
@@ -297,9 +282,9 @@ def remove_pair(round_id: int, run_id: int, decision: str):
 @roles_required(*COORDINATORS)
 def keep_shown(round_id: int, run_id: int):
     """Keep every pair shown: pin every pair that passes the filters, on every page."""
-    _checked_post()
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     run = _run(programme_round, run_id)
     view = _posted_view()
     documents = proposal.run_documents(db, run)
@@ -308,7 +293,7 @@ def keep_shown(round_id: int, run_id: int):
     review = proposal.review(db, run, view, documents=documents)
     try:
         pinned = decisions.pin_pairs(db, programme_round, current_user, review.keepable(),
-                                     run=run, filters=review.filters, ip=_ip())
+                                     run=run, filters=review.filters, ip=client_ip())
     except decisions.DecisionError as exc:
         db.rollback()
         flash(str(exc), "error")
@@ -325,12 +310,12 @@ def keep_shown(round_id: int, run_id: int):
 def approve(round_id: int, run_id: int):
     """One step: check what will change, give a reason if you like, approve."""
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     run = _run(programme_round, run_id)
     errors: dict[str, str] = {}
     reason = request.form.get("reason", "").strip()
     if request.method == "POST":
-        _checked_post()
+        require_csrf()
         size = approval_jobs.proposal_size(proposal.run_documents(db, run).solution)
         if len(reason) > 1000:
             errors["reason"] = "Enter a reason of no more than 1000 characters"
@@ -339,7 +324,7 @@ def approve(round_id: int, run_id: int):
             # (still in one transaction) and the coordinator watches its progress.
             try:
                 job = approval_jobs.request_approval(db, run, current_user, reason, size=size,
-                                                     ip=_ip())
+                                                     ip=client_ip())
             except jobs.AlreadyRunning as running:
                 db.rollback()
                 job_id = running.job_id
@@ -351,7 +336,7 @@ def approve(round_id: int, run_id: int):
         else:
             try:
                 result = decisions.approve_run(db, run, current_user, utcnow(), reason,
-                                               ip=_ip())
+                                               ip=client_ip())
             except decisions.DecisionError as exc:
                 db.rollback()
                 errors[""] = str(exc)
@@ -373,7 +358,7 @@ def approval_job(round_id: int, run_id: int, job_id: int):
     """A big approval's progress; once done, the run page with the message a small approval
     shows."""
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     run = _run(programme_round, run_id)
     job = db.get(BackgroundJob, job_id)
     if (job is None or job.round_id != round_id or job.kind != JobKind.APPROVAL
@@ -410,7 +395,7 @@ def _approved_message(result: decisions.ApprovalResult) -> str:
 @roles_required(*COORDINATORS)
 def compare(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     run_a_id, run_b_id = row_id(request.args.get("a")), row_id(request.args.get("b"))
     if run_a_id is None or run_b_id is None:
         abort(404)
@@ -430,7 +415,7 @@ CHANGES_PER_PAGE = 100
 @roles_required(*COORDINATORS)
 def changes(round_id: int, errors: dict[str, str] | None = None, status: int = 200):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     names = changes_service.names_of(db, programme_round)
     pending = changes_service.pending_changes(db, programme_round, utcnow(), names=names)
     affected = sorted({leader for change in pending for leader in change.leader_ids},
@@ -477,9 +462,9 @@ OFFER_DONE = {"extend": "The offer has more time; both leaders have been emailed
           methods=["POST"])
 @roles_required(*COORDINATORS)
 def offer_decision(round_id: int, match_id: int, decision: str):
-    _checked_post()
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         OFFER_DECISIONS[decision](db, programme_round, match_id, request.form)
     except LookupError:
@@ -496,16 +481,16 @@ def offer_decision(round_id: int, match_id: int, decision: str):
 @roles_required(*COORDINATORS)
 def reoptimise(round_id: int):
     """A local run around the chosen leaders; approving it applies only what it changes."""
-    _checked_post()
+    require_csrf()
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     scope = [number for number in map(row_id, request.form.getlist("leader"))
              if number is not None]
     try:
         run = runs.request_run(db, programme_round, current_user, scope=scope,
                                time_limit=runs.TIME_LIMITS[0],
                                note=request.form.get("note", "") or "Changes after approval",
-                               ip=_ip())
+                               ip=client_ip())
     except runs.RunError as exc:
         db.rollback()
         return changes(round_id, errors={exc.field or "leader": str(exc)}, status=400)

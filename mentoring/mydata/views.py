@@ -24,6 +24,7 @@ from mentoring.exchanges.services import LeaderError, NotFound, profile_of
 from mentoring.forms import CsrfForm
 from mentoring.models import utcnow
 from mentoring.mydata import services
+from mentoring.view_helpers import client_ip
 from mentoring.vocab import ParticipantStatus
 
 bp = Blueprint("mydata", __name__, url_prefix="/my-data")
@@ -57,7 +58,7 @@ def _exported(kind: str) -> dict:
     data = services.export_data(db, current_user, utcnow())
     me = current_user._get_current_object()
     audit.record(db, "export.my_data", actor=me, obj=me,
-                 detail={"format": kind}, ip=request.remote_addr or "")
+                 detail={"format": kind}, ip=client_ip())
     db.commit()
     return data
 
@@ -116,7 +117,7 @@ def delete_account():
         db = get_session()
         try:
             services.delete_account(db, current_user, request.form.get("password", ""), utcnow(),
-                                    ip=request.remote_addr or "")
+                                    ip=client_ip())
         except LeaderError as error:
             errors = error.errors
             db.commit()  # a wrong password is counted and audited, as at sign-in

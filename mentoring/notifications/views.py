@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from mentoring.access import roles_required
 from mentoring.db import get_session
-from mentoring.forms import CsrfForm
 from mentoring.models import utcnow
 from mentoring.notifications.calendar import LONDON
 from mentoring.notifications.dispatch import retry_notification
 from mentoring.notifications.queries import notification_round, round_outbox
+from mentoring.view_helpers import require_csrf
 from mentoring.vocab import Role
 
 bp = Blueprint("outbox", __name__)
@@ -30,8 +30,7 @@ def round_outbox_page(round_id: int):
 def retry(notification_id: int):
     db = get_session()
     round_id = notification_round(db, notification_id)
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     if retry_notification(db, notification_id, utcnow()):
         db.commit()
         flash("The email will be sent again within a minute.", "success")

@@ -11,9 +11,10 @@ from mentoring.access import roles_required
 from mentoring.db import get_session
 from mentoring.exchanges.services import LeaderError, NotFound, profile_of
 from mentoring.forms import CsrfForm
-from mentoring.models import ProgrammeRound, utcnow
+from mentoring.models import utcnow
 from mentoring.models.outcomes import AGREEMENT_LIMITS
 from mentoring.outcomes import agreements, check_ins, progress
+from mentoring.view_helpers import round_or_404
 from mentoring.vocab import Role
 
 bp = Blueprint("outcomes", __name__)
@@ -170,17 +171,10 @@ def raise_concern(match_id: int):
 # --- the coordinators' view --------------------------------------------------------------
 
 
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = get_session().get(ProgrammeRound, round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
-
-
 @bp.route("/rounds/<int:round_id>/pair-progress")
 @roles_required(*COORDINATORS)
 def round_progress(round_id: int):
-    found = progress.pair_progress(get_session(), _round(round_id), utcnow())
+    found = progress.pair_progress(get_session(), round_or_404(round_id), utcnow())
     return render_template("outcomes/progress.html", progress=found, now=utcnow(),
                            point_labels=check_ins.POINT_LABELS,
                            have_met=check_ins.HAVE_MET_SHORT,
@@ -191,7 +185,7 @@ def round_progress(round_id: int):
 @roles_required(*COORDINATORS)
 def shared_agreement(round_id: int, match_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     try:
         shared = agreements.shared_agreement(db, round_id, match_id)
     except LookupError:

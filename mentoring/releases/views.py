@@ -11,6 +11,7 @@ from mentoring.forms import CsrfForm
 from mentoring.models import utcnow
 from mentoring.releases import services
 from mentoring.releases.services import InvalidLink, LinkState, NotYours, ReleaseError
+from mentoring.view_helpers import client_ip
 from mentoring.vocab import RELEASE_STATUS_LABELS
 
 bp = Blueprint("release", __name__)
@@ -54,7 +55,7 @@ def decide(token: str):
         else:
             try:
                 services.decide(db, link, decision, reason, now, viewer_user_id=_viewer_id(),
-                                ip=request.remote_addr or "")
+                                ip=client_ip())
             except NotYours:  # signed in as the leader since the page was shown
                 return _private(render_template("release/not_yours.html", link=link), 403)
             except ReleaseError as error:

@@ -47,6 +47,7 @@ from mentoring.rounds import waiting as waiting_lists
 from mentoring.rounds.participants import ParticipantError
 from mentoring.rounds.services import RoundError
 from mentoring.slots import LONDON
+from mentoring.view_helpers import client_ip, require_csrf, round_or_404
 from mentoring.vocab import JobKind, ParticipantStatus, Role, RoundStatus, RunStatus
 
 bp = Blueprint("rounds", __name__)
@@ -68,17 +69,6 @@ def status_colour(status: str) -> str:
 def _links() -> Links:
     settings = current_app.extensions["mentoring.settings"]
     return Links(secret=settings.secret_key, base_url=settings.base_url)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _round(round_id: int) -> ProgrammeRound:
-    programme_round = services.get_round(get_session(), round_id)
-    if programme_round is None:
-        abort(404)
-    return programme_round
 
 
 def _posted(form: CsrfForm) -> bool:
@@ -122,11 +112,11 @@ def _round_form_page(programme_round: ProgrammeRound | None):
         try:
             data = services.validate_round(values)
             if programme_round is None:
-                programme_round = services.create_round(db, data, current_user, ip=_ip())
+                programme_round = services.create_round(db, data, current_user, ip=client_ip())
                 message = f"The round '{programme_round.name}' is created as a draft."
             else:
                 result = services.update_round(db, programme_round, data, current_user,
-                                               ip=_ip())
+                                               ip=client_ip())
                 message = "Your changes are saved." if result.changed else "Nothing changed."
                 if result.removed_availability:
                     message += (f" {result.removed_availability} free half-days outside the "
@@ -168,14 +158,14 @@ def new():
 @bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
 @roles_required(*COORDINATORS)
 def edit(round_id: int):
-    return _round_form_page(_round(round_id))
+    return _round_form_page(round_or_404(round_id))
 
 
 @bp.route("/rounds/<int:round_id>")
 @roles_required(*COORDINATORS)
 def overview(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     return render_template(
         "rounds/overview.html",
         programme_round=programme_round,
@@ -194,12 +184,11 @@ def overview(round_id: int):
 @roles_required(*COORDINATORS)
 def change_status(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    programme_round = round_or_404(round_id)
+    require_csrf()
     try:
         new_status = services.change_status(db, programme_round, request.form.get("action", ""),
-                                            current_user, ip=_ip())
+                                            current_user, ip=client_ip())
     except RoundError as error:
         flash(error.errors[""], "info")
     else:
@@ -235,14 +224,14 @@ def _blackouts_page(programme_round: ProgrammeRound, values: dict, errors: dict)
 @roles_required(*COORDINATORS)
 def blackouts_page(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     if request.method == "GET":
         return _blackouts_page(programme_round, blackouts.blank_form(), {})
     values = blackouts.read_form(request.form)
     if not CsrfForm().validate_on_submit():
         return _blackouts_page(programme_round, values, dict(EXPIRED))
     try:
-        blackout = blackouts.add_blackout(db, programme_round, values, current_user, ip=_ip())
+        blackout = blackouts.add_blackout(db, programme_round, values, current_user, ip=client_ip())
     except RoundError as error:
         return _blackouts_page(programme_round, values, error.errors)
     db.commit()
@@ -261,13 +250,13 @@ def blackouts_page(round_id: int):
 @roles_required(*COORDINATORS)
 def remove_blackout(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     if not CsrfForm().validate_on_submit():
         return _blackouts_page(programme_round, blackouts.blank_form(), dict(EXPIRED))
     try:
         blackout = blackouts.remove_blackout(db, programme_round,
                                              row_id(request.form.get("blackout_id")),
-                                             current_user, ip=_ip())
+                                             current_user, ip=client_ip())
     except RoundError as error:
         return _blackouts_page(programme_round, blackouts.blank_form(), error.errors)
     db.commit()
@@ -283,7 +272,7 @@ def remove_blackout(round_id: int):
 @roles_required(*COORDINATORS)
 def participants_page(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     rows = participants.participant_rows(db, programme_round)
     search = participants.ParticipantSearch.from_query(request.args)
     return render_template(
@@ -310,7 +299,7 @@ def _person_page(programme_round: ProgrammeRound, leader_id: int) -> people.Pers
 def person(round_id: int, leader_id: int):
     """One participant: their history in the round, and coordinators' private notes."""
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     page = _person_page(programme_round, leader_id)
     errors: dict[str, str] = {}
     note = request.form.get("text", "")
@@ -320,7 +309,7 @@ def person(round_id: int, leader_id: int):
         else:
             try:
                 people.add_note(db, programme_round, page.profile, current_user, note,
-                                utcnow(), ip=_ip())
+                                utcnow(), ip=client_ip())
             except people.NoteError as error:
                 errors = error.errors
             else:
@@ -341,7 +330,7 @@ def person(round_id: int, leader_id: int):
 def withdraw_person(round_id: int, leader_id: int):
     """Withdraw a participant on their behalf (they asked, or cannot be reached)."""
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     page = _person_page(programme_round, leader_id)
     back = url_for("rounds.person", round_id=round_id, leader_id=leader_id)
     if page.participant.status == ParticipantStatus.WITHDRAWN:
@@ -355,7 +344,7 @@ def withdraw_person(round_id: int, leader_id: int):
         else:
             try:
                 people.withdraw_on_behalf(db, programme_round, page, current_user, reason,
-                                          utcnow(), ip=_ip())
+                                          utcnow(), ip=client_ip())
             except LeaderError as error:
                 db.rollback()
                 errors = error.errors
@@ -376,7 +365,7 @@ def withdraw_person(round_id: int, leader_id: int):
 def edit_person(round_id: int, leader_id: int):
     """Correct a participant's profile on their behalf, with the reason (audited)."""
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     page = _person_page(programme_round, leader_id)
     errors: dict[str, str] = {}
     values = profile_services.on_behalf_values(page.profile)
@@ -387,7 +376,7 @@ def edit_person(round_id: int, leader_id: int):
         else:
             errors, changed = profile_services.edit_on_behalf(
                 db, page.profile, request.form, request.form.getlist, current_user, reason,
-                round_id=round_id, ip=_ip())
+                round_id=round_id, ip=client_ip())
             if not errors:
                 db.commit()
                 flash(f"{page.profile.name}'s profile is updated"
@@ -421,14 +410,14 @@ ADDED_MESSAGES = {
 @roles_required(*COORDINATORS)
 def invite(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     form = CsrfForm()
     errors: dict[str, str] = {}
     values = {key: (request.form.get(key) or "").strip() for key in PERSON_FIELDS}
     if _posted(form):
         try:
             kind, email = participants.add_one(db, _links(), programme_round, values,
-                                               current_user, ip=_ip())
+                                               current_user, ip=client_ip())
         except ParticipantError as error:
             errors = error.errors
         else:
@@ -450,15 +439,14 @@ def invite(round_id: int):
 @roles_required(*COORDINATORS)
 def revoke_invitation(round_id: int, invitation_id: int):
     db = get_session()
-    _round(round_id)
+    round_or_404(round_id)
     invitation = db.get(Invitation, invitation_id)
     if invitation is None or invitation.round_id != round_id:
         abort(404)
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    require_csrf()
     try:
         joining.revoke_invitation(db, invitation, actor=current_user._get_current_object(),
-                                  ip=_ip())
+                                  ip=client_ip())
     except AccountError as error:
         flash(str(error), "info")
     else:
@@ -503,7 +491,7 @@ def _import_page(programme_round: ProgrammeRound, *, parsed=None, errors=None, p
 @bp.route("/rounds/<int:round_id>/participants/import", methods=["GET", "POST"])
 @roles_required(*COORDINATORS)
 def import_csv(round_id: int):
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     if request.method == "GET":
         return _import_page(programme_round)
     if not CsrfForm().validate_on_submit():
@@ -534,7 +522,7 @@ def _uploaded_again():
 @bp.route("/rounds/<int:round_id>/participants/import/confirm", methods=["POST"])
 @roles_required(*COORDINATORS)
 def import_good_rows(round_id: int):
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     if not CsrfForm().validate_on_submit():
         return _import_page(programme_round, errors=dict(EXPIRED), status=400)
     filename, parsed = _uploaded_again()
@@ -548,7 +536,7 @@ def import_good_rows(round_id: int):
 @roles_required(*COORDINATORS)
 def import_rejected_lines(round_id: int):
     """The bad lines of the file on the preview page, with their reasons, to fix and upload."""
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     if not CsrfForm().validate_on_submit():
         return _import_page(programme_round, errors=dict(EXPIRED), status=400)
     _, parsed = _uploaded_again()
@@ -566,7 +554,8 @@ def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
         # and the coordinator watches its progress.
         try:
             job = import_jobs.request_import(db, programme_round, parsed.people,
-                                             parsed.problems, filename, current_user, ip=_ip())
+                                             parsed.problems, filename, current_user,
+                                             ip=client_ip())
         except jobs.AlreadyRunning as running:
             db.rollback()
             flash("An import into this round is already under way: here is its progress.",
@@ -579,7 +568,7 @@ def _finish_import(programme_round: ProgrammeRound, parsed, filename: str):
     try:
         outcome = participants.import_people(
             db, _links(), programme_round, parsed.people, current_user,
-            skipped=len(parsed.problems), ip=_ip(),
+            skipped=len(parsed.problems), ip=client_ip(),
         )
     except ParticipantError as error:
         return _import_page(programme_round, errors={"file": error.errors[""]}, status=400)
@@ -600,7 +589,7 @@ def _job(programme_round: ProgrammeRound, job_id: int, kind: JobKind) -> Backgro
 def import_job(round_id: int, job_id: int):
     """The import's progress while the worker adds the people; then the same result page as a
     small import shows at once."""
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     job = _job(programme_round, job_id, JobKind.IMPORT)
     if job.status == RunStatus.SUCCEEDED:
         return render_template("rounds/import_result.html", programme_round=programme_round,
@@ -622,7 +611,7 @@ def import_job(round_id: int, job_id: int):
 def job_progress(round_id: int, job_id: int):
     """What the progress pages poll."""
     job = get_session().get(BackgroundJob, job_id)
-    if job is None or job.round_id != _round(round_id).id:
+    if job is None or job.round_id != round_or_404(round_id).id:
         abort(404)
     return jsonify(status=job.status, stage=job.stage, done=job.done, total=job.total,
                    progress=job.progress)
@@ -631,7 +620,7 @@ def job_progress(round_id: int, job_id: int):
 @bp.route("/rounds/<int:round_id>/participants/template.csv")
 @roles_required(*COORDINATORS)
 def import_template(round_id: int):
-    _round(round_id)
+    round_or_404(round_id)
     return Response(
         imports.template_csv(), mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="leaders-template.csv"'},
@@ -644,7 +633,7 @@ def import_template(round_id: int):
 @bp.route("/rounds/<int:round_id>/readiness")
 @roles_required(*COORDINATORS)
 def readiness(round_id: int):
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     return render_template(
         "rounds/readiness.html", programme_round=programme_round,
         state=participants.readiness(get_session(), programme_round), form=CsrfForm(),
@@ -655,12 +644,11 @@ def readiness(round_id: int):
 @roles_required(*COORDINATORS)
 def send_reminders(round_id: int):
     db = get_session()
-    programme_round = _round(round_id)
-    if not CsrfForm().validate_on_submit():
-        abort(400)
+    programme_round = round_or_404(round_id)
+    require_csrf()
     today = utcnow().astimezone(LONDON).date()
     queued, already = participants.send_reminders(db, _links(), programme_round, current_user,
-                                                  today, ip=_ip())
+                                                  today, ip=client_ip())
     db.commit()
     message = f"{queued} reminder{'' if queued == 1 else 's'} queued."
     if already:
@@ -674,7 +662,7 @@ def send_reminders(round_id: int):
 @roles_required(*COORDINATORS)
 def waiting_list(round_id: int):
     """Mentees without a mentor and mentors with room for more, with the reasons."""
-    programme_round = _round(round_id)
+    programme_round = round_or_404(round_id)
     waiting = waiting_lists.waiting_list(get_session(), programme_round)
     return render_template(
         "rounds/waiting_list.html", programme_round=programme_round,
@@ -695,7 +683,7 @@ EXPORTS = {
 
 def _export(round_id: int, what: str):
     db = get_session()
-    csv_file = EXPORTS[what](db, _round(round_id), current_user, ip=_ip())
+    csv_file = EXPORTS[what](db, round_or_404(round_id), current_user, ip=client_ip())
     db.commit()  # the audit event
     return Response(
         csv_file.text.encode("utf-8"), mimetype="text/csv",

@@ -11,16 +11,13 @@ from mentoring.db import get_session
 from mentoring.exchanges.services import NotFound, profile_of
 from mentoring.forms import CsrfForm
 from mentoring.models import LeaderProfile, utcnow
+from mentoring.view_helpers import client_ip
 from mentoring.visits import checks
 from mentoring.vocab import Role
 
 bp = Blueprint("visits", __name__)
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
 EXPIRED = {"": "Your form expired. Try again."}
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _confirmed() -> list[str]:
@@ -63,7 +60,7 @@ def confirm_checks(exchange_id: int):
     now = utcnow()
     try:
         done, reopened = checks.host_confirms(db, me, current_user, exchange_id, _confirmed(),
-                                              now, ip=_ip())
+                                              now, ip=client_ip())
     except NotFound:
         abort(404)
     except checks.NotAllowed:
@@ -98,7 +95,7 @@ def round_checks(round_id: int, exchange_id: int):
     if request.method == "POST" and form.validate_on_submit():
         try:
             done, reopened = checks.confirm(db, exchange, current_user, _confirmed(), now,
-                                            ip=_ip())
+                                            ip=client_ip())
         except checks.ChecklistError as error:
             db.rollback()
             errors, chosen = error.errors, _confirmed()
