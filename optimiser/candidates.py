@@ -201,9 +201,14 @@ def find_schedule(data: Data, pair: Pair, usage: Usage,
 #: (6,000 mentors by 14,000 mentees at once took 3 GiB)
 BLOCK_CELLS = 2_000_000
 #: with a time limit and automatic pruning, building candidates may take this share of the
-#: time left; beyond it, fewer mentors per mentee are kept (never fewer than MIN_PER_MENTEE)
-BUILD_SHARE = 0.25
+#: time left; beyond it, fewer mentors per mentee are kept (never fewer than MIN_PER_MENTEE).
+#: On the national instance with 60 s: 0.25 kept 6 mentors a mentee, 0.45 keeps 17 (of 20)
+#: and finds a matching 5 % better (1,428,963 against 1,357,004), the whole call in 43 s
+BUILD_SHARE = 0.45
 MIN_PER_MENTEE = 5
+#: the pace of building is looked at every this many mentees (blocks of the score matrices
+#: are worked out about 330 mentees at a time on a national round: a look spans a few)
+PACE_EVERY = 1000
 
 
 def build_candidates(data: Data, per_mentee: int | None, *, deadline: float | None = None,
@@ -254,6 +259,7 @@ def build_candidates(data: Data, per_mentee: int | None, *, deadline: float | No
 
     kept_of: dict[int, list[Pair]] = {}
     done = 0
+    window_started, window_done = time.perf_counter(), 0
     for e, mentors_best_first in ranking.mentors_by_mentee(limit):
         kept: list[Pair] = []
         for m in mentors_best_first:
@@ -265,13 +271,20 @@ def build_candidates(data: Data, per_mentee: int | None, *, deadline: float | No
             kept.append(p)
         kept_of[e] = kept
         done += 1
-        if adaptive and limit > MIN_PER_MENTEE and done % 200 == 0:
+        if adaptive and limit > MIN_PER_MENTEE and done % PACE_EVERY == 0:
             # on course to take more than the budget: fewer mentors per mentee, for the
-            # mentees already done too (their lists are best first)
-            spent = time.perf_counter() - started
-            projected = spent / done * len(mentees)
-            if projected > budget:
-                limit = max(MIN_PER_MENTEE, int(limit * budget / projected))
+            # mentees already done too (their lists are best first). The pace is that of the
+            # mentees since the last look, at the present limit: the whole run's pace would
+            # count the time spent at a higher limit again and again, and cut the limit to
+            # the least (it kept 5 mentors a mentee on the national instance, where 20 take
+            # 19.5 s of a 60 s limit and give a 7 % better matching at K = 0)
+            now = time.perf_counter()
+            pace = (now - window_started) / (done - window_done)
+            window_started, window_done = now, done
+            left = budget - (now - started)
+            needed = pace * (len(mentees) - done)
+            if needed > left:
+                limit = max(MIN_PER_MENTEE, int(limit * max(0.0, left) / needed))
                 for earlier in kept_of.values():
                     del earlier[limit:]
     pairs: list[Pair] = []
