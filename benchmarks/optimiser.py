@@ -4,12 +4,18 @@
                                    [--before REV]
 
 Instances (made by ``optimiser.generate``, 12 weeks of half-day slots, seeds fixed):
-  M   200 mentors, 400 mentees, K = 2, computed scores          (target: optimal, <= 10 s)
+  M   200 mentors, 400 mentees, K = 2, computed scores          (target: optimal, in <= 1 s
+                                                                  of solve time)
   L   1,500 mentors, 3,500 mentees, K = 2                        (target: <= 1 % gap, 120 s,
                                                                   < 4 GiB)
   K0  M and L with K = 0 against an exact min-cost flow (networkx) of the same assignment
   baseline  the straightforward formulation (benchmarks/_baseline.py) on M
   pruning   K = 0 on M: the optimum with candidate pruning against none (exact, by flow)
+  national  N (6,000 mentors, 14,000 mentees, K = 2) through the command line with a 60 s
+            limit, the whole command timed (target: within 1 % of its bound, < 8 GiB), beside
+            M, the straightforward model on M and N at K = 0 by us and by min-cost flow
+  stability every N-th pair of M's optimum forbidden in turn and re-solved with the optimum
+            as previous (target: at most 3 pairs changed with previous_tolerance 1e-4)
 
 Each measurement runs in its own subprocess; peak memory is that process's ru_maxrss.
 Needs networkx (the ``bench`` extra) besides the optimiser's own dependencies.
