@@ -1,6 +1,7 @@
 """Optimiser benchmarks.
 
-    python benchmarks/optimiser.py [--only M|L|K0|baseline|pruning] [--repeat N] [--json FILE]
+    python benchmarks/optimiser.py [--only M|L|K0|baseline|pruning|stability|national]
+                                   [--repeat N] [--json FILE]
                                    [--before REV]
 
 Instances (made by ``optimiser.generate``, 12 weeks of half-day slots, seeds fixed):
