@@ -5,6 +5,9 @@ verified email only, deactivated accounts, and when a sign-in counts as two fact
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -12,6 +15,7 @@ from oidc_provider import OTHER_TENANT, TENANT, local_path, with_query
 from sqlmodel import select
 
 from mentoring import create_app
+from mentoring.access import SECOND_FACTOR_AT, SIGNED_IN_AT
 from mentoring.models import AuditEvent, IdentityLink, User
 
 from conftest import _session_on, csrf_token, make_settings, set_up_authenticator_app
@@ -447,3 +451,105 @@ def test_hostile_callbacks_are_refused_cleanly(client, db, query):
     assert "<script>alert(1)" not in response.get_data(as_text=True)
     if "%00" not in query:  # NUL characters are refused before any view runs (mentoring.forms)
         assert last_refusal(db)["method"] == "oidc:nhsmail"
+
+
+# --- confirming it is you, with the provider ---------------------------------------------------
+
+
+def _older_than_a_recent_sign_in(client) -> None:
+    with client.session_transaction() as session:
+        session[SIGNED_IN_AT] = int(time.time()) - 3600
+        session.pop(SECOND_FACTOR_AT, None)
+
+
+def _confirm_with_nhsmail(client, next_url: str = "/account/password") -> str:
+    """The confirm page's "Confirm with NHSmail" button; returns the provider's address."""
+    page = client.get(f"/sign-in/confirm?next={next_url}").get_data(as_text=True)
+    response = client.post("/confirm-it-is-you/with/nhsmail",
+                           data={"csrf_token": csrf_token(page), "next": next_url})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def _keep(name: str, page: str) -> None:
+    """Pages to look at: written to $KEEP_PAGES when it is set."""
+    if os.environ.get("KEEP_PAGES"):
+        Path(os.environ["KEEP_PAGES"], name).write_text(page, encoding="utf-8")
+
+
+def test_someone_who_signs_in_only_with_nhsmail_confirms_it_is_them_there(
+        client, oidc_idp, factory, db):
+    user = factory.user(email="ada.lovelace@nhs.net", role="coordinator", password_hash=None)
+    assert sign_in_with_nhsmail(client, oidc_idp, amr=["pwd", "mfa"]).status_code == 302
+    _older_than_a_recent_sign_in(client)
+    # a sensitive page sends them to confirm it is them: there is no password to ask for
+    asked = client.get("/account/password")
+    assert urlsplit(asked.headers["Location"]).path == "/sign-in/confirm"
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    _keep("confirm_with_nhsmail.html", page)
+    assert "Confirm with NHSmail" in page and 'name="password"' not in page
+    # the provider is asked to sign them in again, and to say when it did
+    at_provider = _confirm_with_nhsmail(client)
+    asked_for = dict(parse_qsl(urlsplit(at_provider).query))
+    assert asked_for["prompt"] == "login" and asked_for["max_age"] == "0"
+    oidc_idp.next_sign_in(**nhs_person(amr=["pwd", "mfa"]))
+    back = client.get(local_path(oidc_idp.authorize(at_provider)))
+    assert back.status_code == 302 and back.headers["Location"] == "/account/password"
+    assert client.get("/account/password").status_code == 200
+    confirmed = events(db, "sign_in.confirmed")[-1]
+    assert confirmed.actor_id == user.id and confirmed.detail["second_factor"] is True
+
+
+def test_confirming_as_someone_else_at_the_provider_confirms_nothing(client, oidc_idp, factory,
+                                                                     db):
+    factory.user(email="ada.lovelace@nhs.net", role="coordinator", password_hash=None)
+    sign_in_with_nhsmail(client, oidc_idp, amr=["pwd", "mfa"])
+    _older_than_a_recent_sign_in(client)
+    at_provider = _confirm_with_nhsmail(client)
+    oidc_idp.next_sign_in(**nhs_person(sub="subject-grace", email="grace.hopper@nhs.net",
+                                       amr=["pwd", "mfa"]))
+    refused = client.get(local_path(oidc_idp.authorize(at_provider)))
+    assert refused.status_code == 403
+    assert "as someone else" in refused.get_data(as_text=True)
+    assert last_refusal(db)["reason"] == "not_this_account"
+    # still not confirmed: the sensitive page asks again
+    assert urlsplit(client.get("/account/password").headers["Location"]).path == \
+        "/sign-in/confirm"
+
+
+def test_a_provider_sign_in_without_a_second_factor_still_asks_for_the_code(
+        client, oidc_idp, factory, db):
+    user = factory.user(email="ada.lovelace@nhs.net", role="coordinator", password_hash=None)
+    sign_in_with_nhsmail(client, oidc_idp, amr=["pwd"])
+    set_up_authenticator_app(client, user.email)
+    _older_than_a_recent_sign_in(client)
+    at_provider = _confirm_with_nhsmail(client)
+    oidc_idp.next_sign_in(**nhs_person(amr=["pwd"]))
+    back = client.get(local_path(oidc_idp.authorize(at_provider)))
+    assert urlsplit(back.headers["Location"]).path == "/sign-in/confirm"
+    page = client.get(back.headers["Location"]).get_data(as_text=True)
+    _keep("confirm_code_after_nhsmail.html", page)
+    assert "Your sign-in is confirmed" in page and 'name="code"' in page
+    assert 'name="password"' not in page
+
+
+def test_an_old_sign_in_at_the_provider_does_not_count_as_confirming(app, oidc_idp, idp_client,
+                                                                       factory, db):
+    from datetime import UTC, datetime
+
+    from mentoring.auth import oidc
+
+    user = factory.user(email="ada.lovelace@nhs.net", password_hash=None)
+    provider = oidc_idp.provider_settings(idp_client)
+    identity = oidc.Identity(issuer=oidc_idp.issuer, subject="subject-ada", tenant=TENANT,
+                             email=user.email, email_verified=True, second_factor=False)
+    db.add(IdentityLink(user_id=user.id, provider="nhsmail", issuer=oidc_idp.issuer,
+                        subject="subject-ada", email=user.email))
+    db.flush()
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    for auth_time in (None, "1765000000", int(now.timestamp()) - 3600,
+                      int(now.timestamp()) + 3600):
+        with pytest.raises(oidc.Refused) as refused:
+            oidc.confirm(db, provider, identity, user, auth_time, now)
+        assert refused.value.reason == "not_recent"
+    oidc.confirm(db, provider, identity, user, int(now.timestamp()) - 30, now)  # just now

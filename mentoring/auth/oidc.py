@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
@@ -28,6 +29,8 @@ from mentoring.vocab import Role
 TENANT_PLACEHOLDER = "{tenantid}"
 PROTOCOL_ERRORS = {"state", "provider_error", "invalid_token", "expired", "no_id_token",
                    "wrong_audience", "unavailable"}
+#: seconds of clock difference allowed with the provider (Authlib's default)
+LEEWAY_SECONDS = 120
 # Entra tenant ids are GUIDs; anything else (a path, a dot) must never be put into an issuer URL.
 TENANT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
@@ -191,6 +194,46 @@ def sign_in(session: Session, provider: OidcProvider, identity: Identity, *,
                  detail={"method": provider.method, "second_factor": identity.second_factor,
                          "amr": list(identity.amr), "acr": identity.acr})
     return SignedIn(user=user, how=how)
+
+
+#: a confirmation at the provider counts only when the provider says the person signed in
+#: again this recently (its auth_time claim, asked for with max_age=0 and prompt=login)
+CONFIRM_WITHIN_SECONDS = 5 * 60
+
+
+def confirm(session: Session, provider: OidcProvider, identity: Identity, user: User,
+            auth_time: Any, now: datetime, *, ip: str = "") -> None:
+    """A signed-in user confirmed who they are at their provider before a sensitive action
+    (for those who sign in only with the provider, their way to "confirm it is you"). The
+    identity must be the one linked to this account, and the provider must say they signed
+    in just now (auth_time), not that an old session at the provider was reused. Raises
+    Refused otherwise, audited; audits the confirmation."""
+    link = session.exec(select(IdentityLink).where(
+        IdentityLink.provider == provider.name, IdentityLink.issuer == identity.issuer,
+        IdentityLink.subject == identity.subject)).first()
+    if link is None or link.user_id != user.id:
+        raise refuse(session, provider, identity, Refused(
+            "not_this_account", f"You signed in to {provider.display_name} as someone else, "
+            "so we could not confirm it is you. Sign in to it with the account you use here, "
+            "then try again.", user_id=user.id), ip=ip)
+    signed_in_at = auth_time if isinstance(auth_time, int | float) and \
+        not isinstance(auth_time, bool) else None
+    if signed_in_at is None or not \
+            -LEEWAY_SECONDS <= now.timestamp() - signed_in_at <= CONFIRM_WITHIN_SECONDS:
+        raise refuse(session, provider, identity, Refused(
+            "not_recent", f"{provider.display_name} did not ask you to sign in again, so we "
+            "could not confirm it is you. Try again.", user_id=user.id), ip=ip)
+    audit.record(session, "sign_in.confirmed", actor=user, obj=user, ip=ip,
+                 detail={"method": provider.method, "second_factor": identity.second_factor,
+                         "amr": list(identity.amr), "acr": identity.acr})
+
+
+def linked_providers(session: Session, user: User,
+                     configured: tuple[OidcProvider, ...]) -> list[OidcProvider]:
+    """The configured providers this account is linked to (it can confirm who it is there)."""
+    names = set(session.exec(select(IdentityLink.provider).where(
+        IdentityLink.user_id == user.id)).all())
+    return [provider for provider in configured if provider.name in names]
 
 
 def _link_by_email(session: Session, provider: OidcProvider, identity: Identity, *,

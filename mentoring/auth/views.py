@@ -28,7 +28,15 @@ from mentoring.access import (
     recent_sign_in_required,
     roles_required,
 )
-from mentoring.auth import email_links, joining, second_factor, services, session_store, sessions
+from mentoring.auth import (
+    email_links,
+    joining,
+    oidc,
+    second_factor,
+    services,
+    session_store,
+    sessions,
+)
 from mentoring.auth.throttle import Throttled
 from mentoring.db import get_session
 from mentoring.forms import CsrfForm, field_errors
@@ -152,11 +160,18 @@ def confirm_sign_in():
             mark_signed_in()
             return redirect(done)
     status = 400 if errors else 200
+    # those who sign in with a provider confirm it is them there (mentoring.auth.oidc_views:
+    # its second factor counts when it says it asked for one)
+    providers = oidc.linked_providers(
+        db, user, current_app.extensions["mentoring.settings"].oidc_providers)
     return render_template(
         "auth/confirm_sign_in.html", form=form, errors=errors, ask_code=ask_code,
         password_done=password_done, next_url=done,
+        has_password=user.password_hash is not None, providers=providers,
         has_passkey=bool(ask_code and second_factor.passkeys_of(db, user)),
-        must_set_up=not ask_code and second_factor.is_required(user)), status
+        # (a provider that did not say it asked for a second factor leaves one to set up)
+        must_set_up=not ask_code and second_factor.is_required(user) and (
+            not providers or password_confirmed_recently())), status
 
 
 @bp.route("/sign-out", methods=["POST"])
