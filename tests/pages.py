@@ -300,6 +300,7 @@ ACTIONS = [
 ] + [
     Page("auth.sign_out", SIGNED_IN, "/sign-out", method="POST"),
     Page("oidc.start", ANYONE, "/sign-in/with/nhsmail", method="POST"),
+    Page("oidc.confirm_start", SIGNED_IN, "/confirm-it-is-you/with/nhsmail", method="POST"),
     Page("auth.sign_out_everywhere", SIGNED_IN, "/account/sign-out-everywhere", method="POST"),
     Page("auth.end_one_session", SIGNED_IN, "/account/sessions/1/sign-out", method="POST"),
     Page("second_factor.new_recovery_codes", SIGNED_IN,
