@@ -553,3 +553,23 @@ def test_an_old_sign_in_at_the_provider_does_not_count_as_confirming(app, oidc_i
             oidc.confirm(db, provider, identity, user, auth_time, now)
         assert refused.value.reason == "not_recent"
     oidc.confirm(db, provider, identity, user, int(now.timestamp()) - 30, now)  # just now
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x",
+                                      "/\\evil.example", "javascript:alert(1)"])
+def test_confirming_never_sends_anyone_off_site(client, oidc_idp, factory, next_url):
+    factory.user(email="ada.lovelace@nhs.net", role="coordinator", password_hash=None)
+    sign_in_with_nhsmail(client, oidc_idp, amr=["pwd", "mfa"])
+    _older_than_a_recent_sign_in(client)
+    page = client.get("/sign-in/confirm").get_data(as_text=True)
+    at_provider = client.post("/confirm-it-is-you/with/nhsmail", data={
+        "csrf_token": csrf_token(page), "next": next_url}).headers["Location"]
+    oidc_idp.next_sign_in(**nhs_person(amr=["pwd", "mfa"]))
+    back = client.get(local_path(oidc_idp.authorize(at_provider)))
+    assert back.status_code == 302 and back.headers["Location"] == "/home"
+
+
+def test_the_confirm_button_needs_its_form_token(client, oidc_idp, factory):
+    factory.user(email="ada.lovelace@nhs.net", role="coordinator", password_hash=None)
+    sign_in_with_nhsmail(client, oidc_idp, amr=["pwd", "mfa"])
+    assert client.post("/confirm-it-is-you/with/nhsmail", data={"next": "/"}).status_code == 400
