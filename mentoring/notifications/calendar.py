@@ -29,7 +29,9 @@ from icalendar import (
 
 LONDON = ZoneInfo("Europe/London")
 UTC = ZoneInfo("UTC")
-PRODID = "-//NHS South East London//Leadership exchange//EN"
+# The product that wrote the calendar (RFC 5545 3.7.3): this software, whichever integrated
+# care system runs it (the organiser and the texts name the system)
+PRODID = "-//nhs-leadership-matcher//Leadership exchange//EN"
 # The organiser of an emailed invitation is the programme's mailbox, which the dispatcher knows
 # when it sends (it may change after the email was planned): planners write this placeholder
 # line and the message writer swaps it (see `with_organizer`).
