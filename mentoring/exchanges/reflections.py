@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mentoring.exchanges.services import LeaderError, NotFound, _required_text, get_exchange
+from mentoring.exchanges.services import LeaderError, NotFound, get_exchange, required_text
 from mentoring.models import Exchange, LeaderProfile, Reflection
 from mentoring.notifications.calendar import LONDON
 from mentoring.notifications.plan import when
@@ -79,7 +79,7 @@ def _own_reflection(session: Session, me: LeaderProfile, reflection_id: int) -> 
 
 
 def _checked(session: Session, me: LeaderProfile, text: str, exchange_id: int | None) -> str:
-    text = _required_text(text, "text", "Enter your reflection", TEXT_LIMIT)
+    text = required_text(text, "text", "Enter your reflection", TEXT_LIMIT)
     if exchange_id is not None:
         get_exchange(session, me, exchange_id)  # NotFound for someone else's exchange
     return text

@@ -63,7 +63,9 @@ def profile_of(session: Session, user: User) -> LeaderProfile | None:
     return session.exec(select(LeaderProfile).where(LeaderProfile.user_id == user.id)).first()
 
 
-def _required_text(value: str, field_name: str, message: str, limit: int) -> str:
+def required_text(value: str, field_name: str, message: str, limit: int) -> str:
+    """The trimmed text of a field a leader must fill in, at most `limit` characters; raises
+    LeaderError naming the field otherwise."""
     text = (value or "").strip()
     if not text:
         raise LeaderError({field_name: message})
@@ -436,7 +438,7 @@ def cancel_my_exchange(
     view = get_exchange(session, me, exchange_id)
     if not view.is_upcoming(now):
         raise LeaderError("Only an exchange that has not happened yet can be cancelled")
-    reason = _required_text(reason, "reason", "Enter why you are cancelling this exchange", 1000)
+    reason = required_text(reason, "reason", "Enter why you are cancelling this exchange", 1000)
     cancel_and_release(session, view.exchange, reason, now, cause="leader")
     audit.record(
         session, "exchange.cancelled", actor=user, obj=view.exchange,
@@ -459,7 +461,7 @@ def request_reschedule(
     view = get_exchange(session, me, exchange_id)
     if not view.is_upcoming(now):
         raise LeaderError("Only an exchange that has not happened yet can be moved")
-    reason = _required_text(reason, "reason", "Enter why the exchange needs to move", 1000)
+    reason = required_text(reason, "reason", "Enter why the exchange needs to move", 1000)
     preferred = (preferred or "").strip()
     if len(preferred) > 1000:
         raise LeaderError({"preferred": "Enter no more than 1000 characters"})
