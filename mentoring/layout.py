@@ -57,6 +57,19 @@ def _render_part(template: str, **context: Any) -> Markup:
         template, request.script_root, **context)
 
 
+def without_the_database() -> None:
+    """Draw the rest of this request's pages without a statement: a page about a failed
+    transaction (a query now could fail again, or wait as long again for a lock). The header
+    then names no user and offers no navigation (who is signed in is known from the database);
+    the programme's text is what this process last read."""
+    from mentoring.configuration.views import CACHE
+
+    g.layout_without_database = True
+    if "programme_text" not in g:
+        held = current_app.extensions[CACHE].last_read()
+        g.programme_text = held.texts if held is not None else {}
+
+
 def programme_text() -> dict[str, str]:
     """The programme's text for this request (one query, on first use). A page about a failure
     (the database unreachable, a transaction that failed) still renders, with the defaults."""
@@ -88,6 +101,9 @@ def _layout_context() -> dict[str, Any]:
 
 
 def page_header() -> Markup:
+    if g.get("layout_without_database"):
+        return _render_part("partials/header.html", email="", navigation=(),
+                            current_endpoint=None, service_name=service_name(), plain=True)
     if not current_user.is_authenticated:
         return _render_part("partials/header.html", email="", navigation=(),
                             current_endpoint=None, service_name=service_name())

@@ -53,7 +53,11 @@ def flask_config(settings: Settings) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     from mentoring import layout, logs
-    from mentoring.auth.sessions import ServerSessionInterface, enforce_timeouts
+    from mentoring.auth.sessions import (
+        ServerSessionInterface,
+        enforce_timeouts,
+        raise_session_failure,
+    )
 
     settings: Settings = app.extensions["mentoring.settings"]
     if settings.trusted_proxies:
@@ -73,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_make_csp_nonce)
     # Sessions live on the server; the cookie carries a random id (mentoring.auth.sessions).
     app.session_interface = ServerSessionInterface()
+    app.before_request(raise_session_failure)  # before CSRF's check, which reads the session
     csrf.init_app(app)
     _init_login(app)
 

@@ -81,15 +81,17 @@ def create(db: Session, *, user_id: int | None, data: str, now: datetime, user_a
     return raw_id
 
 
-def touch(db: Session, row: UserSession, now: datetime, ip: str) -> bool:
-    """Move the idle clock (and the address last seen) if a minute has passed; True if it
-    wrote. An UPDATE by id, not through the ORM: the row may be gone already (signed out in
-    another tab), and then nothing is brought back."""
-    if now - row.last_seen_at < LAST_SEEN_RESOLUTION and row.ip == ip[:64]:
-        return False
+def touch_due(row: UserSession, now: datetime, ip: str) -> bool:
+    """Whether the idle clock (or the address last seen) is to move: a minute has passed, or
+    the address changed."""
+    return now - row.last_seen_at >= LAST_SEEN_RESOLUTION or row.ip != ip[:64]
+
+
+def touch(db: Session, row: UserSession, now: datetime, ip: str) -> None:
+    """Move the idle clock and the address last seen. An UPDATE by id, not through the ORM: the
+    row may be gone already (signed out in another tab), and then nothing is brought back."""
     db.execute(sa.update(UserSession).where(UserSession.id == row.id)  # type: ignore[arg-type]
                .values(last_seen_at=now, ip=ip[:64]))
-    return True
 
 
 def save_data(db: Session, session_id: int, data: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from flask import Flask, Request, Response, current_app, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SessionInterface, session_json_serializer
 from flask_login import current_user
@@ -39,7 +40,7 @@ class ServerSession(SecureCookieSession):
 
     def __init__(self, initial=None, *, row_id: int | None = None,
                  row_user_id: int | None = None, user=None, ended: str | None = None,
-                 sessionless: bool = False) -> None:
+                 sessionless: bool = False, failure: Exception | None = None) -> None:
         super().__init__(initial)
         self.row_id = row_id
         self.row_user_id = row_user_id
@@ -47,6 +48,7 @@ class ServerSession(SecureCookieSession):
         self.ended = ended  # why the session the cookie named has just ended (store.IDLE, ...)
         self.sessionless = sessionless
         self.renew = False  # set by renew(): a new id at the end of this request
+        self.failure = failure  # why the session could not be read; see open_session
 
 
 def renew() -> None:
@@ -67,12 +69,17 @@ def limits(app: Flask) -> store.Limits:
 
 
 def _start_alone(db) -> None:
-    """The session's writes are committed alone, never with a view's: a view that wrote and
-    did not commit is rolled back at teardown anyway (mentoring.db), so it is rolled back
-    first here."""
+    """The session's writes are committed alone, in a transaction of their own: a view that
+    wrote and did not commit is rolled back at teardown anyway (mentoring.db), so it is rolled
+    back first here; one that only read is ended here rather than at teardown. On SQLite a
+    transaction that has read cannot wait for the write lock ("database is locked" at once
+    while the worker commits), one whose first statement writes waits for it (busy_timeout)."""
     connection = db.info.get(CONNECTION)
-    if db.in_transaction() and connection is not None and connection.info.get(WROTE):
-        db.rollback()
+    if db.in_transaction() and connection is not None:
+        if connection.info.get(WROTE):
+            db.rollback()
+        else:
+            db.commit()
 
 
 class ServerSessionInterface(SessionInterface):
@@ -81,6 +88,16 @@ class ServerSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         if request.path.startswith(SESSIONLESS_PATHS):
             return ServerSession(sessionless=True)
+        try:
+            return self._open(app, request)
+        except sa.exc.SQLAlchemyError as exc:
+            # Flask opens the session before the request's hooks and error handlers run; had
+            # this raised, the error page would have had no session at all (and crashed on
+            # its flash messages). The request goes on with an empty session that is never
+            # saved, and `raise_session_failure` raises the failure there instead.
+            return ServerSession(sessionless=True, failure=exc)
+
+    def _open(self, app: Flask, request: Request) -> ServerSession:
         raw_id = request.cookies.get(self.get_cookie_name(app))
         if not raw_id:
             return ServerSession()
@@ -92,10 +109,14 @@ class ServerSessionInterface(SessionInterface):
         now = utcnow()
         reason = store.ended_reason(row, now, limits(app))
         if reason is not None:
+            _start_alone(db)
             store.delete(db, row.id)
             db.commit()
             return ServerSession(ended=reason if row.user_id is not None else None)
-        if row.user_id is not None and store.touch(db, row, now, request.remote_addr or ""):
+        ip = request.remote_addr or ""
+        if row.user_id is not None and store.touch_due(row, now, ip):
+            _start_alone(db)
+            store.touch(db, row, now, ip)
             db.commit()
         data = self.serializer.loads(row.data)
         return ServerSession(data, row_id=row.id, row_user_id=row.user_id, user=user)
@@ -146,6 +167,15 @@ class ServerSessionInterface(SessionInterface):
             path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app))
         response.vary.add("Cookie")
+
+
+def raise_session_failure() -> None:
+    """A `before_request` hook, before CSRF's (which reads the session): the database failure
+    that kept the session from being read (the database busy or unreachable) fails the request
+    here, where the error pages can answer it."""
+    failure = getattr(session, "failure", None)
+    if failure is not None:
+        raise failure
 
 
 def load_user(user_id: str):

@@ -90,5 +90,10 @@ class ProcessCache:
             held = self._held = (now, of(session))
         return held[1]
 
+    def last_read(self) -> Configuration | None:
+        """What this process last read, however old, without a statement (None if nothing):
+        for pages drawn after the database failed."""
+        return self._held[1] if self._held is not None else None
+
     def clear(self) -> None:
         self._held = None
