@@ -39,4 +39,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c \
   "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 # Behind a proxy, set TRUSTED_PROXIES: the app (not gunicorn) decides whose X-Forwarded-* to trust.
-CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "mentoring.wsgi:app"]
+# --timeout 60: a write that waits for SQLite's lock (up to its 30 s busy timeout) gets the
+# "busy, try again" page rather than being killed at gunicorn's default 30 s.
+CMD ["gunicorn", "--workers", "4", "--timeout", "60", "--bind", "0.0.0.0:8000", "mentoring.wsgi:app"]
