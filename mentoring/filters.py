@@ -45,11 +45,15 @@ def day_and_time(value: datetime) -> str:
 
 
 def describe_slot(slot_id: str) -> str:
-    """'2027-01-05-am' → 'Tuesday 5 January morning' (the optimiser's slot ids)."""
+    """'2027-01-05-am' → 'Tuesday 5 January morning' (the optimiser's slot ids); '' for text
+    that is no slot id (a forged form's choice, which a page shows no label for)."""
+    from mentoring.matching.problem import parse_slot
     from mentoring.slots import describe
 
-    day, period = slot_id.rsplit("-", 1)
-    return describe(date.fromisoformat(day), period)
+    try:
+        return describe(*parse_slot(slot_id))
+    except ValueError:
+        return ""
 
 
 def stage_tag(stage: str | None) -> Markup:

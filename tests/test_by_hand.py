@@ -349,6 +349,35 @@ def test_the_pair_page_refuses_with_the_reason_beside_the_field_and_keeps_the_in
     assert db.exec(select(Match)).one().status == "offered"
 
 
+@pytest.mark.parametrize("slot", ["2030-01-08-noon", "2030-02-30-am", "2030-01-08",
+                                  "20300108-am", "2030-W02-2-am", "nonsense"])
+def test_a_half_day_that_is_no_half_day_is_refused_beside_its_field(
+        db, world, coordinator, coordinator_client, slot):
+    """A forged half-day (an unknown period, a date that does not exist, another spelling of a
+    date) is refused as no choice at all: a server error before (KeyError: 'noon' on the way
+    to the calendar, ValueError where the pair page showed the choice it kept)."""
+    pair_page = f"/rounds/{world.round.id}/by-hand/pair"
+    response = coordinator_client.post_form(pair_page, {
+        "mentor": world.mentor.id, "mentee": world.mentee.id,
+        "exchange-1": slot, "host-1": world.mentor.id,
+        "exchange-2": "2030-01-16-am", "host-2": world.mentee.id})
+    assert response.status_code == 400
+    assert "Choose a half-day for exchange 1" in response.get_data(as_text=True)
+    from mentoring.exchanges.services import cancel_and_release
+
+    match, (first, second) = booked(db, world, coordinator)
+    cancel_and_release(db, second, "Ned is unwell", NOW, cause="leader")  # one to add
+    db.commit()
+    move = f"/rounds/{world.round.id}/by-hand/exchanges/{first.id}/move"
+    add = f"/rounds/{world.round.id}/by-hand/matches/{match.id}/exchanges/new"
+    for url, data in ((move, {"slot": slot}), (add, {"slot": slot, "host": world.mentee.id})):
+        response = coordinator_client.post_form(url, data)
+        assert response.status_code == 400
+        assert 'id="slot-error"' in response.get_data(as_text=True)
+    db.refresh(first)
+    assert first.sequence == 0
+
+
 def test_the_pair_page_says_at_once_when_the_pairing_rules_refuse_the_pair(
         db, world, coordinator, coordinator_client):
     offer(db, world, coordinator, ("2030-01-08-am", world.mentor),

@@ -112,6 +112,14 @@ def _round(path: str = "") -> Callable:
     return lambda world: f"/rounds/{world.round.id}{path}"
 
 
+def _by_hand(path: str | Callable = "") -> Callable:
+    """An address of the by-hand pages of the world's by-hand round (`path` may depend on
+    the world)."""
+    def url(world) -> str:
+        return f"/rounds/{world.by_hand_round.id}/by-hand{path(world) if callable(path) else path}"
+    return url
+
+
 ROUND_FORM = {
     "name": "Autumn exchange", "description": "Leaders visit each other's workplaces.",
     "starts_on[day]": "4", "starts_on[month]": "1", "starts_on[year]": "2027",
@@ -130,6 +138,14 @@ VISIT_DETAILS = {
     "directions": "Ladywell station, 10 minutes", "meeting": "Reception: ask for Ada",
     "bring": "Photo ID", "accessibility": "Step-free", "phone": "020 7946 0999",
 }
+
+# Half-day ids a script might send: a period or date that does not exist, a year of five
+# digits, an ISO week date and a basic-format date (which date.fromisoformat reads), no period,
+# and the first and last days a date can be.
+SLOT_LOOKALIKES = ("2027-01-05-noon", "2027-02-30-am", "99999-01-05-am", "2027-W01-2-am",
+                   "20270105-am", "2027-01-05", "-am", "0001-01-01-am", "9999-12-31-pm")
+BY_HAND_SHOWN_ON = (("coordinator", lambda w: f"/rounds/{w.by_hand_round.id}/by-hand"),
+                    ("admin", lambda w: "/admin/audit"))
 
 NORTH_EAST = Path(__file__).parent / "configs" / "north-east-london.json"
 PROGRAMME_TEXT = json.loads(NORTH_EAST.read_text())["programme"]
@@ -431,6 +447,27 @@ FORMS: list[Form] = [
          lambda w: f"/rounds/{w.round.id}/offers/{w.declined.id}/rematch",
          lambda w: {"note": "Everyone else is matched this round"}, fields=("note",),
          page=_round("/changes"), shown_on=(("coordinator", _round("/changes")),)),
+    # --- decisions by hand (issue 17), in a round of their own whose dates follow today's ---
+    Form("make a pair by hand", "coordinator", _by_hand("/pair"),
+         lambda w: {"mentor": str(w.by_hand.mentor.id), "mentee": str(w.by_hand.mentee.id),
+                    "exchange-1": w.by_hand.slots[3], "host-1": str(w.by_hand.mentor.id),
+                    "exchange-2": w.by_hand.slots[4], "host-2": str(w.by_hand.mentee.id),
+                    "note": "They asked to work together"},
+         fields=("exchange-1", "host-1", "exchange-2", "host-2", "note"),
+         ids=("mentor", "mentee"), also={"exchange-1": SLOT_LOOKALIKES},
+         page=lambda w: (f"/rounds/{w.by_hand_round.id}/by-hand/pair?mentor="
+                         f"{w.by_hand.mentor.id}&mentee={w.by_hand.mentee.id}"),
+         shown_on=BY_HAND_SHOWN_ON),
+    Form("move an exchange by hand", "coordinator",
+         _by_hand(lambda w: f"/exchanges/{w.by_hand_exchange.id}/move"),
+         lambda w: {"slot": w.by_hand.slots[1], "note": "Ola asked to move it"},
+         fields=("slot", "note"), also={"slot": SLOT_LOOKALIKES}, shown_on=BY_HAND_SHOWN_ON),
+    Form("add an exchange by hand", "coordinator",
+         _by_hand(lambda w: f"/matches/{w.by_hand_match.id}/exchanges/new"),
+         lambda w: {"slot": w.by_hand.slots[2], "host": str(w.by_hand.offered.id),
+                    "note": "In place of the cancelled one"},
+         fields=("slot", "host", "note"), also={"slot": SLOT_LOOKALIKES},
+         shown_on=BY_HAND_SHOWN_ON),
     Form("you said, we did", "coordinator", _round("/you-said-we-did"),
          lambda w: {"text": "You said: more notice.\n\nWe did: four weeks.", "action": "publish"},
          fields=("text", "action"),
@@ -530,10 +567,7 @@ def test_every_form_is_in_the_table(app):
     # those), the start of single sign-on (its one field, `next`, is tried in test_oidc), and the
     # passkeys' JSON endpoints with hostile JSON in tests/test_second_factor.py (a valid answer
     # needs an authenticator).
-    # The three by-hand forms (issue 17) are not in FORMS yet: their refusals are tested in
-    # tests/test_by_hand.py; trying them with hostile values is still to do.
-    not_yet = {"by_hand.make_pair", "by_hand.move_exchange", "by_hand.add_exchange"}
-    assert posts - tried - not_yet == {"rounds.import_csv", "configuration.import_file",
+    assert posts - tried == {"rounds.import_csv", "configuration.import_file",
                              "rounds.import_rejected_lines", "oidc.start",
                              "second_factor.passkey_registration_options",
                              "second_factor.add_passkey", "second_factor.passkey_request_options",
@@ -556,7 +590,8 @@ WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "ma
                  "reflection",
                  "invitation", "staff_invitation",
                  "booked", "exchange", "blackout", "hosted_exchange",
-                 "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation")
+                 "past_exchange", "run", "proposal", "failed_email", "inactive", "organisation",
+                 "by_hand_round", "by_hand_match", "by_hand_exchange")
 
 
 # --- the world, the clients and the checks --------------------------------------------------
@@ -566,7 +601,8 @@ WORLD_OBJECTS = ("leader_a", "leader_b", "leader_c", "round", "other_round", "ma
 def hostile_world(app, factory, leader, coordinator, admin):
     """The crawl's world (leader B mentors leader A: an exchange to come, one past, a run), plus
     leader C (a mentee a second run proposes for B), another open round, a deactivated user,
-    a failed email, and links for C (password reset, sign-in) and for an invitation."""
+    a failed email, links for C (password reset, sign-in) and for an invitation, and a round
+    for decisions by hand."""
     programme_round = factory.programme_round(name="Hostile round")
     # Leader A hosts visits, so the profile asks them for their visit details.
     leader.can_host, leader.max_hosted_per_week = True, 1
@@ -626,7 +662,58 @@ def hostile_world(app, factory, leader, coordinator, admin):
         link_path=_link(factory.session, "/sign-in/link/"),
         verify_path=_link(factory.session, "/verify/"),
         join_path=_link(factory.session, "/join/"),
-        release_path=_link(factory.session, "/release/"), booked=booked, **crawl)
+        release_path=_link(factory.session, "/release/"), booked=booked, **crawl,
+        **_decided_by_hand(factory, coordinator))
+
+
+def _decided_by_hand(factory, coordinator) -> dict:
+    """A round for decisions by hand (issue 17), starting some weeks after today so that its
+    half-days are still to come and past its hosts' notice (two weeks in primary care) whenever
+    the test runs. Maya mentors Ola in a pair made by hand and booked; one of its two exchanges
+    was cancelled, so the pair has one to move and one to add. Ned has no mentor yet. `slots`
+    are the round's open mornings (no bank holiday), all three free in each: the first is the
+    booked exchange's."""
+    from datetime import timedelta
+
+    from mentoring.calendar_days import closed_days
+    from mentoring.exchanges.services import cancel_and_release
+    from mentoring.matching import by_hand
+    from mentoring.matching.problem import slot_id
+    from mentoring.models import Availability, utcnow
+    from mentoring.offers.services import accept_offer
+    from mentoring.slots import weekdays
+
+    db, now = factory.session, utcnow()
+    today = now.date()
+    starts_on = today + timedelta(weeks=6, days=7 - today.weekday())  # a Monday
+    # Generous limits: the spacing, hosting and protected-time rules are tested in test_by_hand.
+    programme_round = factory.programme_round(
+        name="By-hand round", starts_on=starts_on, exchanges_per_pair=2,
+        min_days_between_exchanges=0)
+    hosts = {"can_host": True, "max_hosted_per_week": 10, "protected_hours_per_month": 160}
+    mentor = factory.mentor(email="maya.mentor@example.org", name="Maya Mentor", **hosts)
+    offered = factory.leader(email="ola.offered@example.org", name="Ola Offered", **hosts)
+    mentee = factory.leader(email="ned.mentee@example.org", name="Ned Mentee", **hosts)
+    closed = closed_days(db, programme_round)
+    days = [day for day in weekdays(starts_on, starts_on + timedelta(weeks=8)) if day not in closed]
+    for person in (mentor, offered, mentee):
+        factory.participant(programme_round, person)
+        db.add_all(Availability(round_id=programme_round.id, leader_id=person.id, day=day,
+                                period=period) for day in days for period in ("am", "pm"))
+    db.flush()
+    slots = [slot_id(day, "am") for day in days]
+    match = by_hand.make_pair(
+        db, programme_round, coordinator, by_hand.Pair(mentor.id, offered.id),
+        [by_hand.Planned(mentor.id, offered.id, slots[0]),
+         by_hand.Planned(offered.id, mentor.id, slot_id(days[0], "pm"))], now)
+    for person in (mentor, offered):
+        accept_offer(db, person, person.user, match.id, now)
+    kept, cancelled = by_hand.pair_exchanges(db, match).exchanges
+    cancel_and_release(db, cancelled, "Ola is on a course", now, cause="leader")
+    db.flush()
+    return {"by_hand_round": programme_round, "by_hand_match": match, "by_hand_exchange": kept,
+            "by_hand": SimpleNamespace(mentor=mentor, mentee=mentee, offered=offered,
+                                       slots=slots)}
 
 
 def _booked_with_release(factory, leader_a, partner):

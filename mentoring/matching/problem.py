@@ -49,9 +49,17 @@ def slot_id(day, period: str) -> str:
     return f"{day.isoformat()}-{period}"
 
 
+# Only the spelling slot_id writes: date.fromisoformat alone also reads "20300108" and
+# "2030-W02-2", and a period other than am or pm has no hours (a forged form's half-day).
+_SLOT_ID = re.compile(r"(\d{4}-\d{2}-\d{2})-(am|pm)")
+
+
 def parse_slot(slot: str) -> tuple[date, str]:
-    day, period = slot.rsplit("-", 1)
-    return date.fromisoformat(day), period
+    """(day, period) of a slot id; ValueError for anything slot_id does not write."""
+    found = _SLOT_ID.fullmatch(slot)
+    if found is None:
+        raise ValueError(f"not a half-day: {slot[:40]!r}")
+    return date.fromisoformat(found[1]), found[2]
 
 
 # Reasons from the optimiser name vocabulary keys ("community_health"): shown as labels.
