@@ -564,11 +564,13 @@ def test_every_form_is_in_the_table(app):
     tried = {form_endpoint(app, form) for form in FORMS}
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
     # Uploads and a download of the bad lines (the upload and forged-file tests below cover
-    # those), the start of single sign-on (its one field, `next`, is tried in test_oidc), and the
+    # those), the start of single sign-on and of confirming it is you with the provider (their
+    # one field, `next`, is tried in test_oidc: it leads to the provider), and the
     # passkeys' JSON endpoints with hostile JSON in tests/test_second_factor.py (a valid answer
     # needs an authenticator).
     assert posts - tried == {"rounds.import_csv", "configuration.import_file",
                              "rounds.import_rejected_lines", "oidc.start",
+                             "oidc.confirm_start",
                              "second_factor.passkey_registration_options",
                              "second_factor.add_passkey", "second_factor.passkey_request_options",
                              "second_factor.sign_in_with_passkey",
