@@ -41,6 +41,20 @@ MAX_ATTEMPTS = 3
 Handler = Callable[[WorkerContext, int], None]
 
 
+# What each kind of job goes through, as its progress page counts them.
+NOUNS = {JobKind.IMPORT: "people", JobKind.APPROVAL: "matches and exchanges"}
+
+
+def progress_text(job: BackgroundJob) -> str:
+    """What a job's progress page says of it, and what the page's script is told to say."""
+    if job.status == RunStatus.QUEUED:
+        return (f"{job.stage or 'Waiting for the worker'}: {job.total:,} "
+                f"{NOUNS.get(job.kind, 'items')} to go.")
+    if job.status == RunStatus.RUNNING:
+        return f"{job.stage} ({job.progress * 100:.0f}%)."
+    return f"{job.stage}."
+
+
 class JobError(Exception):
     """A job cannot be queued; the message is for the coordinator."""
 

@@ -100,8 +100,9 @@ def test_the_progress_page_shows_how_far_the_job_has_got(app, db, factory,
     page = coordinator_client.get(job_url).get_data(as_text=True)
     assert 'value="0.4"' in page and "Added 2 of 5 people (40%)." in page
     polled = coordinator_client.get(f"/rounds/{programme_round.id}/jobs/{job.id}/progress")
+    # What the page says comes with the numbers: the page's script shows it as it is.
     assert polled.json == {"status": "running", "stage": "Added 2 of 5 people", "done": 2,
-                           "total": 5, "progress": 0.4}
+                           "total": 5, "progress": 0.4, "text": "Added 2 of 5 people (40%)."}
     # Another round's address does not show it.
     other = factory.programme_round()
     assert coordinator_client.get(f"/rounds/{other.id}/jobs/{job.id}/progress").status_code \

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 
 import pytest
 from authenticator import totp_code
+from markupsafe import escape
 from sqlmodel import select
 
 from mentoring.access import SIGNED_IN_AT
@@ -60,11 +62,80 @@ def test_a_coordinator_starts_a_run_and_sees_it_queued(coordinator_client, small
     assert "Waiting for the worker" in page and "Cancel this run" in page
     progress = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}/progress")
     assert progress.json == {"status": "queued", "stage": "queued", "progress": 0.0,
-                             "cancel_requested": False}
+                             "cancel_requested": False,
+                             "text": "Waiting for the worker to start the run…"}
     # A second run is refused while the first waits, with the reason beside the field.
     again = start_run(coordinator_client, small)
     assert again.status_code == 302 or again.status_code == 400
     assert len(db.exec(select(OptimiserRun)).all()) == 1
+
+
+def test_an_unfinished_run_page_updates_itself_and_a_finished_one_does_not(
+        app, db, coordinator_client, small):
+    start_run(coordinator_client, small)
+    run = db.exec(select(OptimiserRun)).one()
+    url = f"/rounds/{small.round.id}/runs/{run.id}"
+    page = coordinator_client.get(url).get_data(as_text=True)
+    # The app's own script polls the progress and reloads the page when the status changes;
+    # without JavaScript the link refreshes it (no <meta> refresh, which takes the page away
+    # from whoever is reading it).
+    assert re.search(r'<script src="/static/progress.js" nonce="[^"]+" defer></script>', page)
+    assert f'data-progress-url="{url}/progress"' in page and 'data-status="queued"' in page
+    assert "This page updates itself" in page
+    assert f'<a href="{url}">Refresh this page</a>' in page
+    assert 'http-equiv="refresh"' not in page
+    script = coordinator_client.get("/static/progress.js")
+    assert script.status_code == 200 and "data-progress-url" in script.get_data(as_text=True)
+    script.close()
+    run_queued_optimisations(worker(app))
+    finished = coordinator_client.get(url).get_data(as_text=True)
+    assert "progress.js" not in finished and "This page updates itself" not in finished
+
+
+def test_the_time_limit_hint_promises_no_seconds(coordinator_client, small):
+    page = coordinator_client.get(f"/rounds/{small.round.id}/runs").get_data(as_text=True)
+    assert "a few seconds" not in page
+    # The demo round (182 leaders) takes 15 to 20 seconds from the worker's start, its
+    # proposal proven the best well inside the shortest limit; a national round takes all of it.
+    assert ("or sooner if it has found the best proposal. A round of a few hundred leaders "
+            "usually finishes in under a minute; a round of thousands can use the whole "
+            "limit.") in page
+
+
+def test_a_failed_run_says_what_failed_and_what_to_do_next(app, db, coordinator_client,
+                                                           small):
+    finished_run(app, db, coordinator_client, small)
+    # One mentee pinned to both mentors: no proposal can keep both pins.
+    mentee = small.mentees[0]
+    for mentor in small.mentors:
+        response = coordinator_client.post_form(
+            f"/rounds/{small.round.id}/pairs",
+            {"mentor_id": mentor.id, "mentee_id": mentee.id, "rule": "pin"},
+            form_page=f"/rounds/{small.round.id}/runs")
+        assert response.status_code == 302
+    start_run(coordinator_client, small)
+    run_queued_optimisations(worker(app))
+    run = db.exec(select(OptimiserRun).order_by(OptimiserRun.id.desc())).first()
+    db.refresh(run)
+    assert (run.status, run.solution_status) == ("failed", "infeasible")
+    page = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}").get_data(
+        as_text=True)
+    assert "This run failed" in page
+    assert "could not find any proposal that keeps all of the round" in page
+    assert ("Clear the pins that the details name, in <a href=\"/rounds/"
+            f"{small.round.id}/runs#pinned-pairs\">Pinned and forbidden pairs</a>") in page
+    assert "pinned to 2 mentors" in page  # the optimiser's own words, under "Details"
+    # Nothing of a proposal: there is none.
+    for proposal_only in ("Changed since", "Not matched", "Summary", "Review and approve",
+                          'id="pairs-heading"', "Mentees matched"):
+        assert proposal_only not in page, proposal_only
+    # The problem it was given can still be downloaded, to look into.
+    assert f"/runs/{run.id}/problem.json" in page
+    # On the list of runs it has no figures, and it is not offered for comparing.
+    runs_page = coordinator_client.get(f"/rounds/{small.round.id}/runs").get_data(as_text=True)
+    row = re.search(rf'/runs/{run.id}">Run {run.id}</a>.*?</tr>', runs_page, re.S).group(0)
+    assert "Failed" in row and "of 3" not in row and "\u2013" in row  # a dash: no figure
+    assert "Compare two runs" not in runs_page  # one run with a proposal: nothing to compare
 
 
 def test_a_bad_time_limit_is_explained_and_the_note_kept(coordinator_client, small, db):
@@ -257,3 +328,29 @@ def test_a_big_proposal_is_shown_a_page_at_a_time(app, db, factory, coordinator_
     assert "page 2 of 2" in second and "Mentee 2" in second
     beyond = coordinator_client.get(f"{url}&page=99").get_data(as_text=True)
     assert "page 2 of 2" in beyond  # out-of-range pages show the last one
+
+
+@pytest.mark.parametrize(("solution_status", "error", "said", "next_step"), [
+    ("no-solution-in-time", "The time limit passed before any proposal was found: run again "
+     "with a longer time limit.", "ran out of time before it found any proposal",
+     "Run the optimiser again with a longer time limit"),
+    (None, "The round cannot be optimised: leader '99999' has no free half-day",
+     "could not be given to the optimiser", "Correct what the details name"),
+    (None, "The worker stopped while this run was in progress: run it again",
+     "stopped while this run was in progress", "Run the optimiser again."),
+    (None, "The solver failed: MemoryError: out of memory", "failed before it finished",
+     "If it fails again, tell an administrator of this service"),
+])
+def test_each_kind_of_failure_says_what_to_do(db, coordinator, coordinator_client, small,
+                                              solution_status, error, said, next_step):
+    # As the worker leaves a failed run (runs.execute_run, runs.fail_abandoned_runs).
+    run = OptimiserRun(round_id=small.round.id, requested_by_id=coordinator.id,
+                       time_limit_seconds=30, status="failed", stage="failed",
+                       solution_status=solution_status, error=error, finished_at=utcnow())
+    db.add(run)
+    db.commit()
+    page = coordinator_client.get(f"/rounds/{small.round.id}/runs/{run.id}").get_data(
+        as_text=True)
+    assert "This run failed" in page and said in page and next_step in page
+    assert escape(error) in page  # the details, in the worker's words
+    assert "Not matched" not in page and "problem.json" not in page  # no problem was stored

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -33,7 +34,14 @@ from mentoring.matching.problem import (
     live_state,
     restrict_to_scope,
 )
-from mentoring.models import OptimiserRun, ProgrammeRound, User, utcnow
+from mentoring.models import (
+    LeaderProfile,
+    OptimiserRun,
+    ProgrammeRound,
+    RoundParticipant,
+    User,
+    utcnow,
+)
 from mentoring.models.matching import ACTIVE_RUN_STATUSES
 from mentoring.visits.notice import london_date
 from mentoring.vocab import RoundStatus, RunKind, RunStatus
@@ -49,6 +57,11 @@ PROGRESS_EVERY_SECONDS = 1.0
 ABANDONED_AFTER_SECONDS = 60  # beyond time limit and grace: the worker must have gone
 RUNNABLE_ROUND_STATUSES = (RoundStatus.OPEN, RoundStatus.MATCHING, RoundStatus.PUBLISHED)
 CONTEXT_KEY = "mentoring_context"  # our additions to the stored problem document
+
+
+# Errors the worker writes, which a failed run's page tells apart (`failure_kind`).
+PROBLEM_ERROR = "The round cannot be optimised: "
+WORKER_STOPPED = "The worker stopped while this run was in progress: run it again"
 
 
 class RunError(Exception):
@@ -128,6 +141,57 @@ def cancel_run(session: Session, run: OptimiserRun, user: User, *, ip: str = "")
     return run
 
 
+def progress_text(run: OptimiserRun) -> str:
+    """What an unfinished run's page says of it, and what the page's script is told to say."""
+    if run.cancel_requested:
+        return "Cancelling…"
+    if run.status == RunStatus.QUEUED:
+        return "Waiting for the worker to start the run…"
+    return f"Working: {run.stage} ({run.progress * 100:.0f}%)."
+
+
+def failure_kind(run: OptimiserRun) -> str:
+    """Why a failed run failed, as its page explains it and says what to do next:
+    `infeasible` (no proposal keeps every rule and pin), `no_time` (the time limit passed
+    before any proposal), `problem` (the round's data is not a problem the optimiser takes),
+    `worker` (the worker stopped mid-run) or `error` (the solver or the worker failed)."""
+    error = run.error or ""
+    if run.solution_status == "infeasible":
+        return "infeasible"
+    if run.solution_status == "no-solution-in-time":
+        return "no_time"
+    if error.startswith(PROBLEM_ERROR):
+        return "problem"
+    if error == WORKER_STOPPED:
+        return "worker"
+    return "error"
+
+
+def failure_details(session: Session, run: OptimiserRun) -> str:
+    """A failed run's error in the optimiser's words, with the name of each leader it quotes
+    by id (the optimiser knows leaders only by id: "mentee '12' is pinned to 2 mentors")."""
+    error = run.error or ""
+    ids = {int(number) for number in re.findall(r"'(\d+)'", error)}
+    if not ids:
+        return error
+    names = dict(session.exec(
+        select(LeaderProfile.id, LeaderProfile.name)
+        .join(RoundParticipant, RoundParticipant.leader_id == LeaderProfile.id)
+        .where(RoundParticipant.round_id == run.round_id,
+               LeaderProfile.id.in_(ids))  # type: ignore[union-attr]
+    ).all())
+    return re.sub(r"'(\d+)'", lambda quoted: names.get(int(quoted.group(1)), quoted.group(0)),
+                  error)
+
+
+def has_problem(session: Session, run: OptimiserRun) -> bool:
+    """Whether the run stored its problem (one that failed while building it has none), asked
+    of the database rather than by reading a big round's megabytes of problem."""
+    text = sa.cast(OptimiserRun.problem, sa.Text)
+    return session.exec(select(OptimiserRun.id).where(
+        OptimiserRun.id == run.id, text.is_not(None), text != "null")).first() is not None
+
+
 # --- the worker's side ------------------------------------------------------------------------
 
 
@@ -157,7 +221,7 @@ def fail_abandoned_runs(context: WorkerContext) -> int:
         ]
         for run in stuck:
             run.status, run.stage, run.finished_at = RunStatus.FAILED, RunStatus.FAILED, now
-            run.error = "The worker stopped while this run was in progress: run it again"
+            run.error = WORKER_STOPPED
             session.add(run)
         return len(stuck)
 
@@ -396,7 +460,7 @@ def _child_main(prepared: PreparedRun, messages) -> None:  # pragma: no cover (c
         )
         messages.put(("done", solution_to_dict(solution)))
     except ProblemError as exc:
-        messages.put(("error", "The round cannot be optimised: " + "; ".join(exc.errors)))
+        messages.put(("error", PROBLEM_ERROR + "; ".join(exc.errors)))
     except Exception as exc:
         messages.put(("error", f"The solver failed: {type(exc).__name__}: {exc}"))
 

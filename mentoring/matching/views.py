@@ -63,7 +63,10 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
     db = get_session()
     programme_round = round_or_404(round_id)
     all_runs = runs.runs_of(db, programme_round)
-    documents = {run.id: proposal.run_documents(db, run) for run in all_runs}
+    # Only a run that succeeded proposes anything: a failed one may have left a solution with
+    # no pairs (no proposal kept every rule), which is neither a figure nor worth comparing.
+    documents = {run.id: proposal.run_documents(db, run) for run in all_runs
+                 if run.status == RunStatus.SUCCEEDED}
     taken = exclusions.taken_out_of_runs(db, programme_round.id, documents)
     now = figures.round_now(db, programme_round) if all_runs else None
     page = render_template(
@@ -72,7 +75,7 @@ def runs_page(round_id: int, errors: dict[str, str] | None = None, status: int =
         default_time_limit=runs.DEFAULT_TIME_LIMIT, errors=errors or {},
         form=request.form if errors else {},
         rules=proposal.pair_rules(db, programme_round.id),
-        comparable=[r for r in all_runs if documents[r.id].solution],
+        comparable=[r for r in all_runs if r.id in documents and documents[r.id].solution],
         changes=len(changes_service.pending_changes(db, programme_round, utcnow())),
         offered=changes_service.last_approval(db, programme_round) is not None,
         # The figures of each proposal as decided: without the pairs taken out of it.
@@ -129,8 +132,10 @@ def run_page(round_id: int, run_id: int):
     filters = {key: request.args.get(key, "") for key in (*proposal.FILTERS, proposal.CHANGED)}
     sort = request.args.get("sort", "score")
     sort = sort if sort in proposal.SORTS else "score"
-    review = proposal.review(db, run, filters, sort,
-                             documents=documents) if documents.solution else None
+    # A failed run may have left a solution (no proposal keeps every rule; none in time): it
+    # proposes nothing, so its page explains the failure instead of reviewing it.
+    proposed = run.status == RunStatus.SUCCEEDED and documents.solution
+    review = proposal.review(db, run, filters, sort, documents=documents) if proposed else None
     reviewable = review is not None and run.approved_at is None
     # What approval would change is shown only until the run is approved.
     plan = (decisions.plan_changes(db, run, documents, taken=review.taken)
@@ -160,6 +165,10 @@ def run_page(round_id: int, run_id: int):
         to_keep=[pair for pair in review.keepable() if rule_of.get(pair) != "pinned"]
         if reviewable else [],
         active=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        progress_text=runs.progress_text(run),
+        failure=runs.failure_kind(run) if run.status == RunStatus.FAILED else None,
+        failure_details=runs.failure_details(db, run) if run.status == RunStatus.FAILED else "",
+        has_problem=run.status == RunStatus.FAILED and runs.has_problem(db, run),
     )
 
 
@@ -168,7 +177,7 @@ def run_page(round_id: int, run_id: int):
 def run_progress(round_id: int, run_id: int):
     run = _run(round_or_404(round_id), run_id)
     return jsonify(status=run.status, stage=run.stage, progress=run.progress,
-                   cancel_requested=run.cancel_requested)
+                   cancel_requested=run.cancel_requested, text=runs.progress_text(run))
 
 
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/<any(problem, solution):document>.json")
@@ -371,7 +380,7 @@ def approval_job(round_id: int, run_id: int, job_id: int):
     return render_template(
         "rounds/job_progress.html", programme_round=programme_round, job=job,
         title=f"Approving run {run.id}" + (" (local)" if run.kind == "local" else ""),
-        noun="matches and exchanges", all_or_nothing=True,
+        noun=jobs.NOUNS[job.kind], text=jobs.progress_text(job), all_or_nothing=True,
         intro=f"{pairs:,} pairs and their exchanges are being offered in one step: all of them "
               "or, if something has changed since the run, none. You can leave this page and "
               "come back.",

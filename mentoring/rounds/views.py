@@ -598,7 +598,7 @@ def import_job(round_id: int, job_id: int):
                                filename=job.payload.get("filename", ""))
     return render_template(
         "rounds/job_progress.html", programme_round=programme_round, job=job,
-        title="Importing leaders", noun="people",
+        title="Importing leaders", noun=jobs.NOUNS[job.kind], text=jobs.progress_text(job),
         intro=f"From {job.payload.get('filename', 'your file')}: the invitations are being "
               "sent. You can leave this page and come back; the import carries on.",
         progress_url=url_for("rounds.job_progress", round_id=round_id, job_id=job.id),
@@ -614,7 +614,7 @@ def job_progress(round_id: int, job_id: int):
     if job is None or job.round_id != round_or_404(round_id).id:
         abort(404)
     return jsonify(status=job.status, stage=job.stage, done=job.done, total=job.total,
-                   progress=job.progress)
+                   progress=job.progress, text=jobs.progress_text(job))
 
 
 @bp.route("/rounds/<int:round_id>/participants/template.csv")
