@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +30,8 @@ from mentoring.visits.checks import chase_host_checks
 from mentoring.worker_context import WorkerContext
 
 log = logging.getLogger(__name__)
+#: how often the main thread looks whether a stop signal came
+STOP_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -116,16 +118,20 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
 def run_worker(app: Flask) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     scheduler = build_scheduler(app)
-    stopping = threading.Event()
+    # The signal handler only sets a flag: it runs in the main thread between two bytecodes, and
+    # anything that takes a lock there (threading.Event.set, logging) deadlocks when the main
+    # thread was interrupted holding that lock (seen under load: the worker never stopped).
+    stopping: list[int] = []
 
     def stop(signum, _frame):
-        log.info("worker: signal %s, finishing the current job and stopping", signum)
-        stopping.set()
+        stopping.append(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scheduler.start()
     log.info("worker: started with jobs %s", ", ".join(job.name for job in JOBS))
-    stopping.wait()
+    while not stopping:
+        time.sleep(STOP_POLL_SECONDS)
+    log.info("worker: signal %s, finishing the current job and stopping", stopping[0])
     scheduler.shutdown(wait=True)  # lets a running job finish its batch
     log.info("worker: stopped")
