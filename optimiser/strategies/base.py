@@ -83,30 +83,26 @@ class SolveContext:
         still solve it (twice the building estimate left)?"""
         return self.seconds_to_deadline() > 2 * (BUILD_SECONDS_PER_VARIABLE * variables + 1.0)
 
-    def build(self, make: Callable[[], Model]) -> Model:
-        started = time.perf_counter()
-        try:
-            return make()
-        finally:
-            self.build_seconds += time.perf_counter() - started
-
-    def timed(self, work: Callable[[], T]) -> T:
-        """Solving without the solver (a search): counted as solving."""
+    def _clocked(self, counter: str, work: Callable[[], T]) -> T:
+        """``work()``, its time added to the stat ``counter`` (build or solve seconds)."""
         started = time.perf_counter()
         try:
             return work()
         finally:
-            self.solve_seconds += time.perf_counter() - started
+            setattr(self, counter, getattr(self, counter) + time.perf_counter() - started)
+
+    def build(self, make: Callable[[], Model]) -> Model:
+        return self._clocked("build_seconds", make)
+
+    def timed(self, work: Callable[[], T]) -> T:
+        """Solving without the solver (a search): counted as solving."""
+        return self._clocked("solve_seconds", work)
 
     def solve(self, prob: pulp.LpProblem, limit: float | None, start=None, *,
               integer: bool = True, whole: bool = False) -> SolverResult:
         """``integer=False, whole=True``: the linear programme, and the integer one should
         its values not be whole."""
-        started = time.perf_counter()
-        try:
-            return self.run_solver(prob, integer, limit, start, whole=whole)
-        finally:
-            self.solve_seconds += time.perf_counter() - started
+        return self.timed(lambda: self.run_solver(prob, integer, limit, start, whole=whole))
 
     def proven(self, bound: float, score: float | None) -> bool:
         """Is ``score`` within the tolerance, or the wanted gap, of ``bound``?"""

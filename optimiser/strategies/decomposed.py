@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from ..candidates import Pair
 from ..greedy import Scheduled, greedy_schedule
 from ..highs import SolverResult
-from ..ip import LE, Model, build_model, build_relaxation
+from ..ip import LE, Model, RowProgramme, build_model, build_relaxation
 from ..values import (
     chosen_pairs,
     formed_pair_indices,
@@ -267,7 +267,7 @@ def prefer_previous(context: SolveContext, matching: Model) -> bool:
     7 pairs where 5 would do. True when the preference was added (the matching part as
     rows, scores in cents, and a previous solution)."""
     previous = context.previous_pairs
-    if not previous or not hasattr(matching.prob, "costs"):
+    if not previous or not isinstance(matching.prob, RowProgramme):
         return False
     bonus = 0.004 / (len(previous) + 1)
     for i, p in enumerate(matching.pairs):
